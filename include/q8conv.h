@@ -1,0 +1,381 @@
+/* libq8conv: quantized int8 pointwise (1x1) convolution on any Vulkan device.
+ *
+ * The whole public API is this header. What is computed, bit for bit, is documented in
+ * SEMANTICS.md (shipped with the sources); the CPU reference q8conv_pw_reference() is its
+ * executable form and every GPU result equals it byte for byte.
+ *
+ * Life cycle: q8conv_context_create -> q8conv_pw_create (weights packed once) ->
+ * q8conv_tensor_create / q8conv_tensor_wrap -> q8conv_pw_run or q8conv_pw_record ->
+ * destroy in reverse order.
+ *
+ * Conventions
+ * - Every descriptor may be zero-initialized; a zero field means its documented default. Callers
+ *   are expected to use designated initializers, so field order is not part of the API.
+ * - A function that returns q8conv_status sets its `*out` parameter only on Q8CONV_SUCCESS.
+ * - A function that fails with Q8CONV_ERROR_INVALID_ARGUMENT or Q8CONV_ERROR_UNSUPPORTED has
+ *   changed nothing: no tensor was written and the context stays fully usable.
+ * - The library never aborts, never writes to stdout/stderr, and keeps no pointer to caller
+ *   memory after a call returns unless stated.
+ * - q8conv_*_destroy(NULL) is a no-op.
+ *
+ * Thread safety
+ * - A q8conv_context may be used from several threads at once: q8conv_pw_create, tensor
+ *   create/wrap/destroy, q8conv_pw_run and tensor read/write serialize their use of the queue,
+ *   the descriptor pool and the pipeline cache inside the context.
+ * - A q8conv_pw may be run or recorded from several threads at once (it is immutable after
+ *   creation). q8conv_pw_destroy must not race with any other use of that op.
+ * - A q8conv_tensor must not be written (q8conv_tensor_write, or as the output of a run) while
+ *   another thread reads or writes it; that is the caller's data race, as with any buffer.
+ * - q8conv_context_destroy must be called after every op and tensor of the context is destroyed
+ *   and no other call on it is in flight.
+ */
+#ifndef Q8CONV_H
+#define Q8CONV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <vulkan/vulkan_core.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(Q8CONV_SHARED_BUILD)
+#define Q8CONV_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define Q8CONV_API __attribute__((visibility("default")))
+#else
+#define Q8CONV_API
+#endif
+
+#define Q8CONV_VERSION_MAJOR 0
+#define Q8CONV_VERSION_MINOR 1
+#define Q8CONV_VERSION_PATCH 0
+
+/** Result of every fallible call. */
+typedef enum q8conv_status {
+    Q8CONV_SUCCESS = 0,               /**< The call did what it says. */
+    Q8CONV_ERROR_INVALID_ARGUMENT,    /**< A NULL, an out-of-range value, mismatched tensors: nothing was changed. */
+    Q8CONV_ERROR_UNSUPPORTED,         /**< Valid, but this device cannot run it (limits, features): nothing was changed. */
+    Q8CONV_ERROR_NO_DEVICE,           /**< No Vulkan loader, no physical device, or device_index out of range. */
+    Q8CONV_ERROR_OUT_OF_HOST_MEMORY,  /**< A host allocation failed (the library's or the driver's). */
+    Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY,/**< A device allocation failed. */
+    Q8CONV_ERROR_DEVICE_LOST,         /**< The device was lost; every later GPU call on the context returns this. */
+    Q8CONV_ERROR_VULKAN               /**< Any other Vulkan failure. */
+} q8conv_status;
+
+/** Device packing of a tensor (SEMANTICS.md, "Device layouts"). */
+typedef enum q8conv_layout {
+    Q8CONV_LAYOUT_4W4C = 0, /**< 16-byte blocks of 4 widths x 4 channels, channel block innermost. */
+    Q8CONV_LAYOUT_4C1W = 1  /**< NHWC with channels padded to a multiple of 4. */
+} q8conv_layout;
+
+/** Host-side layout of tensor_write/read arrays and of the CPU reference (no padding). */
+typedef enum q8conv_host_layout {
+    Q8CONV_HOST_NCHW = 0, /**< int8 [N][C][H][W] */
+    Q8CONV_HOST_NHWC = 1  /**< int8 [N][H][W][C] */
+} q8conv_host_layout;
+
+typedef enum q8conv_bias_mode {
+    Q8CONV_BIAS_NONE = 0,  /**< No bias; `bias` must be NULL. */
+    Q8CONV_BIAS_FLOAT = 1, /**< float[OC], added in the real domain (ExecuTorch q8ta scheme). */
+    Q8CONV_BIAS_INT32 = 2  /**< int32[OC] in units of s_x*s_w[oc] (XNNPACK QC8, ONNX QLinearConv, TFLite). */
+} q8conv_bias_mode;
+
+typedef enum q8conv_activation {
+    Q8CONV_ACTIVATION_NONE = 0,
+    Q8CONV_ACTIVATION_RELU = 1,
+    Q8CONV_ACTIVATION_RELU6 = 2
+} q8conv_activation;
+
+/** Which compute kernel an op uses. */
+typedef enum q8conv_kernel {
+    Q8CONV_KERNEL_AUTO = 0,     /**< The context's default: DOT where integer dot product is usable, else FALLBACK. */
+    Q8CONV_KERNEL_DOT = 1,      /**< TILE_N4 = 1 (4x4 block, 16 accumulators), packed int8 dot product. */
+    Q8CONV_KERNEL_FALLBACK = 2, /**< TILE_N4 = 1 with plain integer math, for devices without integer dot product. */
+    Q8CONV_KERNEL_LEGACY = 3,   /**< TILE_N4 = 2 (8 channels, 32 accumulators): the earlier kernel, kept to measure the trade.
+                                     Uses dot product when the context does, plain math otherwise. */
+    Q8CONV_KERNEL_COUNT_ = 4
+} q8conv_kernel;
+
+#define Q8CONV_CONTEXT_VALIDATION     0x1u  /**< enable VK_LAYER_KHRONOS_validation (own instance only) */
+#define Q8CONV_CONTEXT_FORCE_FALLBACK 0x2u  /**< use the kernel without integer dot product */
+
+typedef struct q8conv_context q8conv_context;
+typedef struct q8conv_tensor q8conv_tensor;
+typedef struct q8conv_pw q8conv_pw;
+
+/** Host memory hooks for every allocation the library itself makes (not the driver's).
+ *  Zero-initialized (all NULL) means malloc/free. `alloc` returns memory aligned to at least
+ *  `alignment` (a power of two <= 64) or NULL; `free` accepts NULL. */
+typedef struct q8conv_allocator {
+    void *(*alloc)(void *user_data, size_t size, size_t alignment);
+    void (*free)(void *user_data, void *ptr);
+    void *user_data;
+} q8conv_allocator;
+
+/** A device the caller already owns (VMA/VkFFT style). libq8conv never destroys these handles. */
+typedef struct q8conv_external_device {
+    VkInstance instance;
+    VkPhysicalDevice physical_device;
+    VkDevice device;
+    VkQueue queue;                      /**< used by q8conv_pw_run and tensor read/write only */
+    uint32_t queue_family_index;        /**< must support compute */
+    uint32_t api_version;               /**< the instance's apiVersion (>= 1.1) */
+    PFN_vkGetInstanceProcAddr get_instance_proc_addr;
+    const VkPhysicalDeviceFeatures2 *enabled_features; /**< the chain given to vkCreateDevice, or NULL */
+} q8conv_external_device;
+
+/** Severity of a message from the Vulkan validation layer. */
+typedef enum q8conv_message_severity {
+    Q8CONV_MESSAGE_INFO = 0,
+    Q8CONV_MESSAGE_WARNING = 1,
+    Q8CONV_MESSAGE_ERROR = 2
+} q8conv_message_severity;
+
+/** Receives validation-layer messages (Q8CONV_CONTEXT_VALIDATION). May be called from any thread
+ *  that is inside a q8conv call on the context; `message` is valid for the call only. */
+typedef void (*q8conv_message_fn)(void *user_data, q8conv_message_severity severity, const char *message);
+
+typedef struct q8conv_context_desc {
+    /** Physical device to use (own instance only). When q8conv_context_create gets desc == NULL,
+     *  the environment variable Q8CONV_DEVICE, if set to a number, chooses it. */
+    uint32_t device_index;
+    uint32_t flags; /**< Q8CONV_CONTEXT_* */
+    /** NULL: libq8conv loads the Vulkan loader and creates its own instance, device and queue.
+     *  Otherwise the caller's device is used; the struct is copied, the handles must outlive the
+     *  context. The queue is used only by q8conv_pw_run and tensor read/write; the caller must
+     *  not use it from another thread during those calls (Vulkan's external-sync rule). */
+    const q8conv_external_device *external;
+    /** Serialized pipeline cache from q8conv_context_get_pipeline_cache() of an earlier run.
+     *  Copied; a corrupt, truncated or foreign blob is detected (header, device UUID) and ignored. */
+    const void *pipeline_cache_data;
+    size_t pipeline_cache_size;
+    /** Host allocation hooks; NULL means malloc/free. Copied. */
+    const q8conv_allocator *allocator;
+    /** Where validation messages go (the library never prints); NULL: counted only. */
+    q8conv_message_fn message_callback;
+    void *message_user_data;
+} q8conv_context_desc;
+
+/** What a context runs on, filled by q8conv_context_get_info(). */
+typedef struct q8conv_context_info {
+    char device_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
+    char driver_name[VK_MAX_DRIVER_NAME_SIZE];  /**< empty where the driver does not say */
+    char driver_info[VK_MAX_DRIVER_INFO_SIZE];
+    uint32_t vendor_id, device_id;
+    uint32_t driver_version;                    /**< vendor-encoded */
+    uint32_t api_version;                       /**< the Vulkan version the context uses */
+    bool integer_dot_product_supported;         /**< shaderIntegerDotProduct is enabled on the device */
+    bool integer_dot_product_accelerated;       /**< 4x8-bit packed signed dot (accumulating, saturating) is accelerated */
+    bool external_device;                       /**< the context runs on a caller's device */
+    uint32_t subgroup_size;
+    uint32_t max_compute_workgroup_count[3];
+    uint32_t max_compute_workgroup_invocations;
+    uint64_t max_storage_buffer_range;
+    uint64_t min_storage_buffer_offset_alignment;
+    float timestamp_period_ns;                  /**< 0 when the queue has no timestamps */
+    q8conv_kernel default_kernel;               /**< what Q8CONV_KERNEL_AUTO resolves to */
+    bool validation_enabled;                    /**< VK_LAYER_KHRONOS_validation is active */
+    uint32_t validation_errors;                 /**< error messages the layer has reported so far */
+    uint32_t validation_warnings;               /**< warning (and performance-warning) messages so far */
+} q8conv_context_info;
+
+typedef struct q8conv_tensor_desc {
+    uint32_t n, c, h, w;  /**< logical shape [N][C][H][W]; each >= 1 */
+    q8conv_layout layout; /**< device packing; 0 = 4W4C */
+} q8conv_tensor_desc;
+
+typedef struct q8conv_pw_desc {
+    uint32_t in_channels, out_channels; /**< 1..16384 and >= 1 */
+    float input_scale;  int32_t input_zero_point;
+    float output_scale; int32_t output_zero_point;
+    const int8_t *weights;        /**< [out_channels][in_channels]; copied by q8conv_pw_create */
+    const float *weight_scales;   /**< [out_channels]; copied */
+    q8conv_bias_mode bias_mode;
+    const void *bias;             /**< float or int32_t [out_channels]; NULL exactly when BIAS_NONE; copied */
+    q8conv_activation activation;
+    q8conv_layout input_layout, output_layout;
+    q8conv_kernel kernel;         /**< 0 = AUTO */
+} q8conv_pw_desc;
+
+/** Creates a context: a device, a queue, and the library's pipelines and pools on it.
+ *  @param desc NULL for defaults (device from env Q8CONV_DEVICE, else 0). Not kept.
+ *  @param out  receives the context on success.
+ *  @retval Q8CONV_SUCCESS
+ *  @retval Q8CONV_ERROR_INVALID_ARGUMENT out NULL, unknown flag bits, an incomplete external device,
+ *          pipeline_cache_size without data, an allocator with only one hook.
+ *  @retval Q8CONV_ERROR_NO_DEVICE no loader, no Vulkan 1.1 device, or device_index out of range.
+ *  @retval Q8CONV_ERROR_UNSUPPORTED the device lacks what every kernel needs (8-bit storage is not
+ *          required; Vulkan 1.1 and a compute queue are), or VALIDATION was asked for and the layer is absent.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_VULKAN */
+Q8CONV_API q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_context **out);
+
+/** Destroys the context and everything the library created on the device (waits for the queue
+ *  to go idle first when the context owns the device). Imported handles are left alone. */
+Q8CONV_API void q8conv_context_destroy(q8conv_context *ctx);
+
+/** Fills `info` with what the context runs on.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT ctx or info NULL. */
+Q8CONV_API q8conv_status q8conv_context_get_info(const q8conv_context *ctx, q8conv_context_info *info);
+
+/** The Vulkan objects a context runs on (its own or the imported ones), for a caller that wants
+ *  to record q8conv_pw_record into its own command buffers on the context's device. */
+typedef struct q8conv_vulkan_handles {
+    VkInstance instance;
+    VkPhysicalDevice physical_device;
+    VkDevice device;
+    VkQueue queue;               /**< shared with q8conv_pw_run and tensor read/write: do not use it
+                                      from another thread while such a call is in flight */
+    uint32_t queue_family_index;
+    uint32_t api_version;
+    PFN_vkGetInstanceProcAddr get_instance_proc_addr;
+} q8conv_vulkan_handles;
+
+/** Fills `out` with the context's Vulkan handles. They stay owned by the context (or by the
+ *  caller, for an imported device) and live until q8conv_context_destroy.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT ctx or out NULL. */
+Q8CONV_API q8conv_status q8conv_context_get_vulkan_handles(const q8conv_context *ctx, q8conv_vulkan_handles *out);
+
+/** Serializes the context's pipeline cache for the caller to store (Vulkan two-call idiom).
+ *  @param data NULL to query the size; else a buffer of *size bytes.
+ *  @param size in: capacity of data; out: bytes needed (data NULL) or written.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT ctx or size NULL, or *size too small
+ *          (then *size is set to what is needed and nothing is written).
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_VULKAN */
+Q8CONV_API q8conv_status q8conv_context_get_pipeline_cache(q8conv_context *ctx, void *data, size_t *size);
+
+/** What a runtime must enable on its own VkDevice for libq8conv's fast path, so that a context
+ *  created on it with `external` uses the DOT kernel. Fills the counts and, where the arrays are
+ *  not NULL, up to their capacity.
+ *  @param extensions  receives static strings (device extensions: VK_KHR_shader_integer_dot_product
+ *                     when the physical device offers it and the API version is below 1.3).
+ *  @param extension_count in: capacity; out: how many are needed.
+ *  Features to enable: shaderIntegerDotProduct (VkPhysicalDeviceVulkan13Features or
+ *  VkPhysicalDeviceShaderIntegerDotProductFeatures), reported through `*wants_integer_dot_product`.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT a required pointer is NULL. */
+Q8CONV_API q8conv_status q8conv_device_requirements(PFN_vkGetInstanceProcAddr get_instance_proc_addr,
+                                                    VkInstance instance, VkPhysicalDevice physical_device,
+                                                    const char **extensions, uint32_t *extension_count,
+                                                    bool *wants_integer_dot_product);
+
+/** Bytes a tensor of this descriptor occupies on the device (the SEMANTICS.md layout, padding
+ *  included); 0 when the descriptor is invalid. Pure function, no context needed. */
+Q8CONV_API VkDeviceSize q8conv_tensor_size_bytes(const q8conv_tensor_desc *desc);
+
+/** Creates a device tensor owned by the library. Its contents are undefined until written.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, a zero dimension, a bad layout.
+ *  @retval Q8CONV_ERROR_UNSUPPORTED the buffer would exceed what the device can bind in parts.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_VULKAN */
+Q8CONV_API q8conv_status q8conv_tensor_create(q8conv_context *ctx, const q8conv_tensor_desc *desc, q8conv_tensor **out);
+
+/** Wraps a caller's VkBuffer (created on the context's device with STORAGE_BUFFER usage, and
+ *  TRANSFER_SRC/DST if tensor read/write will be used) as a tensor of `desc` starting at `offset`.
+ *  The caller keeps ownership and must keep the buffer alive until q8conv_tensor_destroy.
+ *  @param offset a multiple of minStorageBufferOffsetAlignment and of 16.
+ *  @param buffer_size the size the buffer was created with (VkBufferCreateInfo::size), so the
+ *         library can check that the tensor fits: offset + q8conv_tensor_size_bytes(desc) <= buffer_size.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, bad desc, misaligned offset, too small.
+ *  @retval Q8CONV_ERROR_UNSUPPORTED, Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_VULKAN */
+Q8CONV_API q8conv_status q8conv_tensor_wrap(q8conv_context *ctx, const q8conv_tensor_desc *desc,
+                                            VkBuffer buffer, VkDeviceSize offset, q8conv_tensor **out);
+
+/** q8conv_tensor_wrap with the buffer's size given, so that an undersized buffer is refused. */
+Q8CONV_API q8conv_status q8conv_tensor_wrap_sized(q8conv_context *ctx, const q8conv_tensor_desc *desc,
+                                                  VkBuffer buffer, VkDeviceSize offset, VkDeviceSize buffer_size,
+                                                  q8conv_tensor **out);
+
+/** Copies a host array of the tensor's logical shape into the device packing, padding with zeros.
+ *  @param src N*C*H*W int8 values in `layout`; not kept. Blocks until the copy is done.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, bad host layout.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
+Q8CONV_API q8conv_status q8conv_tensor_write(q8conv_tensor *t, const int8_t *src, q8conv_host_layout layout);
+
+/** Copies the tensor back into a host array of its logical shape (padding dropped). Blocks.
+ *  @retval as q8conv_tensor_write. */
+Q8CONV_API q8conv_status q8conv_tensor_read(const q8conv_tensor *t, int8_t *dst, q8conv_host_layout layout);
+
+/** Reads the tensor's raw device bytes (padding included, q8conv_tensor_size_bytes(desc) of them),
+ *  for tests and debugging. @retval as q8conv_tensor_read. */
+Q8CONV_API q8conv_status q8conv_tensor_read_raw(const q8conv_tensor *t, void *dst, size_t size);
+
+/** Writes raw device bytes (e.g. to poison a tensor before a run). @retval as q8conv_tensor_write. */
+Q8CONV_API q8conv_status q8conv_tensor_write_raw(q8conv_tensor *t, const void *src, size_t size);
+
+/** The descriptor a tensor was created with. @retval Q8CONV_ERROR_INVALID_ARGUMENT on NULLs. */
+Q8CONV_API q8conv_status q8conv_tensor_get_desc(const q8conv_tensor *t, q8conv_tensor_desc *desc);
+
+/** Destroys the tensor (and its memory, unless wrapped). The caller ensures no pending GPU work
+ *  uses it. */
+Q8CONV_API void q8conv_tensor_destroy(q8conv_tensor *t);
+
+/** Creates a pointwise convolution: validates the descriptor (SEMANTICS.md "Valid parameters"),
+ *  packs the weights, computes the requantization constants and uploads them. Keeps no pointer
+ *  into `desc`.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT any invalid parameter.
+ *  @retval Q8CONV_ERROR_UNSUPPORTED the chosen kernel needs integer dot product the device lacks;
+ *          or s_x * s_w[oc] is subnormal (a device may flush it, so exactness could not be kept).
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
+Q8CONV_API q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, q8conv_pw **out);
+
+/** Runs the op: N, H, W come from `input`, whose shape must be [N][IC][H][W] in the op's input
+ *  layout; `output` must be [N][OC][H][W] in its output layout, from the same context, and not
+ *  the same memory as `input`. Submits on the context's queue, waits, and returns once the output
+ *  is written.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, mismatched or aliasing tensors
+ *          (output untouched).
+ *  @retval Q8CONV_ERROR_UNSUPPORTED the shape exceeds the device even when split (output untouched).
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
+Q8CONV_API q8conv_status q8conv_pw_run(q8conv_pw *op, const q8conv_tensor *input, q8conv_tensor *output);
+
+/** Records the op's dispatch(es) into the caller's command buffer (in the recording state, on a
+ *  queue family with compute) and nothing else: no submit, no wait, no barrier except between its
+ *  own split dispatches of one recording (none are needed: they write disjoint output).
+ *
+ *  Barrier contract. Before the recorded commands execute, the caller makes the input's bytes
+ *  available to VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT / VK_ACCESS_SHADER_READ_BIT and orders any
+ *  earlier access to the output before COMPUTE_SHADER / SHADER_WRITE. After them, the output has
+ *  been written at COMPUTE_SHADER / SHADER_WRITE and the input read at COMPUTE_SHADER / SHADER_READ:
+ *  the caller adds the barrier that a later reader or writer needs. The op's own weights need
+ *  nothing (uploaded and fenced at creation).
+ *
+ *  The command buffer binds the op's compute pipeline, descriptor sets and push constants: the
+ *  caller must rebind its own state afterwards. Recording allocates nothing and touches no pool:
+ *  each tensor owns its descriptor sets, so recordings stay valid, with any tensors, any number of
+ *  times, until the op or a tensor used is destroyed. Several threads may record the same op into
+ *  different command buffers at once.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT as q8conv_pw_run, or cmd NULL.
+ *  @retval Q8CONV_ERROR_UNSUPPORTED as q8conv_pw_run. */
+Q8CONV_API q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd,
+                                          const q8conv_tensor *input, q8conv_tensor *output);
+
+/** The kernel an op resolved to (AUTO replaced by the context's default); Q8CONV_KERNEL_AUTO for NULL. */
+Q8CONV_API q8conv_kernel q8conv_pw_get_kernel(const q8conv_pw *op);
+
+/** Destroys the op. The caller ensures no recorded command buffer that uses it is still pending. */
+Q8CONV_API void q8conv_pw_destroy(q8conv_pw *op);
+
+/** The CPU reference (SEMANTICS.md as code): computes the op for host arrays, no device needed.
+ *  @param input  [n][in_channels][h][w] int8 (NCHW); not kept.
+ *  @param output [n][out_channels][h][w] int8 (NCHW).
+ *  The desc's layouts and kernel are ignored.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT the desc or a dimension is invalid
+ *          (output untouched). Thread-safe. */
+Q8CONV_API q8conv_status q8conv_pw_reference(const q8conv_pw_desc *desc, uint32_t n, uint32_t h, uint32_t w,
+                                             const int8_t *input, int8_t *output);
+
+/** Checks a descriptor as q8conv_pw_create would, without a device.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT */
+Q8CONV_API q8conv_status q8conv_pw_validate_desc(const q8conv_pw_desc *desc);
+
+/** A static, human-readable name for a status ("Q8CONV_SUCCESS", ...); "unknown status" otherwise. */
+Q8CONV_API const char *q8conv_status_string(q8conv_status status);
+
+/** A static name for a kernel ("dot", "fallback", "legacy", "auto"); "unknown" otherwise. */
+Q8CONV_API const char *q8conv_kernel_name(q8conv_kernel kernel);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* Q8CONV_H */

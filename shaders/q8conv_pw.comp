@@ -1,0 +1,178 @@
+#version 450
+/* Pointwise int8 convolution: one invocation computes TILE_M4 x TILE_N4 output blocks of
+ * 4 widths x 4 output channels. The arithmetic is SEMANTICS.md's, bit for bit.
+ *
+ * Compile-time variants (glslangValidator -D...):
+ *   LEGACY             0: TILE_N4 = Q8CONV_TILE_N4_MAIN (16 accumulators), 1: Q8CONV_TILE_N4_LEGACY (32)
+ *   USE_DOT            1: OpSDotAccSat on packed int8x4; 0: plain integer math (fallback)
+ *   IN_4W4C / OUT_4W4C 1: Q8CONV_LAYOUT_4W4C, 0: Q8CONV_LAYOUT_4C1W
+ * The layouts are compile-time so each buffer is declared with its natural element type (16-byte
+ * blocks for 4W4C), which lets the GPU issue one 128-bit load per K step. */
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_spirv_intrinsics : require
+#include "tiling.h"
+
+#if LEGACY
+#define TILE_N4 Q8CONV_TILE_N4_LEGACY
+#else
+#define TILE_N4 Q8CONV_TILE_N4_MAIN
+#endif
+#if Q8CONV_TILE_M4 != 1
+#error "this kernel computes one width block per invocation"
+#endif
+
+layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
+
+/* 0 = no bias, 1 = float bias, 2 = int32 bias (q8conv_bias_mode). A specialization constant so the
+ * unused requantization path folds away; it is never tested inside the K loop. */
+layout(constant_id = 3) const int BIAS_MODE = 0;
+
+#if USE_DOT
+/* OpSDotAccSat with PackedVectorFormat4x8Bit (SPV_KHR_integer_dot_product). glslang 12 has no
+ * GL_EXT_integer_dot_product, so the instruction is emitted directly. The accumulator never
+ * saturates: |acc| <= 16384 * 128 * 128 = 2^28 for every valid IC. */
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4453)
+int sdot_acc_sat(uint a, uint b, int acc, spirv_literal int fmt);
+#define DOT4(a, b, acc) sdot_acc_sat((a), (b), (acc), 0)
+#else
+int dot4_plain(uint a, uint b, int acc)
+{
+    ivec4 va = ivec4(int(a) << 24, int(a) << 16, int(a) << 8, int(a)) >> 24;
+    ivec4 vb = ivec4(int(b) << 24, int(b) << 16, int(b) << 8, int(b)) >> 24;
+    return acc + va.x * vb.x + va.y * vb.y + va.z * vb.z + va.w * vb.w;
+}
+#define DOT4(a, b, acc) dot4_plain((a), (b), (acc))
+#endif
+
+#if IN_4W4C
+layout(std430, set = 1, binding = 0) readonly buffer InputBuf { uvec4 in_blocks[]; };
+#else
+layout(std430, set = 1, binding = 0) readonly buffer InputBuf { uint in_words[]; };
+#endif
+#if OUT_4W4C
+layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uvec4 out_blocks[]; };
+#else
+layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uint out_words[]; };
+#endif
+/* Block (oc4, ic4) = word c holds output channel 4*oc4+c, bytes = input channels 4*ic4..4*ic4+3. */
+layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_blocks[]; };
+/* Per padded output channel: x = z_x * wsum (minus the int32 bias in BIAS_INT32 mode),
+ * y = eff bits, z = float bias bits, w unused. */
+layout(std430, set = 0, binding = 1) readonly buffer ChannelBuf { uvec4 channel_params[]; };
+
+layout(push_constant) uniform Push {
+    uvec3 base;        /* first invocation of this dispatch (x: channel tiles, y: width blocks, z: rows) */
+    uint rows;         /* rows (n*H + h) covered by the whole grid */
+    uint W;
+    uint W4;
+    uint C4_in;
+    uint C4_out;
+    uint OC;
+    uint in_row_offset;  /* row of element 0 of the bound input window */
+    uint out_row_offset; /* row of element 0 of the bound output window */
+    uint x_tiles;        /* ceil(C4_out / TILE_N4) */
+    float z_y;
+    float qmin;
+    float qmax;
+    float inv_y;
+} pc;
+
+uint requant_byte(int acc, uvec4 ch)
+{
+    precise float v;
+    precise float r;
+    if (BIAS_MODE == 2) {
+        v = float(acc - int(ch.x)) * uintBitsToFloat(ch.y);
+        r = roundEven(v);
+    } else {
+        v = float(acc - int(ch.x)) * uintBitsToFloat(ch.y);
+        if (BIAS_MODE == 1)
+            v = v + uintBitsToFloat(ch.z);
+        r = roundEven(v * pc.inv_y);
+    }
+    precise float q = clamp(r + pc.z_y, pc.qmin, pc.qmax);
+    return uint(int(q)) & 0xFFu;
+}
+
+void main()
+{
+    const uvec3 gid = gl_GlobalInvocationID + pc.base;
+    if (gid.x >= pc.x_tiles || gid.y >= pc.W4 || gid.z >= pc.rows)
+        return;
+    const uint w0 = gid.y * 4u;
+    const uint in_row = gid.z - pc.in_row_offset;
+    const uint out_row = gid.z - pc.out_row_offset;
+
+    uint oc4[TILE_N4];
+    uint wbase[TILE_N4];
+    for (int t = 0; t < TILE_N4; ++t) {
+        oc4[t] = gid.x * TILE_N4 + t;
+        /* A tile past the last channel block re-reads the last block; its results are not stored. */
+        wbase[t] = min(oc4[t], pc.C4_out - 1u) * pc.C4_in;
+    }
+
+    ivec4 acc[TILE_N4][4];
+    for (int t = 0; t < TILE_N4; ++t)
+        for (int j = 0; j < 4; ++j)
+            acc[t][j] = ivec4(0);
+
+#if IN_4W4C
+    uint in_idx = (in_row * pc.W4 + gid.y) * pc.C4_in;
+#else
+    /* Widths past W re-read the last column; their results are masked at the store. */
+    uint in_idx[4];
+    for (int j = 0; j < 4; ++j)
+        in_idx[j] = (in_row * pc.W + min(w0 + uint(j), pc.W - 1u)) * pc.C4_in;
+#endif
+
+    for (uint k = 0u; k < pc.C4_in; ++k) {
+#if IN_4W4C
+        const uvec4 x = in_blocks[in_idx + k];
+#else
+        const uvec4 x = uvec4(in_words[in_idx[0] + k], in_words[in_idx[1] + k],
+                              in_words[in_idx[2] + k], in_words[in_idx[3] + k]);
+#endif
+        for (int t = 0; t < TILE_N4; ++t) {
+            const uvec4 wt = weight_blocks[wbase[t] + k];
+            for (int j = 0; j < 4; ++j) {
+                acc[t][j].x = DOT4(x[j], wt.x, acc[t][j].x);
+                acc[t][j].y = DOT4(x[j], wt.y, acc[t][j].y);
+                acc[t][j].z = DOT4(x[j], wt.z, acc[t][j].z);
+                acc[t][j].w = DOT4(x[j], wt.w, acc[t][j].w);
+            }
+        }
+    }
+
+    for (int t = 0; t < TILE_N4; ++t) {
+        if (oc4[t] >= pc.C4_out)
+            break;
+        const uint c0 = oc4[t] * 4u;
+        uvec4 ch[4];
+        for (int c = 0; c < 4; ++c)
+            ch[c] = channel_params[c0 + uint(c)];
+        /* Bytes of padded output channels are 0 (SEMANTICS.md). */
+        const uint live = min(pc.OC - c0, 4u);
+        const uint keep = live >= 4u ? 0xFFFFFFFFu : ((1u << (8u * live)) - 1u);
+        uvec4 words;
+        for (int j = 0; j < 4; ++j) {
+            const uint word = requant_byte(acc[t][j].x, ch[0]) | (requant_byte(acc[t][j].y, ch[1]) << 8) |
+                              (requant_byte(acc[t][j].z, ch[2]) << 16) | (requant_byte(acc[t][j].w, ch[3]) << 24);
+            words[j] = word & keep;
+        }
+#if OUT_4W4C
+        const uint out_idx = (out_row * pc.W4 + gid.y) * pc.C4_out + oc4[t];
+        if (w0 + 4u <= pc.W) {
+            out_blocks[out_idx] = words;
+        } else {
+            /* Words wholly inside the width padding are not written. */
+            for (int j = 0; j < 4; ++j)
+                if (w0 + uint(j) < pc.W)
+                    out_blocks[out_idx][j] = words[j];
+        }
+#else
+        for (int j = 0; j < 4; ++j)
+            if (w0 + uint(j) < pc.W)
+                out_words[(out_row * pc.W + w0 + uint(j)) * pc.C4_out + oc4[t]] = words[j];
+#endif
+    }
+}
