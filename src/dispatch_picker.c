@@ -1,0 +1,134 @@
+/* Dispatch picker: how many invocations a run needs, in what workgroup shape, and how to split
+ * the grid into several vkCmdDispatch calls when it exceeds maxComputeWorkGroupCount.
+ *
+ * Each dispatch passes its base (first global invocation id) to the shader, which bound-checks
+ * gid + base against the global extents, so a chunk may overhang the grid's end. */
+#include <string.h>
+
+#include "pure.h"
+
+/* ceil(a / b) without the a + b - 1 overflow of q8conv_div_up (a may be close to 2^32). */
+static uint32_t div_up_safe(uint32_t a, uint32_t b)
+{
+    return a / b + (a % b != 0u);
+}
+
+/* The largest power of two <= v, for v >= 1. */
+static uint32_t floor_pow2(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p <= v / 2u)
+        p *= 2u;
+    return p;
+}
+
+/* The smallest power of two >= v, saturated at 2^31 (larger than any workgroup). */
+static uint32_t ceil_pow2(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v && p < 0x80000000u)
+        p *= 2u;
+    return p;
+}
+
+uint32_t q8conv_kernel_tile_n4(q8conv_kernel kernel)
+{
+    return (unsigned)kernel == (unsigned)Q8CONV_KERNEL_LEGACY ? Q8CONV_TILE_N4_LEGACY : Q8CONV_TILE_N4_MAIN;
+}
+
+void pick_global_wg_size(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4, uint32_t global[3])
+{
+    global[0] = div_up_safe(c4_out, tile_n4 ? tile_n4 : 1u);
+    global[1] = div_up_safe(w4, Q8CONV_TILE_M4);
+    global[2] = rows;
+}
+
+void pick_local_wg_size(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_invocations,
+                        uint32_t local[3])
+{
+    uint32_t budget = max_invocations < Q8CONV_WORKGROUP_INVOCATIONS ? max_invocations
+                                                                     : Q8CONV_WORKGROUP_INVOCATIONS;
+    /* A power-of-two budget stays one after each division by a power of two. */
+    budget = floor_pow2(budget ? budget : 1u);
+    for (int i = 0; i < 3; i++) {
+        /* x first: consecutive invocations then share an input block and read consecutive
+         * weight blocks. A dimension never gets more lanes than it has work (rounded up). */
+        uint32_t cap = ceil_pow2(global[i] ? global[i] : 1u);
+        uint32_t limit = floor_pow2(max_local[i] ? max_local[i] : 1u);
+        if (cap > limit)
+            cap = limit;
+        if (cap > budget)
+            cap = budget;
+        local[i] = cap;
+        budget /= cap;
+    }
+}
+
+/* How one dimension is cut: `chunks` dispatches of at most `per_chunk` groups each. */
+typedef struct dim_split {
+    uint32_t groups, per_chunk, chunks;
+} dim_split;
+
+static dim_split split_dim(uint32_t global, uint32_t local, uint32_t max_count)
+{
+    dim_split s;
+    s.groups = div_up_safe(global, local);
+    s.per_chunk = max_count;
+    s.chunks = div_up_safe(s.groups, max_count);
+    return s;
+}
+
+/* The dispatch for chunk index `k` of each dimension. base = first group * local cannot overflow:
+ * it is below global, which fits in uint32. */
+static q8conv_dispatch make_dispatch(const dim_split split[3], const uint32_t local[3], const uint32_t k[3])
+{
+    q8conv_dispatch d;
+    for (int i = 0; i < 3; i++) {
+        uint32_t first = k[i] * split[i].per_chunk;
+        uint32_t left = split[i].groups - first;
+        d.groups[i] = left < split[i].per_chunk ? left : split[i].per_chunk;
+        d.base[i] = first * local[i];
+    }
+    return d;
+}
+
+static bool inputs_are_valid(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4,
+                             const uint32_t max_count[3], const uint32_t max_local[3], uint32_t max_invocations,
+                             const q8conv_dispatch_plan *plan)
+{
+    if (plan == NULL || max_count == NULL || max_local == NULL)
+        return false;
+    if (c4_out == 0 || w4 == 0 || rows == 0 || tile_n4 == 0 || max_invocations == 0)
+        return false;
+    for (int i = 0; i < 3; i++)
+        if (max_count[i] == 0 || max_local[i] == 0)
+            return false;
+    return true;
+}
+
+q8conv_status pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4,
+                                 const uint32_t max_count[3], const uint32_t max_local[3],
+                                 uint32_t max_invocations, q8conv_dispatch_plan *plan)
+{
+    if (!inputs_are_valid(c4_out, w4, rows, tile_n4, max_count, max_local, max_invocations, plan))
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    q8conv_dispatch_plan p;
+    memset(&p, 0, sizeof(p));
+    pick_global_wg_size(c4_out, w4, rows, tile_n4, p.global);
+    pick_local_wg_size(p.global, max_local, max_invocations, p.local);
+    dim_split split[3];
+    uint64_t total = 1;
+    for (int i = 0; i < 3; i++) {
+        split[i] = split_dim(p.global[i], p.local[i], max_count[i]);
+        total *= split[i].chunks; /* each factor < 2^32 and the running product <= 64 before it */
+        if (total > Q8CONV_MAX_DISPATCHES)
+            return Q8CONV_ERROR_UNSUPPORTED;
+    }
+    uint32_t k[3];
+    for (k[2] = 0; k[2] < split[2].chunks; k[2]++)
+        for (k[1] = 0; k[1] < split[1].chunks; k[1]++)
+            for (k[0] = 0; k[0] < split[0].chunks; k[0]++)
+                p.dispatches[p.count++] = make_dispatch(split, p.local, k);
+    *plan = p;
+    return Q8CONV_SUCCESS;
+}

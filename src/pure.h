@@ -1,0 +1,96 @@
+/* Pure functions of libq8conv: no Vulkan calls, no allocation, testable without a GPU.
+ * tests/ link against these through the static library (they are hidden from the shared one). */
+#ifndef Q8CONV_PURE_H
+#define Q8CONV_PURE_H
+
+#include "q8conv.h"
+#include "tiling.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define Q8CONV_MAX_IC 16384u
+#define Q8CONV_MAX_BIAS_I32 (1 << 30)
+
+static inline uint32_t q8conv_div_up(uint32_t a, uint32_t b) { return (a + b - 1u) / b; }
+
+/* ---- validation (src/validate.c) ---- */
+
+/* SEMANTICS.md "Valid parameters" for an op descriptor (weights, scales, bias, zero points, enums). */
+q8conv_status q8conv_validate_pw_desc(const q8conv_pw_desc *desc);
+/* Dimensions >= 1, a known layout, and a size that fits in uint64 words. */
+q8conv_status q8conv_validate_tensor_desc(const q8conv_tensor_desc *desc);
+/* A finite, positive, normal float whose reciprocal is normal too. */
+bool q8conv_scale_is_valid(float s);
+
+/* ---- packing (src/packing.c) ---- */
+
+/* Bytes of the device packing of desc (SEMANTICS.md layouts); 0 for an invalid desc. */
+uint64_t q8conv_packed_size(const q8conv_tensor_desc *desc);
+/* Bytes of one row (one (n, h) pair) of the device packing. */
+uint64_t q8conv_packed_row_bytes(const q8conv_tensor_desc *desc);
+/* Host array (NCHW or NHWC, N*C*H*W bytes) -> device packing (q8conv_packed_size bytes, all of it
+ * written, padding zero). */
+void q8conv_pack_tensor(const q8conv_tensor_desc *desc, const int8_t *src, q8conv_host_layout host, void *dst);
+/* Device packing -> host array; padding ignored. */
+void q8conv_unpack_tensor(const q8conv_tensor_desc *desc, const void *src, q8conv_host_layout host, int8_t *dst);
+/* Weights [oc][ic] -> 16-byte blocks, block (oc4, ic4) at index oc4 * C4_in + ic4, word c = output
+ * channel 4*oc4 + c, byte i = input channel 4*ic4 + i; padding 0. dst has C4_out*C4_in*16 bytes. */
+void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, void *dst);
+
+/* ---- requantization constants (src/requant.c) ---- */
+
+/* Per padded output channel, as the shader reads it (4 x 32-bit words). */
+typedef struct q8conv_channel_params {
+    int32_t offset;   /* z_x * wsum[oc], minus bias_i32[oc] in INT32 mode */
+    float eff;        /* s_x * s_w[oc] (NONE/FLOAT) or (s_x * s_w[oc]) / s_y (INT32) */
+    float bias;       /* float bias (FLOAT mode) or 0 */
+    uint32_t unused;
+} q8conv_channel_params;
+
+typedef struct q8conv_requant {
+    float inv_y;      /* 1.0f / s_y */
+    float z_y;        /* (float)z_y */
+    float qmin, qmax; /* clamp bounds, SEMANTICS.md */
+} q8conv_requant;
+
+/* Fills per-channel params for C4_out*4 channels (padding: zeros) and the per-op constants.
+ * Returns Q8CONV_ERROR_UNSUPPORTED if some eff[oc] is subnormal or zero (a device may flush it). */
+q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_params *channels,
+                                     q8conv_requant *rq);
+
+/* ---- dispatch picker (src/dispatch_picker.c) ---- */
+
+#define Q8CONV_MAX_DISPATCHES 64
+
+typedef struct q8conv_dispatch {
+    uint32_t groups[3]; /* vkCmdDispatch counts */
+    uint32_t base[3];   /* first invocation (global id offset) of this dispatch */
+} q8conv_dispatch;
+
+typedef struct q8conv_dispatch_plan {
+    uint32_t global[3]; /* invocations: ceil(C4_out / TILE_N4), ceil(W4 / TILE_M4), rows */
+    uint32_t local[3];  /* workgroup size */
+    uint32_t count;     /* dispatches */
+    q8conv_dispatch dispatches[Q8CONV_MAX_DISPATCHES];
+} q8conv_dispatch_plan;
+
+/* TILE_N4 of a kernel. */
+uint32_t q8conv_kernel_tile_n4(q8conv_kernel kernel);
+/* global = { ceil(C4_out / tile_n4), ceil(W4 / TILE_M4), rows }. */
+void pick_global_wg_size(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4, uint32_t global[3]);
+/* A local size of at most max_invocations (and Q8CONV_WORKGROUP_INVOCATIONS), x first, powers of
+ * two, not wider than the (power-of-two rounded) global extent in each dimension. */
+void pick_local_wg_size(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_invocations,
+                        uint32_t local[3]);
+/* Full plan: splits each dimension into several dispatches when its group count exceeds
+ * max_count. Returns Q8CONV_ERROR_UNSUPPORTED if more than Q8CONV_MAX_DISPATCHES are needed. */
+q8conv_status pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4,
+                                 const uint32_t max_count[3], const uint32_t max_local[3],
+                                 uint32_t max_invocations, q8conv_dispatch_plan *plan);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,162 @@
+/* The CPU reference: SEMANTICS.md written out as code, the oracle every GPU result is compared
+ * against. It deliberately follows the specification's formulas literally (acc, wsum, adj, then
+ * the float steps in the stated order) and shares nothing with requant.c, whose offset folding is
+ * an optimization the reference must be able to catch if it were wrong.
+ *
+ * Every float operation is its own statement; with -ffp-contract=off nothing is fused. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pure.h"
+
+/* Pixels transposed at a time: 64 rows of at most 16 KiB stay within a typical L2. */
+#define PIXEL_CHUNK 64u
+
+/* Per output channel constants, computed once per call. */
+typedef struct ref_channel {
+    int32_t wsum;
+    float eff;
+} ref_channel;
+
+typedef struct ref_op {
+    const q8conv_pw_desc *d;
+    uint32_t ic, oc;
+    ref_channel *ch;
+    float inv_y, z_y, qmin, qmax;
+} ref_op;
+
+/* An int8 dot product. The fixed 16-wide inner loop is what lets gcc -O2 vectorize it (a loop of
+ * unknown length needs an epilogue, which -O2's cost model refuses). Exact in int32: |sum| <= 2^28. */
+static int32_t dot_i8(const int8_t *a, const int8_t *b, size_t n)
+{
+    int32_t sum = 0;
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        int32_t part = 0;
+        for (size_t j = 0; j < 16; j++)
+            part += a[k + j] * b[k + j];
+        sum += part;
+    }
+    for (; k < n; k++)
+        sum += a[k] * b[k];
+    return sum;
+}
+
+static int32_t row_sum(const int8_t *row, uint32_t n)
+{
+    int32_t sum = 0;
+    for (uint32_t k = 0; k < n; k++)
+        sum += row[k];
+    return sum;
+}
+
+/* SEMANTICS.md: ReLU6's upper bound min(127, roundEven(6.0f * (1.0f / s_y)) + z_y), in float. */
+static float relu6_bound(float s_y, float z_y)
+{
+    float inv = 1.0f / s_y;
+    float six = 6.0f * inv;
+    float rounded = nearbyintf(six);
+    float bound = rounded + z_y;
+    return bound < 127.0f ? bound : 127.0f;
+}
+
+static void init_clamp(ref_op *op)
+{
+    const q8conv_pw_desc *d = op->d;
+    op->qmin = -128.0f;
+    op->qmax = 127.0f;
+    if (d->activation == Q8CONV_ACTIVATION_RELU || d->activation == Q8CONV_ACTIVATION_RELU6)
+        op->qmin = op->z_y > -128.0f ? op->z_y : -128.0f;
+    if (d->activation == Q8CONV_ACTIVATION_RELU6)
+        op->qmax = relu6_bound(d->output_scale, op->z_y);
+}
+
+static void init_channels(ref_op *op)
+{
+    const q8conv_pw_desc *d = op->d;
+    for (uint32_t oc = 0; oc < op->oc; oc++) {
+        op->ch[oc].wsum = row_sum(d->weights + (size_t)oc * op->ic, op->ic);
+        float prod = d->input_scale * d->weight_scales[oc];
+        if (d->bias_mode == Q8CONV_BIAS_INT32)
+            prod = prod / d->output_scale;
+        op->ch[oc].eff = prod;
+    }
+    op->inv_y = 1.0f / d->output_scale;
+    op->z_y = (float)d->output_zero_point;
+    init_clamp(op);
+}
+
+/* One output element from its accumulator, exactly as SEMANTICS.md "Per output element". */
+static int8_t requantize(const ref_op *op, uint32_t oc, int32_t acc)
+{
+    const q8conv_pw_desc *d = op->d;
+    int32_t adj = acc - d->input_zero_point * op->ch[oc].wsum;
+    float r;
+    if (d->bias_mode == Q8CONV_BIAS_INT32) {
+        int32_t biased = adj + ((const int32_t *)d->bias)[oc];
+        float v = (float)biased;
+        v = v * op->ch[oc].eff;
+        r = nearbyintf(v);
+    } else {
+        float v = (float)adj;
+        v = v * op->ch[oc].eff;
+        if (d->bias_mode == Q8CONV_BIAS_FLOAT)
+            v = v + ((const float *)d->bias)[oc];
+        float scaled = v * op->inv_y;
+        r = nearbyintf(scaled);
+    }
+    float y = r + op->z_y;
+    y = y > op->qmin ? y : op->qmin;
+    y = y < op->qmax ? y : op->qmax;
+    return (int8_t)y;
+}
+
+/* Copies pixels [m0, m0 + count) of one NCHW image into rows of ic contiguous bytes. */
+static void transpose_chunk(const int8_t *image, size_t hw, uint32_t ic, size_t m0, size_t count,
+                            int8_t *rows)
+{
+    for (uint32_t k = 0; k < ic; k++) {
+        const int8_t *src = image + (size_t)k * hw + m0;
+        for (size_t j = 0; j < count; j++)
+            rows[j * ic + k] = src[j];
+    }
+}
+
+static void run_image(const ref_op *op, const int8_t *image, size_t hw, int8_t *out, int8_t *rows)
+{
+    for (size_t m0 = 0; m0 < hw; m0 += PIXEL_CHUNK) {
+        size_t count = hw - m0 < PIXEL_CHUNK ? hw - m0 : PIXEL_CHUNK;
+        transpose_chunk(image, hw, op->ic, m0, count, rows);
+        for (uint32_t oc = 0; oc < op->oc; oc++) {
+            const int8_t *w = op->d->weights + (size_t)oc * op->ic;
+            int8_t *dst = out + (size_t)oc * hw + m0;
+            for (size_t j = 0; j < count; j++)
+                dst[j] = requantize(op, oc, dot_i8(rows + j * op->ic, w, op->ic));
+        }
+    }
+}
+
+Q8CONV_API q8conv_status q8conv_pw_reference(const q8conv_pw_desc *desc, uint32_t n, uint32_t h, uint32_t w,
+                                             const int8_t *input, int8_t *output)
+{
+    if (q8conv_validate_pw_desc(desc) != Q8CONV_SUCCESS)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    if (n == 0 || h == 0 || w == 0 || input == NULL || output == NULL)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    ref_op op = {.d = desc, .ic = desc->in_channels, .oc = desc->out_channels};
+    op.ch = malloc(sizeof(*op.ch) * op.oc);
+    int8_t *rows = malloc((size_t)PIXEL_CHUNK * op.ic);
+    if (op.ch == NULL || rows == NULL) {
+        free(op.ch);
+        free(rows);
+        return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    init_channels(&op);
+    size_t hw = (size_t)h * w;
+    for (size_t b = 0; b < n; b++)
+        run_image(&op, input + b * op.ic * hw, hw, output + b * op.oc * hw, rows);
+    free(op.ch);
+    free(rows);
+    return Q8CONV_SUCCESS;
+}

@@ -1,0 +1,83 @@
+/* Host-side requantization constants (SEMANTICS.md "Requantization").
+ *
+ * Every float operation is its own statement so that, together with -ffp-contract=off, no
+ * compiler can fuse a multiply and an add: the constants must be the exact binary32 results the
+ * specification names, since the device uses them as given. */
+#include <math.h>
+#include <string.h>
+
+#include "pure.h"
+
+static int32_t weight_row_sum(const int8_t *row, uint32_t ic)
+{
+    int32_t sum = 0; /* |sum| <= 16384 * 128 */
+    for (uint32_t k = 0; k < ic; k++)
+        sum += row[k];
+    return sum;
+}
+
+/* The shader computes float(acc - offset) * eff. With offset = z_x * wsum - bias_i32 that is
+ * float(adj + bias_i32) * eff, the INT32 formula, computed with one subtraction per element.
+ * No overflow: |z_x * wsum| <= 2^28 and |bias_i32| <= 2^30. */
+static int32_t channel_offset(const q8conv_pw_desc *d, uint32_t oc)
+{
+    int32_t wsum = weight_row_sum(d->weights + (size_t)oc * d->in_channels, d->in_channels);
+    int32_t offset = d->input_zero_point * wsum;
+    if (d->bias_mode == Q8CONV_BIAS_INT32)
+        offset -= ((const int32_t *)d->bias)[oc];
+    return offset;
+}
+
+static float channel_eff(const q8conv_pw_desc *d, uint32_t oc)
+{
+    float eff = d->input_scale * d->weight_scales[oc];
+    if (d->bias_mode == Q8CONV_BIAS_INT32)
+        eff = eff / d->output_scale;
+    return eff;
+}
+
+/* The ReLU6 upper bound, min(127, roundEven(6 * (1 / s_y)) + z_y), kept in float throughout:
+ * 6 / s_y can exceed every integer type (even reach +inf), and fminf clamps that to 127. */
+static float relu6_upper(float s_y, float z_y)
+{
+    float inv = 1.0f / s_y;
+    float six = 6.0f * inv;
+    float r = nearbyintf(six);
+    float upper = r + z_y;
+    return fminf(127.0f, upper);
+}
+
+static void fill_clamp(const q8conv_pw_desc *d, q8conv_requant *rq)
+{
+    rq->qmin = -128.0f;
+    rq->qmax = 127.0f;
+    if (d->activation == Q8CONV_ACTIVATION_NONE)
+        return;
+    rq->qmin = fmaxf(rq->z_y, -128.0f);
+    if (d->activation == Q8CONV_ACTIVATION_RELU6)
+        rq->qmax = relu6_upper(d->output_scale, rq->z_y);
+}
+
+q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_params *channels,
+                                     q8conv_requant *rq)
+{
+    uint32_t oc_count = desc->out_channels;
+    uint32_t padded = q8conv_div_up(oc_count, 4) * 4;
+    /* Padded channels get all-zero params: the shader reads whole blocks of 4, and zero weights
+     * with zero params make their results deterministic (and never stored). */
+    memset(channels, 0, sizeof(*channels) * padded);
+    for (uint32_t oc = 0; oc < oc_count; oc++) {
+        float eff = channel_eff(desc, oc);
+        /* A subnormal factor may be flushed to zero by a device, so it could not match the
+         * reference; refuse rather than compute different bytes. */
+        if (fpclassify(eff) != FP_NORMAL)
+            return Q8CONV_ERROR_UNSUPPORTED;
+        channels[oc].offset = channel_offset(desc, oc);
+        channels[oc].eff = eff;
+        channels[oc].bias = desc->bias_mode == Q8CONV_BIAS_FLOAT ? ((const float *)desc->bias)[oc] : 0.0f;
+    }
+    rq->inv_y = 1.0f / desc->output_scale;
+    rq->z_y = (float)desc->output_zero_point;
+    fill_clamp(desc, rq);
+    return Q8CONV_SUCCESS;
+}

@@ -1,0 +1,293 @@
+/* Dispatch picker tests: grid extents per kernel, workgroup shape rules, and splitting of grids
+ * that exceed maxComputeWorkGroupCount (every invocation of the grid covered exactly once). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pure.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                  \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            failures++;                                                   \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                 \
+            fprintf(stderr, "\n");                                        \
+        }                                                                 \
+    } while (0)
+
+static const uint32_t big_count[3] = {65535, 65535, 65535};
+static const uint32_t big_local[3] = {1024, 1024, 64};
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t bound)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % bound);
+}
+
+static int is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+static uint32_t smallest_pow2_at_least(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+static uint32_t largest_pow2_at_most(uint32_t v)
+{
+    uint32_t p = 1;
+    while ((uint64_t)p * 2 <= v)
+        p <<= 1;
+    return p;
+}
+
+static void test_tile_n4(void)
+{
+    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_AUTO) == 1, "auto");
+    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_DOT) == 1, "dot");
+    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_FALLBACK) == 1, "fallback");
+    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_LEGACY) == 2, "legacy");
+}
+
+/* The main kernel covers 4 output channels per invocation, the legacy one 8: x halves. */
+static void test_global_extents(void)
+{
+    for (uint32_t c4 = 1; c4 <= 300; c4++) {
+        uint32_t g1[3], g2[3];
+        pick_global_wg_size(c4, 7, 9, 1, g1);
+        pick_global_wg_size(c4, 7, 9, 2, g2);
+        CHECK(g1[0] == c4, "c4=%u x=%u", c4, g1[0]);
+        if (c4 % 2 == 0)
+            CHECK(g1[0] == 2 * g2[0], "c4=%u: %u vs %u", c4, g1[0], g2[0]);
+        else
+            CHECK(g2[0] == (c4 + 1) / 2 && g1[0] == 2 * g2[0] - 1, "c4=%u: %u vs %u", c4, g1[0], g2[0]);
+        CHECK(g1[1] == 7 && g1[2] == 9 && g2[1] == 7 && g2[2] == 9, "c4=%u y/z", c4);
+    }
+    /* Tiny shapes: OC = 3 -> C4 = 1, W = 2 -> W4 = 1, one invocation per row. */
+    uint32_t g[3];
+    pick_global_wg_size(q8conv_div_up(3, 4), q8conv_div_up(2, 4), 5, 1, g);
+    CHECK(g[0] == 1 && g[1] == 1 && g[2] == 5, "tiny: %u %u %u", g[0], g[1], g[2]);
+    pick_global_wg_size(1, 1, 1, 2, g);
+    CHECK(g[0] == 1 && g[1] == 1 && g[2] == 1, "tiny legacy: %u %u %u", g[0], g[1], g[2]);
+    /* Extremes must not wrap (a + b - 1 would). */
+    pick_global_wg_size(0xFFFFFFFFu, 0xFFFFFFFFu, 1, 2, g);
+    CHECK(g[0] == 0x80000000u && g[1] == 0xFFFFFFFFu, "extreme: %u %u", g[0], g[1]);
+}
+
+static void check_local(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_inv)
+{
+    uint32_t local[3];
+    pick_local_wg_size(global, max_local, max_inv, local);
+    uint32_t budget = largest_pow2_at_most(max_inv < 64 ? max_inv : 64);
+    uint64_t total = (uint64_t)local[0] * local[1] * local[2];
+    CHECK(total <= budget, "total %llu > %u", (unsigned long long)total, budget);
+    for (int i = 0; i < 3; i++) {
+        CHECK(is_pow2(local[i]), "local[%d]=%u", i, local[i]);
+        CHECK(local[i] <= max_local[i], "local[%d]=%u > %u", i, local[i], max_local[i]);
+        CHECK(local[i] <= smallest_pow2_at_least(global[i]), "local[%d]=%u global %u", i, local[i], global[i]);
+    }
+    /* x is filled first, as far as its own limits allow. */
+    uint32_t want_x = smallest_pow2_at_least(global[0]);
+    if (want_x > largest_pow2_at_most(max_local[0]))
+        want_x = largest_pow2_at_most(max_local[0]);
+    if (want_x > budget)
+        want_x = budget;
+    CHECK(local[0] == want_x, "x=%u want %u (global %u)", local[0], want_x, global[0]);
+}
+
+static void test_local_size(void)
+{
+    uint32_t l[3];
+    const uint32_t g1[3] = {100, 1, 1};
+    pick_local_wg_size(g1, big_local, 1024, l);
+    CHECK(l[0] == 64 && l[1] == 1 && l[2] == 1, "%u %u %u", l[0], l[1], l[2]);
+    const uint32_t g2[3] = {1, 14, 3136};
+    pick_local_wg_size(g2, big_local, 1024, l);
+    CHECK(l[0] == 1 && l[1] == 16 && l[2] == 4, "%u %u %u", l[0], l[1], l[2]);
+    const uint32_t g3[3] = {2, 3, 1000};
+    pick_local_wg_size(g3, big_local, 1024, l);
+    CHECK(l[0] == 2 && l[1] == 4 && l[2] == 8, "%u %u %u", l[0], l[1], l[2]);
+    const uint32_t g4[3] = {100, 100, 100};
+    const uint32_t small_local[3] = {8, 3, 64};
+    pick_local_wg_size(g4, small_local, 48, l);
+    CHECK(l[0] == 8 && l[1] == 2 && l[2] == 2, "%u %u %u", l[0], l[1], l[2]);
+    for (int t = 0; t < 20000; t++) {
+        uint32_t g[3] = {1 + rnd(300), 1 + rnd(40), 1 + rnd(5000)};
+        uint32_t ml[3] = {1 + rnd(1100), 1 + rnd(1100), 1 + rnd(70)};
+        check_local(g, ml, 1 + rnd(1100));
+    }
+}
+
+/* Every dispatch respects the count limit and starts on a whole workgroup. */
+static void check_dispatch_shapes(const q8conv_dispatch_plan *p, const uint32_t max_count[3])
+{
+    for (uint32_t d = 0; d < p->count; d++)
+        for (int i = 0; i < 3; i++) {
+            const q8conv_dispatch *q = &p->dispatches[d];
+            CHECK(q->groups[i] >= 1 && q->groups[i] <= max_count[i], "dispatch %u dim %d groups %u", d, i,
+                  q->groups[i]);
+            CHECK(q->base[i] % p->local[i] == 0, "dispatch %u dim %d base %u", d, i, q->base[i]);
+            CHECK(q->base[i] < p->global[i], "dispatch %u dim %d starts past the grid", d, i);
+        }
+}
+
+/* Counts how often each global invocation is run; every one must run exactly once. */
+static void check_coverage_full(const q8conv_dispatch_plan *p)
+{
+    uint64_t gx = p->global[0], gy = p->global[1], gz = p->global[2];
+    unsigned char *hits = calloc(gx * gy * gz, 1);
+    if (hits == NULL) {
+        CHECK(0, "out of memory");
+        return;
+    }
+    for (uint32_t d = 0; d < p->count; d++) {
+        const q8conv_dispatch *q = &p->dispatches[d];
+        for (uint64_t z = 0; z < (uint64_t)q->groups[2] * p->local[2]; z++)
+            for (uint64_t y = 0; y < (uint64_t)q->groups[1] * p->local[1]; y++)
+                for (uint64_t x = 0; x < (uint64_t)q->groups[0] * p->local[0]; x++) {
+                    uint64_t X = x + q->base[0], Y = y + q->base[1], Z = z + q->base[2];
+                    if (X < gx && Y < gy && Z < gz) /* what the shader's bound check keeps */
+                        hits[(Z * gy + Y) * gx + X]++;
+                }
+    }
+    uint64_t bad = 0;
+    for (uint64_t i = 0; i < gx * gy * gz; i++)
+        bad += hits[i] != 1;
+    CHECK(bad == 0, "%llu of %llu invocations not covered exactly once", (unsigned long long)bad,
+          (unsigned long long)(gx * gy * gz));
+    free(hits);
+}
+
+/* For grids too big to enumerate: the distinct per-dimension ranges must tile [0, global) in order,
+ * and the dispatch list must be their full cartesian product. */
+static void check_coverage_per_dim(const q8conv_dispatch_plan *p)
+{
+    uint32_t ranges[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++) {
+        uint64_t next = 0; /* first invocation not yet covered in dim i */
+        for (uint32_t d = 0; d < p->count; d++) {
+            const q8conv_dispatch *q = &p->dispatches[d];
+            if (q->base[i] == next) {
+                next += (uint64_t)q->groups[i] * p->local[i];
+                ranges[i]++;
+            } else {
+                CHECK(q->base[i] < next, "dim %d: gap before base %u", i, q->base[i]);
+            }
+        }
+        CHECK(next >= p->global[i] && next < (uint64_t)p->global[i] + p->local[i],
+              "dim %d: ranges end at %llu, global %u", i, (unsigned long long)next, p->global[i]);
+    }
+    CHECK((uint64_t)ranges[0] * ranges[1] * ranges[2] == p->count, "count %u vs %u*%u*%u", p->count, ranges[0],
+          ranges[1], ranges[2]);
+}
+
+static void test_split_large_rows(void)
+{
+    q8conv_dispatch_plan p;
+    q8conv_status s = pick_dispatch_plan(16, 14, 200000, 1, big_count, big_local, 1024, &p);
+    CHECK(s == Q8CONV_SUCCESS, "status %d", (int)s);
+    if (s != Q8CONV_SUCCESS)
+        return;
+    CHECK(p.global[0] == 16 && p.global[1] == 14 && p.global[2] == 200000, "global");
+    CHECK(p.count >= 2, "200000 rows with local z %u should need several dispatches, got %u", p.local[2], p.count);
+    check_dispatch_shapes(&p, big_count);
+    check_coverage_per_dim(&p);
+
+    /* A z extent of one workgroup per row forces many chunks. */
+    const uint32_t z_local[3] = {1, 1, 1};
+    s = pick_dispatch_plan(1, 1, 200000, 1, big_count, z_local, 1024, &p);
+    CHECK(s == Q8CONV_SUCCESS && p.count == 4, "status %d count %u", (int)s, p.count);
+    if (s == Q8CONV_SUCCESS) {
+        check_dispatch_shapes(&p, big_count);
+        check_coverage_full(&p);
+    }
+}
+
+static void test_split_tiny_limits(void)
+{
+    const uint32_t tiny_count[3] = {3, 2, 5};
+    const uint32_t local_limit[3] = {4, 4, 4};
+    q8conv_dispatch_plan p;
+    q8conv_status s = pick_dispatch_plan(10, 7, 30, 1, tiny_count, local_limit, 16, &p);
+    CHECK(s == Q8CONV_SUCCESS, "status %d", (int)s);
+    if (s == Q8CONV_SUCCESS) {
+        CHECK(p.count > 1, "count %u", p.count);
+        check_dispatch_shapes(&p, tiny_count);
+        check_coverage_full(&p);
+        check_coverage_per_dim(&p);
+    }
+    /* Random shapes and limits: every accepted plan covers its grid exactly once. */
+    int accepted = 0;
+    for (int t = 0; t < 3000; t++) {
+        uint32_t mc[3] = {1 + rnd(6), 1 + rnd(6), 1 + rnd(6)};
+        uint32_t ml[3] = {1 + rnd(9), 1 + rnd(9), 1 + rnd(9)};
+        uint32_t c4 = 1 + rnd(40), w4 = 1 + rnd(20), rows = 1 + rnd(60), tile = 1 + rnd(2);
+        s = pick_dispatch_plan(c4, w4, rows, tile, mc, ml, 1 + rnd(80), &p);
+        CHECK(s == Q8CONV_SUCCESS || s == Q8CONV_ERROR_UNSUPPORTED, "status %d", (int)s);
+        if (s != Q8CONV_SUCCESS)
+            continue;
+        accepted++;
+        CHECK(p.count >= 1 && p.count <= Q8CONV_MAX_DISPATCHES, "count %u", p.count);
+        check_dispatch_shapes(&p, mc);
+        check_coverage_full(&p);
+    }
+    CHECK(accepted > 300, "only %d random plans accepted", accepted);
+}
+
+static void test_refusals(void)
+{
+    const uint32_t one[3] = {1, 1, 1};
+    q8conv_dispatch_plan p;
+    memset(&p, 0x5A, sizeof(p));
+    /* 65 groups in x, one per dispatch: one dispatch too many. */
+    q8conv_status s = pick_dispatch_plan(65, 1, 1, 1, one, one, 64, &p);
+    CHECK(s == Q8CONV_ERROR_UNSUPPORTED, "65 dispatches: status %d", (int)s);
+    s = pick_dispatch_plan(64, 1, 1, 1, one, one, 64, &p);
+    CHECK(s == Q8CONV_SUCCESS && p.count == 64, "64 dispatches: status %d count %u", (int)s, p.count);
+    /* The product over dimensions counts: 5 * 4 * 4 = 80. */
+    s = pick_dispatch_plan(5, 4, 4, 1, one, one, 64, &p);
+    CHECK(s == Q8CONV_ERROR_UNSUPPORTED, "80 dispatches: status %d", (int)s);
+
+    q8conv_dispatch_plan before;
+    memset(&p, 0x5A, sizeof(p));
+    memcpy(&before, &p, sizeof(p));
+    CHECK(pick_dispatch_plan(0, 1, 1, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "c4 0");
+    CHECK(pick_dispatch_plan(1, 0, 1, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "w4 0");
+    CHECK(pick_dispatch_plan(1, 1, 0, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "rows 0");
+    CHECK(pick_dispatch_plan(1, 1, 1, 0, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "tile 0");
+    const uint32_t zero_count[3] = {65535, 0, 65535};
+    CHECK(pick_dispatch_plan(1, 1, 1, 1, zero_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT,
+          "max_count 0");
+    CHECK(pick_dispatch_plan(1, 1, 1, 1, big_count, big_local, 0, &p) == Q8CONV_ERROR_INVALID_ARGUMENT,
+          "max_invocations 0");
+    CHECK(pick_dispatch_plan(1, 1, 1, 1, big_count, big_local, 64, NULL) == Q8CONV_ERROR_INVALID_ARGUMENT,
+          "plan NULL");
+    CHECK(memcmp(&p, &before, sizeof(p)) == 0, "a refused plan was written");
+}
+
+int main(void)
+{
+    const char *env = getenv("Q8CONV_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : 12345;
+    rng_state = seed ? seed : 1;
+    test_tile_n4();
+    test_global_extents();
+    test_local_size();
+    test_split_large_rows();
+    test_split_tiny_limits();
+    test_refusals();
+    if (failures) {
+        fprintf(stderr, "test_picker: %d failure(s) (Q8CONV_SEED=%llu)\n", failures, (unsigned long long)seed);
+        return 1;
+    }
+    printf("test_picker: all passed\n");
+    return 0;
+}

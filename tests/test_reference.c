@@ -1,0 +1,548 @@
+/* CPU reference tests: hand-computed cases, the clamp and rounding rules of SEMANTICS.md, refusal
+ * of invalid descriptors without writing, agreement with a naive implementation written here, and
+ * agreement of requant.c's folded constants (what the shader uses) with the literal formula. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pure.h"
+
+static int failures;
+
+#define CHECK(cond, ...)                                                  \
+    do {                                                                  \
+        if (!(cond)) {                                                    \
+            failures++;                                                   \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                 \
+            fprintf(stderr, "\n");                                        \
+        }                                                                 \
+    } while (0)
+
+static uint64_t rng_state;
+
+static uint64_t rnd64(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static uint32_t rnd(uint32_t bound) { return (uint32_t)(rnd64() % bound); }
+static int32_t rnd_range(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd64() % (uint64_t)((int64_t)hi - lo + 1)); }
+static float rnd_unit(void) { return (float)(rnd64() >> 40) / (float)(1u << 24); }
+/* A log-uniform positive float in [2^lo, 2^hi). */
+static float rnd_scale(int lo, int hi) { return ldexpf(1.0f + rnd_unit(), lo + (int)rnd((uint32_t)(hi - lo))); }
+
+/* One output channel, one input channel: w[0][0] = wv, scales s_w = ws. */
+typedef struct tiny_op {
+    int8_t weight;
+    float weight_scale;
+    float bias_f;
+    int32_t bias_i;
+    q8conv_pw_desc d;
+} tiny_op;
+
+static void tiny_init(tiny_op *t, int8_t wv, float s_x, int32_t z_x, float s_w, float s_y, int32_t z_y)
+{
+    memset(t, 0, sizeof(*t));
+    t->weight = wv;
+    t->weight_scale = s_w;
+    t->d.in_channels = 1;
+    t->d.out_channels = 1;
+    t->d.input_scale = s_x;
+    t->d.input_zero_point = z_x;
+    t->d.output_scale = s_y;
+    t->d.output_zero_point = z_y;
+    t->d.weights = &t->weight;
+    t->d.weight_scales = &t->weight_scale;
+}
+
+/* Runs the reference on a 1x1xW row of inputs and compares with expected outputs. */
+static void expect_row(const char *what, const q8conv_pw_desc *d, const int8_t *x, const int8_t *want, uint32_t w)
+{
+    int8_t out[16];
+    memset(out, 0x55, sizeof(out));
+    q8conv_status s = q8conv_pw_reference(d, 1, 1, w, x, out);
+    CHECK(s == Q8CONV_SUCCESS, "%s: status %d", what, (int)s);
+    for (uint32_t i = 0; i < w; i++)
+        CHECK(out[i] == want[i], "%s: x=%d gives %d, want %d", what, x[i], out[i], want[i]);
+}
+
+static void test_hand_cases(void)
+{
+    tiny_op t;
+    /* x = 10, z_x = 2, w = 3: acc = 30, wsum = 3, adj = 30 - 6 = 24. eff = 0.5 * 0.25 = 0.125,
+     * v = 3.0, v * (1 / 0.125) = 24, + z_y (-5) = 19. */
+    tiny_init(&t, 3, 0.5f, 2, 0.25f, 0.125f, -5);
+    const int8_t x1[] = {10};
+    expect_row("no bias", &t.d, x1, (const int8_t[]){19}, 1);
+    /* Float bias 1.5: v = 3.0 + 1.5 = 4.5, * 8 = 36, - 5 = 31. */
+    t.bias_f = 1.5f;
+    t.d.bias_mode = Q8CONV_BIAS_FLOAT;
+    t.d.bias = &t.bias_f;
+    expect_row("float bias", &t.d, x1, (const int8_t[]){31}, 1);
+    /* The same bias in int32 units of s_x * s_w = 0.125 is 12: eff = 0.125 / 0.125 = 1,
+     * v = (24 + 12) * 1 = 36, - 5 = 31: both modes agree when everything is exact. */
+    t.bias_i = 12;
+    t.d.bias_mode = Q8CONV_BIAS_INT32;
+    t.d.bias = &t.bias_i;
+    expect_row("int32 bias", &t.d, x1, (const int8_t[]){31}, 1);
+    /* Saturation without activation: x = 127: adj = 381 - 6 = 375, * 0.125 * 8 = 375 -> 127;
+     * x = -128: adj = -384 - 6 = -390 -> -395 -> -128. */
+    t.d.bias_mode = Q8CONV_BIAS_NONE;
+    t.d.bias = NULL;
+    expect_row("saturation", &t.d, (const int8_t[]){127, -128}, (const int8_t[]){127, -128}, 2);
+}
+
+/* Ties round to even: s_x = 1, s_w = 0.5, s_y = 1, w = 1, z = 0, so y = roundEven(x / 2). */
+static void test_round_half_even(void)
+{
+    tiny_op t;
+    tiny_init(&t, 1, 1.0f, 0, 0.5f, 1.0f, 0);
+    const int8_t x[] = {5, 7, -5, 3, -3, 1, -1, 4};
+    const int8_t want[] = {2, 4, -2, 2, -2, 0, 0, 2}; /* 2.5 2 | 3.5 4 | -2.5 -2 | 1.5 2 | -1.5 -2 | .5 0 */
+    expect_row("float ties", &t.d, x, want, 8);
+    /* INT32 mode rounds v itself: eff = 0.5 / 1, bias 0 given explicitly. */
+    int32_t zero = 0;
+    t.d.bias_mode = Q8CONV_BIAS_INT32;
+    t.d.bias = &zero;
+    expect_row("int32 ties", &t.d, x, want, 8);
+}
+
+static void test_relu(void)
+{
+    tiny_op t;
+    /* Identity scales: y = x + z_y before clamping. */
+    tiny_init(&t, 1, 1.0f, 0, 1.0f, 1.0f, 10);
+    t.d.activation = Q8CONV_ACTIVATION_RELU;
+    /* ReLU's lower clamp is z_y = 10 (real zero), not -128. */
+    expect_row("relu z_y=10", &t.d, (const int8_t[]){-50, 5, 0, 120}, (const int8_t[]){10, 15, 10, 127}, 4);
+    t.d.output_zero_point = -100;
+    expect_row("relu z_y=-100", &t.d, (const int8_t[]){-50, 5}, (const int8_t[]){-100, -95}, 2);
+    t.d.activation = Q8CONV_ACTIVATION_NONE;
+    expect_row("none z_y=-100", &t.d, (const int8_t[]){-50, 5}, (const int8_t[]){-128, -95}, 2);
+    t.d.output_zero_point = -128;
+    t.d.activation = Q8CONV_ACTIVATION_RELU;
+    expect_row("relu z_y=-128", &t.d, (const int8_t[]){-50, 5}, (const int8_t[]){-128, -123}, 2);
+}
+
+static void test_relu6(void)
+{
+    tiny_op t;
+    /* s_y = 0.5: 6 / s_y = 12, upper = 12 + z_y = 15, lower = z_y = 3. y = 2x + 3 before clamping. */
+    tiny_init(&t, 1, 1.0f, 0, 1.0f, 0.5f, 3);
+    t.d.activation = Q8CONV_ACTIVATION_RELU6;
+    expect_row("relu6 s_y=0.5", &t.d, (const int8_t[]){100, 4, -10, 6}, (const int8_t[]){15, 11, 3, 15}, 4);
+    /* The upper bound never exceeds 127: z_y = 120, 6 / 0.25 = 24 -> min(127, 144). */
+    t.d.output_scale = 0.25f;
+    t.d.output_zero_point = 120;
+    expect_row("relu6 capped", &t.d, (const int8_t[]){100, 1}, (const int8_t[]){127, 124}, 2);
+    /* A tiny s_y makes 6 / s_y about 6e30: the bound must stay 127, not overflow an integer. */
+    t.d.output_scale = 1e-30f;
+    t.d.output_zero_point = 0;
+    t.d.input_scale = 1e-30f;
+    expect_row("relu6 huge bound", &t.d, (const int8_t[]){100, -3}, (const int8_t[]){100, 0}, 2);
+    /* A tie in the bound itself: s_y = 4/3 gives 1 / s_y = 0.75 and 6 * 0.75 = 4.5, which rounds
+     * to even 4 (half-away rounding would give 5). With s_x = s_y and z = 0, y = x. */
+    float s_y = 4.0f / 3.0f;
+    float inv = 1.0f / s_y;
+    CHECK(inv == 0.75f && 6.0f * inv == 4.5f, "test premise: 1/s_y = %.9g", (double)inv);
+    tiny_init(&t, 1, s_y, 0, 1.0f, s_y, 0);
+    t.d.activation = Q8CONV_ACTIVATION_RELU6;
+    expect_row("relu6 bound tie", &t.d, (const int8_t[]){3, 4, 5, 100, -2}, (const int8_t[]){3, 4, 4, 4, 0}, 5);
+}
+
+/* Builds a descriptor that is valid, for the refusal tests to break one field at a time. */
+typedef struct valid_op {
+    int8_t weights[6];
+    float scales[2];
+    float bias_f[2];
+    int32_t bias_i[2];
+    q8conv_pw_desc d;
+} valid_op;
+
+static void valid_init(valid_op *v)
+{
+    memset(v, 0, sizeof(*v));
+    for (int i = 0; i < 6; i++)
+        v->weights[i] = (int8_t)(i * 7 - 20);
+    v->scales[0] = 0.01f;
+    v->scales[1] = 0.02f;
+    v->d = (q8conv_pw_desc){.in_channels = 3, .out_channels = 2, .input_scale = 0.05f, .input_zero_point = 3,
+                            .output_scale = 0.1f, .output_zero_point = -7, .weights = v->weights,
+                            .weight_scales = v->scales};
+}
+
+/* The op must be refused as INVALID_ARGUMENT by both entry points, with the output untouched. */
+static void expect_refused(const char *what, const q8conv_pw_desc *d)
+{
+    int8_t input[3 * 4], out[2 * 4], poison[2 * 4];
+    memset(input, 1, sizeof(input));
+    memset(out, 0x5A, sizeof(out));
+    memcpy(poison, out, sizeof(out));
+    q8conv_status s = q8conv_pw_reference(d, 1, 2, 2, input, out);
+    CHECK(s == Q8CONV_ERROR_INVALID_ARGUMENT, "%s: reference status %d", what, (int)s);
+    CHECK(memcmp(out, poison, sizeof(out)) == 0, "%s: output written", what);
+    s = q8conv_pw_validate_desc(d);
+    CHECK(s == Q8CONV_ERROR_INVALID_ARGUMENT, "%s: validate status %d", what, (int)s);
+}
+
+static void test_scale_refusals(valid_op *v, float *field, const char *name)
+{
+    const float bad[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, -1.0f, 1e-40f /* subnormal */,
+                         3.0e38f /* reciprocal subnormal */};
+    float keep = *field;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char what[64];
+        snprintf(what, sizeof(what), "%s = %g", name, (double)bad[i]);
+        *field = bad[i];
+        expect_refused(what, &v->d);
+    }
+    *field = keep;
+}
+
+static void test_refusals(void)
+{
+    valid_op v;
+    valid_init(&v);
+    int8_t input[12], out[8];
+    memset(input, 1, sizeof(input));
+    CHECK(q8conv_pw_reference(&v.d, 1, 2, 2, input, out) == Q8CONV_SUCCESS, "the base descriptor is valid");
+    CHECK(q8conv_scale_is_valid(0.1f) && !q8conv_scale_is_valid(1e-40f) && !q8conv_scale_is_valid(3.0e38f),
+          "scale_is_valid");
+
+    expect_refused("NULL desc", NULL);
+    valid_op b = v;
+    b.d.weights = NULL;
+    expect_refused("weights NULL", &b.d);
+    b = v;
+    b.d.weight_scales = NULL;
+    expect_refused("weight_scales NULL", &b.d);
+    b = v;
+    b.d.in_channels = 0;
+    expect_refused("IC 0", &b.d);
+    b.d.in_channels = 16385;
+    expect_refused("IC 16385", &b.d);
+    b = v;
+    b.d.out_channels = 0;
+    expect_refused("OC 0", &b.d);
+
+    test_scale_refusals(&v, &v.d.input_scale, "s_x");
+    test_scale_refusals(&v, &v.d.output_scale, "s_y");
+    test_scale_refusals(&v, &v.scales[1], "s_w[1]");
+
+    b = v;
+    b.d.input_zero_point = 128;
+    expect_refused("z_x 128", &b.d);
+    b.d.input_zero_point = -129;
+    expect_refused("z_x -129", &b.d);
+    b = v;
+    b.d.output_zero_point = 128;
+    expect_refused("z_y 128", &b.d);
+    b.d.output_zero_point = -129;
+    expect_refused("z_y -129", &b.d);
+
+    b = v;
+    b.d.bias = b.bias_f;
+    expect_refused("bias pointer with BIAS_NONE", &b.d);
+    b.d.bias = NULL;
+    b.d.bias_mode = Q8CONV_BIAS_FLOAT;
+    expect_refused("FLOAT without bias", &b.d);
+    b.d.bias_mode = Q8CONV_BIAS_INT32;
+    expect_refused("INT32 without bias", &b.d);
+    b.d.bias = b.bias_i;
+    b.bias_i[1] = (1 << 30) + 1;
+    expect_refused("int32 bias 2^30 + 1", &b.d);
+    b.bias_i[1] = -(1 << 30) - 1;
+    expect_refused("int32 bias -2^30 - 1", &b.d);
+    b.bias_i[1] = 1 << 30;
+    b.bias_i[0] = -(1 << 30);
+    CHECK(q8conv_pw_validate_desc(&b.d) == Q8CONV_SUCCESS, "int32 bias +-2^30 is valid");
+    b.d.bias_mode = Q8CONV_BIAS_FLOAT;
+    b.d.bias = b.bias_f;
+    b.bias_f[1] = INFINITY;
+    expect_refused("float bias inf", &b.d);
+    b.bias_f[1] = NAN;
+    expect_refused("float bias NaN", &b.d);
+
+    b = v;
+    b.d.bias_mode = (q8conv_bias_mode)3;
+    expect_refused("bias_mode 3", &b.d);
+    b.d.bias_mode = (q8conv_bias_mode)-1;
+    expect_refused("bias_mode -1", &b.d);
+    b = v;
+    b.d.activation = (q8conv_activation)3;
+    expect_refused("activation 3", &b.d);
+    b.d.activation = (q8conv_activation)-1;
+    expect_refused("activation -1", &b.d);
+    b = v;
+    b.d.input_layout = (q8conv_layout)2;
+    expect_refused("input_layout 2", &b.d);
+    b = v;
+    b.d.output_layout = (q8conv_layout)-7;
+    expect_refused("output_layout -7", &b.d);
+    b = v;
+    b.d.kernel = Q8CONV_KERNEL_COUNT_;
+    expect_refused("kernel COUNT_", &b.d);
+
+    /* Shape arguments of the reference itself. */
+    int8_t poison[8];
+    memset(out, 0x5A, sizeof(out));
+    memcpy(poison, out, sizeof(out));
+    CHECK(q8conv_pw_reference(&v.d, 0, 2, 2, input, out) == Q8CONV_ERROR_INVALID_ARGUMENT, "n 0");
+    CHECK(q8conv_pw_reference(&v.d, 1, 0, 2, input, out) == Q8CONV_ERROR_INVALID_ARGUMENT, "h 0");
+    CHECK(q8conv_pw_reference(&v.d, 1, 2, 0, input, out) == Q8CONV_ERROR_INVALID_ARGUMENT, "w 0");
+    CHECK(q8conv_pw_reference(&v.d, 1, 2, 2, NULL, out) == Q8CONV_ERROR_INVALID_ARGUMENT, "input NULL");
+    CHECK(q8conv_pw_reference(&v.d, 1, 2, 2, input, NULL) == Q8CONV_ERROR_INVALID_ARGUMENT, "output NULL");
+    CHECK(memcmp(out, poison, sizeof(out)) == 0, "output written on a shape refusal");
+}
+
+/* A random valid descriptor with its arrays; scales chosen so outputs span the int8 range. */
+typedef struct rand_op {
+    int8_t *w;
+    float *s_w;
+    float *bias_f;
+    int32_t *bias_i;
+    q8conv_pw_desc d;
+} rand_op;
+
+static void rand_op_make(rand_op *r, uint32_t ic, uint32_t oc)
+{
+    r->w = malloc((size_t)ic * oc);
+    r->s_w = malloc(sizeof(float) * oc);
+    r->bias_f = malloc(sizeof(float) * oc);
+    r->bias_i = malloc(sizeof(int32_t) * oc);
+    for (size_t i = 0; i < (size_t)ic * oc; i++)
+        r->w[i] = (int8_t)rnd(256);
+    float s_x = rnd_scale(-10, 2);
+    float typical_w = rnd_scale(-10, 0);
+    for (uint32_t o = 0; o < oc; o++) {
+        r->s_w[o] = typical_w * (0.5f + rnd_unit());
+        r->bias_f[o] = (rnd_unit() - 0.5f) * 200.0f * s_x * typical_w;
+        r->bias_i[o] = rnd(8) == 0 ? rnd_range(-(1 << 30), 1 << 30) : rnd_range(-20000, 20000);
+    }
+    /* The typical |adj| is about 128 * 73 * sqrt(ic); aim the output scale around it. */
+    float spread = s_x * typical_w * 9000.0f * sqrtf((float)ic) / 128.0f;
+    r->d = (q8conv_pw_desc){
+        .in_channels = ic, .out_channels = oc,
+        .input_scale = s_x, .input_zero_point = rnd_range(-128, 127),
+        .output_scale = spread * ldexpf(1.0f, rnd_range(-4, 3)) * (0.5f + rnd_unit()),
+        .output_zero_point = rnd_range(-128, 127),
+        .weights = r->w, .weight_scales = r->s_w,
+        .bias_mode = (q8conv_bias_mode)rnd(3), .activation = (q8conv_activation)rnd(3),
+    };
+    if (r->d.bias_mode == Q8CONV_BIAS_FLOAT)
+        r->d.bias = r->bias_f;
+    else if (r->d.bias_mode == Q8CONV_BIAS_INT32)
+        r->d.bias = r->bias_i;
+}
+
+static void rand_op_free(rand_op *r)
+{
+    free(r->w);
+    free(r->s_w);
+    free(r->bias_f);
+    free(r->bias_i);
+}
+
+/* SEMANTICS.md restated independently of reference.c, for any accumulator value. */
+static int8_t literal(const q8conv_pw_desc *d, uint32_t oc, int32_t acc)
+{
+    int32_t wsum = 0;
+    for (uint32_t k = 0; k < d->in_channels; k++)
+        wsum += d->weights[(size_t)oc * d->in_channels + k];
+    int32_t adj = acc - d->input_zero_point * wsum;
+    float r;
+    if (d->bias_mode == Q8CONV_BIAS_INT32) {
+        float eff = d->input_scale * d->weight_scales[oc];
+        eff = eff / d->output_scale;
+        float v = (float)(adj + ((const int32_t *)d->bias)[oc]);
+        v = v * eff;
+        r = nearbyintf(v);
+    } else {
+        float eff = d->input_scale * d->weight_scales[oc];
+        float inv_y = 1.0f / d->output_scale;
+        float v = (float)adj;
+        v = v * eff;
+        if (d->bias_mode == Q8CONV_BIAS_FLOAT)
+            v = v + ((const float *)d->bias)[oc];
+        v = v * inv_y;
+        r = nearbyintf(v);
+    }
+    float z_y = (float)d->output_zero_point;
+    float lo = -128.0f, hi = 127.0f;
+    if (d->activation != Q8CONV_ACTIVATION_NONE)
+        lo = fmaxf(z_y, -128.0f);
+    if (d->activation == Q8CONV_ACTIVATION_RELU6) {
+        float inv = 1.0f / d->output_scale;
+        float six = 6.0f * inv;
+        float b = nearbyintf(six);
+        b = b + z_y;
+        hi = fminf(127.0f, b);
+    }
+    float y = r + z_y;
+    y = fminf(fmaxf(y, lo), hi);
+    return (int8_t)y;
+}
+
+/* What the shader computes from requant.c's constants. */
+static int8_t shader(const q8conv_pw_desc *d, const q8conv_channel_params *ch, const q8conv_requant *rq,
+                     int32_t acc)
+{
+    float v = (float)(acc - ch->offset);
+    v = v * ch->eff;
+    v = v + ch->bias;
+    float r;
+    if (d->bias_mode == Q8CONV_BIAS_INT32) {
+        r = nearbyintf(v);
+    } else {
+        float s = v * rq->inv_y;
+        r = nearbyintf(s);
+    }
+    float y = r + rq->z_y;
+    y = fminf(fmaxf(y, rq->qmin), rq->qmax);
+    return (int8_t)y;
+}
+
+/* Reference on real data against a naive triple loop (covers transposition, chunking, IC tails). */
+static void check_reference_vs_literal(const rand_op *r, uint32_t n, uint32_t h, uint32_t w)
+{
+    const q8conv_pw_desc *d = &r->d;
+    uint32_t ic = d->in_channels, oc = d->out_channels;
+    size_t hw = (size_t)h * w, in_size = n * ic * hw, out_size = n * oc * hw;
+    int8_t *x = malloc(in_size), *y = malloc(out_size);
+    for (size_t i = 0; i < in_size; i++)
+        x[i] = (int8_t)rnd(256);
+    q8conv_status s = q8conv_pw_reference(d, n, h, w, x, y);
+    CHECK(s == Q8CONV_SUCCESS, "random op: status %d", (int)s);
+    size_t bad = 0;
+    for (size_t b = 0; b < n; b++)
+        for (uint32_t o = 0; o < oc; o++)
+            for (size_t m = 0; m < hw; m++) {
+                int32_t acc = 0;
+                for (uint32_t k = 0; k < ic; k++)
+                    acc += x[(b * ic + k) * hw + m] * d->weights[(size_t)o * ic + k];
+                bad += y[(b * oc + o) * hw + m] != literal(d, o, acc);
+            }
+    CHECK(bad == 0, "reference vs literal: %zu of %zu differ (ic %u oc %u n %u h %u w %u mode %d act %d)", bad,
+          out_size, ic, oc, n, h, w, (int)d->bias_mode, (int)d->activation);
+    free(x);
+    free(y);
+}
+
+/* requant.c's folded constants, run through the shader's formula, against the literal formula for
+ * accumulators across (and at the ends of) the reachable range. */
+static void check_requant_vs_literal(const rand_op *r)
+{
+    const q8conv_pw_desc *d = &r->d;
+    uint32_t oc = d->out_channels, padded = (oc + 3) / 4 * 4;
+    q8conv_channel_params ch[24];
+    q8conv_requant rq;
+    memset(ch, 0x77, sizeof(ch));
+    q8conv_status s = q8conv_compute_requant(d, ch, &rq);
+    if (s != Q8CONV_SUCCESS) {
+        CHECK(s == Q8CONV_ERROR_UNSUPPORTED, "requant status %d", (int)s);
+        return;
+    }
+    for (uint32_t o = oc; o < padded; o++)
+        CHECK(ch[o].offset == 0 && ch[o].eff == 0.0f && ch[o].bias == 0.0f && ch[o].unused == 0,
+              "padded channel %u not zero", o);
+    /* The constants themselves, bit for bit: a one-ulp change of eff rarely shows in rounded
+     * outputs, but it would break exactness on some input. */
+    for (uint32_t o = 0; o < oc; o++) {
+        float eff = d->input_scale * d->weight_scales[o];
+        if (d->bias_mode == Q8CONV_BIAS_INT32)
+            eff = eff / d->output_scale;
+        float bias = d->bias_mode == Q8CONV_BIAS_FLOAT ? ((const float *)d->bias)[o] : 0.0f;
+        CHECK(memcmp(&ch[o].eff, &eff, sizeof(eff)) == 0 && memcmp(&ch[o].bias, &bias, sizeof(bias)) == 0,
+              "channel %u: eff %.9g want %.9g, bias %.9g want %.9g", o, (double)ch[o].eff, (double)eff,
+              (double)ch[o].bias, (double)bias);
+    }
+    float inv_y = 1.0f / d->output_scale;
+    CHECK(rq.inv_y == inv_y && rq.z_y == (float)d->output_zero_point, "rq inv_y %.9g z_y %g", (double)rq.inv_y,
+          (double)rq.z_y);
+    int32_t max_acc = (int32_t)d->in_channels * 128 * 128;
+    size_t bad = 0;
+    for (uint32_t o = 0; o < oc; o++)
+        for (int t = 0; t < 2000; t++) {
+            int32_t acc = t == 0 ? max_acc : t == 1 ? -max_acc : t < 1000 ? rnd_range(-4000, 4000)
+                                                                          : rnd_range(-max_acc, max_acc);
+            bad += shader(d, &ch[o], &rq, acc) != literal(d, o, acc);
+        }
+    CHECK(bad == 0, "requant constants vs literal: %zu differ (mode %d act %d)", bad, (int)d->bias_mode,
+          (int)d->activation);
+}
+
+static void test_random_ops(void)
+{
+    for (int t = 0; t < 300; t++) {
+        rand_op r;
+        uint32_t ic = 1 + rnd(t % 10 == 0 ? 300 : 40), oc = 1 + rnd(20);
+        rand_op_make(&r, ic, oc);
+        CHECK(q8conv_pw_validate_desc(&r.d) == Q8CONV_SUCCESS, "random desc invalid");
+        check_requant_vs_literal(&r);
+        check_reference_vs_literal(&r, 1 + rnd(2), 1 + rnd(9), 1 + rnd(30));
+        rand_op_free(&r);
+        if (failures > 20)
+            return;
+    }
+}
+
+static void test_requant_constants(void)
+{
+    /* Folded INT32 offset: z_x * wsum - bias. weights {-20, -13, -6} -> wsum -39; z_x 3 -> -117. */
+    valid_op v;
+    valid_init(&v);
+    v.bias_i[0] = 1000;
+    v.d.bias_mode = Q8CONV_BIAS_INT32;
+    v.d.bias = v.bias_i;
+    q8conv_channel_params ch[4];
+    q8conv_requant rq;
+    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS, "status");
+    CHECK(ch[0].offset == -117 - 1000, "offset %d", ch[0].offset);
+    /* weights {1, 8, 15}: wsum 24 -> 72 - 0. */
+    CHECK(ch[1].offset == 72, "offset %d", ch[1].offset);
+    float p = 0.05f * 0.01f;
+    CHECK(ch[0].eff == p / 0.1f && ch[0].bias == 0.0f, "eff");
+    CHECK(rq.inv_y == 1.0f / 0.1f && rq.z_y == -7.0f && rq.qmin == -128.0f && rq.qmax == 127.0f, "rq");
+
+    /* A subnormal s_x * s_w cannot be kept exact on a flushing device: UNSUPPORTED. Both scales
+     * are valid on their own. */
+    valid_init(&v);
+    v.d.input_scale = 1e-20f;
+    v.scales[1] = 1e-20f;
+    CHECK(q8conv_pw_validate_desc(&v.d) == Q8CONV_SUCCESS, "tiny scales valid");
+    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal eff");
+    /* INT32 mode: s_x * s_w normal but divided by a large s_y it becomes subnormal. */
+    valid_init(&v);
+    v.d.input_scale = 1e-15f;
+    v.scales[0] = 1e-15f;
+    v.d.output_scale = 1e10f;
+    v.d.bias_mode = Q8CONV_BIAS_INT32;
+    v.d.bias = v.bias_i;
+    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal int32 eff");
+}
+
+int main(void)
+{
+    const char *env = getenv("Q8CONV_SEED");
+    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+    rng_state = seed ? seed : 1;
+    test_hand_cases();
+    test_round_half_even();
+    test_relu();
+    test_relu6();
+    test_refusals();
+    test_requant_constants();
+    test_random_ops();
+    if (failures) {
+        fprintf(stderr, "test_reference: %d failure(s) (Q8CONV_SEED=%llu)\n", failures, (unsigned long long)seed);
+        return 1;
+    }
+    printf("test_reference: all passed (seed %llu)\n", (unsigned long long)seed);
+    return 0;
+}
