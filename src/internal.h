@@ -1,0 +1,182 @@
+/* Private structures shared by the Vulkan-facing files of libq8conv. */
+#ifndef Q8CONV_INTERNAL_H
+#define Q8CONV_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <volk.h>
+
+#include "pure.h"
+
+/* ---- host allocation (src/alloc.c) ---- */
+
+/* Every allocation of the library goes through these, so a caller's allocator (and the fault
+ * injection tests) see all of them. */
+void *q8conv_alloc(const q8conv_allocator *a, size_t size);
+void *q8conv_calloc(const q8conv_allocator *a, size_t count, size_t size);
+void q8conv_free(const q8conv_allocator *a, void *p);
+
+/* ---- status (src/status.c) ---- */
+q8conv_status q8conv_status_from_vk(VkResult r);
+
+/* ---- shaders (generated q8conv_shaders.c) ---- */
+
+/* Module index: legacy * 8 + use_dot * 4 + (input is 4W4C) * 2 + (output is 4W4C). */
+#define Q8CONV_MODULE_COUNT 16
+extern const uint32_t *const q8conv_shader_code[Q8CONV_MODULE_COUNT];
+extern const size_t q8conv_shader_size[Q8CONV_MODULE_COUNT];
+
+/* ---- context (src/context.c) ---- */
+
+/* Instance-level entry points, loaded per context from the loader or the caller's
+ * vkGetInstanceProcAddr (never process-wide globals). */
+typedef struct q8conv_instance_fns {
+    PFN_vkGetInstanceProcAddr vkGetInstanceProcAddr;
+    PFN_vkDestroyInstance vkDestroyInstance;
+    PFN_vkEnumeratePhysicalDevices vkEnumeratePhysicalDevices;
+    PFN_vkGetPhysicalDeviceProperties vkGetPhysicalDeviceProperties;
+    PFN_vkGetPhysicalDeviceProperties2 vkGetPhysicalDeviceProperties2;
+    PFN_vkGetPhysicalDeviceFeatures2 vkGetPhysicalDeviceFeatures2;
+    PFN_vkGetPhysicalDeviceMemoryProperties vkGetPhysicalDeviceMemoryProperties;
+    PFN_vkGetPhysicalDeviceQueueFamilyProperties vkGetPhysicalDeviceQueueFamilyProperties;
+    PFN_vkEnumerateDeviceExtensionProperties vkEnumerateDeviceExtensionProperties;
+    PFN_vkCreateDevice vkCreateDevice;
+    PFN_vkGetDeviceProcAddr vkGetDeviceProcAddr;
+    PFN_vkCreateDebugUtilsMessengerEXT vkCreateDebugUtilsMessengerEXT;
+    PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
+} q8conv_instance_fns;
+
+/* A compute pipeline for one (module, bias mode, local size); created on first use. */
+typedef struct q8conv_pipeline_entry {
+    uint32_t module;
+    uint32_t bias_mode;
+    uint32_t local[3];
+    VkPipeline pipeline;
+} q8conv_pipeline_entry;
+
+/* Descriptor sets come from a chain of pools that grows when one is full. */
+typedef struct q8conv_pool_chain {
+    VkDescriptorPool *pools;
+    uint32_t count, capacity;
+} q8conv_pool_chain;
+
+struct q8conv_context {
+    q8conv_allocator allocator;
+    void *loader;          /* dlopen handle of the Vulkan loader (own instance only) */
+    bool owns_device;
+    uint32_t flags;
+
+    VkInstance instance;
+    VkPhysicalDevice physical_device;
+    VkDevice device;
+    VkQueue queue;
+    uint32_t queue_family_index;
+    uint32_t api_version;
+    q8conv_instance_fns vki;
+    struct VolkDeviceTable vk;
+    VkDebugUtilsMessengerEXT messenger;
+    atomic_uint validation_errors, validation_warnings;
+    q8conv_message_fn message_callback;
+    void *message_user_data;
+
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties memory_props;
+    q8conv_context_info info;
+    bool use_dot;
+
+    VkPipelineCache pipeline_cache;
+    VkDescriptorSetLayout op_set_layout;     /* set 0: weights, channel params */
+    VkDescriptorSetLayout tensor_set_layout; /* sets 1 and 2: one storage buffer */
+    VkPipelineLayout pipeline_layout;
+    VkShaderModule modules[Q8CONV_MODULE_COUNT];
+
+    /* Guards everything below, the descriptor pools and vkQueueSubmit on `queue`. */
+    pthread_mutex_t lock;
+    q8conv_pool_chain pools;
+    q8conv_pipeline_entry *pipelines;
+    uint32_t pipeline_count, pipeline_capacity;
+    VkCommandPool command_pool;
+    VkCommandBuffer command_buffer;
+    VkFence fence;
+    atomic_bool lost;
+};
+
+/* Internal helpers of the context. */
+q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx);
+q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and remembers DEVICE_LOST */
+/* Allocates one descriptor set of `layout` (locks the context). */
+q8conv_status q8conv_ctx_alloc_set(q8conv_context *ctx, VkDescriptorSetLayout layout, VkDescriptorSet *set,
+                                   VkDescriptorPool *from);
+void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescriptorSet set);
+/* The pipeline for (module, bias mode, local), created and cached on first use (locks the context). */
+q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint32_t bias_mode,
+                                      const uint32_t local[3], VkPipeline *out);
+
+/* One-shot submission on the context's queue: begin returns the context's command buffer with
+ * the lock held; end submits, waits and releases the lock (also on failure). */
+q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cmd);
+q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorded);
+
+/* ---- memory (src/memory.c) ---- */
+
+typedef struct q8conv_buffer {
+    VkBuffer buffer;
+    VkDeviceMemory memory;
+    void *mapped; /* host-visible buffers only */
+    VkDeviceSize size;
+} q8conv_buffer;
+
+/* host_visible: a mapped, coherent staging buffer (preferring cached memory); else device-local. */
+q8conv_status q8conv_buffer_create(q8conv_context *ctx, VkDeviceSize size, VkBufferUsageFlags usage,
+                                   bool host_visible, q8conv_buffer *out);
+void q8conv_buffer_destroy(q8conv_context *ctx, q8conv_buffer *b);
+/* Copies size bytes between a host pointer and (buffer, offset) through a staging buffer. */
+q8conv_status q8conv_upload(q8conv_context *ctx, VkBuffer dst, VkDeviceSize offset, const void *src, VkDeviceSize size);
+q8conv_status q8conv_download(q8conv_context *ctx, VkBuffer src, VkDeviceSize offset, void *dst, VkDeviceSize size);
+
+/* ---- tensor (src/tensor.c) ---- */
+
+/* A tensor is bound in windows of whole rows, each no larger than maxStorageBufferRange and
+ * starting at an aligned offset, so tensors beyond the device's binding range still run. */
+struct q8conv_tensor {
+    q8conv_context *ctx;
+    q8conv_tensor_desc desc;
+    uint64_t id;          /* unique per process: identifies aliasing without pointer games */
+    VkDeviceSize size;    /* packed bytes */
+    VkDeviceSize row_bytes;
+    uint32_t rows;        /* n * h */
+    VkBuffer buffer;
+    VkDeviceMemory memory; /* VK_NULL_HANDLE when wrapped */
+    VkDeviceSize offset;
+    uint32_t rows_per_window;
+    uint32_t window_count;
+    VkDescriptorSet *sets;
+    VkDescriptorPool *set_pools;
+};
+
+/* ---- operator (src/pw.c) ---- */
+
+struct q8conv_pw {
+    q8conv_context *ctx;
+    uint32_t ic, oc, c4_in, c4_out;
+    q8conv_layout input_layout, output_layout;
+    q8conv_bias_mode bias_mode;
+    q8conv_kernel kernel;
+    uint32_t module;
+    q8conv_requant rq;
+    q8conv_buffer params; /* packed weights, then channel params */
+    VkDescriptorSet set;
+    VkDescriptorPool set_pool;
+};
+
+/* Push constants of shaders/q8conv_pw.comp, in its std430 order. */
+typedef struct q8conv_push {
+    uint32_t base[3];
+    uint32_t rows;
+    uint32_t w, w4, c4_in, c4_out, oc;
+    uint32_t in_row_offset, out_row_offset;
+    uint32_t x_tiles;
+    float z_y, qmin, qmax, inv_y;
+} q8conv_push;
+
+#endif

@@ -1,0 +1,139 @@
+/* Device memory: buffers, and host <-> device copies through staging buffers. */
+#include <string.h>
+
+#include "internal.h"
+
+static bool find_memory_type(const q8conv_context *ctx, uint32_t type_bits, VkMemoryPropertyFlags want,
+                             uint32_t *index)
+{
+    const VkPhysicalDeviceMemoryProperties *mp = &ctx->memory_props;
+    for (uint32_t i = 0; i < mp->memoryTypeCount; ++i)
+        if ((type_bits & (1u << i)) && (mp->memoryTypes[i].propertyFlags & want) == want) {
+            *index = i;
+            return true;
+        }
+    return false;
+}
+
+q8conv_status q8conv_buffer_create(q8conv_context *ctx, VkDeviceSize size, VkBufferUsageFlags usage,
+                                   bool host_visible, q8conv_buffer *out)
+{
+    memset(out, 0, sizeof *out);
+    const VkDevice dev = ctx->device;
+    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                              .size = size,
+                              .usage = usage,
+                              .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    VkResult r = ctx->vk.vkCreateBuffer(dev, &bci, NULL, &out->buffer);
+    if (r != VK_SUCCESS)
+        return q8conv_ctx_result(ctx, r);
+    VkMemoryRequirements req;
+    ctx->vk.vkGetBufferMemoryRequirements(dev, out->buffer, &req);
+
+    /* Staging wants coherent memory (no flush calls), cached where offered since results are read
+     * back by the CPU; tensors want device-local memory but take any type that fits. */
+    uint32_t type;
+    bool found;
+    if (host_visible) {
+        found = find_memory_type(ctx, req.memoryTypeBits,
+                                 VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT |
+                                     VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+                                 &type) ||
+                find_memory_type(ctx, req.memoryTypeBits,
+                                 VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, &type);
+    } else {
+        found = find_memory_type(ctx, req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &type) ||
+                find_memory_type(ctx, req.memoryTypeBits, 0, &type);
+    }
+    if (!found) {
+        q8conv_buffer_destroy(ctx, out);
+        return Q8CONV_ERROR_UNSUPPORTED;
+    }
+    VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                                .allocationSize = req.size,
+                                .memoryTypeIndex = type};
+    r = ctx->vk.vkAllocateMemory(dev, &mai, NULL, &out->memory);
+    if (r == VK_SUCCESS)
+        r = ctx->vk.vkBindBufferMemory(dev, out->buffer, out->memory, 0);
+    if (r == VK_SUCCESS && host_visible)
+        r = ctx->vk.vkMapMemory(dev, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
+    if (r != VK_SUCCESS) {
+        q8conv_buffer_destroy(ctx, out);
+        return q8conv_ctx_result(ctx, r);
+    }
+    out->size = size;
+    return Q8CONV_SUCCESS;
+}
+
+void q8conv_buffer_destroy(q8conv_context *ctx, q8conv_buffer *b)
+{
+    if (b->buffer)
+        ctx->vk.vkDestroyBuffer(ctx->device, b->buffer, NULL);
+    if (b->memory)
+        ctx->vk.vkFreeMemory(ctx->device, b->memory, NULL); /* unmaps implicitly */
+    memset(b, 0, sizeof *b);
+}
+
+/* One copy command between a staging buffer and the target, submitted and waited for. The
+ * barriers make the copy safe against earlier and later compute work on the same buffer. */
+static q8conv_status copy_once(q8conv_context *ctx, VkBuffer src, VkDeviceSize src_off, VkBuffer dst,
+                               VkDeviceSize dst_off, VkDeviceSize size)
+{
+    VkCommandBuffer cmd;
+    q8conv_status st = q8conv_ctx_begin_commands(ctx, &cmd);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    VkMemoryBarrier before = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                              .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
+                              .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+    ctx->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                                 VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
+    VkBufferCopy region = {.srcOffset = src_off, .dstOffset = dst_off, .size = size};
+    ctx->vk.vkCmdCopyBuffer(cmd, src, dst, 1, &region);
+    VkMemoryBarrier after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                             .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                             .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_SHADER_READ_BIT |
+                                              VK_ACCESS_SHADER_WRITE_BIT};
+    ctx->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                 VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &after, 0,
+                                 NULL, 0, NULL);
+    return q8conv_ctx_end_commands(ctx, Q8CONV_SUCCESS);
+}
+
+/* Staging is capped so that a large tensor does not need a second allocation of its own size. */
+#define STAGING_CHUNK ((VkDeviceSize)64 << 20)
+
+q8conv_status q8conv_upload(q8conv_context *ctx, VkBuffer dst, VkDeviceSize offset, const void *src, VkDeviceSize size)
+{
+    q8conv_status st = q8conv_ctx_check_lost(ctx);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    q8conv_buffer staging;
+    VkDeviceSize chunk = size < STAGING_CHUNK ? size : STAGING_CHUNK;
+    st = q8conv_buffer_create(ctx, chunk, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true, &staging);
+    for (VkDeviceSize done = 0; st == Q8CONV_SUCCESS && done < size; done += chunk) {
+        VkDeviceSize n = size - done < chunk ? size - done : chunk;
+        memcpy(staging.mapped, (const uint8_t *)src + done, (size_t)n);
+        st = copy_once(ctx, staging.buffer, 0, dst, offset + done, n);
+    }
+    q8conv_buffer_destroy(ctx, &staging);
+    return st;
+}
+
+q8conv_status q8conv_download(q8conv_context *ctx, VkBuffer src, VkDeviceSize offset, void *dst, VkDeviceSize size)
+{
+    q8conv_status st = q8conv_ctx_check_lost(ctx);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    q8conv_buffer staging;
+    VkDeviceSize chunk = size < STAGING_CHUNK ? size : STAGING_CHUNK;
+    st = q8conv_buffer_create(ctx, chunk, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true, &staging);
+    for (VkDeviceSize done = 0; st == Q8CONV_SUCCESS && done < size; done += chunk) {
+        VkDeviceSize n = size - done < chunk ? size - done : chunk;
+        st = copy_once(ctx, src, offset + done, staging.buffer, 0, n);
+        if (st == Q8CONV_SUCCESS)
+            memcpy((uint8_t *)dst + done, staging.mapped, (size_t)n);
+    }
+    q8conv_buffer_destroy(ctx, &staging);
+    return st;
+}

@@ -1,0 +1,268 @@
+/* The pointwise convolution operator: create (pack once), run, record, destroy. */
+#include <string.h>
+
+#include "internal.h"
+
+static q8conv_status resolve_kernel(const q8conv_context *ctx, q8conv_kernel asked, q8conv_kernel *kernel,
+                                    bool *use_dot)
+{
+    switch (asked) {
+    case Q8CONV_KERNEL_AUTO:
+        *kernel = ctx->use_dot ? Q8CONV_KERNEL_DOT : Q8CONV_KERNEL_FALLBACK;
+        *use_dot = ctx->use_dot;
+        return Q8CONV_SUCCESS;
+    case Q8CONV_KERNEL_DOT:
+        *kernel = asked;
+        *use_dot = true;
+        return ctx->use_dot ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED;
+    case Q8CONV_KERNEL_FALLBACK:
+        *kernel = asked;
+        *use_dot = false;
+        return Q8CONV_SUCCESS;
+    case Q8CONV_KERNEL_LEGACY:
+        *kernel = asked;
+        *use_dot = ctx->use_dot;
+        return Q8CONV_SUCCESS;
+    default:
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    }
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a) { return a ? (v + a - 1) / a * a : v; }
+
+/* Uploads packed weights and per-channel constants into one buffer and describes both. */
+static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, const q8conv_channel_params *channels)
+{
+    q8conv_context *ctx = op->ctx;
+    const uint64_t weight_bytes = (uint64_t)op->c4_out * op->c4_in * 16u;
+    const uint64_t channel_bytes = (uint64_t)op->c4_out * 4u * sizeof(q8conv_channel_params);
+    const uint64_t channel_offset = align_up(weight_bytes, ctx->props.limits.minStorageBufferOffsetAlignment > 16
+                                                               ? ctx->props.limits.minStorageBufferOffsetAlignment
+                                                               : 16);
+    if (weight_bytes > ctx->props.limits.maxStorageBufferRange)
+        return Q8CONV_ERROR_UNSUPPORTED;
+    const uint64_t total = channel_offset + channel_bytes;
+    uint8_t *host = q8conv_alloc(&ctx->allocator, (size_t)total);
+    if (!host)
+        return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
+    memset(host, 0, (size_t)total);
+    q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, host);
+    memcpy(host + channel_offset, channels, (size_t)channel_bytes);
+
+    q8conv_status st = q8conv_buffer_create(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                            false, &op->params);
+    if (st == Q8CONV_SUCCESS)
+        st = q8conv_upload(ctx, op->params.buffer, 0, host, total);
+    q8conv_free(&ctx->allocator, host);
+    if (st == Q8CONV_SUCCESS)
+        st = q8conv_ctx_alloc_set(ctx, ctx->op_set_layout, &op->set, &op->set_pool);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    VkDescriptorBufferInfo bi[2] = {{.buffer = op->params.buffer, .offset = 0, .range = weight_bytes},
+                                    {.buffer = op->params.buffer, .offset = channel_offset, .range = channel_bytes}};
+    VkWriteDescriptorSet w = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                              .dstSet = op->set,
+                              .dstBinding = 0,
+                              .descriptorCount = 2,
+                              .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                              .pBufferInfo = bi};
+    ctx->vk.vkUpdateDescriptorSets(ctx->device, 1, &w, 0, NULL);
+    return Q8CONV_SUCCESS;
+}
+
+q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, q8conv_pw **out)
+{
+    if (!ctx || !desc || !out)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    q8conv_status st = q8conv_validate_pw_desc(desc);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    q8conv_kernel kernel;
+    bool use_dot;
+    st = resolve_kernel(ctx, desc->kernel, &kernel, &use_dot);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    st = q8conv_ctx_check_lost(ctx);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+
+    const uint32_t c4_out = q8conv_div_up(desc->out_channels, 4);
+    q8conv_channel_params *channels = q8conv_calloc(&ctx->allocator, (size_t)c4_out * 4u, sizeof *channels);
+    q8conv_pw *op = q8conv_calloc(&ctx->allocator, 1, sizeof *op);
+    if (!channels || !op) {
+        q8conv_free(&ctx->allocator, channels);
+        q8conv_free(&ctx->allocator, op);
+        return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    op->ctx = ctx;
+    op->ic = desc->in_channels;
+    op->oc = desc->out_channels;
+    op->c4_in = q8conv_div_up(desc->in_channels, 4);
+    op->c4_out = c4_out;
+    op->input_layout = desc->input_layout;
+    op->output_layout = desc->output_layout;
+    op->bias_mode = desc->bias_mode;
+    op->kernel = kernel;
+    op->module = (kernel == Q8CONV_KERNEL_LEGACY ? 8u : 0u) + (use_dot ? 4u : 0u) +
+                 (desc->input_layout == Q8CONV_LAYOUT_4W4C ? 2u : 0u) + (desc->output_layout == Q8CONV_LAYOUT_4W4C ? 1u : 0u);
+
+    st = q8conv_compute_requant(desc, channels, &op->rq);
+    if (st == Q8CONV_SUCCESS)
+        st = upload_params(op, desc, channels);
+    q8conv_free(&ctx->allocator, channels);
+    if (st != Q8CONV_SUCCESS) {
+        q8conv_pw_destroy(op);
+        return st;
+    }
+    *out = op;
+    return Q8CONV_SUCCESS;
+}
+
+void q8conv_pw_destroy(q8conv_pw *op)
+{
+    if (!op)
+        return;
+    q8conv_context *ctx = op->ctx;
+    q8conv_ctx_free_set(ctx, op->set_pool, op->set);
+    q8conv_buffer_destroy(ctx, &op->params);
+    q8conv_free(&ctx->allocator, op);
+}
+
+q8conv_kernel q8conv_pw_get_kernel(const q8conv_pw *op)
+{
+    return op ? op->kernel : Q8CONV_KERNEL_AUTO;
+}
+
+static bool tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b)
+{
+    if (a == b || a->id == b->id)
+        return true;
+    return a->buffer == b->buffer && a->offset < b->offset + b->size && b->offset < a->offset + a->size;
+}
+
+static q8conv_status check_tensors(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out)
+{
+    if (!op || !in || !out || in->ctx != op->ctx || out->ctx != op->ctx)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    const q8conv_tensor_desc *i = &in->desc, *o = &out->desc;
+    if (i->c != op->ic || i->layout != op->input_layout || o->c != op->oc || o->layout != op->output_layout ||
+        o->n != i->n || o->h != i->h || o->w != i->w)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    if (tensors_overlap(in, out))
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    return q8conv_ctx_check_lost(op->ctx);
+}
+
+/* Records every dispatch of one run: the rows are cut where either tensor's binding window ends,
+ * and each piece is split further where the device's group-count limit requires. */
+static q8conv_status record_dispatches(const q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *in,
+                                       const q8conv_tensor *out)
+{
+    q8conv_context *ctx = op->ctx;
+    const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
+    const uint32_t tile_n4 = q8conv_kernel_tile_n4(op->kernel);
+    const uint32_t w4 = q8conv_div_up(in->desc.w, 4);
+    const uint32_t rows = in->rows;
+    q8conv_push pc = {.w = in->desc.w,
+                      .w4 = w4,
+                      .c4_in = op->c4_in,
+                      .c4_out = op->c4_out,
+                      .oc = op->oc,
+                      .x_tiles = q8conv_div_up(op->c4_out, tile_n4),
+                      .z_y = op->rq.z_y,
+                      .qmin = op->rq.qmin,
+                      .qmax = op->rq.qmax,
+                      .inv_y = op->rq.inv_y};
+    VkPipeline bound = VK_NULL_HANDLE;
+    for (uint32_t start = 0; start < rows;) {
+        const uint32_t wi = start / in->rows_per_window, wo = start / out->rows_per_window;
+        uint64_t end = rows;
+        if ((uint64_t)(wi + 1) * in->rows_per_window < end)
+            end = (uint64_t)(wi + 1) * in->rows_per_window;
+        if ((uint64_t)(wo + 1) * out->rows_per_window < end)
+            end = (uint64_t)(wo + 1) * out->rows_per_window;
+        q8conv_dispatch_plan plan;
+        q8conv_status st = pick_dispatch_plan(op->c4_out, w4, (uint32_t)end - start, tile_n4, lim->maxComputeWorkGroupCount,
+                                              lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations, &plan);
+        VkPipeline pipeline = VK_NULL_HANDLE;
+        if (st == Q8CONV_SUCCESS)
+            st = q8conv_ctx_get_pipeline(ctx, op->module, (uint32_t)op->bias_mode, plan.local, &pipeline);
+        if (st != Q8CONV_SUCCESS)
+            return st;
+        if (pipeline != bound) {
+            ctx->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
+            ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx->pipeline_layout, 0, 1, &op->set, 0,
+                                            NULL);
+            bound = pipeline;
+        }
+        VkDescriptorSet sets[2] = {in->sets[wi], out->sets[wo]};
+        ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx->pipeline_layout, 1, 2, sets, 0, NULL);
+        pc.rows = (uint32_t)end;
+        pc.in_row_offset = wi * in->rows_per_window;
+        pc.out_row_offset = wo * out->rows_per_window;
+        for (uint32_t d = 0; d < plan.count; ++d) {
+            const q8conv_dispatch *dp = &plan.dispatches[d];
+            pc.base[0] = dp->base[0];
+            pc.base[1] = dp->base[1];
+            pc.base[2] = dp->base[2] + start;
+            ctx->vk.vkCmdPushConstants(cmd, ctx->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
+            ctx->vk.vkCmdDispatch(cmd, dp->groups[0], dp->groups[1], dp->groups[2]);
+        }
+        start = (uint32_t)end;
+    }
+    return Q8CONV_SUCCESS;
+}
+
+/* Refuses before anything is recorded when some piece of the run cannot be dispatched. */
+static q8conv_status check_plannable(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out)
+{
+    const VkPhysicalDeviceLimits *lim = &op->ctx->props.limits;
+    const uint32_t tile_n4 = q8conv_kernel_tile_n4(op->kernel);
+    const uint32_t w4 = q8conv_div_up(in->desc.w, 4);
+    uint32_t piece = in->rows_per_window < out->rows_per_window ? in->rows_per_window : out->rows_per_window;
+    if (piece > in->rows)
+        piece = in->rows;
+    q8conv_dispatch_plan plan;
+    return pick_dispatch_plan(op->c4_out, w4, piece, tile_n4, lim->maxComputeWorkGroupCount, lim->maxComputeWorkGroupSize,
+                              lim->maxComputeWorkGroupInvocations, &plan);
+}
+
+q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *input, q8conv_tensor *output)
+{
+    if (!cmd)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    q8conv_status st = check_tensors(op, input, output);
+    if (st == Q8CONV_SUCCESS)
+        st = check_plannable(op, input, output);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    return record_dispatches(op, cmd, input, output);
+}
+
+q8conv_status q8conv_pw_run(q8conv_pw *op, const q8conv_tensor *input, q8conv_tensor *output)
+{
+    q8conv_status st = check_tensors(op, input, output);
+    if (st == Q8CONV_SUCCESS)
+        st = check_plannable(op, input, output);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    q8conv_context *ctx = op->ctx;
+    VkCommandBuffer cmd;
+    st = q8conv_ctx_begin_commands(ctx, &cmd);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    /* Earlier copies or runs on these tensors come first; the read-back copy comes after. */
+    VkMemoryBarrier before = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                              .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                              .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+    ctx->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
+    st = record_dispatches(op, cmd, input, output);
+    VkMemoryBarrier after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                             .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                             .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_HOST_READ_BIT};
+    ctx->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                                 VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                                 0, 1, &after, 0, NULL, 0, NULL);
+    return q8conv_ctx_end_commands(ctx, st);
+}
