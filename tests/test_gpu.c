@@ -1,0 +1,208 @@
+/* GPU against the CPU reference, byte for byte, with poisoned outputs and padding checks.
+ * Usage: q8conv-test-gpu SUITE   (small_oc | shapes | modes | split | kernels) */
+#include <string.h>
+
+#include "common.h"
+#include "pure.h"
+
+#define POISON 0xA5u
+
+static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK, Q8CONV_KERNEL_LEGACY};
+static const char *const layout_names[] = {"4W4C", "4C1W"};
+
+/* Checks the raw output: padded channel bytes inside a written word are 0, and (4W4C) words
+ * wholly in the width padding still hold the poison. */
+static void check_padding(const q8conv_tensor_desc *d, const uint8_t *raw, const char *what)
+{
+    const uint32_t c4 = (d->c + 3) / 4, w4 = (d->w + 3) / 4;
+    const uint32_t widths = d->layout == Q8CONV_LAYOUT_4W4C ? w4 * 4 : d->w;
+    int reported = 0;
+    for (uint32_t row = 0; row < d->n * d->h; ++row)
+        for (uint32_t w = 0; w < widths; ++w)
+            for (uint32_t cb = 0; cb < c4; ++cb) {
+                size_t word = d->layout == Q8CONV_LAYOUT_4W4C
+                                  ? (((size_t)row * w4 + w / 4) * c4 + cb) * 4 + w % 4
+                                  : ((size_t)row * d->w + w) * c4 + cb;
+                for (uint32_t i = 0; i < 4; ++i) {
+                    uint8_t b = raw[word * 4 + i];
+                    uint32_t c = cb * 4 + i;
+                    if (w >= d->w) {
+                        if (b != POISON && !reported++)
+                            CHECK(b == POISON, "%s: width-padding byte written (row %u w %u c %u = 0x%02x)", what, row, w, c, b);
+                    } else if (c >= d->c) {
+                        if (b != 0 && !reported++)
+                            CHECK(b == 0, "%s: padded channel byte not 0 (row %u w %u c %u = 0x%02x)", what, row, w, c, b);
+                    }
+                }
+            }
+}
+
+/* One run: random op and input, poisoned output, GPU vs reference. Returns mismatches. */
+static void run_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc,
+                     q8conv_bias_mode bias, q8conv_activation act, q8conv_layout lin, q8conv_layout lout,
+                     q8conv_kernel kernel, const int32_t *zero_points)
+{
+    char what[256];
+    test_op t;
+    test_op_random(&t, ic, oc, bias, act, lin, lout, kernel);
+    if (zero_points) {
+        t.desc.input_zero_point = zero_points[0];
+        t.desc.output_zero_point = zero_points[1];
+    }
+    snprintf(what, sizeof what, "N%u H%u W%u %u->%u bias %d act %d %s->%s kernel %s zx %d zy %d", n, h, w, ic, oc,
+             (int)bias, (int)act, layout_names[lin], layout_names[lout], q8conv_kernel_name(kernel),
+             t.desc.input_zero_point, t.desc.output_zero_point);
+
+    const size_t in_n = (size_t)n * ic * h * w, out_n = (size_t)n * oc * h * w;
+    int8_t *x = malloc(in_n), *ref = malloc(out_n), *got = malloc(out_n);
+    test_fill_i8(x, in_n);
+    CHECK_OK(q8conv_pw_reference(&t.desc, n, h, w, x, ref));
+
+    q8conv_pw *op = NULL;
+    q8conv_tensor *ti = NULL, *to = NULL;
+    q8conv_tensor_desc di = {.n = n, .c = ic, .h = h, .w = w, .layout = lin};
+    q8conv_tensor_desc dout = {.n = n, .c = oc, .h = h, .w = w, .layout = lout};
+    q8conv_status st = q8conv_pw_create(ctx, &t.desc, &op);
+    CHECK(st == Q8CONV_SUCCESS, "%s: pw_create: %s", what, q8conv_status_string(st));
+    CHECK_OK(q8conv_tensor_create(ctx, &di, &ti));
+    CHECK_OK(q8conv_tensor_create(ctx, &dout, &to));
+    if (op && ti && to) {
+        CHECK(q8conv_pw_get_kernel(op) == kernel, "%s: kernel resolved to %s", what,
+              q8conv_kernel_name(q8conv_pw_get_kernel(op)));
+        /* NHWC or NCHW host data, alternating, so both conversions are covered. */
+        q8conv_host_layout host = (test_rand() & 1) ? Q8CONV_HOST_NHWC : Q8CONV_HOST_NCHW;
+        int8_t *xh = x;
+        int8_t *tmp = NULL;
+        if (host == Q8CONV_HOST_NHWC) {
+            tmp = malloc(in_n);
+            for (uint32_t b = 0; b < n; ++b)
+                for (uint32_t c = 0; c < ic; ++c)
+                    for (uint32_t p = 0; p < h * w; ++p)
+                        tmp[((size_t)b * h * w + p) * ic + c] = x[((size_t)b * ic + c) * h * w + p];
+            xh = tmp;
+        }
+        CHECK_OK(q8conv_tensor_write(ti, xh, host));
+        free(tmp);
+        size_t raw_size = (size_t)q8conv_tensor_size_bytes(&dout);
+        uint8_t *raw = malloc(raw_size);
+        memset(raw, POISON, raw_size);
+        CHECK_OK(q8conv_tensor_write_raw(to, raw, raw_size));
+        st = q8conv_pw_run(op, ti, to);
+        CHECK(st == Q8CONV_SUCCESS, "%s: run: %s", what, q8conv_status_string(st));
+        CHECK_OK(q8conv_tensor_read_raw(to, raw, raw_size));
+        check_padding(&dout, raw, what);
+        CHECK_OK(q8conv_tensor_read(to, got, Q8CONV_HOST_NCHW));
+        size_t bad = 0, first = 0;
+        for (size_t i = 0; i < out_n; ++i)
+            if (got[i] != ref[i] && bad++ == 0)
+                first = i;
+        CHECK(bad == 0, "%s: %zu of %zu bytes differ; first at %zu: gpu %d ref %d", what, bad, out_n, first,
+              got[first], ref[first]);
+        free(raw);
+    }
+    q8conv_tensor_destroy(ti);
+    q8conv_tensor_destroy(to);
+    q8conv_pw_destroy(op);
+    free(x);
+    free(ref);
+    free(got);
+    test_op_free(&t);
+}
+
+static q8conv_bias_mode pick_bias(void) { return (q8conv_bias_mode)test_range(0, 2); }
+static q8conv_activation pick_act(void) { return (q8conv_activation)test_range(0, 2); }
+
+/* OC 1, 2, 3 (one partial channel block) with IC 16 at 8x8: every layout pair, bias mode,
+ * activation and kernel. */
+static void suite_small_oc(q8conv_context *ctx)
+{
+    for (uint32_t oc = 1; oc <= 3; ++oc)
+        for (int lin = 0; lin < 2; ++lin)
+            for (int lout = 0; lout < 2; ++lout)
+                for (int b = 0; b < 3; ++b)
+                    for (int a = 0; a < 3; ++a)
+                        for (size_t k = 0; k < 3; ++k)
+                            run_case(ctx, 1, 8, 8, 16, oc, (q8conv_bias_mode)b, (q8conv_activation)a,
+                                     (q8conv_layout)lin, (q8conv_layout)lout, kernels[k], NULL);
+}
+
+/* The issue's shapes, each through every kernel and layout pair; bias and activation drawn at
+ * random per run (the seed is printed). */
+static void suite_shapes(q8conv_context *ctx)
+{
+    static const uint32_t shapes[][5] = {
+        /* n, h, w, ic, oc */
+        {1, 64, 64, 3, 32}, {1, 32, 32, 32, 64}, {1, 16, 16, 64, 96}, {1, 57, 33, 7, 13},
+        {1, 64, 64, 40, 80}, {1, 8, 8, 480, 160}, {3, 9, 10, 24, 20}, {2, 7, 7, 96, 36},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (int lin = 0; lin < 2; ++lin)
+            for (int lout = 0; lout < 2; ++lout)
+                for (size_t k = 0; k < 3; ++k)
+                    run_case(ctx, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], shapes[s][4], pick_bias(),
+                             pick_act(), (q8conv_layout)lin, (q8conv_layout)lout, kernels[k], NULL);
+}
+
+/* Every bias mode x activation x kernel, with edge zero points, on a shape with partial blocks. */
+static void suite_modes(q8conv_context *ctx)
+{
+    static const int32_t zps[][2] = {{-128, -128}, {127, 127}, {-128, 127}, {127, -128}, {0, 0}, {5, -3}};
+    for (size_t z = 0; z < sizeof zps / sizeof zps[0]; ++z)
+        for (int b = 0; b < 3; ++b)
+            for (int a = 0; a < 3; ++a)
+                for (size_t k = 0; k < 3; ++k)
+                    run_case(ctx, 2, 5, 11, 37, 22, (q8conv_bias_mode)b, (q8conv_activation)a,
+                             (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1), kernels[k], zps[z]);
+}
+
+/* More rows (N*H) than one dispatch may launch on lavapipe (65535 workgroups in z): the picker
+ * must split, and the result must still be exact. OC = 256 fills a 64-wide workgroup with channel
+ * tiles, so each workgroup covers at most two rows and the z extent really exceeds the limit. */
+static void suite_split(q8conv_context *ctx)
+{
+    q8conv_context_info info;
+    CHECK_OK(q8conv_context_get_info(ctx, &info));
+    const uint32_t max_z = info.max_compute_workgroup_count[2];
+    if (max_z > 150000u) {
+        printf("split: device allows %u workgroups in z; nothing to split here\n", max_z);
+        return;
+    }
+    const uint32_t rows = 2u * max_z + 1000u, oc = 256, w = 1;
+    for (size_t k = 0; k < 3; ++k) {
+        q8conv_dispatch_plan plan;
+        CHECK_OK(pick_dispatch_plan((oc + 3) / 4, (w + 3) / 4, rows, q8conv_kernel_tile_n4(kernels[k]),
+                                    info.max_compute_workgroup_count, (uint32_t[3]){1024, 1024, 64},
+                                    info.max_compute_workgroup_invocations, &plan));
+        CHECK(plan.count > 1, "kernel %s: expected a split plan for %u rows, got %u dispatch(es)",
+              q8conv_kernel_name(kernels[k]), rows, plan.count);
+        run_case(ctx, 2, rows / 2, w, 8, oc, pick_bias(), pick_act(), (q8conv_layout)test_range(0, 1),
+                 (q8conv_layout)test_range(0, 1), kernels[k], NULL);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *suite = argc > 1 ? argv[1] : "shapes";
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    q8conv_context *ctx = test_context(0);
+    if (!ctx)
+        return test_finish(suite);
+    q8conv_context_info info;
+    CHECK_OK(q8conv_context_get_info(ctx, &info));
+    printf("device: %s (%s %s), dot product %s\n", info.device_name, info.driver_name, info.driver_info,
+           info.integer_dot_product_supported ? "yes" : "no");
+    CHECK(info.integer_dot_product_supported, "the test device must offer integer dot product so the DOT kernel runs");
+    if (!strcmp(suite, "small_oc"))
+        suite_small_oc(ctx);
+    else if (!strcmp(suite, "shapes"))
+        suite_shapes(ctx);
+    else if (!strcmp(suite, "modes"))
+        suite_modes(ctx);
+    else if (!strcmp(suite, "split"))
+        suite_split(ctx);
+    else
+        CHECK(0, "unknown suite %s", suite);
+    test_check_validation(ctx);
+    q8conv_context_destroy(ctx);
+    return test_finish(suite);
+}
