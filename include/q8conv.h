@@ -315,7 +315,9 @@ Q8CONV_API void q8conv_tensor_destroy(q8conv_tensor *t);
  *  into `desc`.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT any invalid parameter.
  *  @retval Q8CONV_ERROR_UNSUPPORTED the chosen kernel needs integer dot product the device lacks;
- *          or s_x * s_w[oc] is subnormal (a device may flush it, so exactness could not be kept).
+ *          or a constant a device may flush to zero would enter the arithmetic, so exactness could
+ *          not be kept: s_x * s_w[oc] (or its quotient by s_y) subnormal; with a float bias, also
+ *          s_x * s_w[oc] < 2^-100 or a subnormal bias value.
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, q8conv_pw **out);
 

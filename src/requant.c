@@ -72,6 +72,12 @@ q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_
          * reference; refuse rather than compute different bytes. */
         if (fpclassify(eff) != FP_NORMAL)
             return Q8CONV_ERROR_UNSUPPORTED;
+        /* A device may flush subnormal float results. With eff >= 2^-100 every nonzero
+         * adj * eff is >= 2^-100, so its sum with a float bias is either 0 or at least
+         * ulp(2^-100) = 2^-123: never subnormal. A subnormal bias added to 0 would be. */
+        if (desc->bias_mode == Q8CONV_BIAS_FLOAT &&
+            (eff < 0x1p-100f || fpclassify(((const float *)desc->bias)[oc]) == FP_SUBNORMAL))
+            return Q8CONV_ERROR_UNSUPPORTED;
         channels[oc].offset = channel_offset(desc, oc);
         channels[oc].eff = eff;
         channels[oc].bias = desc->bias_mode == Q8CONV_BIAS_FLOAT ? ((const float *)desc->bias)[oc] : 0.0f;

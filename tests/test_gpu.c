@@ -155,6 +155,25 @@ static void suite_modes(q8conv_context *ctx)
                              (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1), kernels[k], zps[z]);
 }
 
+/* Constants a device may flush to zero are refused, not computed differently. */
+static void suite_flush_guard(q8conv_context *ctx)
+{
+    test_op t;
+    test_op_random(&t, 8, 4, Q8CONV_BIAS_FLOAT, Q8CONV_ACTIVATION_NONE, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C,
+                   Q8CONV_KERNEL_AUTO);
+    q8conv_pw *op = NULL;
+    ((float *)t.bias)[2] = 1e-40f; /* subnormal */
+    CHECK(q8conv_pw_create(ctx, &t.desc, &op) == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "subnormal bias accepted");
+    ((float *)t.bias)[2] = 0.5f;
+    t.desc.input_scale = 1e-20f;
+    t.scales[1] = 1e-20f; /* s_x * s_w = 1e-40: subnormal */
+    CHECK(q8conv_pw_create(ctx, &t.desc, &op) == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "subnormal eff accepted");
+    t.scales[1] = 1e-12f; /* 1e-32 < 2^-100 with a float bias */
+    CHECK(q8conv_pw_create(ctx, &t.desc, &op) == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "tiny eff accepted");
+    q8conv_pw_destroy(op);
+    test_op_free(&t);
+}
+
 /* More rows (N*H) than one dispatch may launch on lavapipe (65535 workgroups in z): the picker
  * must split, and the result must still be exact. OC = 256 fills a 64-wide workgroup with channel
  * tiles, so each workgroup covers at most two rows and the z extent really exceeds the limit. */
@@ -189,15 +208,17 @@ int main(int argc, char **argv)
         return test_finish(suite);
     q8conv_context_info info;
     CHECK_OK(q8conv_context_get_info(ctx, &info));
-    printf("device: %s (%s %s), dot product %s\n", info.device_name, info.driver_name, info.driver_info,
-           info.integer_dot_product_supported ? "yes" : "no");
+    printf("device: %s (%s %s), dot product %s, validation %s\n", info.device_name, info.driver_name,
+           info.driver_info, info.integer_dot_product_supported ? "yes" : "no", info.validation_enabled ? "on" : "off");
     CHECK(info.integer_dot_product_supported, "the test device must offer integer dot product so the DOT kernel runs");
     if (!strcmp(suite, "small_oc"))
         suite_small_oc(ctx);
     else if (!strcmp(suite, "shapes"))
         suite_shapes(ctx);
-    else if (!strcmp(suite, "modes"))
+    else if (!strcmp(suite, "modes")) {
         suite_modes(ctx);
+        suite_flush_guard(ctx);
+    }
     else if (!strcmp(suite, "split"))
         suite_split(ctx);
     else
