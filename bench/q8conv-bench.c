@@ -1,0 +1,732 @@
+/* q8conv-bench: GPU time of libq8conv's kernels on real network shapes, each result checked byte
+ * for byte against the CPU reference.
+ *
+ * GPU time comes from timestamp queries written at BOTTOM_OF_PIPE around each dispatch in one
+ * command buffer, runs separated by a compute barrier so none overlaps the next; the median of
+ * --reps runs after warm-up is reported. The runs rotate over several input/output buffer sets so
+ * that small shapes are not flattered by a cache holding the previous run's data. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <volk.h>
+
+#include "bench.h"
+#include "q8conv.h"
+
+/* ---- shape lists (embedded at build time from the CSV files in bench/shapes) ---- */
+extern const char q8conv_bench_mobilenet_csv[];
+extern const char q8conv_bench_full_extra_csv[];
+
+/* Appends the shapes of a CSV text to out[n..cap); in_total marks them as part of the network
+ * whose weighted total is reported. Returns the new count. */
+static int parse_shapes(const char *text, bench_shape *out, int cap, int n, int in_total)
+{
+    const char *p = text;
+    while (*p && n < cap) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[256];
+        if (len >= sizeof line)
+            len = sizeof line - 1;
+        memcpy(line, p, len);
+        line[len] = 0;
+        p = eol ? eol + 1 : p + len;
+        if (line[0] == '#' || line[0] == 0)
+            continue;
+        bench_shape s = {.count = 1, .in_total = in_total};
+        int got = sscanf(line, "%47[^,],%u,%u,%u,%u,%u,%u", s.name, &s.n, &s.h, &s.w, &s.ic, &s.oc, &s.count);
+        if (got < 6 || !s.n || !s.h || !s.w || !s.ic || !s.oc) {
+            fprintf(stderr, "ignoring shape line '%s' (want name,N,H,W,IC,OC[,count], all >= 1)\n", line);
+            continue;
+        }
+        out[n++] = s;
+    }
+    if (*p)
+        fprintf(stderr, "warning: only the first %d shapes are run\n", cap);
+    return n;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size)
+        buf[size] = 0;
+    else {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* ---- timing helpers ---- */
+
+double bench_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* ---- the Vulkan side of the bench: command buffer, query pool ---- */
+
+int bench_gpu_init(bench_gpu *g, q8conv_context *ctx)
+{
+    memset(g, 0, sizeof *g);
+    g->ctx = ctx;
+    if (q8conv_context_get_vulkan_handles(ctx, &g->vk) != Q8CONV_SUCCESS)
+        return -1;
+    volkInitializeCustom(g->vk.get_instance_proc_addr);
+    volkLoadInstanceOnly(g->vk.instance);
+    volkLoadDevice(g->vk.device);
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(g->vk.physical_device, &props);
+    g->timestamp_period_ns = props.limits.timestampPeriod;
+    uint32_t nfam = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(g->vk.physical_device, &nfam, NULL);
+    VkQueueFamilyProperties fam[64];
+    if (nfam > 64)
+        nfam = 64;
+    vkGetPhysicalDeviceQueueFamilyProperties(g->vk.physical_device, &nfam, fam);
+    if (g->vk.queue_family_index >= nfam)
+        return -1;
+    const uint32_t bits = fam[g->vk.queue_family_index].timestampValidBits;
+    if (bits == 0 || g->timestamp_period_ns <= 0)
+        return -1; /* no timestamps on this queue: nothing to measure GPU time with */
+    g->timestamp_mask = bits >= 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
+    VkCommandPoolCreateInfo cpci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                    .queueFamilyIndex = g->vk.queue_family_index};
+    if (vkCreateCommandPool(g->vk.device, &cpci, NULL, &g->pool) != VK_SUCCESS)
+        return -1;
+    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                      .commandPool = g->pool,
+                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                      .commandBufferCount = 1};
+    if (vkAllocateCommandBuffers(g->vk.device, &ai, &g->cmd) != VK_SUCCESS)
+        return -1;
+    VkQueryPoolCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                                 .queryType = VK_QUERY_TYPE_TIMESTAMP,
+                                 .queryCount = 2 * BENCH_MAX_REPS};
+    if (vkCreateQueryPool(g->vk.device, &qci, NULL, &g->queries) != VK_SUCCESS)
+        return -1;
+    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    if (vkCreateFence(g->vk.device, &fci, NULL, &g->fence) != VK_SUCCESS)
+        return -1;
+    return 0;
+}
+
+void bench_gpu_destroy(bench_gpu *g)
+{
+    if (!g->vk.device)
+        return;
+    vkDeviceWaitIdle(g->vk.device);
+    if (g->fence)
+        vkDestroyFence(g->vk.device, g->fence, NULL);
+    if (g->queries)
+        vkDestroyQueryPool(g->vk.device, g->queries, NULL);
+    if (g->pool)
+        vkDestroyCommandPool(g->vk.device, g->pool, NULL);
+}
+
+int bench_gpu_begin(bench_gpu *g)
+{
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+    if (vkResetCommandBuffer(g->cmd, 0) != VK_SUCCESS || vkBeginCommandBuffer(g->cmd, &bi) != VK_SUCCESS)
+        return -1;
+    vkCmdResetQueryPool(g->cmd, g->queries, 0, 2 * BENCH_MAX_REPS);
+    return 0;
+}
+
+void bench_gpu_barrier(bench_gpu *g)
+{
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                                           VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+    vkCmdPipelineBarrier(g->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0,
+                         NULL);
+}
+
+void bench_gpu_stamp(bench_gpu *g, uint32_t query)
+{
+    vkCmdWriteTimestamp(g->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, g->queries, query);
+}
+
+int bench_gpu_submit(bench_gpu *g)
+{
+    if (vkEndCommandBuffer(g->cmd) != VK_SUCCESS)
+        return -1;
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &g->cmd};
+    if (vkResetFences(g->vk.device, 1, &g->fence) != VK_SUCCESS ||
+        vkQueueSubmit(g->vk.queue, 1, &si, g->fence) != VK_SUCCESS ||
+        vkWaitForFences(g->vk.device, 1, &g->fence, VK_TRUE, UINT64_MAX) != VK_SUCCESS)
+        return -1;
+    return 0;
+}
+
+/* Durations (us) between query pairs (2i, 2i+1), i < n. */
+int bench_gpu_durations(bench_gpu *g, int n, double *us)
+{
+    uint64_t ts[2 * BENCH_MAX_REPS];
+    if (n < 1 || n > BENCH_MAX_REPS ||
+        vkGetQueryPoolResults(g->vk.device, g->queries, 0, (uint32_t)(2 * n), sizeof ts, ts, sizeof(uint64_t),
+                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) != VK_SUCCESS)
+        return -1;
+    for (int i = 0; i < n; ++i)
+        us[i] = (double)((ts[2 * i + 1] - ts[2 * i]) & g->timestamp_mask) * g->timestamp_period_ns * 1e-3;
+    return 0;
+}
+
+/* ---- one measurement ---- */
+
+uint64_t bench_shape_seed(const bench_options *opt, const bench_shape *s)
+{
+    /* splitmix64 of the seed and the shape: distinct shapes get unrelated data, and the xorshift
+     * state it seeds is never 0 (a 0 state would only ever produce zeros). */
+    uint64_t z = opt->seed ^ ((uint64_t)s->ic << 40) ^ ((uint64_t)s->oc << 20) ^ ((uint64_t)s->h << 8) ^ s->n;
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z ? z : 0x5EED;
+}
+
+void bench_fill_random(int8_t *p, size_t n, uint64_t *state)
+{
+    for (size_t i = 0; i < n; ++i) {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        p[i] = (int8_t)(*state >> 24);
+    }
+}
+
+static const char *variant_label(q8conv_kernel k)
+{
+    switch (k) {
+    case Q8CONV_KERNEL_DOT: return "tile_n4=1 dot";
+    case Q8CONV_KERNEL_LEGACY: return "tile_n4=2 legacy";
+    case Q8CONV_KERNEL_FALLBACK: return "tile_n4=1 fallback";
+    default: return "?";
+    }
+}
+
+/* A descriptor like a MobileNetV2 layer after training: per-channel weight scales, float bias,
+ * ReLU6 on expansions. Scales are chosen so outputs spread over the int8 range. */
+int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
+                    q8conv_layout layout)
+{
+    d->weights = malloc((size_t)s->ic * s->oc);
+    d->scales = malloc(sizeof(float) * s->oc);
+    d->bias = malloc(sizeof(float) * s->oc);
+    if (!d->weights || !d->scales || !d->bias) {
+        bench_free_desc(d);
+        return -1;
+    }
+    bench_fill_random(d->weights, (size_t)s->ic * s->oc, rng);
+    const float sx = 0.02f;
+    for (uint32_t o = 0; o < s->oc; ++o) {
+        d->scales[o] = 0.002f + 0.0001f * (float)(o % 37);
+        d->bias[o] = 0.05f * (float)((int)(o % 11) - 5);
+    }
+    d->desc = (q8conv_pw_desc){.in_channels = s->ic,
+                               .out_channels = s->oc,
+                               .input_scale = sx,
+                               .input_zero_point = 3,
+                               .output_scale = sx * 0.004f * sqrtf((float)s->ic) * 5476.0f / 40.0f,
+                               .output_zero_point = -5,
+                               .weights = d->weights,
+                               .weight_scales = d->scales,
+                               .bias_mode = Q8CONV_BIAS_FLOAT,
+                               .bias = d->bias,
+                               .activation = s->oc > s->ic ? Q8CONV_ACTIVATION_RELU6 : Q8CONV_ACTIVATION_NONE,
+                               .input_layout = layout,
+                               .output_layout = layout,
+                               .kernel = kernel};
+    return 0;
+}
+
+void bench_free_desc(bench_op_data *d)
+{
+    free(d->weights);
+    free(d->scales);
+    free(d->bias);
+    d->weights = NULL;
+    d->scales = NULL;
+    d->bias = NULL;
+}
+
+/* The reference output of one shape's set, kept across its kernel variants: they all get the same
+ * weights and the same input for a set index, and the reference is the slow part of a big shape. */
+typedef struct ref_cache {
+    int set; /* -1: empty */
+    size_t size;
+    int8_t *out;
+} ref_cache;
+
+static void ref_cache_reset(ref_cache *c)
+{
+    free(c->out);
+    c->out = NULL;
+    c->size = 0;
+    c->set = -1;
+}
+
+/* Measures one (shape, kernel). Returns 0 (the row says whether it was skipped or inexact), or -1
+ * on an error that ends the benchmark. */
+static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s, q8conv_kernel kernel,
+                   ref_cache *cache, bench_row *row)
+{
+    memset(row, 0, sizeof *row);
+    row->shape = *s;
+    row->kernel = kernel;
+    snprintf(row->variant, sizeof row->variant, "%s", variant_label(kernel));
+    uint64_t rng = bench_shape_seed(opt, s);
+    bench_op_data d;
+    if (bench_make_desc(s, &d, &rng, kernel, opt->layout) != 0) {
+        fprintf(stderr, "%s: out of host memory\n", s->name);
+        return -1;
+    }
+
+    q8conv_pw *op = NULL;
+    q8conv_status st = q8conv_pw_create(g->ctx, &d.desc, &op);
+    if (st != Q8CONV_SUCCESS) {
+        fprintf(stderr, "%s %s: pw_create: %s (skipped)\n", s->name, row->variant, q8conv_status_string(st));
+        bench_free_desc(&d);
+        row->skipped = 1;
+        return 0;
+    }
+    const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = s->h, .w = s->w, .layout = opt->layout};
+    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = s->h, .w = s->w, .layout = opt->layout};
+    const double set_bytes = (double)q8conv_tensor_size_bytes(&din) + (double)q8conv_tensor_size_bytes(&dout);
+    /* No more sets than timed runs: every set is then written by a timed run, the last set
+     * included, which is the one checked. */
+    int sets = (int)ceil(opt->rotate_bytes / set_bytes);
+    if (sets < 2)
+        sets = 2;
+    if (sets > BENCH_MAX_SETS)
+        sets = BENCH_MAX_SETS;
+    if (sets > opt->reps)
+        sets = opt->reps;
+    q8conv_tensor *in[BENCH_MAX_SETS] = {0}, *out[BENCH_MAX_SETS] = {0};
+    const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * s->h * s->w;
+    int8_t *x = malloc(in_n), *got = malloc(out_n);
+    int rc = x && got ? 0 : -1;
+    for (int i = 0; i < sets && rc == 0; ++i) {
+        if (q8conv_tensor_create(g->ctx, &din, &in[i]) != Q8CONV_SUCCESS ||
+            q8conv_tensor_create(g->ctx, &dout, &out[i]) != Q8CONV_SUCCESS) {
+            /* Fewer sets on a device short of memory. */
+            q8conv_tensor_destroy(in[i]);
+            in[i] = NULL;
+            sets = i;
+            break;
+        }
+        /* x ends up holding the last set's input: the check below relies on it. */
+        bench_fill_random(x, in_n, &rng);
+        if (q8conv_tensor_write(in[i], x, Q8CONV_HOST_NCHW) != Q8CONV_SUCCESS)
+            rc = -1;
+    }
+    if (sets == 0)
+        rc = -1;
+    row->sets = sets;
+    const int last = sets - 1;
+
+    /* Poison the checked output first: freed memory of an earlier variant of this shape may hold
+     * the right answer, and a kernel that wrote nothing must not pass on it. */
+    if (rc == 0) {
+        const size_t raw = (size_t)q8conv_tensor_size_bytes(&dout);
+        uint8_t *poison = malloc(raw);
+        if (!poison)
+            rc = -1;
+        else {
+            memset(poison, 0xA5, raw);
+            if (q8conv_tensor_write_raw(out[last], poison, raw) != Q8CONV_SUCCESS)
+                rc = -1;
+            free(poison);
+        }
+    }
+
+    /* Warm-up through the public run path, also timing it end to end on the host. */
+    double run_us[8];
+    for (int i = 0; i < 8 && rc == 0; ++i) {
+        double t0 = bench_now_us();
+        if (q8conv_pw_run(op, in[i % sets], out[i % sets]) != Q8CONV_SUCCESS)
+            rc = -1;
+        run_us[i] = bench_now_us() - t0;
+    }
+    if (rc == 0)
+        row->run_us = bench_median(run_us, 8);
+
+    /* Timed runs: one command buffer, timestamps around each recording. */
+    double gpu_us[BENCH_MAX_REPS];
+    const int reps = opt->reps;
+    if (rc == 0 && bench_gpu_begin(g) != 0)
+        rc = -1;
+    double record_total = 0;
+    for (int r = 0; r < reps && rc == 0; ++r) {
+        bench_gpu_barrier(g);
+        bench_gpu_stamp(g, (uint32_t)(2 * r));
+        double t0 = bench_now_us();
+        if (q8conv_pw_record(op, g->cmd, in[r % sets], out[r % sets]) != Q8CONV_SUCCESS)
+            rc = -1;
+        record_total += bench_now_us() - t0;
+        bench_gpu_stamp(g, (uint32_t)(2 * r + 1));
+    }
+    if (rc == 0)
+        rc = bench_gpu_submit(g);
+    if (rc == 0)
+        rc = bench_gpu_durations(g, reps, gpu_us);
+    if (rc == 0) {
+        row->gpu_us = bench_median(gpu_us, reps);
+        row->record_us = record_total / reps;
+        if (row->gpu_us <= 0) {
+            fprintf(stderr, "%s %s: the timestamps measured no time\n", s->name, row->variant);
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        const double macs = (double)s->n * s->h * s->w * s->ic * s->oc;
+        const double bytes = (double)s->n * s->h * s->w * (s->ic + s->oc) + (double)s->ic * s->oc;
+        row->gops = 2.0 * macs / row->gpu_us * 1e-3;
+        row->gbps = bytes / row->gpu_us * 1e-3;
+    }
+
+    /* Exactness of the last set, whose input x holds and whose output the timed runs wrote last. */
+    if (rc == 0 && !opt->no_check) {
+        if (cache->set != last || cache->size != out_n) {
+            ref_cache_reset(cache);
+            cache->out = malloc(out_n);
+            if (!cache->out || q8conv_pw_reference(&d.desc, s->n, s->h, s->w, x, cache->out) != Q8CONV_SUCCESS)
+                rc = -1;
+            else {
+                cache->set = last;
+                cache->size = out_n;
+            }
+        }
+        if (rc == 0 && q8conv_tensor_read(out[last], got, Q8CONV_HOST_NCHW) != Q8CONV_SUCCESS)
+            rc = -1;
+        if (rc == 0) {
+            row->exact = memcmp(got, cache->out, out_n) == 0 ? 1 : 0;
+            row->checked = 1;
+        }
+    }
+    for (int i = 0; i < BENCH_MAX_SETS; ++i) {
+        q8conv_tensor_destroy(in[i]);
+        q8conv_tensor_destroy(out[i]);
+    }
+    q8conv_pw_destroy(op);
+    free(x);
+    free(got);
+    bench_free_desc(&d);
+    if (rc != 0)
+        fprintf(stderr, "%s %s: a Vulkan or library call failed\n", s->name, row->variant);
+    return rc;
+}
+
+/* ---- CLI ---- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants dot,legacy,fallback]\n"
+            "                    [--layout 4w4c|4c1w] [--reps N] [--rotate-mb MB] [--json FILE] [--svg FILE]\n"
+            "                    [--roofline] [--cpu] [--threads N] [--no-check] [--device N] [--seed S]\n"
+            "                    [--validate]\n"
+            "\n"
+            "Times libq8conv's pointwise kernels on network shapes with GPU timestamps (median of --reps runs\n"
+            "after warm-up) and checks every result byte for byte against the CPU reference (exit 1 on a\n"
+            "mismatch).\n"
+            "  --suite       quick: 5 small shapes; mobilenet (default): MobileNetV2 224's 19 distinct\n"
+            "                pointwise shapes, plus the 34-layer weighted total; full: mobilenet + extra shapes\n"
+            "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment)\n"
+            "  --variants    kernels to time (default all three; dot is skipped where the device lacks it)\n"
+            "  --layout      device layout of input and output tensors (default 4w4c)\n"
+            "  --reps        timed runs per configuration, 20..%d (default 50)\n"
+            "  --rotate-mb   MB of input+output buffer sets rotated over so caches do not flatter small\n"
+            "                shapes (default 256; at most min(--reps, %d) sets)\n"
+            "  --roofline    measure the device's packed-int8 dot and copy ceilings and report against them\n"
+            "  --cpu         add the CPU peers: the reference, XNNPACK QC8 (1 thread and --threads)\n"
+            "  --threads     threads of the multi-threaded CPU peer (default 0 = all cores)\n"
+            "  --json FILE   write the results as JSON; --svg FILE: a chart of them\n"
+            "  --no-check    skip the comparison with the CPU reference (timing only)\n"
+            "  --seed S      seed of the random weights and inputs\n"
+            "  --device N    physical device index (default: env Q8CONV_DEVICE, else 0)\n"
+            "  --validate    run under VK_LAYER_KHRONOS_validation; any error it reports fails the run\n",
+            BENCH_MAX_REPS, BENCH_MAX_SETS);
+}
+
+static int parse_variants(const char *s, q8conv_kernel *out)
+{
+    int n = 0;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        q8conv_kernel k;
+        if (!strcmp(tok, "dot"))
+            k = Q8CONV_KERNEL_DOT;
+        else if (!strcmp(tok, "legacy"))
+            k = Q8CONV_KERNEL_LEGACY;
+        else if (!strcmp(tok, "fallback"))
+            k = Q8CONV_KERNEL_FALLBACK;
+        else
+            return -1;
+        int dup = 0;
+        for (int i = 0; i < n; ++i)
+            dup |= out[i] == k;
+        if (!dup)
+            out[n++] = k;
+    }
+    return n;
+}
+
+/* A whole decimal number within [lo, hi], or -1 after a message. */
+static int parse_int(const char *name, const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) {
+        fprintf(stderr, "%s wants a whole number within %ld..%ld, not '%s'\n", name, lo, hi, v);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static void print_message(void *user_data, q8conv_message_severity severity, const char *message)
+{
+    (void)user_data;
+    if (severity >= Q8CONV_MESSAGE_WARNING)
+        fprintf(stderr, "validation %s: %s\n", severity == Q8CONV_MESSAGE_ERROR ? "error" : "warning", message);
+}
+
+int main(int argc, char **argv)
+{
+    bench_options opt = {.reps = 50, .rotate_bytes = 256.0 * (1 << 20), .layout = Q8CONV_LAYOUT_4W4C,
+                         .seed = 0x5EED1234u, .threads = 0};
+    const char *suite = "mobilenet", *shapes_file = NULL, *variants = "dot,legacy,fallback";
+    uint32_t device = 0;
+    int have_device = 0, validate = 0;
+    for (int i = 1; i < argc; ++i) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long n;
+#define ARG(name) (!strcmp(a, name) && v && (++i, 1))
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (ARG("--suite"))
+            suite = v;
+        else if (ARG("--shapes"))
+            shapes_file = v;
+        else if (ARG("--variants"))
+            variants = v;
+        else if (ARG("--layout")) {
+            if (!strcmp(v, "4w4c"))
+                opt.layout = Q8CONV_LAYOUT_4W4C;
+            else if (!strcmp(v, "4c1w"))
+                opt.layout = Q8CONV_LAYOUT_4C1W;
+            else {
+                fprintf(stderr, "--layout is 4w4c or 4c1w, not '%s'\n", v);
+                return 2;
+            }
+        } else if (ARG("--reps")) {
+            if (parse_int(a, v, 20, BENCH_MAX_REPS, &n) != 0)
+                return 2;
+            opt.reps = (int)n;
+        } else if (ARG("--rotate-mb")) {
+            char *end;
+            double mb = strtod(v, &end);
+            if (end == v || *end || !(mb >= 0) || mb > 1e6) {
+                fprintf(stderr, "--rotate-mb wants a number of MB >= 0, not '%s'\n", v);
+                return 2;
+            }
+            opt.rotate_bytes = mb * (1 << 20);
+        } else if (ARG("--json"))
+            opt.json_path = v;
+        else if (ARG("--svg"))
+            opt.svg_path = v;
+        else if (ARG("--threads")) {
+            if (parse_int(a, v, 0, 4096, &n) != 0)
+                return 2;
+            opt.threads = (int)n;
+        } else if (ARG("--device")) {
+            if (parse_int(a, v, 0, 4096, &n) != 0)
+                return 2;
+            device = (uint32_t)n;
+            have_device = 1;
+        } else if (ARG("--seed"))
+            opt.seed = strtoull(v, NULL, 0);
+        else if (!strcmp(a, "--roofline"))
+            opt.roofline = 1;
+        else if (!strcmp(a, "--cpu"))
+            opt.cpu = 1;
+        else if (!strcmp(a, "--no-check"))
+            opt.no_check = 1;
+        else if (!strcmp(a, "--validate"))
+            validate = 1;
+        else {
+            fprintf(stderr, "unknown or incomplete argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+#undef ARG
+    }
+    q8conv_kernel kernels[3];
+    int nk = parse_variants(variants, kernels);
+    if (nk <= 0) {
+        fprintf(stderr, "--variants is a comma-separated list of dot, legacy, fallback\n");
+        return 2;
+    }
+
+    static bench_shape shapes[BENCH_MAX_SHAPES];
+    int ns = 0;
+    if (shapes_file) {
+        char *text = read_file(shapes_file);
+        if (!text) {
+            fprintf(stderr, "cannot read %s: %s\n", shapes_file, strerror(errno));
+            return 2;
+        }
+        ns = parse_shapes(text, shapes, BENCH_MAX_SHAPES, 0, 1);
+        free(text);
+        suite = "custom";
+    } else if (!strcmp(suite, "quick")) {
+        /* Small shapes for CI on lavapipe: an expansion, a projection, a deep K, and one whose
+         * every dimension needs padding. */
+        static const bench_shape quick[] = {
+            {"q_56_24_144", 1, 56, 56, 24, 144, 1, 0}, {"q_28_192_32", 1, 28, 28, 192, 32, 1, 0},
+            {"q_14_64_384", 1, 14, 14, 64, 384, 1, 0}, {"q_7_960_160", 1, 7, 7, 960, 160, 1, 0},
+            {"q_57_7_13", 1, 57, 33, 7, 13, 1, 0},
+        };
+        ns = (int)(sizeof quick / sizeof quick[0]);
+        memcpy(shapes, quick, sizeof quick);
+    } else if (!strcmp(suite, "mobilenet") || !strcmp(suite, "full")) {
+        ns = parse_shapes(q8conv_bench_mobilenet_csv, shapes, BENCH_MAX_SHAPES, 0, 1);
+        /* The extra shapes are not layers of MobileNetV2: they stay out of its weighted total. */
+        if (!strcmp(suite, "full"))
+            ns = parse_shapes(q8conv_bench_full_extra_csv, shapes, BENCH_MAX_SHAPES, ns, 0);
+    } else {
+        fprintf(stderr, "unknown suite '%s'\n", suite);
+        usage(stderr);
+        return 2;
+    }
+    if (ns == 0) {
+        fprintf(stderr, "no shapes\n");
+        return 2;
+    }
+
+    q8conv_context *ctx = NULL;
+    q8conv_context_desc cdesc = {.device_index = device,
+                                 .flags = validate ? Q8CONV_CONTEXT_VALIDATION : 0u,
+                                 .message_callback = print_message};
+    /* A NULL descriptor is what makes the library honour Q8CONV_DEVICE: keep it unless asked for
+     * something the environment cannot say. */
+    q8conv_status st = q8conv_context_create(have_device || validate ? &cdesc : NULL, &ctx);
+    if (st != Q8CONV_SUCCESS) {
+        fprintf(stderr, "q8conv_context_create: %s\n", q8conv_status_string(st));
+        return 1;
+    }
+    bench_report rep = {.opt = &opt, .suite = suite};
+    q8conv_context_get_info(ctx, &rep.info);
+    bench_gpu g;
+    if (bench_gpu_init(&g, ctx) != 0) {
+        fprintf(stderr, "cannot set up the command buffer and timestamp queries (does the queue have timestamps?)\n");
+        bench_gpu_destroy(&g);
+        q8conv_context_destroy(ctx);
+        return 1;
+    }
+    fprintf(stderr, "device: %s\n", rep.info.device_name);
+    if (opt.roofline && bench_roofline(&g, &opt, &rep.roof) != 0)
+        fprintf(stderr, "warning: roofline microkernels failed; ceilings not reported\n");
+
+    /* Each shape: up to nk GPU rows and 3 CPU rows (reference, XNNPACK 1 thread, N threads). */
+    rep.rows = calloc((size_t)ns * (size_t)(nk + 3), sizeof *rep.rows);
+    if (!rep.rows) {
+        bench_gpu_destroy(&g);
+        q8conv_context_destroy(ctx);
+        return 1;
+    }
+    int failed = 0, skipped = 0;
+    ref_cache cache = {.set = -1};
+    for (int i = 0; i < ns && !failed; ++i) {
+        ref_cache_reset(&cache);
+        for (int k = 0; k < nk && !failed; ++k) {
+            if (rep.info.default_kernel != Q8CONV_KERNEL_DOT && kernels[k] == Q8CONV_KERNEL_DOT)
+                continue;
+            fprintf(stderr, "[%d/%d] %s %s\n", i + 1, ns, shapes[i].name, variant_label(kernels[k]));
+            bench_row *row = &rep.rows[rep.count];
+            if (measure(&g, &opt, &shapes[i], kernels[k], &cache, row) != 0)
+                failed = 1;
+            else if (row->skipped)
+                skipped++;
+            else {
+                rep.count++;
+                if (row->checked && !row->exact)
+                    fprintf(stderr, "  MISMATCH: %s %s differs from the CPU reference\n", shapes[i].name,
+                            row->variant);
+            }
+        }
+        if (opt.cpu && !failed) {
+            fprintf(stderr, "[%d/%d] %s cpu peers\n", i + 1, ns, shapes[i].name);
+            rep.count += bench_cpu(&opt, &shapes[i], &rep.rows[rep.count]);
+        }
+    }
+    ref_cache_reset(&cache);
+    bench_print_table(&rep);
+    if (opt.json_path && bench_write_json(&rep, opt.json_path) != 0) {
+        fprintf(stderr, "cannot write %s\n", opt.json_path);
+        failed = 1;
+    }
+    if (opt.svg_path && bench_write_svg(&rep, opt.svg_path) != 0) {
+        fprintf(stderr, "cannot write %s\n", opt.svg_path);
+        failed = 1;
+    }
+    int inexact = 0;
+    for (int i = 0; i < rep.count; ++i)
+        if (rep.rows[i].checked && !rep.rows[i].exact)
+            inexact++;
+    if (inexact)
+        fprintf(stderr, "FAILED: %d configuration(s) differ from the CPU reference\n", inexact);
+    if (skipped)
+        fprintf(stderr, "note: %d configuration(s) skipped (see above)\n", skipped);
+    /* Errors reported while the bench's own objects and the library's are destroyed count too. */
+    bench_gpu_destroy(&g);
+    q8conv_context_info end_info;
+    if (q8conv_context_get_info(ctx, &end_info) == Q8CONV_SUCCESS && end_info.validation_enabled) {
+        fprintf(stderr, "validation: %u error(s), %u warning(s)\n", end_info.validation_errors,
+                end_info.validation_warnings);
+        if (end_info.validation_errors)
+            failed = 1;
+    }
+    if (failed)
+        fprintf(stderr, "FAILED: see the errors above\n");
+    free(rep.rows);
+    q8conv_context_destroy(ctx);
+    return failed || inexact ? 1 : 0;
+}

@@ -1,0 +1,645 @@
+/* q8conv-bench output: the table on stdout, JSON rows, and the SVG chart. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+static double pct(double v, double ceiling) { return ceiling > 0 ? 100.0 * v / ceiling : NAN; }
+
+/* GPU time of the DOT row of the same shape, the peer every ratio is taken against. */
+static const bench_row *dot_row(const bench_report *r, const bench_shape *s)
+{
+    for (int i = 0; i < r->count; ++i)
+        if (!strcmp(r->rows[i].shape.name, s->name) && r->rows[i].kernel == Q8CONV_KERNEL_DOT && !r->rows[i].cpu)
+            return &r->rows[i];
+    return NULL;
+}
+
+static int has_dot(const bench_report *r) { return r->roof.valid && r->roof.dot_tops > 0; }
+static int has_copy(const bench_report *r) { return r->roof.valid && r->roof.copy_gbps > 0; }
+
+/* A number in a fixed-width column, or "-" where there is none. */
+static void cell(char *buf, size_t size, const char *fmt, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, size, fmt, v);
+    else
+        snprintf(buf, size, "-");
+}
+
+/* Distinct variant names in order of first appearance; returns how many (at most cap). */
+static int list_variants(const bench_report *r, const char **out, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < r->count && n < cap; ++i) {
+        int seen = 0;
+        for (int j = 0; j < n; ++j)
+            seen |= !strcmp(out[j], r->rows[i].variant);
+        if (!seen)
+            out[n++] = r->rows[i].variant;
+    }
+    return n;
+}
+
+#define REPORT_MAX_VARIANTS 8
+
+/* The first GPU row of a shape: its dot kernel's where there is one. */
+static const bench_row *first_gpu_row(const bench_report *r, const bench_shape *s)
+{
+    const bench_row *d = dot_row(r, s);
+    if (d)
+        return d;
+    for (int i = 0; i < r->count; ++i)
+        if (!strcmp(r->rows[i].shape.name, s->name) && !r->rows[i].cpu)
+            return &r->rows[i];
+    return NULL;
+}
+
+void bench_print_table(const bench_report *r)
+{
+    const q8conv_context_info *in = &r->info;
+    printf("device: %s | driver: %s %s | Vulkan %u.%u.%u | int8 dot: %s%s\n", in->device_name, in->driver_name,
+           in->driver_info, VK_API_VERSION_MAJOR(in->api_version), VK_API_VERSION_MINOR(in->api_version),
+           VK_API_VERSION_PATCH(in->api_version), in->integer_dot_product_supported ? "yes" : "no",
+           in->integer_dot_product_accelerated ? " (accelerated)" : "");
+    printf("suite: %s | reps: %d (median) | layout: %s\n", r->suite, r->opt->reps,
+           r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
+    if (r->roof.valid) {
+        char dot[32], copy[32];
+        cell(dot, sizeof dot, "%.3g TOPS", has_dot(r) ? r->roof.dot_tops : NAN);
+        cell(copy, sizeof copy, "%.4g GB/s", has_copy(r) ? r->roof.copy_gbps : NAN);
+        printf("measured ceilings: packed int8 dot %s, copy (read + write) %s\n", dot, copy);
+    }
+    printf("\n%-16s %-20s %-18s %4s %10s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC", "variant", "sets",
+           "time_us", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us", "rec_us", "exact");
+    for (int i = 0; i < r->count; ++i) {
+        const bench_row *w = &r->rows[i];
+        if (i > 0 && strcmp(w->shape.name, r->rows[i - 1].shape.name))
+            putchar('\n');
+        char shape[48];
+        snprintf(shape, sizeof shape, "%u,%u,%u,%u,%u", w->shape.n, w->shape.h, w->shape.w, w->shape.ic, w->shape.oc);
+        const bench_row *d = dot_row(r, &w->shape);
+        char sets[16], pdot[16], pcopy[16], ratio[16], run[16], rec[16], exact[16];
+        cell(sets, sizeof sets, "%.0f", w->cpu ? NAN : (double)w->sets);
+        cell(pdot, sizeof pdot, "%.1f", w->cpu || !has_dot(r) ? NAN : pct(w->gops * 1e-3, r->roof.dot_tops));
+        cell(pcopy, sizeof pcopy, "%.1f", w->cpu || !has_copy(r) ? NAN : pct(w->gbps, r->roof.copy_gbps));
+        cell(ratio, sizeof ratio, "%.2fx", d && d->gpu_us > 0 && w != d ? w->gpu_us / d->gpu_us : NAN);
+        cell(run, sizeof run, "%.1f", w->cpu ? NAN : w->run_us);
+        cell(rec, sizeof rec, "%.2f", w->cpu ? NAN : w->record_us);
+        if (w->checked)
+            snprintf(exact, sizeof exact, "%s", w->exact ? "yes" : "NO");
+        else if (w->compared)
+            snprintf(exact, sizeof exact, "~%d", w->max_abs_diff);
+        else
+            snprintf(exact, sizeof exact, "-");
+        printf("%-16s %-20s %-18s %4s %10.2f %9.2f %8.2f %6s %6s %7s %9s %7s %5s\n", w->shape.name, shape, w->variant,
+               sets, w->gpu_us, w->gops, w->gbps, pdot, pcopy, ratio, run, rec, exact);
+    }
+    printf("\ntime_us: GPU time per run from timestamps (CPU rows: wall time); GOPS counts 2 ops per MAC; GB/s\n"
+           "counts input, weights and output once; t/t_dot: time over the dot kernel's; run_us: q8conv_pw_run end\n"
+           "to end on the host; rec_us: host time of q8conv_pw_record; exact: byte-identical to the CPU\n"
+           "reference (~k: not claimed, own requantization; largest difference k from the reference).\n");
+
+    /* Whole network: each distinct shape of the network weighted by how many layers have it. The
+     * extra shapes of the full suite and the quick suite's are not layers of it. */
+    const char *variants[REPORT_MAX_VARIANTS];
+    const int nv = list_variants(r, variants, REPORT_MAX_VARIANTS);
+    unsigned most = 0;
+    for (int v = 0; v < nv; ++v) {
+        unsigned layers = 0;
+        for (int i = 0; i < r->count; ++i)
+            if (r->rows[i].shape.in_total && !strcmp(r->rows[i].variant, variants[v]))
+                layers += r->rows[i].shape.count;
+        most = layers > most ? layers : most;
+    }
+    if (most == 0)
+        return;
+    printf("\nweighted total over the network's layers (%s):\n",
+           strcmp(r->suite, "custom") ? "MobileNetV2 224, batch 1" : "the shapes file, by its counts");
+    for (int v = 0; v < nv; ++v) {
+        double total = 0;
+        unsigned layers = 0;
+        for (int i = 0; i < r->count; ++i)
+            if (r->rows[i].shape.in_total && !strcmp(r->rows[i].variant, variants[v])) {
+                total += r->rows[i].gpu_us * r->rows[i].shape.count;
+                layers += r->rows[i].shape.count;
+            }
+        if (layers)
+            printf("  %-18s %3u layers: %10.1f us%s\n", variants[v], layers, total,
+                   layers < most ? " (some shapes skipped)" : "");
+    }
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; ++s) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s >= 0x20)
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void json_number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.4f", v);
+    else
+        fputs("null", f);
+}
+
+/* One object: the device, the measured ceilings, and "rows", one object per (shape, variant). */
+int bench_write_json(const bench_report *r, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    const q8conv_context_info *in = &r->info;
+    fputs("{\n  \"device\": {\"name\": ", f);
+    json_string(f, in->device_name);
+    fputs(", \"driver\": ", f);
+    json_string(f, in->driver_name);
+    fputs(", \"driver_info\": ", f);
+    json_string(f, in->driver_info);
+    fprintf(f, ", \"vulkan\": \"%u.%u.%u\", \"integer_dot_product\": %s, \"integer_dot_product_accelerated\": %s},\n",
+            VK_API_VERSION_MAJOR(in->api_version), VK_API_VERSION_MINOR(in->api_version),
+            VK_API_VERSION_PATCH(in->api_version), in->integer_dot_product_supported ? "true" : "false",
+            in->integer_dot_product_accelerated ? "true" : "false");
+    fputs("  \"suite\": ", f);
+    json_string(f, r->suite);
+    fprintf(f, ", \"reps\": %d, \"layout\": \"%s\",\n", r->opt->reps,
+            r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4w4c" : "4c1w");
+    fputs("  \"roofline\": {\"dot_tops\": ", f);
+    json_number(f, has_dot(r) ? r->roof.dot_tops : NAN);
+    fputs(", \"copy_gbps\": ", f);
+    json_number(f, has_copy(r) ? r->roof.copy_gbps : NAN);
+    fputs("},\n  \"rows\": [\n", f);
+    for (int i = 0; i < r->count; ++i) {
+        const bench_row *w = &r->rows[i];
+        fputs("    {\"shape\": ", f);
+        json_string(f, w->shape.name);
+        fprintf(f, ", \"n\": %u, \"h\": %u, \"w\": %u, \"ic\": %u, \"oc\": %u, \"count\": %u, \"variant\": ", w->shape.n,
+                w->shape.h, w->shape.w, w->shape.ic, w->shape.oc, w->shape.count);
+        json_string(f, w->variant);
+        fprintf(f, ", \"cpu\": %s, \"kernel\": ", w->cpu ? "true" : "false");
+        json_string(f, w->cpu ? "cpu" : q8conv_kernel_name(w->kernel));
+        fputs(", \"gpu_us\": ", f);
+        json_number(f, w->gpu_us);
+        fputs(", \"gops\": ", f);
+        json_number(f, w->gops);
+        fputs(", \"gbps\": ", f);
+        json_number(f, w->gbps);
+        fputs(", \"run_us\": ", f);
+        json_number(f, w->cpu ? NAN : w->run_us);
+        fputs(", \"record_us\": ", f);
+        json_number(f, w->cpu ? NAN : w->record_us);
+        fputs(", \"pct_dot\": ", f);
+        json_number(f, w->cpu || !has_dot(r) ? NAN : pct(w->gops * 1e-3, r->roof.dot_tops));
+        fputs(", \"pct_copy\": ", f);
+        json_number(f, w->cpu || !has_copy(r) ? NAN : pct(w->gbps, r->roof.copy_gbps));
+        fprintf(f, ", \"sets\": %d, \"exact\": %s", w->sets, !w->checked ? "null" : w->exact ? "true" : "false");
+        if (w->compared) {
+            fprintf(f, ", \"max_abs_diff\": %d, \"diff_frac\": ", w->max_abs_diff);
+            json_number(f, w->diff_frac);
+        }
+        fprintf(f, "}%s\n", i + 1 < r->count ? "," : "");
+    }
+    fputs("  ]\n}\n", f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ---- SVG: bars per shape, and the roofline ---- */
+
+static void xml_text(FILE *f, const char *s)
+{
+    for (; *s; ++s) {
+        switch (*s) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        default:
+            if ((unsigned char)*s >= 0x20)
+                fputc(*s, f);
+        }
+    }
+}
+
+/* Stable colours per kind of variant, so two charts compare at a glance: the GPU kernels in
+ * blues and purple, the CPU peers in grey and oranges. */
+static const char *variant_color(const char *v, int index)
+{
+    static const char *spare[] = {"#2ca02c", "#e377c2", "#bcbd22", "#17becf"};
+    if (strstr(v, "dot"))
+        return "#1f5fa8";
+    if (strstr(v, "legacy"))
+        return "#62a8dc";
+    if (strstr(v, "fallback"))
+        return "#8c6bb1";
+    if (strstr(v, "reference"))
+        return "#8a8a8a";
+    if (strstr(v, "xnnpack"))
+        return strstr(v, " 1t") ? "#f5a04a" : "#c8432b";
+    return spare[index % 4];
+}
+
+/* "1.2k"-style tick labels for decades. */
+static void decade_label(char *buf, size_t size, int e)
+{
+    static const char *suffix[] = {"", "k", "M", "G"};
+    if (e < 0)
+        snprintf(buf, size, "%g", pow(10.0, e));
+    else if (e / 3 < 4)
+        snprintf(buf, size, "%.0f%s", pow(10.0, e % 3), suffix[e / 3]);
+    else
+        snprintf(buf, size, "1e%d", e);
+}
+
+/* A short number for labels: 3 significant digits without exponent notation for usual sizes. */
+static void short_number(char *buf, size_t size, double v)
+{
+    if (v >= 1000)
+        snprintf(buf, size, "%.0f", v);
+    else if (v >= 100)
+        snprintf(buf, size, "%.0f", v);
+    else if (v >= 10)
+        snprintf(buf, size, "%.1f", v);
+    else if (v >= 1)
+        snprintf(buf, size, "%.2f", v);
+    else
+        snprintf(buf, size, "%.3g", v);
+}
+
+typedef struct log_axis {
+    double lo, hi;      /* decades (log10) at the two ends */
+    double p0, p1;      /* pixel positions of lo and hi */
+} log_axis;
+
+static double axis_px(const log_axis *a, double v)
+{
+    double l = log10(v > 0 ? v : pow(10.0, a->lo));
+    if (l < a->lo)
+        l = a->lo;
+    if (l > a->hi)
+        l = a->hi;
+    return a->p0 + (l - a->lo) / (a->hi - a->lo) * (a->p1 - a->p0);
+}
+
+static void axis_range(double vmin, double vmax, log_axis *a)
+{
+    if (!(vmin > 0) || !isfinite(vmin))
+        vmin = 1;
+    if (!(vmax > 0) || !isfinite(vmax) || vmax < vmin)
+        vmax = vmin;
+    a->lo = floor(log10(vmin));
+    a->hi = ceil(log10(vmax));
+    if (a->hi <= a->lo)
+        a->hi = a->lo + 1;
+}
+
+#define SVG_W 1100.0
+#define SVG_FONT "font-family=\"Helvetica, Arial, sans-serif\""
+/* A white outline under text, so labels stay legible where they cross grid or ceiling lines. */
+#define SVG_HALO "stroke=\"#fff\" stroke-width=\"3\" stroke-linejoin=\"round\" paint-order=\"stroke\""
+
+/* The bar panel from y; returns the y below it. */
+static double svg_bars(FILE *f, const bench_report *r, const char **variants, int nv, double y)
+{
+    const double left = 250, right = SVG_W - 170, slot = 13, bar = 10, pad = 16;
+    double gmin = INFINITY, gmax = 0;
+    for (int i = 0; i < r->count; ++i)
+        if (r->rows[i].gops > 0) {
+            gmin = fmin(gmin, r->rows[i].gops);
+            gmax = fmax(gmax, r->rows[i].gops);
+        }
+    const double ceiling = has_dot(r) ? r->roof.dot_tops * 1e3 : 0;
+    log_axis ax = {.p0 = left, .p1 = right};
+    axis_range(gmin, fmax(gmax, ceiling), &ax);
+
+    fprintf(f, "<text x=\"20\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">Throughput per layer</text>\n", y);
+    fprintf(f, "<text x=\"215\" y=\"%.1f\" font-size=\"12\" fill=\"#555\">GOPS on a log scale (2 ops per MAC), "
+               "higher is better; each bar labelled GOPS and time per run</text>\n", y);
+    y += 30;
+    /* shapes, in order of first appearance */
+    const char *shapes[BENCH_MAX_SHAPES];
+    int ns = 0;
+    for (int i = 0; i < r->count && ns < BENCH_MAX_SHAPES; ++i) {
+        int seen = 0;
+        for (int j = 0; j < ns; ++j)
+            seen |= !strcmp(shapes[j], r->rows[i].shape.name);
+        if (!seen)
+            shapes[ns++] = r->rows[i].shape.name;
+    }
+    const double top = y, group = nv * slot + pad, bottom = top + ns * group;
+
+    /* Layers: group shading, then the grid and the ceiling, then bars with haloed labels on top. */
+    for (int s = 0; s < ns; s += 2)
+        fprintf(f, "<rect x=\"10\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f3f5f8\"/>\n", top + s * group,
+                SVG_W - 20, group);
+    for (int e = (int)ax.lo; e <= (int)ax.hi; ++e) {
+        for (int m = 1; m <= 9; ++m) {
+            double v = m * pow(10.0, e);
+            if (log10(v) > ax.hi + 1e-9)
+                break;
+            double x = axis_px(&ax, v);
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1\"/>\n", x,
+                    top - 4, x, bottom, m == 1 ? "#c8c8c8" : "#ececec");
+        }
+        char lab[32];
+        decade_label(lab, sizeof lab, e);
+        double x = axis_px(&ax, pow(10.0, e));
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n", x,
+                top - 8, lab);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n", x,
+                bottom + 14, lab);
+    }
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" fill=\"#444\">GOPS</text>\n",
+            (left + right) / 2, bottom + 30);
+
+    if (ceiling > 0) {
+        const double x = axis_px(&ax, ceiling);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#b22\" stroke-width=\"1.5\" "
+                   "stroke-dasharray=\"6 4\"/>\n", x, top - 4, x, bottom);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#b22\" text-anchor=\"middle\">measured int8 dot "
+                   "ceiling %.3g TOPS</text>\n", x, bottom + 30 + (fabs(x - (left + right) / 2) < 120 ? 14 : 0),
+                r->roof.dot_tops);
+    }
+    for (int s = 0; s < ns; ++s) {
+        const double gy = top + s * group;
+        const bench_row *first = NULL;
+        for (int i = 0; i < r->count && !first; ++i)
+            if (!strcmp(r->rows[i].shape.name, shapes[s]))
+                first = &r->rows[i];
+        const double mid = gy + group / 2;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\" text-anchor=\"end\">", left - 10,
+                mid - 2);
+        xml_text(f, shapes[s]);
+        fprintf(f, "</text>\n<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#666\" text-anchor=\"end\">"
+                   "N %u, %ux%u, %u \xe2\x86\x92 %u ch</text>\n",
+                left - 10, mid + 11, first->shape.n, first->shape.h, first->shape.w, first->shape.ic, first->shape.oc);
+        for (int v = 0; v < nv; ++v) {
+            const bench_row *w = NULL;
+            for (int i = 0; i < r->count && !w; ++i)
+                if (!strcmp(r->rows[i].shape.name, shapes[s]) && !strcmp(r->rows[i].variant, variants[v]))
+                    w = &r->rows[i];
+            const double by = gy + pad / 2 + v * slot;
+            if (!w || !(w->gops > 0)) {
+                fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" fill=\"#999\">n/a</text>\n", left + 4,
+                        by + bar - 1);
+                continue;
+            }
+            const double x1 = axis_px(&ax, w->gops);
+            const int bad = w->checked && !w->exact;
+            fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"%s><title>", left, by,
+                    fmax(x1 - left, 1.0), bar, variant_color(w->variant, v),
+                    bad ? " stroke=\"#d00\" stroke-width=\"2\"" : "");
+            xml_text(f, w->shape.name);
+            fputs(" / ", f);
+            xml_text(f, w->variant);
+            fprintf(f, ": %.2f us, %.2f GOPS, %.2f GB/s%s</title></rect>\n", w->gpu_us, w->gops, w->gbps,
+                    bad ? ", MISMATCH" : "");
+            char g[32], t[32];
+            short_number(g, sizeof g, w->gops);
+            short_number(t, sizeof t, w->gpu_us);
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9.5\" fill=\"%s\" " SVG_HALO ">%s%s \xc2\xb7 %s us</text>\n",
+                    x1 + 4, by + bar - 1.5, bad ? "#d00" : "#333", bad ? "MISMATCH " : "", g, t);
+        }
+    }
+    return bottom + 56;
+}
+
+/* The roofline panel from y: arithmetic intensity against GOPS, the measured ceilings as lines,
+ * every GPU row a point. Returns the y below it. */
+static double svg_roofline(FILE *f, const bench_report *r, const char **variants, int nv, double y)
+{
+    const double left = 250, pw = 640, ph = 420;
+    const double dot = has_dot(r) ? r->roof.dot_tops * 1e3 : 0; /* GOPS */
+    const double bw = has_copy(r) ? r->roof.copy_gbps : 0;      /* GB/s */
+    double amin = INFINITY, amax = 0, gmin = INFINITY, gmax = 0;
+    for (int i = 0; i < r->count; ++i) {
+        const bench_row *w = &r->rows[i];
+        if (w->cpu || !(w->gops > 0) || !(w->gbps > 0))
+            continue;
+        const double ai = w->gops / w->gbps; /* ops per byte of the minimum traffic */
+        amin = fmin(amin, ai);
+        amax = fmax(amax, ai);
+        gmin = fmin(gmin, w->gops);
+        gmax = fmax(gmax, w->gops);
+    }
+    if (!(amax > 0))
+        return y;
+    if (dot > 0 && bw > 0) {
+        /* The ridge point, with some slope before it and flat roof after it, is what tells a
+         * bandwidth-bound shape from a compute-bound one: keep it in view. */
+        amin = fmin(amin, dot / bw / 3);
+        amax = fmax(amax, dot / bw * 3);
+    }
+    log_axis ax = {.p0 = left, .p1 = left + pw};
+    axis_range(amin, amax, &ax);
+    log_axis ay = {.p0 = 0, .p1 = 0};
+    axis_range(gmin, fmax(gmax, dot), &ay);
+    if (dot > 0 && ay.hi < log10(dot) + 0.15)
+        ay.hi += 1; /* room above the roof for its label */
+
+    fprintf(f, "<text x=\"20\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">Roofline</text>\n", y);
+    fprintf(f, "<text x=\"215\" y=\"%.1f\" font-size=\"12\" fill=\"#555\">GPU rows against this device's measured "
+               "ceilings; intensity counts input, weights and output once</text>\n", y);
+    const double top = y + 24, bottom = top + ph;
+    ay.p0 = bottom;
+    ay.p1 = top;
+    fprintf(f, "<defs><clipPath id=\"roofclip\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>"
+               "</clipPath></defs>\n", left, top, pw, ph);
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fbfbfc\" stroke=\"#999\"/>\n", left,
+            top, pw, ph);
+    for (int e = (int)ax.lo; e <= (int)ax.hi; ++e) {
+        for (int m = 1; m <= 9 && log10(m * pow(10.0, e)) <= ax.hi + 1e-9; ++m) {
+            double x = axis_px(&ax, m * pow(10.0, e));
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x, top, x, bottom,
+                    m == 1 ? "#cfcfcf" : "#eeeeee");
+        }
+        char lab[32];
+        decade_label(lab, sizeof lab, e);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\" fill=\"#444\">%s</text>\n",
+                axis_px(&ax, pow(10.0, e)), bottom + 15, lab);
+    }
+    for (int e = (int)ay.lo; e <= (int)ay.hi; ++e) {
+        for (int m = 1; m <= 9 && log10(m * pow(10.0, e)) <= ay.hi + 1e-9; ++m) {
+            double yy = axis_px(&ay, m * pow(10.0, e));
+            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", left, yy, left + pw,
+                    yy, m == 1 ? "#cfcfcf" : "#eeeeee");
+        }
+        char lab[32];
+        decade_label(lab, sizeof lab, e);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\" fill=\"#444\">%s</text>\n",
+                left - 6, axis_px(&ay, pow(10.0, e)) + 4, lab);
+    }
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" fill=\"#444\">arithmetic intensity "
+               "(ops per byte)</text>\n", left + pw / 2, bottom + 34);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" fill=\"#444\" "
+               "transform=\"rotate(-90 %.1f %.1f)\">GOPS</text>\n", left - 48, top + ph / 2, left - 48, top + ph / 2);
+
+    /* The roof: min(dot, bw * intensity), drawn across the whole axis and clipped to the plot. */
+    const double a0 = pow(10.0, ax.lo), a1 = pow(10.0, ax.hi);
+    fputs("<g clip-path=\"url(#roofclip)\" fill=\"none\" stroke=\"#b22\" stroke-width=\"2\">\n", f);
+    if (bw > 0) {
+        const double ridge = dot > 0 ? dot / bw : a1;
+        /* The slanted part may leave the plot below: start it where it enters. */
+        double s0 = fmax(a0, pow(10.0, ay.lo) / bw);
+        fprintf(f, "<polyline points=\"%.1f,%.1f %.1f,%.1f", axis_px(&ax, s0), axis_px(&ay, bw * s0),
+                axis_px(&ax, fmin(ridge, a1)), axis_px(&ay, bw * fmin(ridge, a1)));
+        if (dot > 0 && ridge < a1)
+            fprintf(f, " %.1f,%.1f", axis_px(&ax, a1), axis_px(&ay, dot));
+        fputs("\"/>\n", f);
+    } else if (dot > 0) {
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", left, axis_px(&ay, dot), left + pw,
+                axis_px(&ay, dot));
+    }
+    fputs("</g>\n", f);
+    if (dot > 0)
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#b22\" text-anchor=\"end\">packed int8 dot "
+                   "%.3g TOPS (measured)</text>\n", left + pw - 6, axis_px(&ay, dot) - 6, r->roof.dot_tops);
+    if (bw > 0) {
+        /* The label sits on the slanted line where it enters the plot, turned to its slope. */
+        double s0 = fmax(a0, pow(10.0, ay.lo) / bw) * 1.6;
+        double xa = axis_px(&ax, s0), ya = axis_px(&ay, bw * s0);
+        double xb = axis_px(&ax, s0 * 10), yb = axis_px(&ay, bw * s0 * 10);
+        double angle = atan2(yb - ya, xb - xa) * 180.0 / 3.14159265358979;
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#b22\" transform=\"rotate(%.1f %.1f %.1f)\">"
+                   "copy %.4g GB/s (measured)</text>\n", xa, ya - 6, angle, xa, ya - 6, r->roof.copy_gbps);
+    }
+
+    for (int v = 0; v < nv; ++v)
+        for (int i = 0; i < r->count; ++i) {
+            const bench_row *w = &r->rows[i];
+            if (w->cpu || strcmp(w->variant, variants[v]) || !(w->gops > 0) || !(w->gbps > 0))
+                continue;
+            const double cx = axis_px(&ax, w->gops / w->gbps), cy = axis_px(&ay, w->gops);
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4.5\" fill=\"%s\" fill-opacity=\"0.85\" stroke=\"#fff\" "
+                       "stroke-width=\"0.8\"><title>", cx, cy, variant_color(w->variant, v));
+            xml_text(f, w->shape.name);
+            fputs(" / ", f);
+            xml_text(f, w->variant);
+            fprintf(f, ": %.1f ops/B, %.2f GOPS, %.2f us</title></circle>\n", w->gops / w->gbps, w->gops, w->gpu_us);
+        }
+    /* Shape names after every point, so no point hides a label; one per shape, at the first
+     * variant's point (the dot kernel's where it ran). Where shapes crowd, a label goes right,
+     * left, above or below its point, whichever overlaps no earlier label, or is left to the
+     * point's tooltip. */
+    enum { MAX_LABELS = BENCH_MAX_SHAPES };
+    double boxes[MAX_LABELS][4];
+    int nb = 0;
+    for (int i = 0; i < r->count && nb < MAX_LABELS; ++i) {
+        const bench_row *w = &r->rows[i];
+        if (w->cpu || !(w->gops > 0) || !(w->gbps > 0) || w != first_gpu_row(r, &w->shape))
+            continue;
+        const double cx = axis_px(&ax, w->gops / w->gbps), cy = axis_px(&ay, w->gops);
+        const double tw = 5.2 * (double)strlen(w->shape.name), th = 10;
+        const double cand[4][2] = {{cx + 7, cy + 3}, {cx - 7 - tw, cy + 3}, {cx - tw / 2, cy - 8}, {cx - tw / 2, cy + 15}};
+        for (int c = 0; c < 4; ++c) {
+            const double x0 = cand[c][0], y0 = cand[c][1] - th + 2, x1 = x0 + tw, y1 = y0 + th;
+            int clash = x0 < left || x1 > left + pw + 60 || y0 < top || y1 > bottom;
+            for (int b = 0; b < nb && !clash; ++b)
+                clash = x0 < boxes[b][2] && boxes[b][0] < x1 && y0 < boxes[b][3] && boxes[b][1] < y1;
+            if (clash)
+                continue;
+            boxes[nb][0] = x0;
+            boxes[nb][1] = y0;
+            boxes[nb][2] = x1;
+            boxes[nb][3] = y1;
+            nb++;
+            fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" fill=\"#333\" " SVG_HALO ">", cand[c][0],
+                    cand[c][1]);
+            xml_text(f, w->shape.name);
+            fputs("</text>\n", f);
+            break;
+        }
+    }
+    return bottom + 50;
+}
+
+int bench_write_svg(const bench_report *r, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    const char *variants[REPORT_MAX_VARIANTS];
+    const int nv = list_variants(r, variants, REPORT_MAX_VARIANTS);
+    int ns = 0;
+    for (int i = 0; i < r->count; ++i)
+        ns += i == 0 || strcmp(r->rows[i].shape.name, r->rows[i - 1].shape.name);
+
+    /* Height first: the legend's rows, the bar panel, the roofline. */
+    double lx = 20;
+    int legend_rows = 1;
+    for (int v = 0; v < nv; ++v) {
+        double wdt = 30 + 7.0 * (double)strlen(variants[v]);
+        if (lx + wdt > SVG_W - 20) {
+            legend_rows++;
+            lx = 20;
+        }
+        lx += wdt;
+    }
+    int gpu_rows = 0;
+    for (int i = 0; i < r->count; ++i)
+        gpu_rows += !r->rows[i].cpu && r->rows[i].gops > 0;
+    const int roof = r->roof.valid && gpu_rows > 0;
+    const double bars_y = 92 + 20.0 * legend_rows;
+    const double height = bars_y + 30 + ns * (nv * 13.0 + 16) + 56 + (roof ? 24 + 420 + 50 + 30 : 0) + 10;
+
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+               SVG_FONT ">\n", SVG_W, height, SVG_W, height);
+    fprintf(f, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", SVG_W, height);
+    const q8conv_context_info *in = &r->info;
+    fputs("<text x=\"20\" y=\"30\" font-size=\"19\" font-weight=\"bold\">q8conv-bench: ", f);
+    xml_text(f, r->suite);
+    fputs(" suite on ", f);
+    xml_text(f, in->device_name);
+    fputs("</text>\n<text x=\"20\" y=\"50\" font-size=\"12\" fill=\"#555\">driver ", f);
+    xml_text(f, in->driver_name);
+    fputc(' ', f);
+    xml_text(f, in->driver_info);
+    fprintf(f, " | Vulkan %u.%u | int8 dot product: %s | %s layout | median of %d runs per GPU row</text>\n",
+            VK_API_VERSION_MAJOR(in->api_version), VK_API_VERSION_MINOR(in->api_version),
+            in->integer_dot_product_supported ? (in->integer_dot_product_accelerated ? "accelerated" : "yes") : "no",
+            r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W", r->opt->reps);
+    fputs("<text x=\"20\" y=\"68\" font-size=\"12\" fill=\"#555\">", f);
+    if (r->roof.valid) {
+        char dot[48], copy[48];
+        cell(dot, sizeof dot, "%.3g TOPS", has_dot(r) ? r->roof.dot_tops : NAN);
+        cell(copy, sizeof copy, "%.4g GB/s", has_copy(r) ? r->roof.copy_gbps : NAN);
+        fprintf(f, "measured ceilings: packed int8 dot %s, copy %s (read + write). ", dot, copy);
+    }
+    int bad = 0;
+    for (int i = 0; i < r->count; ++i)
+        bad += r->rows[i].checked && !r->rows[i].exact;
+    if (bad)
+        fprintf(f, "%d GPU result(s) differ from the CPU reference (outlined red).", bad);
+    else
+        fputs("Every GPU result checked byte for byte against the CPU reference.", f);
+    fputs("</text>\n", f);
+
+    lx = 20;
+    double ly = 92;
+    for (int v = 0; v < nv; ++v) {
+        double wdt = 30 + 7.0 * (double)strlen(variants[v]);
+        if (lx + wdt > SVG_W - 20) {
+            ly += 20;
+            lx = 20;
+        }
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"14\" height=\"11\" fill=\"%s\"/>\n", lx, ly - 10,
+                variant_color(variants[v], v));
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\">", lx + 19, ly);
+        xml_text(f, variants[v]);
+        fputs("</text>\n", f);
+        lx += wdt;
+    }
+    double y = svg_bars(f, r, variants, nv, bars_y + 10);
+    if (roof)
+        y = svg_roofline(f, r, variants, nv, y + 10);
+    fputs("</svg>\n", f);
+    return fclose(f) == 0 ? 0 : -1;
+}
