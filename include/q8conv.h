@@ -115,7 +115,13 @@ typedef struct q8conv_allocator {
     void *user_data;
 } q8conv_allocator;
 
-/** A device the caller already owns (VMA/VkFFT style). libq8conv never destroys these handles. */
+/** A device the caller already owns (VMA/VkFFT style), for q8conv_context_desc.external.
+ *  libq8conv never destroys these handles and keeps no pointer into this struct or the feature
+ *  chain after q8conv_context_create returns. `device` must come from `physical_device` with
+ *  Vulkan >= 1.1, and `queue` from `queue_family_index`. Device entry points are loaded into a
+ *  per-context table through get_instance_proc_addr / vkGetDeviceProcAddr (the caller's loader or
+ *  volk); libq8conv defines no vk* symbol. The DOT kernel is used only if `enabled_features`
+ *  turns shaderIntegerDotProduct on (see q8conv_device_requirements); otherwise the fallback. */
 typedef struct q8conv_external_device {
     VkInstance instance;
     VkPhysicalDevice physical_device;
@@ -149,7 +155,10 @@ typedef struct q8conv_context_desc {
      *  not use it from another thread during those calls (Vulkan's external-sync rule). */
     const q8conv_external_device *external;
     /** Serialized pipeline cache from q8conv_context_get_pipeline_cache() of an earlier run.
-     *  Copied; a corrupt, truncated or foreign blob is detected (header, device UUID) and ignored. */
+     *  Not kept. A blob reaches the driver only when its length and checksum match what a context
+     *  wrote and its Vulkan header names this device and driver build (vendor, device, pipeline
+     *  cache UUID); a corrupt, truncated or foreign blob is ignored (the context starts with an
+     *  empty cache) and never an error. */
     const void *pipeline_cache_data;
     size_t pipeline_cache_size;
     /** Host allocation hooks; NULL means malloc/free. Copied. */
@@ -213,10 +222,13 @@ typedef struct q8conv_pw_desc {
 Q8CONV_API q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_context **out);
 
 /** Destroys the context and everything the library created on the device (waits for the queue
- *  to go idle first when the context owns the device). Imported handles are left alone. */
+ *  to go idle first when the context owns the device). Imported handles are left alone: the
+ *  instance, device and queue stay valid and usable by the caller. On an imported device the
+ *  library does not wait: the caller ensures no submitted work that used the context's ops is
+ *  still pending. */
 Q8CONV_API void q8conv_context_destroy(q8conv_context *ctx);
 
-/** Fills `info` with what the context runs on.
+/** Fills `info` with what the context runs on (a copy; thread-safe, no device access).
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT ctx or info NULL. */
 Q8CONV_API q8conv_status q8conv_context_get_info(const q8conv_context *ctx, q8conv_context_info *info);
 
@@ -234,11 +246,14 @@ typedef struct q8conv_vulkan_handles {
 } q8conv_vulkan_handles;
 
 /** Fills `out` with the context's Vulkan handles. They stay owned by the context (or by the
- *  caller, for an imported device) and live until q8conv_context_destroy.
+ *  caller, for an imported device) and live until q8conv_context_destroy. Thread-safe.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT ctx or out NULL. */
 Q8CONV_API q8conv_status q8conv_context_get_vulkan_handles(const q8conv_context *ctx, q8conv_vulkan_handles *out);
 
-/** Serializes the context's pipeline cache for the caller to store (Vulkan two-call idiom).
+/** Serializes the context's pipeline cache for the caller to store (Vulkan two-call idiom), so
+ *  that a later q8conv_context_create (pipeline_cache_data) skips shader compilation. The bytes
+ *  are opaque: the driver's cache data in a frame of libq8conv's (length, checksum); store and
+ *  return them whole. Thread-safe with every other call on the context.
  *  @param data NULL to query the size; else a buffer of *size bytes.
  *  @param size in: capacity of data; out: bytes needed (data NULL) or written.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT ctx or size NULL, or *size too small
@@ -247,14 +262,23 @@ Q8CONV_API q8conv_status q8conv_context_get_vulkan_handles(const q8conv_context 
 Q8CONV_API q8conv_status q8conv_context_get_pipeline_cache(q8conv_context *ctx, void *data, size_t *size);
 
 /** What a runtime must enable on its own VkDevice for libq8conv's fast path, so that a context
- *  created on it with `external` uses the DOT kernel. Fills the counts and, where the arrays are
- *  not NULL, up to their capacity.
- *  @param extensions  receives static strings (device extensions: VK_KHR_shader_integer_dot_product
- *                     when the physical device offers it and the API version is below 1.3).
+ *  created on it with `external` uses the DOT kernel. Call it before vkCreateDevice. Fills the
+ *  counts and, where the arrays are not NULL, up to their capacity. Creates nothing and keeps
+ *  nothing; thread-safe. Nothing is required beyond Vulkan 1.1 and a compute queue: without
+ *  what this asks for, the context runs the fallback kernel.
+ *  @param get_instance_proc_addr, instance, physical_device the caller's (instance >= Vulkan 1.1).
+ *  @param extensions  receives static strings (device extensions): VK_KHR_shader_integer_dot_product
+ *                     whenever the physical device offers it, since the helper cannot know the
+ *                     instance's apiVersion and the extension is valid under any (on a 1.3 device
+ *                     that does not offer it, nothing: the 1.3 core feature then needs a 1.3 instance).
  *  @param extension_count in: capacity; out: how many are needed.
  *  Features to enable: shaderIntegerDotProduct (VkPhysicalDeviceVulkan13Features or
- *  VkPhysicalDeviceShaderIntegerDotProductFeatures), reported through `*wants_integer_dot_product`.
- *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT a required pointer is NULL. */
+ *  VkPhysicalDeviceShaderIntegerDotProductFeatures), reported through `*wants_integer_dot_product`
+ *  (false when the device lacks it). Put the struct in the VkDeviceCreateInfo pNext chain and pass
+ *  that chain as q8conv_external_device.enabled_features.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT a required pointer is NULL, or the
+ *          instance lacks the Vulkan 1.1 entry points.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY */
 Q8CONV_API q8conv_status q8conv_device_requirements(PFN_vkGetInstanceProcAddr get_instance_proc_addr,
                                                     VkInstance instance, VkPhysicalDevice physical_device,
                                                     const char **extensions, uint32_t *extension_count,
@@ -270,18 +294,25 @@ Q8CONV_API VkDeviceSize q8conv_tensor_size_bytes(const q8conv_tensor_desc *desc)
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_tensor_create(q8conv_context *ctx, const q8conv_tensor_desc *desc, q8conv_tensor **out);
 
-/** Wraps a caller's VkBuffer (created on the context's device with STORAGE_BUFFER usage, and
- *  TRANSFER_SRC/DST if tensor read/write will be used) as a tensor of `desc` starting at `offset`.
- *  The caller keeps ownership and must keep the buffer alive until q8conv_tensor_destroy.
+/** Wraps a caller's VkBuffer (created on the context's device with STORAGE_BUFFER usage, bound to
+ *  memory, and TRANSFER_SRC/DST if tensor read/write will be used) as a tensor of `desc` whose
+ *  bytes, in the SEMANTICS.md layout, start at `offset`. The caller keeps ownership of the buffer
+ *  and its memory and must keep them alive until q8conv_tensor_destroy (which frees neither).
+ *  The library allocates the tensor's descriptor sets here, so that recording later needs none.
+ *  Thread-safe (the context serializes its descriptor pools).
  *  @param offset a multiple of minStorageBufferOffsetAlignment and of 16.
- *  @param buffer_size the size the buffer was created with (VkBufferCreateInfo::size), so the
- *         library can check that the tensor fits: offset + q8conv_tensor_size_bytes(desc) <= buffer_size.
+ *  The tensor must fit: without the creation size, the buffer's memory requirement (never below
+ *  it) bounds offset + q8conv_tensor_size_bytes(desc); q8conv_tensor_wrap_sized checks exactly.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, bad desc, misaligned offset, too small.
- *  @retval Q8CONV_ERROR_UNSUPPORTED, Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_VULKAN */
+ *  @retval Q8CONV_ERROR_UNSUPPORTED the tensor is too large to bind even in row windows.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_tensor_wrap(q8conv_context *ctx, const q8conv_tensor_desc *desc,
                                             VkBuffer buffer, VkDeviceSize offset, q8conv_tensor **out);
 
-/** q8conv_tensor_wrap with the buffer's size given, so that an undersized buffer is refused. */
+/** q8conv_tensor_wrap with the buffer's size given, so that an undersized buffer is refused.
+ *  @param buffer_size the size the buffer was created with (VkBufferCreateInfo::size); the call
+ *         needs offset + q8conv_tensor_size_bytes(desc) <= buffer_size.
+ *  @retval as q8conv_tensor_wrap. */
 Q8CONV_API q8conv_status q8conv_tensor_wrap_sized(q8conv_context *ctx, const q8conv_tensor_desc *desc,
                                                   VkBuffer buffer, VkDeviceSize offset, VkDeviceSize buffer_size,
                                                   q8conv_tensor **out);
@@ -331,9 +362,10 @@ Q8CONV_API q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_d
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_pw_run(q8conv_pw *op, const q8conv_tensor *input, q8conv_tensor *output);
 
-/** Records the op's dispatch(es) into the caller's command buffer (in the recording state, on a
- *  queue family with compute) and nothing else: no submit, no wait, no barrier except between its
- *  own split dispatches of one recording (none are needed: they write disjoint output).
+/** Records the op's dispatch(es) into the caller's command buffer (of the context's device, in
+ *  the recording state, from a pool of a queue family with compute)
+ *  and nothing else: no submit, no wait, no barrier, not even between its own split dispatches of
+ *  one recording (none are needed: they write disjoint output).
  *
  *  Barrier contract. Before the recorded commands execute, the caller makes the input's bytes
  *  available to VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT / VK_ACCESS_SHADER_READ_BIT and orders any
@@ -343,12 +375,20 @@ Q8CONV_API q8conv_status q8conv_pw_run(q8conv_pw *op, const q8conv_tensor *input
  *  nothing (uploaded and fenced at creation).
  *
  *  The command buffer binds the op's compute pipeline, descriptor sets and push constants: the
- *  caller must rebind its own state afterwards. Recording allocates nothing and touches no pool:
- *  each tensor owns its descriptor sets, so recordings stay valid, with any tensors, any number of
- *  times, until the op or a tensor used is destroyed. Several threads may record the same op into
- *  different command buffers at once.
- *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT as q8conv_pw_run, or cmd NULL.
- *  @retval Q8CONV_ERROR_UNSUPPORTED as q8conv_pw_run. */
+ *  caller must rebind its own state afterwards. Each tensor owns its descriptor sets, so
+ *  recordings stay valid, with any tensors, any number of times, into one or several command
+ *  buffers, until the op or a tensor used is destroyed; the caller keeps those alive until the
+ *  command buffers have executed. The first recording or run that needs a given workgroup size
+ *  creates its pipeline (a host allocation and a driver compile, under the context's lock, and
+ *  a pipeline-cache entry); after that, recording allocates nothing and touches no pool.
+ *  Thread-safe: several threads may record the same op (or different ops of one context) into
+ *  different command buffers at once; one command buffer is the caller's to synchronize (Vulkan's
+ *  external-sync rule).
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT as q8conv_pw_run, or cmd NULL
+ *          (nothing recorded).
+ *  @retval Q8CONV_ERROR_UNSUPPORTED as q8conv_pw_run (nothing recorded).
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN creating
+ *          the pipeline; the command buffer may hold part of the recording: reset it. */
 Q8CONV_API q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd,
                                           const q8conv_tensor *input, q8conv_tensor *output);
 

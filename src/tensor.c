@@ -159,7 +159,8 @@ void q8conv_tensor_destroy(q8conv_tensor *t)
     if (!t)
         return;
     q8conv_context *ctx = t->ctx;
-    for (uint32_t i = 0; t->sets && i < t->window_count; ++i)
+    /* Either array may be missing when creation failed between the two allocations. */
+    for (uint32_t i = 0; t->sets && t->set_pools && i < t->window_count; ++i)
         q8conv_ctx_free_set(ctx, t->set_pools[i], t->sets[i]);
     q8conv_free(&ctx->allocator, t->sets);
     q8conv_free(&ctx->allocator, t->set_pools);
