@@ -1,0 +1,714 @@
+/* libq8conv as a guest in a host's Vulkan runtime: imported devices, wrapped buffers, recordings
+ * into the host's command buffers, the pipeline cache, the device info. Every GPU result is
+ * compared byte for byte with q8conv_pw_reference.
+ *
+ * usage: q8conv-test-embed SUITE   (one ctest per suite; see main) */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "embed_host.h"
+
+/* ---- helpers ---- */
+
+/* One input/output pair of an op, with the input's host data and the reference output. */
+typedef struct pair {
+    q8conv_tensor *in, *out;
+    uint32_t n, h, w;
+    int8_t *x, *want;
+    size_t out_count;
+} pair;
+
+/* Fills `p` for op `t` with fresh random input, writes it, poisons the output, and computes the
+ * reference. The tensors must already be set. */
+static void pair_prepare(pair *p, const test_op *t)
+{
+    const size_t in_count = (size_t)p->n * t->desc.in_channels * p->h * p->w;
+    p->out_count = (size_t)p->n * t->desc.out_channels * p->h * p->w;
+    free(p->x);
+    free(p->want);
+    p->x = malloc(in_count);
+    p->want = malloc(p->out_count);
+    test_fill_i8(p->x, in_count);
+    CHECK_OK(q8conv_pw_reference(&t->desc, p->n, p->h, p->w, p->x, p->want));
+    CHECK_OK(q8conv_tensor_write(p->in, p->x, Q8CONV_HOST_NCHW));
+    q8conv_tensor_desc od;
+    CHECK_OK(q8conv_tensor_get_desc(p->out, &od));
+    const size_t raw = (size_t)q8conv_tensor_size_bytes(&od);
+    void *poison = malloc(raw);
+    memset(poison, 0x5a, raw);
+    CHECK_OK(q8conv_tensor_write_raw(p->out, poison, raw));
+    free(poison);
+}
+
+/* Library-owned tensors of the op's shapes. */
+static void pair_create(pair *p, q8conv_context *ctx, const test_op *t, uint32_t n, uint32_t h, uint32_t w)
+{
+    memset(p, 0, sizeof *p);
+    p->n = n;
+    p->h = h;
+    p->w = w;
+    CHECK_OK(q8conv_tensor_create(ctx, &(q8conv_tensor_desc){n, t->desc.in_channels, h, w, t->desc.input_layout}, &p->in));
+    CHECK_OK(q8conv_tensor_create(ctx, &(q8conv_tensor_desc){n, t->desc.out_channels, h, w, t->desc.output_layout},
+                                  &p->out));
+}
+
+static void pair_free(pair *p)
+{
+    q8conv_tensor_destroy(p->in);
+    q8conv_tensor_destroy(p->out);
+    free(p->x);
+    free(p->want);
+    memset(p, 0, sizeof *p);
+}
+
+static void pair_check(const pair *p, const char *what)
+{
+    if (!p->out || !p->want)
+        return;
+    int8_t *got = malloc(p->out_count);
+    CHECK_OK(q8conv_tensor_read(p->out, got, Q8CONV_HOST_NCHW));
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < p->out_count; ++i)
+        if (got[i] != p->want[i] && bad++ == 0)
+            first = i;
+    CHECK(bad == 0, "%s [%ux%ux%u]: %zu of %zu bytes differ, first at %zu (got %d, want %d)", what, p->n, p->h, p->w, bad,
+          p->out_count, first, bad ? got[first] : 0, bad ? p->want[first] : 0);
+    free(got);
+}
+
+/* Runs `t` once on a fresh pair of a small shape through q8conv_pw_run and checks it. */
+static void run_once_exact(q8conv_context *ctx, const test_op *t, const char *what)
+{
+    q8conv_pw *op = NULL;
+    CHECK_OK(q8conv_pw_create(ctx, &t->desc, &op));
+    if (!op)
+        return;
+    pair p;
+    pair_create(&p, ctx, t, 1, test_range(1, 4), test_range(1, 9));
+    if (p.in && p.out) {
+        pair_prepare(&p, t);
+        CHECK_OK(q8conv_pw_run(op, p.in, p.out));
+        pair_check(&p, what);
+    }
+    pair_free(&p);
+    q8conv_pw_destroy(op);
+}
+
+/* ---- suites ---- */
+
+/* The same op recorded five times, with five different tensor pairs (library-owned and wrapped,
+ * different N, H, W), three times into one command buffer and twice into a second, all before any
+ * of them executes; then both are submitted together. The first command buffer is submitted once
+ * more after new inputs are written: a recording stays valid until the op or a tensor goes. */
+static void suite_record_repeat(void)
+{
+    embed_host h;
+    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
+        test_failures++;
+        return;
+    }
+    q8conv_context *ctx = embed_host_context(&h, NULL);
+    test_op t;
+    test_op_random(&t, test_range(1, 40), test_range(1, 40), (q8conv_bias_mode)test_range(0, 2),
+                   (q8conv_activation)test_range(0, 2), (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1),
+                   Q8CONV_KERNEL_AUTO);
+    q8conv_pw *op = NULL;
+    if (ctx)
+        CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
+    enum { PAIRS = 5 };
+    pair p[PAIRS];
+    memset(p, 0, sizeof p);
+    embed_buffer arena = {0};
+    VkCommandBuffer cmd[2] = {VK_NULL_HANDLE, VK_NULL_HANDLE};
+    if (!op)
+        goto done;
+
+    for (int i = 0; i < 3; ++i)
+        pair_create(&p[i], ctx, &t, test_range(1, 2), test_range(1, 6), test_range(1, 13));
+    /* Pairs 3 and 4 live in one host buffer, each tensor at its own aligned offset. */
+    VkDeviceSize align = h.props.limits.minStorageBufferOffsetAlignment < 16 ? 16 : h.props.limits.minStorageBufferOffsetAlignment;
+    q8conv_tensor_desc d[4];
+    VkDeviceSize off[4], end = align; /* start one alignment in: a non-zero offset */
+    for (int i = 0; i < 2; ++i) {
+        uint32_t n = test_range(1, 2), hh = test_range(1, 6), w = test_range(1, 13);
+        p[3 + i].n = n;
+        p[3 + i].h = hh;
+        p[3 + i].w = w;
+        d[2 * i] = (q8conv_tensor_desc){n, t.desc.in_channels, hh, w, t.desc.input_layout};
+        d[2 * i + 1] = (q8conv_tensor_desc){n, t.desc.out_channels, hh, w, t.desc.output_layout};
+    }
+    for (int k = 0; k < 4; ++k) {
+        off[k] = end;
+        end = (off[k] + q8conv_tensor_size_bytes(&d[k]) + align - 1) / align * align;
+    }
+    if (!embed_buffer_create(&h, end, &arena)) {
+        test_failures++;
+        goto done;
+    }
+    for (int i = 0; i < 2; ++i) {
+        CHECK_OK(q8conv_tensor_wrap(ctx, &d[2 * i], arena.buffer, off[2 * i], &p[3 + i].in));
+        CHECK_OK(q8conv_tensor_wrap_sized(ctx, &d[2 * i + 1], arena.buffer, off[2 * i + 1], arena.size, &p[3 + i].out));
+    }
+    for (int i = 0; i < PAIRS; ++i) {
+        if (!p[i].in || !p[i].out)
+            goto done;
+        pair_prepare(&p[i], &t);
+    }
+
+    cmd[0] = embed_cmd_begin(&h);
+    cmd[1] = embed_cmd_begin(&h);
+    if (!cmd[0] || !cmd[1]) {
+        test_failures++;
+        goto done;
+    }
+    for (int c = 0; c < 2; ++c)
+        embed_barrier_before_record(cmd[c]);
+    for (int i = 0; i < PAIRS; ++i)
+        CHECK_OK(q8conv_pw_record(op, cmd[i < 3 ? 0 : 1], p[i].in, p[i].out));
+    for (int c = 0; c < 2; ++c) {
+        embed_barrier_after_record(cmd[c]);
+        CHECK(vkEndCommandBuffer(cmd[c]) == VK_SUCCESS, "vkEndCommandBuffer");
+    }
+    CHECK(embed_submit_wait(&h, cmd, 2), "submit of both command buffers");
+    for (int i = 0; i < PAIRS; ++i)
+        pair_check(&p[i], i < 3 ? "recording into command buffer 1" : "recording into command buffer 2");
+
+    for (int i = 0; i < 3; ++i)
+        pair_prepare(&p[i], &t);
+    CHECK(embed_submit_wait(&h, cmd, 1), "second submit of command buffer 1");
+    for (int i = 0; i < 3; ++i)
+        pair_check(&p[i], "command buffer 1 submitted again with new inputs");
+
+done:
+    for (int c = 0; c < 2; ++c)
+        if (cmd[c])
+            vkFreeCommandBuffers(h.device, h.command_pool, 1, &cmd[c]);
+    for (int i = 0; i < PAIRS; ++i)
+        pair_free(&p[i]);
+    embed_buffer_destroy(&h, &arena);
+    q8conv_pw_destroy(op);
+    q8conv_context_destroy(ctx);
+    test_op_free(&t);
+    embed_host_destroy(&h);
+}
+
+/* An allocator that counts, so the test sees every host allocation the library makes. */
+typedef struct counting_allocator {
+    atomic_long allocs, frees;
+} counting_allocator;
+
+static void *count_alloc(void *user, size_t size, size_t alignment)
+{
+    counting_allocator *c = user;
+    atomic_fetch_add(&c->allocs, 1);
+    if (alignment < sizeof(void *))
+        alignment = sizeof(void *);
+    void *p = NULL;
+    return posix_memalign(&p, alignment, size) == 0 ? p : NULL;
+}
+
+static void count_free(void *user, void *ptr)
+{
+    counting_allocator *c = user;
+    if (ptr)
+        atomic_fetch_add(&c->frees, 1);
+    free(ptr);
+}
+
+/* The steady-state record path allocates nothing: after a warm-up recording of a shape (which may
+ * create its pipeline), recording it again, with the same or other tensors of that shape, makes no
+ * host allocation through the context's allocator. This suite records into a command buffer on
+ * the context's OWN device, reached through q8conv_context_get_vulkan_handles. */
+static void suite_record_no_alloc(void)
+{
+    counting_allocator counts;
+    atomic_init(&counts.allocs, 0);
+    atomic_init(&counts.frees, 0);
+    const q8conv_allocator allocator = {.alloc = count_alloc, .free = count_free, .user_data = &counts};
+    q8conv_context *ctx = NULL;
+    CHECK_OK(q8conv_context_create(&(q8conv_context_desc){.allocator = &allocator}, &ctx));
+    if (!ctx)
+        return;
+    CHECK(atomic_load(&counts.allocs) > 0, "the context's allocations should go through the allocator");
+    q8conv_vulkan_handles vh;
+    CHECK_OK(q8conv_context_get_vulkan_handles(ctx, &vh));
+    test_op t;
+    test_op_random(&t, test_range(4, 64), test_range(4, 64), Q8CONV_BIAS_FLOAT, Q8CONV_ACTIVATION_RELU,
+                   Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C, Q8CONV_KERNEL_AUTO);
+    q8conv_pw *op = NULL;
+    CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
+    pair a, b;
+    const uint32_t n = 1, hh = test_range(1, 8), w = test_range(1, 16);
+    pair_create(&a, ctx, &t, n, hh, w);
+    pair_create(&b, ctx, &t, n, hh, w);
+
+    VkCommandPool pool = VK_NULL_HANDLE;
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    VkCommandPoolCreateInfo cpci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                    .queueFamilyIndex = vh.queue_family_index};
+    CHECK(vkCreateCommandPool(vh.device, &cpci, NULL, &pool) == VK_SUCCESS, "vkCreateCommandPool on the context's device");
+    VkCommandBufferAllocateInfo cbai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                        .commandPool = pool,
+                                        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                        .commandBufferCount = 1};
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    if (!op || !a.out || !b.out || !pool || vkAllocateCommandBuffers(vh.device, &cbai, &cmd) != VK_SUCCESS ||
+        vkBeginCommandBuffer(cmd, &bi) != VK_SUCCESS) {
+        test_failures++;
+        goto done;
+    }
+    pair_prepare(&a, &t);
+    pair_prepare(&b, &t);
+    embed_barrier_before_record(cmd);
+    CHECK_OK(q8conv_pw_record(op, cmd, a.in, a.out)); /* warm-up: may create the pipeline */
+    const long before = atomic_load(&counts.allocs), freed_before = atomic_load(&counts.frees);
+    for (int i = 0; i < 50; ++i) {
+        /* The host's own barrier between recordings that write the same output. */
+        embed_barrier_before_record(cmd);
+        CHECK_OK(q8conv_pw_record(op, cmd, (i & 1) ? a.in : b.in, (i & 1) ? a.out : b.out));
+    }
+    CHECK(atomic_load(&counts.allocs) == before, "q8conv_pw_record allocated %ld times in 50 steady-state recordings",
+          atomic_load(&counts.allocs) - before);
+    CHECK(atomic_load(&counts.frees) == freed_before, "q8conv_pw_record freed %ld times",
+          atomic_load(&counts.frees) - freed_before);
+    embed_barrier_after_record(cmd);
+    CHECK(vkEndCommandBuffer(cmd) == VK_SUCCESS, "vkEndCommandBuffer");
+    /* Submitted on the context's queue: no q8conv call is in flight meanwhile. */
+    VkFence fence = VK_NULL_HANDLE;
+    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
+    CHECK(vkCreateFence(vh.device, &fci, NULL, &fence) == VK_SUCCESS && vkQueueSubmit(vh.queue, 1, &si, fence) == VK_SUCCESS &&
+              vkWaitForFences(vh.device, 1, &fence, VK_TRUE, UINT64_MAX) == VK_SUCCESS,
+          "submit on the context's queue");
+    vkDestroyFence(vh.device, fence, NULL);
+    pair_check(&a, "recorded on the context's own device");
+    pair_check(&b, "recorded on the context's own device");
+
+done:
+    if (pool)
+        vkDestroyCommandPool(vh.device, pool, NULL);
+    pair_free(&a);
+    pair_free(&b);
+    q8conv_pw_destroy(op);
+    q8conv_context_destroy(ctx);
+    test_op_free(&t);
+    CHECK(atomic_load(&counts.allocs) == atomic_load(&counts.frees), "%ld allocations but %ld frees after destroy",
+          atomic_load(&counts.allocs), atomic_load(&counts.frees));
+}
+
+/* White box: libq8conv frames the driver's cache bytes (src/context.c: u32 magic, u32 format,
+ * u64 payload bytes, u64 FNV-1a of the payload). Recomputing the checksum lets a damaged payload
+ * get past the frame, so the device-identity check behind it is exercised too. */
+static void refresh_cache_checksum(uint8_t *blob, size_t size)
+{
+    if (size < 24)
+        return;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 24; i < size; ++i)
+        h = (h ^ blob[i]) * 0x100000001b3ull;
+    memcpy(blob + 16, &h, 8);
+}
+
+/* Serialize the cache after a run, start a new context from it and run exactly; a garbage, a
+ * truncated and a foreign (wrong UUID) blob are ignored: the context is created and runs exactly. */
+static void suite_pipeline_cache(void)
+{
+    test_op t;
+    test_op_random(&t, test_range(1, 32), test_range(1, 32), Q8CONV_BIAS_INT32, Q8CONV_ACTIVATION_RELU6,
+                   Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4C1W, Q8CONV_KERNEL_AUTO);
+    q8conv_context *ctx = test_context(0);
+    if (!ctx) {
+        test_op_free(&t);
+        return;
+    }
+    run_once_exact(ctx, &t, "first context");
+    size_t size = 0;
+    CHECK_OK(q8conv_context_get_pipeline_cache(ctx, NULL, &size));
+    CHECK(size > 0, "the pipeline cache is empty after a run");
+    uint8_t *blob = malloc(size + 64);
+    size_t small = size - 1;
+    CHECK(q8conv_context_get_pipeline_cache(ctx, blob, &small) == Q8CONV_ERROR_INVALID_ARGUMENT && small == size,
+          "a too-small buffer must be refused and told the size (%zu, want %zu)", small, size);
+    size_t got = size + 64;
+    CHECK_OK(q8conv_context_get_pipeline_cache(ctx, blob, &got));
+    CHECK(got > 0 && got <= size, "wrote %zu bytes, announced %zu", got, size);
+    CHECK(q8conv_context_get_pipeline_cache(NULL, blob, &got) == Q8CONV_ERROR_INVALID_ARGUMENT, "NULL context");
+    CHECK(q8conv_context_get_pipeline_cache(ctx, blob, NULL) == Q8CONV_ERROR_INVALID_ARGUMENT, "NULL size");
+    q8conv_context_info info;
+    CHECK_OK(q8conv_context_get_info(ctx, &info));
+    q8conv_context_destroy(ctx);
+
+    /* Where the device's pipelineCacheUUID sits in the blob (Vulkan's cache header carries it). */
+    size_t uuid_at = SIZE_MAX;
+    embed_host h;
+    if (embed_host_create(&h, EMBED_DOT_OFF)) {
+        for (size_t i = 0; i + VK_UUID_SIZE <= got && uuid_at == SIZE_MAX; ++i)
+            if (memcmp(blob + i, h.props.pipelineCacheUUID, VK_UUID_SIZE) == 0)
+                uuid_at = i;
+        embed_host_destroy(&h);
+    }
+    CHECK(uuid_at != SIZE_MAX, "the device's pipelineCacheUUID is not in the blob");
+
+    uint8_t *variant = malloc(got);
+    const size_t ncases = 7;
+    for (size_t c = 0; c < ncases; ++c) {
+        memcpy(variant, blob, got);
+        const char *what = "";
+        size_t n = got;
+        switch (c) {
+        case 0: what = "the blob of the first context"; break;
+        case 1: what = "garbage"; test_fill_i8((int8_t *)variant, got); break;
+        case 2: what = "truncated to half"; n = got / 2; break;
+        case 3: what = "truncated to 20 bytes"; n = got < 20 ? got : 20; break;
+        case 4:
+            what = "wrong pipelineCacheUUID";
+            variant[uuid_at != SIZE_MAX ? uuid_at + 3 : got / 2] ^= 0x5a;
+            break;
+        case 5:
+            what = "wrong pipelineCacheUUID, checksum recomputed";
+            variant[uuid_at != SIZE_MAX ? uuid_at + 3 : got / 2] ^= 0x5a;
+            refresh_cache_checksum(variant, got);
+            break;
+        case 6: what = "last byte flipped"; variant[got - 1] ^= 0x01; break;
+        }
+        q8conv_context *c2 = NULL;
+        q8conv_status st = q8conv_context_create(
+            &(q8conv_context_desc){.pipeline_cache_data = variant, .pipeline_cache_size = n}, &c2);
+        CHECK(st == Q8CONV_SUCCESS, "context with %s: %s", what, q8conv_status_string(st));
+        if (c2) {
+            run_once_exact(c2, &t, what);
+            size_t again = 0;
+            CHECK_OK(q8conv_context_get_pipeline_cache(c2, NULL, &again));
+        }
+        q8conv_context_destroy(c2);
+    }
+    free(variant);
+    free(blob);
+    test_op_free(&t);
+}
+
+static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+
+static void check_info_sane(const q8conv_context_info *info, bool external, const char *what)
+{
+    CHECK(info->device_name[0] != 0, "%s: empty device name", what);
+    CHECK(memchr(info->device_name, 0, sizeof info->device_name) != NULL, "%s: device name not terminated", what);
+    CHECK(memchr(info->driver_name, 0, sizeof info->driver_name) != NULL, "%s: driver name not terminated", what);
+    CHECK(memchr(info->driver_info, 0, sizeof info->driver_info) != NULL, "%s: driver info not terminated", what);
+    CHECK(info->api_version >= VK_API_VERSION_1_1, "%s: api_version %#x", what, info->api_version);
+    CHECK(info->external_device == external, "%s: external_device %d", what, info->external_device);
+    CHECK(!info->integer_dot_product_accelerated || info->integer_dot_product_supported,
+          "%s: accelerated without supported", what);
+    /* Vulkan's required minimums. */
+    for (int i = 0; i < 3; ++i)
+        CHECK(info->max_compute_workgroup_count[i] >= 65535, "%s: maxComputeWorkGroupCount[%d] = %u", what, i,
+              info->max_compute_workgroup_count[i]);
+    CHECK(info->max_compute_workgroup_invocations >= 128, "%s: maxComputeWorkGroupInvocations %u", what,
+          info->max_compute_workgroup_invocations);
+    CHECK(info->max_storage_buffer_range >= (1u << 27), "%s: maxStorageBufferRange %llu", what,
+          (unsigned long long)info->max_storage_buffer_range);
+    CHECK(is_pow2(info->min_storage_buffer_offset_alignment) && info->min_storage_buffer_offset_alignment <= 256,
+          "%s: minStorageBufferOffsetAlignment %llu", what, (unsigned long long)info->min_storage_buffer_offset_alignment);
+    CHECK(info->subgroup_size == 0 || is_pow2(info->subgroup_size), "%s: subgroup size %u", what, info->subgroup_size);
+    CHECK(info->subgroup_size >= 1, "%s: subgroup size 0 on a Vulkan 1.1 device", what);
+    CHECK(info->timestamp_period_ns >= 0.0f, "%s: timestamp period %g", what, (double)info->timestamp_period_ns);
+}
+
+/* q8conv_context_get_info on an own context, one with FORCE_FALLBACK and an imported one. */
+static void suite_info(void)
+{
+    CHECK(q8conv_context_get_info(NULL, NULL) == Q8CONV_ERROR_INVALID_ARGUMENT, "NULLs");
+    test_op t;
+    test_op_random(&t, 8, 8, Q8CONV_BIAS_NONE, Q8CONV_ACTIVATION_NONE, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C,
+                   Q8CONV_KERNEL_AUTO);
+    for (int forced = 0; forced < 2; ++forced) {
+        q8conv_context *ctx = test_context(forced ? Q8CONV_CONTEXT_FORCE_FALLBACK : 0);
+        if (!ctx)
+            continue;
+        q8conv_context_info info;
+        CHECK(q8conv_context_get_info(ctx, NULL) == Q8CONV_ERROR_INVALID_ARGUMENT, "NULL info");
+        CHECK_OK(q8conv_context_get_info(ctx, &info));
+        const char *what = forced ? "own context, FORCE_FALLBACK" : "own context";
+        check_info_sane(&info, false, what);
+        const q8conv_kernel want = !forced && info.integer_dot_product_supported ? Q8CONV_KERNEL_DOT : Q8CONV_KERNEL_FALLBACK;
+        CHECK(info.default_kernel == want, "%s: default kernel %s, want %s", what, q8conv_kernel_name(info.default_kernel),
+              q8conv_kernel_name(want));
+        q8conv_pw *op = NULL;
+        CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
+        CHECK(q8conv_pw_get_kernel(op) == want, "%s: AUTO resolved to %s", what, q8conv_kernel_name(q8conv_pw_get_kernel(op)));
+        q8conv_pw_destroy(op);
+        if (forced) {
+            test_op d = t;
+            d.desc.kernel = Q8CONV_KERNEL_DOT;
+            CHECK(q8conv_pw_create(ctx, &d.desc, &op) == Q8CONV_ERROR_UNSUPPORTED, "FORCE_FALLBACK must refuse DOT");
+        }
+        printf("%s: %s (%s), Vulkan %u.%u, dot %s/%s, subgroup %u, kernel %s\n", what, info.device_name, info.driver_name,
+               VK_API_VERSION_MAJOR(info.api_version), VK_API_VERSION_MINOR(info.api_version),
+               info.integer_dot_product_supported ? "yes" : "no", info.integer_dot_product_accelerated ? "accelerated" : "emulated",
+               info.subgroup_size, q8conv_kernel_name(info.default_kernel));
+        test_check_validation(ctx);
+        q8conv_context_destroy(ctx);
+    }
+
+    embed_host h;
+    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
+        test_failures++;
+    } else {
+        q8conv_context *ctx = embed_host_context(&h, NULL);
+        q8conv_context_info info;
+        if (ctx && q8conv_context_get_info(ctx, &info) == Q8CONV_SUCCESS) {
+            check_info_sane(&info, true, "imported device");
+            CHECK(strcmp(info.device_name, h.props.deviceName) == 0, "device name %s, host sees %s", info.device_name,
+                  h.props.deviceName);
+            CHECK(info.vendor_id == h.props.vendorID && info.device_id == h.props.deviceID, "vendor/device id");
+            CHECK(info.min_storage_buffer_offset_alignment == h.props.limits.minStorageBufferOffsetAlignment, "alignment");
+            CHECK(info.integer_dot_product_supported == h.dot_enabled, "dot supported %d, host enabled %d",
+                  info.integer_dot_product_supported, h.dot_enabled);
+            q8conv_vulkan_handles vh;
+            CHECK_OK(q8conv_context_get_vulkan_handles(ctx, &vh));
+            CHECK(vh.device == h.device && vh.queue == h.queue && vh.instance == h.instance &&
+                      vh.physical_device == h.physical_device && vh.queue_family_index == h.queue_family,
+                  "get_vulkan_handles must return the imported handles");
+        }
+        q8conv_context_destroy(ctx);
+        embed_host_destroy(&h);
+    }
+    test_op_free(&t);
+}
+
+/* The kernel follows what the host enabled: without integer dot product in the feature chain (or
+ * with no chain at all) the default is FALLBACK and DOT is refused; with it, by either struct,
+ * DOT is the default. Every case runs exactly. */
+static void suite_external_features(void)
+{
+    test_op t;
+    test_op_random(&t, test_range(1, 24), test_range(1, 24), Q8CONV_BIAS_FLOAT, Q8CONV_ACTIVATION_NONE,
+                   Q8CONV_LAYOUT_4C1W, Q8CONV_LAYOUT_4W4C, Q8CONV_KERNEL_AUTO);
+    static const struct {
+        embed_dot_mode mode;
+        bool pass_chain;
+        uint32_t instance_version;
+        const char *what;
+    } cases[] = {{EMBED_DOT_OFF, true, VK_API_VERSION_1_3, "dot not enabled"},
+                 {EMBED_DOT_OFF, false, VK_API_VERSION_1_3, "dot not enabled, no chain passed"},
+                 {EMBED_DOT_KHR_STRUCT, false, VK_API_VERSION_1_3, "dot enabled but the chain not passed"},
+                 {EMBED_DOT_KHR_STRUCT, true, VK_API_VERSION_1_3, "dot enabled (VkPhysicalDeviceShaderIntegerDotProductFeatures)"},
+                 {EMBED_DOT_VULKAN13, true, VK_API_VERSION_1_3, "dot enabled (VkPhysicalDeviceVulkan13Features)"},
+                 /* A 1.1 instance cannot use the 1.3 core feature of a 1.3 device: what
+                  * q8conv_device_requirements asks for must still be valid there. */
+                 {EMBED_DOT_KHR_STRUCT, true, VK_MAKE_API_VERSION(0, 1, 1, 0), "dot enabled, Vulkan 1.1 instance"}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
+        embed_host h;
+        if (!embed_host_create_versioned(&h, cases[c].mode, cases[c].instance_version)) {
+            test_failures++;
+            continue;
+        }
+        const bool dot = h.dot_enabled && cases[c].pass_chain;
+        q8conv_external_device ext = embed_host_external(&h, cases[c].pass_chain);
+        q8conv_context *ctx = NULL;
+        CHECK_OK(q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx));
+        if (ctx) {
+            q8conv_context_info info;
+            CHECK_OK(q8conv_context_get_info(ctx, &info));
+            const q8conv_kernel want = dot ? Q8CONV_KERNEL_DOT : Q8CONV_KERNEL_FALLBACK;
+            CHECK(info.default_kernel == want, "%s: default kernel %s", cases[c].what, q8conv_kernel_name(info.default_kernel));
+            CHECK(info.integer_dot_product_supported == dot, "%s: integer_dot_product_supported %d", cases[c].what,
+                  info.integer_dot_product_supported);
+            test_op d = t;
+            d.desc.kernel = Q8CONV_KERNEL_DOT;
+            q8conv_pw *op = NULL;
+            q8conv_status st = q8conv_pw_create(ctx, &d.desc, &op);
+            CHECK(st == (dot ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED), "%s: DOT op creation returned %s", cases[c].what,
+                  q8conv_status_string(st));
+            q8conv_pw_destroy(op);
+            run_once_exact(ctx, &t, cases[c].what);
+            d.desc.kernel = Q8CONV_KERNEL_LEGACY;
+            run_once_exact(ctx, &d, cases[c].what);
+        }
+        q8conv_context_destroy(ctx);
+        embed_host_destroy(&h);
+    }
+
+    /* An incomplete import is refused, not dereferenced. */
+    embed_host h;
+    if (embed_host_create(&h, EMBED_DOT_OFF)) {
+        q8conv_external_device ext = embed_host_external(&h, true);
+        q8conv_context *ctx = NULL;
+        ext.device = VK_NULL_HANDLE;
+        CHECK(q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx) == Q8CONV_ERROR_INVALID_ARGUMENT,
+              "import without a device");
+        ext = embed_host_external(&h, true);
+        ext.get_instance_proc_addr = NULL;
+        CHECK(q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx) == Q8CONV_ERROR_INVALID_ARGUMENT,
+              "import without vkGetInstanceProcAddr");
+        ext = embed_host_external(&h, true);
+        ext.queue_family_index = 1000;
+        CHECK(q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx) == Q8CONV_ERROR_INVALID_ARGUMENT,
+              "import with a bad queue family");
+        embed_host_destroy(&h);
+    } else {
+        test_failures++;
+    }
+    test_op_free(&t);
+}
+
+/* q8conv_context_destroy leaves imported handles alone: the host goes on using its device and
+ * queue afterwards, and a second context can import them again. */
+static void suite_handles_survive(void)
+{
+    embed_host h;
+    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
+        test_failures++;
+        return;
+    }
+    test_op t;
+    test_op_random(&t, test_range(1, 24), test_range(1, 24), Q8CONV_BIAS_INT32, Q8CONV_ACTIVATION_RELU,
+                   Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C, Q8CONV_KERNEL_AUTO);
+    for (int round = 0; round < 2; ++round) {
+        q8conv_context *ctx = embed_host_context(&h, NULL);
+        if (!ctx) {
+            test_failures++;
+            break;
+        }
+        run_once_exact(ctx, &t, round ? "second import of the same device" : "first import");
+        embed_buffer b;
+        CHECK(embed_buffer_create(&h, 4096, &b), "a host buffer while the context lives");
+        q8conv_tensor *wrapped = NULL;
+        CHECK_OK(q8conv_tensor_wrap(ctx, &(q8conv_tensor_desc){1, 8, 2, 2, Q8CONV_LAYOUT_4W4C}, b.buffer, 0, &wrapped));
+        q8conv_tensor_destroy(wrapped);
+        q8conv_context_destroy(ctx);
+
+        /* The wrapped buffer and its memory are still the host's. */
+        memset(b.mapped, 1, 4096);
+        embed_buffer_destroy(&h, &b);
+        CHECK(vkDeviceWaitIdle(h.device) == VK_SUCCESS, "vkDeviceWaitIdle after q8conv_context_destroy");
+        VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                                  .size = 256,
+                                  .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT};
+        VkBuffer buf = VK_NULL_HANDLE;
+        CHECK(vkCreateBuffer(h.device, &bci, NULL, &buf) == VK_SUCCESS, "vkCreateBuffer after q8conv_context_destroy");
+        vkDestroyBuffer(h.device, buf, NULL);
+        VkCommandBuffer cmd = embed_cmd_begin(&h);
+        CHECK(cmd != VK_NULL_HANDLE, "a command buffer after q8conv_context_destroy");
+        if (cmd) {
+            CHECK(vkEndCommandBuffer(cmd) == VK_SUCCESS, "vkEndCommandBuffer");
+            CHECK(embed_submit_wait(&h, &cmd, 1), "submit on the host's queue after q8conv_context_destroy");
+            vkFreeCommandBuffers(h.device, h.command_pool, 1, &cmd);
+        }
+        CHECK(vkQueueWaitIdle(h.queue) == VK_SUCCESS, "vkQueueWaitIdle");
+    }
+    test_op_free(&t);
+    embed_host_destroy(&h);
+}
+
+/* q8conv_tensor_size_bytes and the checks of q8conv_tensor_wrap / _wrap_sized. */
+static void suite_wrap(void)
+{
+    /* Sizes as SEMANTICS.md lays the tensors out. */
+    const q8conv_tensor_desc a = {2, 5, 3, 7, Q8CONV_LAYOUT_4W4C}, b = {2, 5, 3, 7, Q8CONV_LAYOUT_4C1W};
+    CHECK(q8conv_tensor_size_bytes(&a) == 2u * 3 * 2 * 2 * 16, "4W4C size %llu", (unsigned long long)q8conv_tensor_size_bytes(&a));
+    CHECK(q8conv_tensor_size_bytes(&b) == 2u * 3 * 7 * 2 * 4, "4C1W size %llu", (unsigned long long)q8conv_tensor_size_bytes(&b));
+    CHECK(q8conv_tensor_size_bytes(NULL) == 0, "NULL desc");
+    CHECK(q8conv_tensor_size_bytes(&(q8conv_tensor_desc){1, 0, 1, 1, Q8CONV_LAYOUT_4W4C}) == 0, "zero channels");
+    CHECK(q8conv_tensor_size_bytes(&(q8conv_tensor_desc){1, 1, 1, 1, (q8conv_layout)7}) == 0, "bad layout");
+
+    embed_host h;
+    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
+        test_failures++;
+        return;
+    }
+    q8conv_context *ctx = embed_host_context(&h, NULL);
+    test_op t;
+    test_op_random(&t, 5, 6, Q8CONV_BIAS_NONE, Q8CONV_ACTIVATION_NONE, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4C1W,
+                   Q8CONV_KERNEL_AUTO);
+    const q8conv_tensor_desc in = {2, 5, 3, 7, Q8CONV_LAYOUT_4W4C}, out = {2, 6, 3, 7, Q8CONV_LAYOUT_4C1W};
+    const VkDeviceSize in_size = q8conv_tensor_size_bytes(&in), out_size = q8conv_tensor_size_bytes(&out);
+    const VkDeviceSize align = h.props.limits.minStorageBufferOffsetAlignment < 16 ? 16 : h.props.limits.minStorageBufferOffsetAlignment;
+    const VkDeviceSize out_off = (align + in_size + align - 1) / align * align;
+    embed_buffer buf = {0};
+    q8conv_pw *op = NULL;
+    if (!ctx || !embed_buffer_create(&h, out_off + out_size, &buf)) {
+        test_failures++;
+        goto done;
+    }
+    q8conv_tensor *x = NULL, *y = NULL, *bad = NULL;
+    const q8conv_status INVALID = Q8CONV_ERROR_INVALID_ARGUMENT;
+    CHECK(q8conv_tensor_wrap(ctx, &in, buf.buffer, 1, &bad) == INVALID, "offset 1");
+    CHECK(q8conv_tensor_wrap(ctx, &in, buf.buffer, 8, &bad) == INVALID, "offset 8 (not a multiple of 16)");
+    if (align > 16)
+        CHECK(q8conv_tensor_wrap(ctx, &in, buf.buffer, 16, &bad) == INVALID, "offset 16 below the device alignment");
+    CHECK(q8conv_tensor_wrap(ctx, &in, buf.buffer, align + 4, &bad) == INVALID, "offset alignment + 4");
+    CHECK(q8conv_tensor_wrap(ctx, &in, VK_NULL_HANDLE, 0, &bad) == INVALID, "NULL buffer");
+    CHECK(q8conv_tensor_wrap(NULL, &in, buf.buffer, 0, &bad) == INVALID, "NULL context");
+    CHECK(q8conv_tensor_wrap(ctx, NULL, buf.buffer, 0, &bad) == INVALID, "NULL desc");
+    CHECK(q8conv_tensor_wrap(ctx, &in, buf.buffer, 0, NULL) == INVALID, "NULL out");
+    CHECK(q8conv_tensor_wrap(ctx, &(q8conv_tensor_desc){0, 5, 3, 7, Q8CONV_LAYOUT_4W4C}, buf.buffer, 0, &bad) == INVALID,
+          "zero batch");
+    /* Past the end of the buffer (wrap bounds by the memory requirement, never below the size). */
+    const VkDeviceSize past = (buf.size + 4096 + align - 1) / align * align;
+    CHECK(q8conv_tensor_wrap(ctx, &in, buf.buffer, past, &bad) == INVALID, "offset past the buffer");
+    CHECK(q8conv_tensor_wrap_sized(ctx, &out, buf.buffer, out_off, out_off + out_size - 1, &bad) == INVALID,
+          "buffer one byte too small");
+    CHECK(q8conv_tensor_wrap_sized(ctx, &out, buf.buffer, out_off + align, buf.size, &bad) == INVALID,
+          "tensor running past the buffer end");
+    CHECK(q8conv_tensor_wrap_sized(ctx, &in, buf.buffer, buf.size + align, buf.size, &bad) == INVALID,
+          "offset beyond buffer_size");
+    CHECK(q8conv_tensor_wrap_sized(ctx, &in, buf.buffer, 0, 0, &bad) == INVALID, "buffer_size 0");
+    CHECK(bad == NULL, "*out set by a failing wrap");
+
+    /* The exact fits work, and run. */
+    CHECK_OK(q8conv_tensor_wrap(ctx, &in, buf.buffer, align, &x));
+    CHECK_OK(q8conv_tensor_wrap_sized(ctx, &out, buf.buffer, out_off, out_off + out_size, &y));
+    CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
+    if (x && y && op) {
+        pair p = {.in = x, .out = y, .n = in.n, .h = in.h, .w = in.w};
+        pair_prepare(&p, &t);
+        CHECK_OK(q8conv_pw_run(op, x, y));
+        pair_check(&p, "wrapped tensors in one buffer");
+        free(p.x);
+        free(p.want);
+        /* An output overlapping the input in the same buffer is refused. */
+        q8conv_tensor *overlap = NULL;
+        CHECK_OK(q8conv_tensor_wrap(ctx, &(q8conv_tensor_desc){2, 6, 3, 7, Q8CONV_LAYOUT_4C1W}, buf.buffer, align, &overlap));
+        if (overlap)
+            CHECK(q8conv_pw_run(op, x, overlap) == INVALID, "output overlapping the input");
+        q8conv_tensor_destroy(overlap);
+    }
+    q8conv_tensor_destroy(x);
+    q8conv_tensor_destroy(y);
+done:
+    q8conv_pw_destroy(op);
+    q8conv_context_destroy(ctx);
+    /* The library never freed the buffer: the host can still use it. */
+    if (buf.mapped)
+        memset(buf.mapped, 0, (size_t)buf.size);
+    embed_buffer_destroy(&h, &buf);
+    test_op_free(&t);
+    embed_host_destroy(&h);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct {
+        const char *name;
+        void (*run)(void);
+    } suites[] = {{"record_repeat", suite_record_repeat},       {"record_no_alloc", suite_record_no_alloc},
+                  {"pipeline_cache", suite_pipeline_cache},     {"info", suite_info},
+                  {"external_features", suite_external_features}, {"handles_survive", suite_handles_survive},
+                  {"wrap", suite_wrap}};
+    const char *name = argc > 1 ? argv[1] : "";
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i) {
+        if (strcmp(name, suites[i].name) == 0) {
+            printf("%s: seed %llu\n", name, (unsigned long long)test_seed());
+            suites[i].run();
+            return test_finish(name);
+        }
+    }
+    fprintf(stderr, "usage: q8conv-test-embed SUITE\nsuites:");
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i)
+        fprintf(stderr, " %s", suites[i].name);
+    fprintf(stderr, "\n");
+    return 2;
+}
