@@ -54,7 +54,8 @@ layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uvec4 out_bloc
 #else
 layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uint out_words[]; };
 #endif
-/* Block (oc4, ic4) = word c holds output channel 4*oc4+c, bytes = input channels 4*ic4..4*ic4+3. */
+/* Block (oc4, ic4) at ic4 * C4_out + oc4 (K-major, so a warp's weight loads coalesce); word c holds
+ * output channel 4*oc4+c, bytes = input channels 4*ic4..4*ic4+3. */
 layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_blocks[]; };
 /* Per padded output channel: x = z_x * wsum (minus the int32 bias in BIAS_INT32 mode),
  * y = eff bits, z = float bias bits, w unused. */
@@ -104,11 +105,11 @@ void main()
     const uint out_row = gid.z - pc.out_row_offset;
 
     uint oc4[TILE_N4];
-    uint wbase[TILE_N4];
+    uint wcol[TILE_N4];
     for (int t = 0; t < TILE_N4; ++t) {
         oc4[t] = gid.x * TILE_N4 + t;
         /* A tile past the last channel block re-reads the last block; its results are not stored. */
-        wbase[t] = min(oc4[t], pc.C4_out - 1u) * pc.C4_in;
+        wcol[t] = min(oc4[t], pc.C4_out - 1u);
     }
 
     ivec4 acc[TILE_N4][4];
@@ -133,7 +134,7 @@ void main()
                               in_words[in_idx[2] + k], in_words[in_idx[3] + k]);
 #endif
         for (int t = 0; t < TILE_N4; ++t) {
-            const uvec4 wt = weight_blocks[wbase[t] + k];
+            const uvec4 wt = weight_blocks[k * pc.C4_out + wcol[t]];
             for (int j = 0; j < 4; ++j) {
                 acc[t][j].x = DOT4(x[j], wt.x, acc[t][j].x);
                 acc[t][j].y = DOT4(x[j], wt.y, acc[t][j].y);
