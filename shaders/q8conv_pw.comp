@@ -78,6 +78,28 @@ layout(push_constant) uniform Push {
     float inv_y;
 } pc;
 
+#define UNROLL_K 4u
+
+#if IN_4W4C
+uvec4 load_input(uint base, uint k) { return in_blocks[base + k]; }
+#else
+uvec4 load_input(uint base[4], uint k)
+{
+    return uvec4(in_words[base[0] + k], in_words[base[1] + k], in_words[base[2] + k], in_words[base[3] + k]);
+}
+#endif
+
+/* 16 packed dot products: acc[j][c] += x word j (width j) . weight word c (channel c). */
+void dot_block(inout ivec4 acc[4], uvec4 x, uvec4 wt)
+{
+    for (int j = 0; j < 4; ++j) {
+        acc[j].x = DOT4(x[j], wt.x, acc[j].x);
+        acc[j].y = DOT4(x[j], wt.y, acc[j].y);
+        acc[j].z = DOT4(x[j], wt.z, acc[j].z);
+        acc[j].w = DOT4(x[j], wt.w, acc[j].w);
+    }
+}
+
 uint requant_byte(int acc, uvec4 ch)
 {
     precise float v;
@@ -126,22 +148,26 @@ void main()
         in_idx[j] = (in_row * pc.W + min(w0 + uint(j), pc.W - 1u)) * pc.C4_in;
 #endif
 
-    for (uint k = 0u; k < pc.C4_in; ++k) {
-#if IN_4W4C
-        const uvec4 x = in_blocks[in_idx + k];
-#else
-        const uvec4 x = uvec4(in_words[in_idx[0] + k], in_words[in_idx[1] + k],
-                              in_words[in_idx[2] + k], in_words[in_idx[3] + k]);
-#endif
-        for (int t = 0; t < TILE_N4; ++t) {
-            const uvec4 wt = weight_blocks[k * pc.C4_out + wcol[t]];
-            for (int j = 0; j < 4; ++j) {
-                acc[t][j].x = DOT4(x[j], wt.x, acc[t][j].x);
-                acc[t][j].y = DOT4(x[j], wt.y, acc[t][j].y);
-                acc[t][j].z = DOT4(x[j], wt.z, acc[t][j].z);
-                acc[t][j].w = DOT4(x[j], wt.w, acc[t][j].w);
-            }
+    /* K steps are taken UNROLL_K at a time with every load issued before the dot products, so a
+     * thread keeps several loads in flight: shapes with few pixels and many input channels
+     * (7x7x960) have too few threads to hide memory latency any other way. */
+    uint k = 0u;
+    for (; k + UNROLL_K <= pc.C4_in; k += UNROLL_K) {
+        uvec4 xs[UNROLL_K];
+        uvec4 ws[UNROLL_K][TILE_N4];
+        for (uint u = 0u; u < UNROLL_K; ++u) {
+            xs[u] = load_input(in_idx, k + u);
+            for (int t = 0; t < TILE_N4; ++t)
+                ws[u][t] = weight_blocks[(k + u) * pc.C4_out + wcol[t]];
         }
+        for (uint u = 0u; u < UNROLL_K; ++u)
+            for (int t = 0; t < TILE_N4; ++t)
+                dot_block(acc[t], xs[u], ws[u][t]);
+    }
+    for (; k < pc.C4_in; ++k) {
+        const uvec4 x = load_input(in_idx, k);
+        for (int t = 0; t < TILE_N4; ++t)
+            dot_block(acc[t], x, weight_blocks[k * pc.C4_out + wcol[t]]);
     }
 
     for (int t = 0; t < TILE_N4; ++t) {
