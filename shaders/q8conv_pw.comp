@@ -10,6 +10,7 @@
  * blocks for 4W4C), which lets the GPU issue one 128-bit load per K step. */
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_spirv_intrinsics : require
+#extension GL_EXT_control_flow_attributes : require
 #include "tiling.h"
 
 #if LEGACY
@@ -27,13 +28,30 @@ layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
  * unused requantization path folds away; it is never tested inside the K loop. */
 layout(constant_id = 3) const int BIAS_MODE = 0;
 
+/* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the
+ * saturating OpSDotAccSat (1) or OpSDot plus an add (0). */
+#ifndef UNROLL_K
+#define UNROLL_K 4u
+#endif
+#ifndef DOT_SAT
+#define DOT_SAT 0
+#endif
+
 #if USE_DOT
-/* OpSDotAccSat with PackedVectorFormat4x8Bit (SPV_KHR_integer_dot_product). glslang 12 has no
- * GL_EXT_integer_dot_product, so the instruction is emitted directly. The accumulator never
- * saturates: |acc| <= 16384 * 128 * 128 = 2^28 for every valid IC. */
+/* OpSDot with PackedVectorFormat4x8Bit (SPV_KHR_integer_dot_product), then a plain add: drivers
+ * map the pair onto the hardware's dot-and-accumulate (NVIDIA's IDP4A), whereas the saturating
+ * OpSDotAccSat has no such instruction and may be emulated. The sum never overflows:
+ * |acc| <= 16384 * 128 * 128 = 2^28 for every valid IC. glslang 12 has no
+ * GL_EXT_integer_dot_product, so the instruction is emitted directly. */
+#if DOT_SAT
 spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4453)
 int sdot_acc_sat(uint a, uint b, int acc, spirv_literal int fmt);
 #define DOT4(a, b, acc) sdot_acc_sat((a), (b), (acc), 0)
+#else
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
+int sdot_packed(uint a, uint b, spirv_literal int fmt);
+#define DOT4(a, b, acc) ((acc) + sdot_packed((a), (b), 0))
+#endif
 #else
 int dot4_plain(uint a, uint b, int acc)
 {
@@ -54,7 +72,8 @@ layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uvec4 out_bloc
 #else
 layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uint out_words[]; };
 #endif
-/* Block (oc4, ic4) = word c holds output channel 4*oc4+c, bytes = input channels 4*ic4..4*ic4+3. */
+/* Block (oc4, ic4) at ic4 * C4_out + oc4 (K-major, so a warp's weight loads coalesce); word c holds
+ * output channel 4*oc4+c, bytes = input channels 4*ic4..4*ic4+3. */
 layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_blocks[]; };
 /* Per padded output channel: x = z_x * wsum (minus the int32 bias in BIAS_INT32 mode),
  * y = eff bits, z = float bias bits, w unused. */
@@ -76,6 +95,27 @@ layout(push_constant) uniform Push {
     float qmax;
     float inv_y;
 } pc;
+
+
+#if IN_4W4C
+uvec4 load_input(uint base, uint k) { return in_blocks[base + k]; }
+#else
+uvec4 load_input(uint base[4], uint k)
+{
+    return uvec4(in_words[base[0] + k], in_words[base[1] + k], in_words[base[2] + k], in_words[base[3] + k]);
+}
+#endif
+
+/* 16 packed dot products: acc[j][c] += x word j (width j) . weight word c (channel c). */
+void dot_block(inout ivec4 acc[4], uvec4 x, uvec4 wt)
+{
+    [[unroll]] for (int j = 0; j < 4; ++j) {
+        acc[j].x = DOT4(x[j], wt.x, acc[j].x);
+        acc[j].y = DOT4(x[j], wt.y, acc[j].y);
+        acc[j].z = DOT4(x[j], wt.z, acc[j].z);
+        acc[j].w = DOT4(x[j], wt.w, acc[j].w);
+    }
+}
 
 uint requant_byte(int acc, uvec4 ch)
 {
@@ -104,16 +144,16 @@ void main()
     const uint out_row = gid.z - pc.out_row_offset;
 
     uint oc4[TILE_N4];
-    uint wbase[TILE_N4];
-    for (int t = 0; t < TILE_N4; ++t) {
+    uint wcol[TILE_N4];
+    [[unroll]] for (int t = 0; t < TILE_N4; ++t) {
         oc4[t] = gid.x * TILE_N4 + t;
         /* A tile past the last channel block re-reads the last block; its results are not stored. */
-        wbase[t] = min(oc4[t], pc.C4_out - 1u) * pc.C4_in;
+        wcol[t] = min(oc4[t], pc.C4_out - 1u);
     }
 
     ivec4 acc[TILE_N4][4];
-    for (int t = 0; t < TILE_N4; ++t)
-        for (int j = 0; j < 4; ++j)
+    [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+        [[unroll]] for (int j = 0; j < 4; ++j)
             acc[t][j] = ivec4(0);
 
 #if IN_4W4C
@@ -121,40 +161,44 @@ void main()
 #else
     /* Widths past W re-read the last column; their results are masked at the store. */
     uint in_idx[4];
-    for (int j = 0; j < 4; ++j)
+    [[unroll]] for (int j = 0; j < 4; ++j)
         in_idx[j] = (in_row * pc.W + min(w0 + uint(j), pc.W - 1u)) * pc.C4_in;
 #endif
 
-    for (uint k = 0u; k < pc.C4_in; ++k) {
-#if IN_4W4C
-        const uvec4 x = in_blocks[in_idx + k];
-#else
-        const uvec4 x = uvec4(in_words[in_idx[0] + k], in_words[in_idx[1] + k],
-                              in_words[in_idx[2] + k], in_words[in_idx[3] + k]);
-#endif
-        for (int t = 0; t < TILE_N4; ++t) {
-            const uvec4 wt = weight_blocks[wbase[t] + k];
-            for (int j = 0; j < 4; ++j) {
-                acc[t][j].x = DOT4(x[j], wt.x, acc[t][j].x);
-                acc[t][j].y = DOT4(x[j], wt.y, acc[t][j].y);
-                acc[t][j].z = DOT4(x[j], wt.z, acc[t][j].z);
-                acc[t][j].w = DOT4(x[j], wt.w, acc[t][j].w);
-            }
+    /* K steps are taken UNROLL_K at a time with every load issued before the dot products, so a
+     * thread keeps several loads in flight: shapes with few pixels and many input channels
+     * (7x7x960) have too few threads to hide memory latency any other way. */
+    uint k = 0u;
+    for (; k + UNROLL_K <= pc.C4_in; k += UNROLL_K) {
+        uvec4 xs[UNROLL_K];
+        uvec4 ws[UNROLL_K][TILE_N4];
+        [[unroll]] for (uint u = 0u; u < UNROLL_K; ++u) {
+            xs[u] = load_input(in_idx, k + u);
+            [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+                ws[u][t] = weight_blocks[(k + u) * pc.C4_out + wcol[t]];
         }
+        [[unroll]] for (uint u = 0u; u < UNROLL_K; ++u)
+            [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+                dot_block(acc[t], xs[u], ws[u][t]);
+    }
+    for (; k < pc.C4_in; ++k) {
+        const uvec4 x = load_input(in_idx, k);
+        [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+            dot_block(acc[t], x, weight_blocks[k * pc.C4_out + wcol[t]]);
     }
 
-    for (int t = 0; t < TILE_N4; ++t) {
+    [[unroll]] for (int t = 0; t < TILE_N4; ++t) {
         if (oc4[t] >= pc.C4_out)
             break;
         const uint c0 = oc4[t] * 4u;
         uvec4 ch[4];
-        for (int c = 0; c < 4; ++c)
+        [[unroll]] for (int c = 0; c < 4; ++c)
             ch[c] = channel_params[c0 + uint(c)];
         /* Bytes of padded output channels are 0 (SEMANTICS.md). */
         const uint live = min(pc.OC - c0, 4u);
         const uint keep = live >= 4u ? 0xFFFFFFFFu : ((1u << (8u * live)) - 1u);
         uvec4 words;
-        for (int j = 0; j < 4; ++j) {
+        [[unroll]] for (int j = 0; j < 4; ++j) {
             const uint word = requant_byte(acc[t][j].x, ch[0]) | (requant_byte(acc[t][j].y, ch[1]) << 8) |
                               (requant_byte(acc[t][j].z, ch[2]) << 16) | (requant_byte(acc[t][j].w, ch[3]) << 24);
             words[j] = word & keep;
@@ -165,12 +209,12 @@ void main()
             out_blocks[out_idx] = words;
         } else {
             /* Words wholly inside the width padding are not written. */
-            for (int j = 0; j < 4; ++j)
+            [[unroll]] for (int j = 0; j < 4; ++j)
                 if (w0 + uint(j) < pc.W)
                     out_blocks[out_idx][j] = words[j];
         }
 #else
-        for (int j = 0; j < 4; ++j)
+        [[unroll]] for (int j = 0; j < 4; ++j)
             if (w0 + uint(j) < pc.W)
                 out_words[(out_row * pc.W + w0 + uint(j)) * pc.C4_out + oc4[t]] = words[j];
 #endif

@@ -246,10 +246,13 @@ void q8conv_unpack_tensor(const q8conv_tensor_desc *desc, const void *src, q8con
 
 void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, void *dst)
 {
-    /* The weight packing is a one-row 4W4C tensor whose widths are output channels and whose
-     * channels are input channels, read from a host array in NHWC order ([oc][ic]). */
-    shape s = {.n = 1, .c = ic, .h = 1, .w = oc, .c4 = ((size_t)ic + 3) / 4, .w4 = ((size_t)oc + 3) / 4};
-    s.row_bytes = s.w4 * s.c4 * 16;
-    memset(dst, 0, s.row_bytes);
-    pack_row_nhwc_4w4c(&s, w, dst);
+    const size_t c4_out = ((size_t)oc + 3) / 4, c4_in = ((size_t)ic + 3) / 4;
+    uint8_t *out = dst;
+    memset(out, 0, c4_out * c4_in * 16);
+    for (size_t o = 0; o < oc; o++) {
+        const int8_t *row = w + o * ic;
+        uint8_t *word = out + (o / 4) * 16 + (o % 4) * 4;
+        for (size_t i = 0; i < ic; i++)
+            word[(i / 4) * c4_out * 16 + i % 4] = (uint8_t)row[i];
+    }
 }

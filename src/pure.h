@@ -35,8 +35,10 @@ uint64_t q8conv_packed_row_bytes(const q8conv_tensor_desc *desc);
 void q8conv_pack_tensor(const q8conv_tensor_desc *desc, const int8_t *src, q8conv_host_layout host, void *dst);
 /* Device packing -> host array; padding ignored. */
 void q8conv_unpack_tensor(const q8conv_tensor_desc *desc, const void *src, q8conv_host_layout host, int8_t *dst);
-/* Weights [oc][ic] -> 16-byte blocks, block (oc4, ic4) at index oc4 * C4_in + ic4, word c = output
- * channel 4*oc4 + c, byte i = input channel 4*ic4 + i; padding 0. dst has C4_out*C4_in*16 bytes. */
+/* Weights [oc][ic] -> 16-byte blocks, block (oc4, ic4) at index ic4 * C4_out + oc4, word c = output
+ * channel 4*oc4 + c, byte i = input channel 4*ic4 + i; padding 0. dst has C4_out*C4_in*16 bytes.
+ * K-major: at one K step, invocations with consecutive channel blocks read consecutive 16-byte
+ * blocks, so a warp's weight loads coalesce into whole cache lines. */
 void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, void *dst);
 
 /* ---- requantization constants (src/requant.c) ---- */

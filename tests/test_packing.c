@@ -216,7 +216,7 @@ static void test_weights(void)
                 for (uint32_t word = 0; word < 4; word++)
                     for (uint32_t byte = 0; byte < 4; byte++) {
                         uint32_t o = 4 * b_oc + word, i = 4 * b_ic + byte;
-                        size_t off = ((size_t)b_oc * ic4 + b_ic) * 16 + word * 4 + byte;
+                        size_t off = ((size_t)b_ic * oc4 + b_oc) * 16 + word * 4 + byte;
                         uint8_t want = (o < oc && i < ic) ? (uint8_t)w[(size_t)o * ic + i] : 0;
                         bad += packed[off] != want;
                     }
