@@ -1,7 +1,7 @@
 /* The device's own ceilings, measured with two Vulkan microkernels on the bench's queue, so the
  * table can say how close a kernel runs to what this device and driver actually deliver rather
  * than to a datasheet figure:
- *  - packed int8 dot product: bench/shaders/roof_dot.comp, long chains of OpSDotAccSat;
+ *  - packed int8 dot product: bench/shaders/roof_dot.comp, long chains of OpSDot + add (the library kernel's form);
  *  - bandwidth: vkCmdCopyBuffer between two device-local buffers, counting bytes read + written
  *    (a pointwise convolution reads its input and writes its output once, like a copy).
  * Both are timed with the bench's timestamp queries, median of several runs. */
@@ -16,7 +16,7 @@
  * under a second on lavapipe. */
 #define ROOF_TARGET_US 20000.0
 #define ROOF_WG_SIZE 256u         /* local_size_x of roof_dot.comp */
-#define ROOF_DOTS_PER_ITER 64.0   /* OpSDotAccSat per loop iteration of roof_dot.comp */
+#define ROOF_DOTS_PER_ITER 64.0   /* packed dots per loop iteration of roof_dot.comp */
 /* Workgroups before the calibration grows the per-invocation work instead: an H100 runs 132 SMs x
  * 8 such groups at once, so this is some 30 waves and a partly filled last wave costs little. */
 #define ROOF_MIN_FILL_GROUPS 32768u

@@ -1,10 +1,10 @@
 #version 450
-/* Packed int8 dot-product throughput: each invocation runs `iters` rounds of 64 OpSDotAccSat
+/* Packed int8 dot-product throughput: each invocation runs `iters` rounds of 64 packed dots
  * (4x8-bit packed, the instruction the library's DOT kernel is built on) on 8 independent
  * accumulators, so the rate is bound by the dot unit and not by one chain's latency.
  *
  * Each accumulator is also the packed operand of its next dot. A loop-invariant operand pair would
- * let a compiler split the instruction into one hoisted dot and a loop of saturating adds; feeding
+ * let a compiler hoist the dot out of the loop; feeding
  * the result back costs no instruction (a bit cast) and keeps every dot in the loop. The b operands
  * come from the push constants so nothing folds at compile time. */
 #extension GL_EXT_spirv_intrinsics : require
@@ -19,10 +19,19 @@ layout(push_constant) uniform Params {
     int magic; /* never equal to a result in practice; the store only makes the work observable */
 } pc;
 
+#ifndef DOT_SAT
+#define DOT_SAT 0
+#endif
+#if DOT_SAT
 spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4453)
 int sdot_acc_sat(uint a, uint b, int acc, spirv_literal int fmt);
-
 #define STEP(acc, b) acc = sdot_acc_sat(uint(acc), (b), acc, 0)
+#else
+/* OpSDot then an add: what the library's kernel uses, and what maps onto IDP4A. */
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
+int sdot_packed(uint a, uint b, spirv_literal int fmt);
+#define STEP(acc, b) acc = acc + sdot_packed(uint(acc), (b), 0)
+#endif
 #define ROUND(b) STEP(a0, b); STEP(a1, b); STEP(a2, b); STEP(a3, b); \
                  STEP(a4, b); STEP(a5, b); STEP(a6, b); STEP(a7, b)
 
