@@ -28,6 +28,17 @@ layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
  * unused requantization path folds away; it is never tested inside the K loop. */
 layout(constant_id = 3) const int BIAS_MODE = 0;
 
+/* 1: each invocation runs its block's whole K loop. > 1 (split-K, for grids too small to fill the
+ * device): the K_SPLIT invocations of one workgroup column (local y) each take a slice of the K
+ * loop for the same output block and add their int32 partial sums in shared memory, which
+ * leaves the result exactly as it was. The picker then sets local = {lx, K_SPLIT, 1} and one
+ * workgroup covers one width block of one row (src/dispatch_picker.c). */
+layout(constant_id = 4) const uint K_SPLIT = 1u;
+/* Sized by K_SPLIT alone (glslang folds gl_WorkGroupSize to its default inside such expressions);
+ * the picker keeps local x * K_SPLIT * TILE_N4 <= Q8CONV_KSPLIT_SLOTS. */
+const uint PARTIAL_SLOTS = K_SPLIT > 1u ? uint(Q8CONV_KSPLIT_SLOTS) * 4u : 1u;
+shared ivec4 partial[PARTIAL_SLOTS];
+
 /* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the
  * saturating OpSDotAccSat (1) or OpSDot plus an add (0). */
 #ifndef UNROLL_K
@@ -136,9 +147,22 @@ uint requant_byte(int acc, uvec4 ch)
 
 void main()
 {
-    const uvec3 gid = gl_GlobalInvocationID + pc.base;
-    if (gid.x >= pc.x_tiles || gid.y >= pc.W4 || gid.z >= pc.rows)
+    uvec3 gid = gl_GlobalInvocationID + pc.base;
+    uint slice = 0u;
+    if (K_SPLIT > 1u) {
+        gid = uvec3(gl_GlobalInvocationID.x, gl_WorkGroupID.y, gl_WorkGroupID.z) + pc.base;
+        slice = gl_LocalInvocationID.y;
+    }
+    const bool live = gid.x < pc.x_tiles && gid.y < pc.W4 && gid.z < pc.rows;
+    /* With split-K every invocation must reach the barrier below, live or not. */
+    if (K_SPLIT == 1u && !live)
         return;
+    uint k_begin = 0u, k_end = pc.C4_in;
+    if (K_SPLIT > 1u) {
+        const uint chunk = (pc.C4_in + K_SPLIT - 1u) / K_SPLIT;
+        k_begin = min(slice * chunk, pc.C4_in);
+        k_end = live ? min(k_begin + chunk, pc.C4_in) : k_begin;
+    }
     const uint w0 = gid.y * 4u;
     const uint in_row = gid.z - pc.in_row_offset;
     const uint out_row = gid.z - pc.out_row_offset;
@@ -168,8 +192,8 @@ void main()
     /* K steps are taken UNROLL_K at a time with every load issued before the dot products, so a
      * thread keeps several loads in flight: shapes with few pixels and many input channels
      * (7x7x960) have too few threads to hide memory latency any other way. */
-    uint k = 0u;
-    for (; k + UNROLL_K <= pc.C4_in; k += UNROLL_K) {
+    uint k = k_begin;
+    for (; k + UNROLL_K <= k_end; k += UNROLL_K) {
         uvec4 xs[UNROLL_K];
         uvec4 ws[UNROLL_K][TILE_N4];
         [[unroll]] for (uint u = 0u; u < UNROLL_K; ++u) {
@@ -181,10 +205,26 @@ void main()
             [[unroll]] for (int t = 0; t < TILE_N4; ++t)
                 dot_block(acc[t], xs[u], ws[u][t]);
     }
-    for (; k < pc.C4_in; ++k) {
+    for (; k < k_end; ++k) {
         const uvec4 x = load_input(in_idx, k);
         [[unroll]] for (int t = 0; t < TILE_N4; ++t)
             dot_block(acc[t], x, weight_blocks[k * pc.C4_out + wcol[t]]);
+    }
+
+    if (K_SPLIT > 1u) {
+        const uint lane = gl_LocalInvocationID.x;
+        [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+            [[unroll]] for (int j = 0; j < 4; ++j)
+                partial[((slice * gl_WorkGroupSize.x + lane) * uint(TILE_N4) + uint(t)) * 4u + uint(j)] = acc[t][j];
+        memoryBarrierShared();
+        barrier();
+        if (slice != 0u || !live)
+            return;
+        /* Integer sums in a fixed order: exact whatever the split. */
+        for (uint s = 1u; s < K_SPLIT; ++s)
+            [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+                [[unroll]] for (int j = 0; j < 4; ++j)
+                    acc[t][j] += partial[((s * gl_WorkGroupSize.x + lane) * uint(TILE_N4) + uint(t)) * 4u + uint(j)];
     }
 
     [[unroll]] for (int t = 0; t < TILE_N4; ++t) {

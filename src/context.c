@@ -808,7 +808,7 @@ void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescripto
 }
 
 q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint32_t bias_mode,
-                                      const uint32_t local[3], VkPipeline *out)
+                                      const uint32_t local[3], uint32_t k_split, VkPipeline *out)
 {
     if (module >= Q8CONV_MODULE_COUNT || !ctx->modules[module])
         return Q8CONV_ERROR_UNSUPPORTED;
@@ -817,7 +817,7 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint
     for (uint32_t i = 0; i < ctx->pipeline_count; ++i) {
         const q8conv_pipeline_entry *e = &ctx->pipelines[i];
         if (e->module == module && e->bias_mode == bias_mode && e->local[0] == local[0] && e->local[1] == local[1] &&
-            e->local[2] == local[2]) {
+            e->local[2] == local[2] && e->k_split == k_split) {
             *out = e->pipeline;
             pthread_mutex_unlock(&ctx->lock);
             return Q8CONV_SUCCESS;
@@ -836,11 +836,12 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint
         ctx->pipelines = p;
         ctx->pipeline_capacity = cap;
     }
-    const uint32_t spec_values[4] = {local[0], local[1], local[2], bias_mode};
-    VkSpecializationMapEntry entries[4];
-    for (uint32_t i = 0; i < 4; ++i)
+    /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp). */
+    const uint32_t spec_values[5] = {local[0], local[1], local[2], bias_mode, k_split};
+    VkSpecializationMapEntry entries[5];
+    for (uint32_t i = 0; i < 5; ++i)
         entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = i * 4u, .size = 4};
-    VkSpecializationInfo spec = {.mapEntryCount = 4, .pMapEntries = entries, .dataSize = sizeof spec_values,
+    VkSpecializationInfo spec = {.mapEntryCount = 5, .pMapEntries = entries, .dataSize = sizeof spec_values,
                                  .pData = spec_values};
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
@@ -856,7 +857,8 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint
         st = q8conv_ctx_result(ctx, r);
     } else {
         ctx->pipelines[ctx->pipeline_count++] = (q8conv_pipeline_entry){
-            .module = module, .bias_mode = bias_mode, .local = {local[0], local[1], local[2]}, .pipeline = p};
+            .module = module, .bias_mode = bias_mode, .local = {local[0], local[1], local[2]}, .k_split = k_split,
+            .pipeline = p};
         *out = p;
     }
     pthread_mutex_unlock(&ctx->lock);

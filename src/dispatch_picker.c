@@ -78,8 +78,8 @@ static dim_split split_dim(uint32_t global, uint32_t local, uint32_t max_count)
     return s;
 }
 
-/* The dispatch for chunk index `k` of each dimension. base = first group * local cannot overflow:
- * it is below global, which fits in uint32. */
+/* The dispatch for chunk index `k` of each dimension. base = first group * unit (the invocations
+ * of global extent one workgroup covers) cannot overflow: it is below global, which fits in uint32. */
 static q8conv_dispatch make_dispatch(const dim_split split[3], const uint32_t local[3], const uint32_t k[3])
 {
     q8conv_dispatch d;
@@ -106,6 +106,9 @@ static bool inputs_are_valid(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32
     return true;
 }
 
+static q8conv_status split_plan(q8conv_dispatch_plan *p_in, const uint32_t unit[3], const uint32_t max_count[3],
+                                q8conv_dispatch_plan *plan);
+
 q8conv_status pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4,
                                  const uint32_t max_count[3], const uint32_t max_local[3],
                                  uint32_t max_invocations, q8conv_dispatch_plan *plan)
@@ -116,10 +119,63 @@ q8conv_status pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, ui
     memset(&p, 0, sizeof(p));
     pick_global_wg_size(c4_out, w4, rows, tile_n4, p.global);
     pick_local_wg_size(p.global, max_local, max_invocations, p.local);
+    p.k_split = 1;
+    return split_plan(&p, p.local, max_count, plan);
+}
+
+q8conv_status pick_dispatch_plan_k(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t c4_in, uint32_t tile_n4,
+                                   const uint32_t max_count[3], const uint32_t max_local[3],
+                                   uint32_t max_invocations, q8conv_dispatch_plan *plan)
+{
+    if (!inputs_are_valid(c4_out, w4, rows, tile_n4, max_count, max_local, max_invocations, plan) || c4_in == 0)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    q8conv_dispatch_plan p;
+    memset(&p, 0, sizeof(p));
+    pick_global_wg_size(c4_out, w4, rows, tile_n4, p.global);
+    pick_local_wg_size(p.global, max_local, max_invocations, p.local);
+    const uint32_t ks = pick_k_split(p.global, c4_in, p.local[0], max_local[1], max_invocations);
+    if (ks <= 1) {
+        p.k_split = 1;
+        return split_plan(&p, p.local, max_count, plan);
+    }
+    /* The slices of one output block are the workgroup's y; one width block and one row each.
+     * x narrows so the partial sums fit in the shared memory every device has. */
+    const uint32_t lx_cap = floor_pow2(Q8CONV_KSPLIT_SLOTS / (ks * tile_n4) ? Q8CONV_KSPLIT_SLOTS / (ks * tile_n4) : 1u);
+    if (p.local[0] > lx_cap)
+        p.local[0] = lx_cap;
+    p.k_split = ks;
+    p.local[1] = ks;
+    p.local[2] = 1;
+    const uint32_t unit[3] = {p.local[0], 1, 1};
+    return split_plan(&p, unit, max_count, plan);
+}
+
+uint32_t pick_k_split(const uint32_t global[3], uint32_t c4_in, uint32_t local_x, uint32_t max_local_y,
+                      uint32_t max_invocations)
+{
+    const uint64_t total = (uint64_t)global[0] * global[1] * global[2];
+    if (total >= Q8CONV_KSPLIT_BELOW || local_x == 0)
+        return 1;
+    uint32_t ks = floor_pow2((uint32_t)(Q8CONV_KSPLIT_BELOW / (total ? total : 1)));
+    const uint32_t by_steps = c4_in / Q8CONV_KSPLIT_MIN_STEPS;
+    const uint32_t by_size = max_invocations / local_x;
+    const uint32_t caps[4] = {Q8CONV_KSPLIT_MAX, by_steps, max_local_y, by_size < Q8CONV_KSPLIT_SLOTS ? by_size : Q8CONV_KSPLIT_SLOTS};
+    for (int i = 0; i < 4; i++)
+        if (ks > caps[i])
+            ks = caps[i] ? floor_pow2(caps[i]) : 1u;
+    return ks ? ks : 1u;
+}
+
+/* Cuts the grid of p into dispatches of at most max_count groups per dimension; one workgroup
+ * covers unit[i] invocations of global extent i. */
+static q8conv_status split_plan(q8conv_dispatch_plan *p_in, const uint32_t unit[3], const uint32_t max_count[3],
+                                q8conv_dispatch_plan *plan)
+{
+    q8conv_dispatch_plan p = *p_in;
     dim_split split[3];
     uint64_t total = 1;
     for (int i = 0; i < 3; i++) {
-        split[i] = split_dim(p.global[i], p.local[i], max_count[i]);
+        split[i] = split_dim(p.global[i], unit[i], max_count[i]);
         total *= split[i].chunks; /* each factor < 2^32 and the running product <= 64 before it */
         if (total > Q8CONV_MAX_DISPATCHES)
             return Q8CONV_ERROR_UNSUPPORTED;
@@ -128,7 +184,7 @@ q8conv_status pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, ui
     for (k[2] = 0; k[2] < split[2].chunks; k[2]++)
         for (k[1] = 0; k[1] < split[1].chunks; k[1]++)
             for (k[0] = 0; k[0] < split[0].chunks; k[0]++)
-                p.dispatches[p.count++] = make_dispatch(split, p.local, k);
+                p.dispatches[p.count++] = make_dispatch(split, unit, k);
     *plan = p;
     return Q8CONV_SUCCESS;
 }

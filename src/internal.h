@@ -46,11 +46,12 @@ typedef struct q8conv_instance_fns {
     PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
 } q8conv_instance_fns;
 
-/* A compute pipeline for one (module, bias mode, local size); created on first use. */
+/* A compute pipeline for one (module, bias mode, local size, split-K); created on first use. */
 typedef struct q8conv_pipeline_entry {
     uint32_t module;
     uint32_t bias_mode;
     uint32_t local[3];
+    uint32_t k_split;
     VkPipeline pipeline;
 } q8conv_pipeline_entry;
 
@@ -108,9 +109,10 @@ q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and re
 q8conv_status q8conv_ctx_alloc_set(q8conv_context *ctx, VkDescriptorSetLayout layout, VkDescriptorSet *set,
                                    VkDescriptorPool *from);
 void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescriptorSet set);
-/* The pipeline for (module, bias mode, local), created and cached on first use (locks the context). */
+/* The pipeline for (module, bias mode, local, k_split), created and cached on first use (locks
+ * the context). */
 q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint32_t bias_mode,
-                                      const uint32_t local[3], VkPipeline *out);
+                                      const uint32_t local[3], uint32_t k_split, VkPipeline *out);
 
 /* One-shot submission on the context's queue: begin returns the context's command buffer with
  * the lock held; end submits, waits and releases the lock (also on failure). */

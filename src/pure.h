@@ -74,6 +74,8 @@ typedef struct q8conv_dispatch {
 typedef struct q8conv_dispatch_plan {
     uint32_t global[3]; /* invocations: ceil(C4_out / TILE_N4), ceil(W4 / TILE_M4), rows */
     uint32_t local[3];  /* workgroup size */
+    uint32_t k_split;   /* invocations per output block (pick_k_split); when > 1, local is
+                           {lx, k_split, 1} and each workgroup covers one width block of one row */
     uint32_t count;     /* dispatches */
     q8conv_dispatch dispatches[Q8CONV_MAX_DISPATCHES];
 } q8conv_dispatch_plan;
@@ -86,11 +88,22 @@ void pick_global_wg_size(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t t
  * two, not wider than the (power-of-two rounded) global extent in each dimension. */
 void pick_local_wg_size(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_invocations,
                         uint32_t local[3]);
+/* How many invocations share one output block's K loop: 1 unless the grid has fewer than
+ * Q8CONV_KSPLIT_BELOW invocations; then a power of two up to Q8CONV_KSPLIT_MAX that leaves each
+ * slice at least Q8CONV_KSPLIT_MIN_STEPS of the c4_in K steps and fits max_local_y and
+ * max_invocations alongside a local x of local_x. */
+uint32_t pick_k_split(const uint32_t global[3], uint32_t c4_in, uint32_t local_x, uint32_t max_local_y,
+                      uint32_t max_invocations);
+
 /* Full plan: splits each dimension into several dispatches when its group count exceeds
  * max_count. Returns Q8CONV_ERROR_UNSUPPORTED if more than Q8CONV_MAX_DISPATCHES are needed. */
 q8conv_status pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4,
                                  const uint32_t max_count[3], const uint32_t max_local[3],
                                  uint32_t max_invocations, q8conv_dispatch_plan *plan);
+/* pick_dispatch_plan, then split-K where pick_k_split asks for it (c4_in: input channel blocks). */
+q8conv_status pick_dispatch_plan_k(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t c4_in, uint32_t tile_n4,
+                                   const uint32_t max_count[3], const uint32_t max_local[3],
+                                   uint32_t max_invocations, q8conv_dispatch_plan *plan);
 
 #ifdef __cplusplus
 }

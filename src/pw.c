@@ -182,11 +182,11 @@ static q8conv_status record_dispatches(const q8conv_pw *op, VkCommandBuffer cmd,
         if ((uint64_t)(wo + 1) * out->rows_per_window < end)
             end = (uint64_t)(wo + 1) * out->rows_per_window;
         q8conv_dispatch_plan plan;
-        q8conv_status st = pick_dispatch_plan(op->c4_out, w4, (uint32_t)end - start, tile_n4, lim->maxComputeWorkGroupCount,
+        q8conv_status st = pick_dispatch_plan_k(op->c4_out, w4, (uint32_t)end - start, op->c4_in, tile_n4, lim->maxComputeWorkGroupCount,
                                               lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations, &plan);
         VkPipeline pipeline = VK_NULL_HANDLE;
         if (st == Q8CONV_SUCCESS)
-            st = q8conv_ctx_get_pipeline(ctx, op->module, (uint32_t)op->bias_mode, plan.local, &pipeline);
+            st = q8conv_ctx_get_pipeline(ctx, op->module, (uint32_t)op->bias_mode, plan.local, plan.k_split, &pipeline);
         if (st != Q8CONV_SUCCESS)
             return st;
         if (pipeline != bound) {
@@ -223,7 +223,7 @@ static q8conv_status check_plannable(const q8conv_pw *op, const q8conv_tensor *i
     if (piece > in->rows)
         piece = in->rows;
     q8conv_dispatch_plan plan;
-    return pick_dispatch_plan(op->c4_out, w4, piece, tile_n4, lim->maxComputeWorkGroupCount, lim->maxComputeWorkGroupSize,
+    return pick_dispatch_plan_k(op->c4_out, w4, piece, op->c4_in, tile_n4, lim->maxComputeWorkGroupCount, lim->maxComputeWorkGroupSize,
                               lim->maxComputeWorkGroupInvocations, &plan);
 }
 

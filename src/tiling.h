@@ -21,4 +21,15 @@
 /* Invocations per workgroup that the picker aims for (a multiple of every common subgroup size). */
 #define Q8CONV_WORKGROUP_INVOCATIONS 64
 
+/* Split-K for grids too small to fill a GPU (7x7 layers with hundreds of input channels): a grid
+ * of fewer invocations than Q8CONV_KSPLIT_BELOW shares each output block's K loop among up to
+ * Q8CONV_KSPLIT_MAX invocations of one workgroup, each taking at least Q8CONV_KSPLIT_MIN_STEPS
+ * K steps; their int32 partial sums meet in shared memory, so the result is unchanged. */
+#define Q8CONV_KSPLIT_BELOW 32768
+#define Q8CONV_KSPLIT_MAX 16
+#define Q8CONV_KSPLIT_MIN_STEPS 8
+/* local x * K_SPLIT * TILE_N4 at most: 256 x 64 bytes of partial sums is 16 KiB, the smallest
+ * maxComputeSharedMemorySize Vulkan allows. */
+#define Q8CONV_KSPLIT_SLOTS 256
+
 #endif

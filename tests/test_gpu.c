@@ -134,6 +134,8 @@ static void suite_shapes(q8conv_context *ctx)
         /* n, h, w, ic, oc */
         {1, 64, 64, 3, 32}, {1, 32, 32, 32, 64}, {1, 16, 16, 64, 96}, {1, 57, 33, 7, 13},
         {1, 64, 64, 40, 80}, {1, 8, 8, 480, 160}, {3, 9, 10, 24, 20}, {2, 7, 7, 96, 36},
+        /* small grids with long K loops: split-K (tiling.h), including the largest IC */
+        {1, 7, 7, 960, 40}, {1, 3, 5, 200, 12}, {1, 1, 1, 16384, 8},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
         for (int lin = 0; lin < 2; ++lin)

@@ -274,6 +274,60 @@ static void test_refusals(void)
     CHECK(memcmp(&p, &before, sizeof(p)) == 0, "a refused plan was written");
 }
 
+/* Split-K plans: chosen only for small grids, within the shared-memory and size budgets, and
+ * every output block of the grid is covered by exactly one workgroup column. */
+static void test_split_k(void)
+{
+    q8conv_dispatch_plan p, q;
+    /* A big grid never splits, and then the plan is pick_dispatch_plan's. */
+    CHECK(pick_dispatch_plan_k(64, 16, 512, 128, 1, big_count, big_local, 1024, &p) == Q8CONV_SUCCESS, "big");
+    CHECK(pick_dispatch_plan(64, 16, 512, 1, big_count, big_local, 1024, &q) == Q8CONV_SUCCESS, "big ref");
+    CHECK(p.k_split == 1 && memcmp(p.local, q.local, sizeof p.local) == 0 && p.count == q.count, "big grid split");
+    /* MobileNetV2's 7x7x960 -> 160 layer: 560 invocations. */
+    CHECK(pick_dispatch_plan_k(40, 2, 7, 240, 1, big_count, big_local, 1024, &p) == Q8CONV_SUCCESS, "7x7");
+    CHECK(p.k_split > 1, "7x7x960 not split (k_split %u)", p.k_split);
+    /* Too few K steps to share: no split. */
+    CHECK(pick_dispatch_plan_k(40, 2, 7, Q8CONV_KSPLIT_MIN_STEPS * 2 - 1, 1, big_count, big_local, 1024, &p) ==
+              Q8CONV_SUCCESS && p.k_split == 1, "short K split (k_split %u)", p.k_split);
+    for (int t = 0; t < 5000; t++) {
+        uint32_t c4 = 1 + rnd(64), w4 = 1 + rnd(8), rows = 1 + rnd(16), c4_in = 1 + rnd(4096), tile = 1 + rnd(2);
+        uint32_t mc[3] = {1 + rnd(8), 1 + rnd(8), 1 + rnd(8)};
+        uint32_t inv = 64u << rnd(5);
+        q8conv_status st = pick_dispatch_plan_k(c4, w4, rows, c4_in, tile, mc, big_local, inv, &p);
+        if (st == Q8CONV_ERROR_UNSUPPORTED)
+            continue;
+        CHECK(st == Q8CONV_SUCCESS, "status %d", (int)st);
+        if (st != Q8CONV_SUCCESS || p.k_split == 1)
+            continue;
+        const uint32_t ks = p.k_split;
+        CHECK(is_pow2(ks) && ks <= Q8CONV_KSPLIT_MAX && c4_in / ks >= Q8CONV_KSPLIT_MIN_STEPS, "k_split %u c4_in %u", ks,
+              c4_in);
+        CHECK(p.local[1] == ks && p.local[2] == 1 && p.local[0] * ks * tile <= Q8CONV_KSPLIT_SLOTS &&
+                  p.local[0] * ks <= inv,
+              "local %u %u %u ks %u", p.local[0], p.local[1], p.local[2], ks);
+        CHECK((uint64_t)p.global[0] * p.global[1] * p.global[2] < Q8CONV_KSPLIT_BELOW, "large grid split");
+        /* Coverage: workgroup (gx, gy, gz) of a dispatch covers x in [base.x + gx*lx, +lx), y = base.y + gy,
+         * z = base.z + gz. */
+        size_t n = (size_t)p.global[0] * p.global[1] * p.global[2];
+        unsigned char *seen = calloc(n, 1);
+        for (uint32_t d = 0; d < p.count; d++)
+            for (uint32_t gz = 0; gz < p.dispatches[d].groups[2]; gz++)
+                for (uint32_t gy = 0; gy < p.dispatches[d].groups[1]; gy++)
+                    for (uint32_t gx = 0; gx < p.dispatches[d].groups[0]; gx++)
+                        for (uint32_t lane = 0; lane < p.local[0]; lane++) {
+                            uint32_t x = p.dispatches[d].base[0] + gx * p.local[0] + lane;
+                            uint32_t y = p.dispatches[d].base[1] + gy, z = p.dispatches[d].base[2] + gz;
+                            if (x < p.global[0] && y < p.global[1] && z < p.global[2])
+                                seen[((size_t)z * p.global[1] + y) * p.global[0] + x]++;
+                        }
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad += seen[i] != 1;
+        CHECK(bad == 0, "split-K plan covers %zu of %zu blocks wrongly", bad, n);
+        free(seen);
+    }
+}
+
 int main(void)
 {
     const char *env = getenv("Q8CONV_SEED");
@@ -285,6 +339,7 @@ int main(void)
     test_split_large_rows();
     test_split_tiny_limits();
     test_refusals();
+    test_split_k();
     if (failures) {
         fprintf(stderr, "test_picker: %d failure(s) (Q8CONV_SEED=%llu)\n", failures, (unsigned long long)seed);
         return 1;
