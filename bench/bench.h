@@ -23,6 +23,7 @@ typedef struct bench_shape {
 
 typedef struct bench_options {
     int reps;
+    double warmup_ms;    /* GPU busy time before the reported batch */
     double rotate_bytes; /* bytes of input+output sets to rotate over */
     q8conv_layout layout;
     uint64_t seed;
@@ -36,6 +37,7 @@ typedef struct bench_row {
     q8conv_kernel kernel;  /* AUTO for CPU rows */
     char variant[32];
     int sets;
+    int batches;           /* timed batches run, the last one reported */
     double gpu_us;         /* median GPU time (CPU rows: median wall time) */
     double run_us;         /* q8conv_pw_run end to end, host wall clock (record+submit+wait) */
     double record_us;      /* host time of one q8conv_pw_record */

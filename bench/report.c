@@ -63,8 +63,8 @@ void bench_print_table(const bench_report *r)
            in->driver_info, VK_API_VERSION_MAJOR(in->api_version), VK_API_VERSION_MINOR(in->api_version),
            VK_API_VERSION_PATCH(in->api_version), in->integer_dot_product_supported ? "yes" : "no",
            in->integer_dot_product_accelerated ? " (accelerated)" : "");
-    printf("suite: %s | reps: %d (median) | layout: %s\n", r->suite, r->opt->reps,
-           r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
+    printf("suite: %s | reps: %d (median, after %.0f ms of GPU warm-up per row) | layout: %s\n", r->suite,
+           r->opt->reps, r->opt->warmup_ms, r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
     if (r->roof.valid) {
         char dot[32], copy[32];
         cell(dot, sizeof dot, "%.3g TOPS", has_dot(r) ? r->roof.dot_tops : NAN);
@@ -170,7 +170,7 @@ int bench_write_json(const bench_report *r, const char *path)
             in->integer_dot_product_accelerated ? "true" : "false");
     fputs("  \"suite\": ", f);
     json_string(f, r->suite);
-    fprintf(f, ", \"reps\": %d, \"layout\": \"%s\",\n", r->opt->reps,
+    fprintf(f, ", \"reps\": %d, \"warmup_ms\": %.0f, \"layout\": \"%s\",\n", r->opt->reps, r->opt->warmup_ms,
             r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4w4c" : "4c1w");
     fputs("  \"roofline\": {\"dot_tops\": ", f);
     json_number(f, has_dot(r) ? r->roof.dot_tops : NAN);
