@@ -13,7 +13,7 @@ file(REMOVE ${json} ${svg})
 # A small rotation: on lavapipe caches are the CPU's, and 20 sets of the quick shapes already
 # exceed them; more would only slow CI down.
 execute_process(
-  COMMAND ${BENCH} --suite quick --reps 20 --rotate-mb 8 --json ${json} --svg ${svg} --roofline --cpu
+  COMMAND ${BENCH} --suite quick --reps 20 --rotate-mb 8 --warmup-ms 20 --json ${json} --svg ${svg} --roofline --cpu
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "q8conv-bench exited with ${rc}")

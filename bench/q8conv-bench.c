@@ -384,9 +384,10 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
         row->run_us = bench_median(run_us, 8);
 
     /* Timed runs: one command buffer of --reps recordings, timestamps around each. Batches are
-     * repeated until the GPU has been busy for --warmup-ms: a GPU left idle between short
-     * dispatches runs at low clocks, and on the H100 a single batch of a small shape measured up
-     * to 5x slower than the same batch after sustained load. The last batch is reported. */
+     * repeated until the GPU has been busy for --warmup-ms: a GPU left idle (between short
+     * dispatches, or while the CPU computes a reference) drops its clocks, and on the H100 a batch
+     * measured up to 5x slower than the same batch after sustained load. With 300 ms or more,
+     * two passes of the full suite agreed within 3%. The last batch is reported. */
     double gpu_us[BENCH_MAX_REPS];
     const int reps = opt->reps;
     double record_total = 0, busy_us = 0;
@@ -479,7 +480,7 @@ static void usage(FILE *f)
             "  --variants    kernels to time (default all three; dot is skipped where the device lacks it)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
             "  --reps        timed runs per configuration, 20..%d (default 50)\n"
-            "  --warmup-ms   GPU busy time per configuration before the reported batch (default 100)\n"
+            "  --warmup-ms   GPU busy time per configuration before the reported batch (default 500)\n"
             "  --rotate-mb   MB of input+output buffer sets rotated over so caches do not flatter small\n"
             "                shapes (default 256; at most min(--reps, %d) sets)\n"
             "  --roofline    measure the device's packed-int8 dot and copy ceilings and report against them\n"
@@ -540,7 +541,7 @@ static void print_message(void *user_data, q8conv_message_severity severity, con
 
 int main(int argc, char **argv)
 {
-    bench_options opt = {.reps = 50, .warmup_ms = 100, .rotate_bytes = 256.0 * (1 << 20), .layout = Q8CONV_LAYOUT_4W4C,
+    bench_options opt = {.reps = 50, .warmup_ms = 500, .rotate_bytes = 256.0 * (1 << 20), .layout = Q8CONV_LAYOUT_4W4C,
                          .seed = 0x5EED1234u, .threads = 0};
     const char *suite = "mobilenet", *shapes_file = NULL, *variants = "dot,legacy,fallback";
     uint32_t device = 0;
