@@ -52,7 +52,10 @@ typedef struct bench_row {
 typedef struct bench_roof {
     int valid;
     double dot_tops;      /* packed int8 dot-product throughput, tera-ops/s (2 ops per MAC) */
-    double copy_gbps;     /* device-to-device copy, bytes read + written per second */
+    double copy_gbps;     /* device-to-device copy, bytes read + written per second: the better
+                           * of the two methods below, the ceiling rows are judged against */
+    double copy_shader_gbps; /* the same, by a compute shader (bench/shaders/roof_copy.comp) */
+    double copy_cmd_gbps;    /* the same, by vkCmdCopyBuffer */
 } bench_roof;
 
 typedef struct bench_report {

@@ -66,10 +66,14 @@ void bench_print_table(const bench_report *r)
     printf("suite: %s | reps: %d (median, after %.0f ms of GPU warm-up per row) | layout: %s\n", r->suite,
            r->opt->reps, r->opt->warmup_ms, r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
     if (r->roof.valid) {
-        char dot[32], copy[32];
+        /* Both copy methods: %copy is taken against the faster one, and the gap between them says
+         * whether vkCmdCopyBuffer alone would have been a usable ceiling on this device. */
+        char dot[32], shader[32], cmd[32];
         cell(dot, sizeof dot, "%.3g TOPS", has_dot(r) ? r->roof.dot_tops : NAN);
-        cell(copy, sizeof copy, "%.4g GB/s", has_copy(r) ? r->roof.copy_gbps : NAN);
-        printf("measured ceilings: packed int8 dot %s, copy (read + write) %s\n", dot, copy);
+        cell(shader, sizeof shader, "%.4g GB/s", r->roof.copy_shader_gbps > 0 ? r->roof.copy_shader_gbps : NAN);
+        cell(cmd, sizeof cmd, "%.4g GB/s", r->roof.copy_cmd_gbps > 0 ? r->roof.copy_cmd_gbps : NAN);
+        printf("measured ceilings: packed int8 dot %s, copy (read + write) %s (shader), %s (vkCmdCopyBuffer)\n", dot,
+               shader, cmd);
     }
     printf("\n%-16s %-20s %-18s %4s %10s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC", "variant", "sets",
            "time_us", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us", "rec_us", "exact");
@@ -176,6 +180,10 @@ int bench_write_json(const bench_report *r, const char *path)
     json_number(f, has_dot(r) ? r->roof.dot_tops : NAN);
     fputs(", \"copy_gbps\": ", f);
     json_number(f, has_copy(r) ? r->roof.copy_gbps : NAN);
+    fputs(", \"copy_shader_gbps\": ", f);
+    json_number(f, r->roof.valid && r->roof.copy_shader_gbps > 0 ? r->roof.copy_shader_gbps : NAN);
+    fputs(", \"copy_cmd_gbps\": ", f);
+    json_number(f, r->roof.valid && r->roof.copy_cmd_gbps > 0 ? r->roof.copy_cmd_gbps : NAN);
     fputs("},\n  \"rows\": [\n", f);
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
