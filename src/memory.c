@@ -103,37 +103,38 @@ static q8conv_status copy_once(q8conv_context *ctx, VkBuffer src, VkDeviceSize s
 /* Staging is capped so that a large tensor does not need a second allocation of its own size. */
 #define STAGING_CHUNK ((VkDeviceSize)64 << 20)
 
-q8conv_status q8conv_upload(q8conv_context *ctx, VkBuffer dst, VkDeviceSize offset, const void *src, VkDeviceSize size)
+/* Moves size bytes between host memory and (buffer, offset), one staging chunk at a time. */
+static q8conv_status transfer(q8conv_context *ctx, VkBuffer buffer, VkDeviceSize offset, uint8_t *host,
+                              VkDeviceSize size, bool to_device)
 {
     q8conv_status st = q8conv_ctx_check_lost(ctx);
     if (st != Q8CONV_SUCCESS)
         return st;
     q8conv_buffer staging;
-    VkDeviceSize chunk = size < STAGING_CHUNK ? size : STAGING_CHUNK;
-    st = q8conv_buffer_create(ctx, chunk, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, true, &staging);
+    const VkDeviceSize chunk = size < STAGING_CHUNK ? size : STAGING_CHUNK;
+    st = q8conv_buffer_create(ctx, chunk, to_device ? VK_BUFFER_USAGE_TRANSFER_SRC_BIT : VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                              true, &staging);
     for (VkDeviceSize done = 0; st == Q8CONV_SUCCESS && done < size; done += chunk) {
-        VkDeviceSize n = size - done < chunk ? size - done : chunk;
-        memcpy(staging.mapped, (const uint8_t *)src + done, (size_t)n);
-        st = copy_once(ctx, staging.buffer, 0, dst, offset + done, n);
+        const VkDeviceSize n = size - done < chunk ? size - done : chunk;
+        if (to_device) {
+            memcpy(staging.mapped, host + done, (size_t)n);
+            st = copy_once(ctx, staging.buffer, 0, buffer, offset + done, n);
+        } else {
+            st = copy_once(ctx, buffer, offset + done, staging.buffer, 0, n);
+            if (st == Q8CONV_SUCCESS)
+                memcpy(host + done, staging.mapped, (size_t)n);
+        }
     }
     q8conv_buffer_destroy(ctx, &staging);
     return st;
 }
 
+q8conv_status q8conv_upload(q8conv_context *ctx, VkBuffer dst, VkDeviceSize offset, const void *src, VkDeviceSize size)
+{
+    return transfer(ctx, dst, offset, (uint8_t *)(uintptr_t)src, size, true);
+}
+
 q8conv_status q8conv_download(q8conv_context *ctx, VkBuffer src, VkDeviceSize offset, void *dst, VkDeviceSize size)
 {
-    q8conv_status st = q8conv_ctx_check_lost(ctx);
-    if (st != Q8CONV_SUCCESS)
-        return st;
-    q8conv_buffer staging;
-    VkDeviceSize chunk = size < STAGING_CHUNK ? size : STAGING_CHUNK;
-    st = q8conv_buffer_create(ctx, chunk, VK_BUFFER_USAGE_TRANSFER_DST_BIT, true, &staging);
-    for (VkDeviceSize done = 0; st == Q8CONV_SUCCESS && done < size; done += chunk) {
-        VkDeviceSize n = size - done < chunk ? size - done : chunk;
-        st = copy_once(ctx, src, offset + done, staging.buffer, 0, n);
-        if (st == Q8CONV_SUCCESS)
-            memcpy((uint8_t *)dst + done, staging.mapped, (size_t)n);
-    }
-    q8conv_buffer_destroy(ctx, &staging);
-    return st;
+    return transfer(ctx, src, offset, dst, size, false);
 }
