@@ -33,6 +33,11 @@ uint32_t test_range(uint32_t lo, uint32_t hi)
     return lo + (uint32_t)(test_rand() % ((uint64_t)hi - lo + 1));
 }
 
+uint32_t test_below(uint32_t bound)
+{
+    return (uint32_t)(test_rand() % bound);
+}
+
 float test_uniform(float lo, float hi)
 {
     return lo + (hi - lo) * (float)((test_rand() >> 40) * (1.0 / 16777216.0));

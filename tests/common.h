@@ -12,6 +12,7 @@
 uint64_t test_seed(void);
 uint64_t test_rand(void);              /* xorshift64* */
 uint32_t test_range(uint32_t lo, uint32_t hi); /* inclusive */
+uint32_t test_below(uint32_t bound);          /* [0, bound) */
 float test_uniform(float lo, float hi);
 void test_fill_i8(int8_t *p, size_t n);
 

@@ -6,30 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "pure.h"
-
-static int failures;
-static uint64_t seed;
-
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            failures++;                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fprintf(stderr, "\n");                                        \
-        }                                                                 \
-    } while (0)
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t bound)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % bound);
-}
 
 static const char *layout_name(q8conv_layout l) { return l == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W"; }
 static const char *host_name(q8conv_host_layout h) { return h == Q8CONV_HOST_NCHW ? "NCHW" : "NHWC"; }
@@ -126,7 +104,7 @@ static void round_trip(const q8conv_tensor_desc *d, q8conv_host_layout host)
     int8_t *src = malloc(elems), *back = malloc(elems), *other = malloc(elems);
     uint8_t *packed = malloc(size + 8);
     for (size_t i = 0; i < elems; i++)
-        src[i] = (int8_t)rnd(256);
+        src[i] = (int8_t)test_below(256);
     memset(packed, 0xAB, size + 8); /* poison: every byte must be written, padding with zero */
     q8conv_pack_tensor(d, src, host, packed);
     pack_check k = {d, host, src, packed, 0};
@@ -160,15 +138,15 @@ static void round_trip(const q8conv_tensor_desc *d, q8conv_host_layout host)
 static void test_random_round_trips(void)
 {
     for (int t = 0; t < 3000; t++) {
-        q8conv_tensor_desc d = {.n = 1 + rnd(3), .c = 1 + rnd(13), .h = 1 + rnd(4), .w = 1 + rnd(11)};
+        q8conv_tensor_desc d = {.n = 1 + test_below(3), .c = 1 + test_below(13), .h = 1 + test_below(4), .w = 1 + test_below(11)};
         if (t % 7 == 0) /* some wider rows, to reach the multi-block paths */
-            d.c = 1 + rnd(70), d.w = 1 + rnd(40);
+            d.c = 1 + test_below(70), d.w = 1 + test_below(40);
         for (int l = 0; l < 2; l++)
             for (int h = 0; h < 2; h++) {
                 d.layout = (q8conv_layout)l;
                 round_trip(&d, (q8conv_host_layout)h);
             }
-        if (failures > 20)
+        if (test_failures > 20)
             return;
     }
 }
@@ -201,13 +179,13 @@ static void test_fixed_positions(void)
 static void test_weights(void)
 {
     for (int t = 0; t < 500; t++) {
-        uint32_t oc = 1 + rnd(20), ic = 1 + rnd(40);
+        uint32_t oc = 1 + test_below(20), ic = 1 + test_below(40);
         uint32_t oc4 = (oc + 3) / 4, ic4 = (ic + 3) / 4;
         size_t size = (size_t)oc4 * ic4 * 16;
         int8_t *w = malloc((size_t)oc * ic);
         uint8_t *packed = malloc(size + 4);
         for (size_t i = 0; i < (size_t)oc * ic; i++)
-            w[i] = (int8_t)rnd(256);
+            w[i] = (int8_t)test_below(256);
         memset(packed, 0xAB, size + 4);
         q8conv_pack_weights(oc, ic, w, packed);
         int bad = 0;
@@ -277,17 +255,10 @@ static void test_sizes(void)
 
 int main(void)
 {
-    const char *env = getenv("Q8CONV_SEED");
-    seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-    rng_state = seed ? seed : 1;
+    test_seed();
     test_sizes();
     test_fixed_positions();
     test_weights();
     test_random_round_trips();
-    if (failures) {
-        fprintf(stderr, "test_packing: %d failure(s) (Q8CONV_SEED=%llu)\n", failures, (unsigned long long)seed);
-        return 1;
-    }
-    printf("test_packing: all passed (seed %llu)\n", (unsigned long long)seed);
-    return 0;
+    return test_finish("test_packing");
 }

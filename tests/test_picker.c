@@ -5,32 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "pure.h"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            failures++;                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fprintf(stderr, "\n");                                        \
-        }                                                                 \
-    } while (0)
 
 static const uint32_t big_count[3] = {65535, 65535, 65535};
 static const uint32_t big_local[3] = {1024, 1024, 64};
-
-static uint64_t rng_state;
-
-static uint32_t rnd(uint32_t bound)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % bound);
-}
 
 static int is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -121,9 +100,9 @@ static void test_local_size(void)
     pick_local_wg_size(g4, small_local, 48, l);
     CHECK(l[0] == 8 && l[1] == 2 && l[2] == 2, "%u %u %u", l[0], l[1], l[2]);
     for (int t = 0; t < 20000; t++) {
-        uint32_t g[3] = {1 + rnd(300), 1 + rnd(40), 1 + rnd(5000)};
-        uint32_t ml[3] = {1 + rnd(1100), 1 + rnd(1100), 1 + rnd(70)};
-        check_local(g, ml, 1 + rnd(1100));
+        uint32_t g[3] = {1 + test_below(300), 1 + test_below(40), 1 + test_below(5000)};
+        uint32_t ml[3] = {1 + test_below(1100), 1 + test_below(1100), 1 + test_below(70)};
+        check_local(g, ml, 1 + test_below(1100));
     }
 }
 
@@ -228,10 +207,10 @@ static void test_split_tiny_limits(void)
     /* Random shapes and limits: every accepted plan covers its grid exactly once. */
     int accepted = 0;
     for (int t = 0; t < 3000; t++) {
-        uint32_t mc[3] = {1 + rnd(6), 1 + rnd(6), 1 + rnd(6)};
-        uint32_t ml[3] = {1 + rnd(9), 1 + rnd(9), 1 + rnd(9)};
-        uint32_t c4 = 1 + rnd(40), w4 = 1 + rnd(20), rows = 1 + rnd(60), tile = 1 + rnd(2);
-        s = pick_dispatch_plan(c4, w4, rows, tile, mc, ml, 1 + rnd(80), &p);
+        uint32_t mc[3] = {1 + test_below(6), 1 + test_below(6), 1 + test_below(6)};
+        uint32_t ml[3] = {1 + test_below(9), 1 + test_below(9), 1 + test_below(9)};
+        uint32_t c4 = 1 + test_below(40), w4 = 1 + test_below(20), rows = 1 + test_below(60), tile = 1 + test_below(2);
+        s = pick_dispatch_plan(c4, w4, rows, tile, mc, ml, 1 + test_below(80), &p);
         CHECK(s == Q8CONV_SUCCESS || s == Q8CONV_ERROR_UNSUPPORTED, "status %d", (int)s);
         if (s != Q8CONV_SUCCESS)
             continue;
@@ -290,9 +269,9 @@ static void test_split_k(void)
     CHECK(pick_dispatch_plan_k(40, 2, 7, Q8CONV_KSPLIT_MIN_STEPS * 2 - 1, 1, big_count, big_local, 1024, &p) ==
               Q8CONV_SUCCESS && p.k_split == 1, "short K split (k_split %u)", p.k_split);
     for (int t = 0; t < 5000; t++) {
-        uint32_t c4 = 1 + rnd(64), w4 = 1 + rnd(8), rows = 1 + rnd(16), c4_in = 1 + rnd(4096), tile = 1 + rnd(2);
-        uint32_t mc[3] = {1 + rnd(8), 1 + rnd(8), 1 + rnd(8)};
-        uint32_t inv = 64u << rnd(5);
+        uint32_t c4 = 1 + test_below(64), w4 = 1 + test_below(8), rows = 1 + test_below(16), c4_in = 1 + test_below(4096), tile = 1 + test_below(2);
+        uint32_t mc[3] = {1 + test_below(8), 1 + test_below(8), 1 + test_below(8)};
+        uint32_t inv = 64u << test_below(5);
         q8conv_status st = pick_dispatch_plan_k(c4, w4, rows, c4_in, tile, mc, big_local, inv, &p);
         if (st == Q8CONV_ERROR_UNSUPPORTED)
             continue;
@@ -330,9 +309,7 @@ static void test_split_k(void)
 
 int main(void)
 {
-    const char *env = getenv("Q8CONV_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-    rng_state = seed ? seed : 1;
+    test_seed();
     test_tile_n4();
     test_global_extents();
     test_local_size();
@@ -340,10 +317,5 @@ int main(void)
     test_split_tiny_limits();
     test_refusals();
     test_split_k();
-    if (failures) {
-        fprintf(stderr, "test_picker: %d failure(s) (Q8CONV_SEED=%llu)\n", failures, (unsigned long long)seed);
-        return 1;
-    }
-    printf("test_picker: all passed\n");
-    return 0;
+    return test_finish("test_picker");
 }

@@ -7,35 +7,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "pure.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                  \
-    do {                                                                  \
-        if (!(cond)) {                                                    \
-            failures++;                                                   \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                 \
-            fprintf(stderr, "\n");                                        \
-        }                                                                 \
-    } while (0)
-
-static uint64_t rng_state;
-
-static uint64_t rnd64(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static uint32_t rnd(uint32_t bound) { return (uint32_t)(rnd64() % bound); }
-static int32_t rnd_range(int32_t lo, int32_t hi) { return lo + (int32_t)(rnd64() % (uint64_t)((int64_t)hi - lo + 1)); }
-static float rnd_unit(void) { return (float)(rnd64() >> 40) / (float)(1u << 24); }
+static int32_t rnd_range(int32_t lo, int32_t hi) { return lo + (int32_t)(test_rand() % (uint64_t)((int64_t)hi - lo + 1)); }
+static float rnd_unit(void) { return (float)(test_rand() >> 40) / (float)(1u << 24); }
 /* A log-uniform positive float in [2^lo, 2^hi). */
-static float rnd_scale(int lo, int hi) { return ldexpf(1.0f + rnd_unit(), lo + (int)rnd((uint32_t)(hi - lo))); }
+static float rnd_scale(int lo, int hi) { return ldexpf(1.0f + rnd_unit(), lo + (int)test_below((uint32_t)(hi - lo))); }
 
 /* One output channel, one input channel: w[0][0] = wv, scales s_w = ws. */
 typedef struct tiny_op {
@@ -317,13 +295,13 @@ static void rand_op_make(rand_op *r, uint32_t ic, uint32_t oc)
     r->bias_f = malloc(sizeof(float) * oc);
     r->bias_i = malloc(sizeof(int32_t) * oc);
     for (size_t i = 0; i < (size_t)ic * oc; i++)
-        r->w[i] = (int8_t)rnd(256);
+        r->w[i] = (int8_t)test_below(256);
     float s_x = rnd_scale(-10, 2);
     float typical_w = rnd_scale(-10, 0);
     for (uint32_t o = 0; o < oc; o++) {
         r->s_w[o] = typical_w * (0.5f + rnd_unit());
         r->bias_f[o] = (rnd_unit() - 0.5f) * 200.0f * s_x * typical_w;
-        r->bias_i[o] = rnd(8) == 0 ? rnd_range(-(1 << 30), 1 << 30) : rnd_range(-20000, 20000);
+        r->bias_i[o] = test_below(8) == 0 ? rnd_range(-(1 << 30), 1 << 30) : rnd_range(-20000, 20000);
     }
     /* The typical |adj| is about 128 * 73 * sqrt(ic); aim the output scale around it. */
     float spread = s_x * typical_w * 9000.0f * sqrtf((float)ic) / 128.0f;
@@ -333,7 +311,7 @@ static void rand_op_make(rand_op *r, uint32_t ic, uint32_t oc)
         .output_scale = spread * ldexpf(1.0f, rnd_range(-4, 3)) * (0.5f + rnd_unit()),
         .output_zero_point = rnd_range(-128, 127),
         .weights = r->w, .weight_scales = r->s_w,
-        .bias_mode = (q8conv_bias_mode)rnd(3), .activation = (q8conv_activation)rnd(3),
+        .bias_mode = (q8conv_bias_mode)test_below(3), .activation = (q8conv_activation)test_below(3),
     };
     if (r->d.bias_mode == Q8CONV_BIAS_FLOAT)
         r->d.bias = r->bias_f;
@@ -416,7 +394,7 @@ static void check_reference_vs_literal(const rand_op *r, uint32_t n, uint32_t h,
     size_t hw = (size_t)h * w, in_size = n * ic * hw, out_size = n * oc * hw;
     int8_t *x = malloc(in_size), *y = malloc(out_size);
     for (size_t i = 0; i < in_size; i++)
-        x[i] = (int8_t)rnd(256);
+        x[i] = (int8_t)test_below(256);
     q8conv_status s = q8conv_pw_reference(d, n, h, w, x, y);
     CHECK(s == Q8CONV_SUCCESS, "random op: status %d", (int)s);
     size_t bad = 0;
@@ -481,13 +459,13 @@ static void test_random_ops(void)
 {
     for (int t = 0; t < 300; t++) {
         rand_op r;
-        uint32_t ic = 1 + rnd(t % 10 == 0 ? 300 : 40), oc = 1 + rnd(20);
+        uint32_t ic = 1 + test_below(t % 10 == 0 ? 300 : 40), oc = 1 + test_below(20);
         rand_op_make(&r, ic, oc);
         CHECK(q8conv_pw_validate_desc(&r.d) == Q8CONV_SUCCESS, "random desc invalid");
         check_requant_vs_literal(&r);
-        check_reference_vs_literal(&r, 1 + rnd(2), 1 + rnd(9), 1 + rnd(30));
+        check_reference_vs_literal(&r, 1 + test_below(2), 1 + test_below(9), 1 + test_below(30));
         rand_op_free(&r);
-        if (failures > 20)
+        if (test_failures > 20)
             return;
     }
 }
@@ -529,9 +507,7 @@ static void test_requant_constants(void)
 
 int main(void)
 {
-    const char *env = getenv("Q8CONV_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
-    rng_state = seed ? seed : 1;
+    test_seed();
     test_hand_cases();
     test_round_half_even();
     test_relu();
@@ -539,10 +515,5 @@ int main(void)
     test_refusals();
     test_requant_constants();
     test_random_ops();
-    if (failures) {
-        fprintf(stderr, "test_reference: %d failure(s) (Q8CONV_SEED=%llu)\n", failures, (unsigned long long)seed);
-        return 1;
-    }
-    printf("test_reference: all passed (seed %llu)\n", (unsigned long long)seed);
-    return 0;
+    return test_finish("test_reference");
 }
