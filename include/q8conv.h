@@ -126,7 +126,8 @@ typedef struct q8conv_external_device {
     VkInstance instance;
     VkPhysicalDevice physical_device;
     VkDevice device;
-    VkQueue queue;                      /**< used by q8conv_pw_run and tensor read/write only */
+    VkQueue queue;                      /**< used by q8conv_pw_create (weight upload), q8conv_pw_run and
+                                             tensor read/write only */
     uint32_t queue_family_index;        /**< must support compute */
     uint32_t api_version;               /**< the instance's apiVersion (>= 1.1) */
     PFN_vkGetInstanceProcAddr get_instance_proc_addr;
@@ -151,8 +152,9 @@ typedef struct q8conv_context_desc {
     uint32_t flags; /**< Q8CONV_CONTEXT_* */
     /** NULL: libq8conv loads the Vulkan loader and creates its own instance, device and queue.
      *  Otherwise the caller's device is used; the struct is copied, the handles must outlive the
-     *  context. The queue is used only by q8conv_pw_run and tensor read/write; the caller must
-     *  not use it from another thread during those calls (Vulkan's external-sync rule). */
+     *  context. The queue is used only by q8conv_pw_create (weight upload), q8conv_pw_run and
+     *  tensor read/write; the caller must not use it from another thread during those calls
+     *  (Vulkan's external-sync rule). */
     const q8conv_external_device *external;
     /** Serialized pipeline cache from q8conv_context_get_pipeline_cache() of an earlier run.
      *  Not kept. A blob reaches the driver only when its length and checksum match what a context
@@ -238,8 +240,8 @@ typedef struct q8conv_vulkan_handles {
     VkInstance instance;
     VkPhysicalDevice physical_device;
     VkDevice device;
-    VkQueue queue;               /**< shared with q8conv_pw_run and tensor read/write: do not use it
-                                      from another thread while such a call is in flight */
+    VkQueue queue;               /**< shared with q8conv_pw_create, q8conv_pw_run and tensor read/write:
+                                      do not use it from another thread while such a call is in flight */
     uint32_t queue_family_index;
     uint32_t api_version;
     PFN_vkGetInstanceProcAddr get_instance_proc_addr;
