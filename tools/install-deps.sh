@@ -4,7 +4,10 @@
 set -eu
 packages="cmake make gcc libc6-dev pkg-config
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
-  mesa-vulkan-drivers vulkan-validationlayers libxnnpack-dev"
+  mesa-vulkan-drivers vulkan-validationlayers libxnnpack-dev libpthreadpool-dev
+  clang libclang-rt-14-dev llvm"
+# clang + libclang-rt-14-dev: the libFuzzer target and its sanitizer runtimes (fuzz/); llvm:
+# llvm-symbolizer, so that sanitizer reports name their frames.
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
