@@ -153,78 +153,105 @@ static q8conv_status check_tensors(const q8conv_pw *op, const q8conv_tensor *in,
     return q8conv_ctx_check_lost(op->ctx);
 }
 
+/* The plan and pipeline for one piece of rows; a run's pieces mostly share one row count. */
+typedef struct piece_plan {
+    uint32_t rows;
+    q8conv_dispatch_plan plan;
+    VkPipeline pipeline;
+} piece_plan;
+
+static q8conv_status resolve_piece(const q8conv_pw *op, uint32_t w4, uint32_t rows, piece_plan *pp)
+{
+    if (pp->pipeline && pp->rows == rows)
+        return Q8CONV_SUCCESS;
+    const VkPhysicalDeviceLimits *lim = &op->ctx->props.limits;
+    q8conv_status st = pick_dispatch_plan_k(op->c4_out, w4, rows, op->c4_in, q8conv_kernel_tile_n4(op->kernel),
+                                            lim->maxComputeWorkGroupCount, lim->maxComputeWorkGroupSize,
+                                            lim->maxComputeWorkGroupInvocations, &pp->plan);
+    pp->pipeline = VK_NULL_HANDLE;
+    if (st == Q8CONV_SUCCESS)
+        st = q8conv_ctx_get_pipeline(op->ctx, op->module, (uint32_t)op->bias_mode, pp->plan.local, pp->plan.k_split,
+                                     &pp->pipeline);
+    pp->rows = rows;
+    return st;
+}
+
+/* The piece of rows starting at `start`: it ends where either tensor's binding window ends. */
+static uint32_t piece_end(const q8conv_tensor *in, const q8conv_tensor *out, uint32_t start)
+{
+    uint64_t end = in->rows;
+    const uint64_t in_end = (uint64_t)(start / in->rows_per_window + 1) * in->rows_per_window;
+    const uint64_t out_end = (uint64_t)(start / out->rows_per_window + 1) * out->rows_per_window;
+    if (in_end < end)
+        end = in_end;
+    if (out_end < end)
+        end = out_end;
+    return (uint32_t)end;
+}
+
 /* Records every dispatch of one run: the rows are cut where either tensor's binding window ends,
- * and each piece is split further where the device's group-count limit requires. */
+ * and each piece is split further where the device's group-count limit requires. Every plan and
+ * pipeline is resolved before the first command is recorded, so a refusal records nothing. */
 static q8conv_status record_dispatches(const q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *in,
                                        const q8conv_tensor *out)
 {
     q8conv_context *ctx = op->ctx;
-    const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
-    const uint32_t tile_n4 = q8conv_kernel_tile_n4(op->kernel);
     const uint32_t w4 = q8conv_div_up(in->desc.w, 4);
     const uint32_t rows = in->rows;
+    piece_plan pp = {0};
+    q8conv_status st = resolve_piece(op, w4, piece_end(in, out, 0), &pp);
+    /* Windowed tensors (rare) may have pieces of other sizes: create their pipelines first. */
+    if (in->window_count > 1 || out->window_count > 1) {
+        for (uint32_t start = 0; start < rows && st == Q8CONV_SUCCESS;) {
+            const uint32_t end = piece_end(in, out, start);
+            piece_plan other = pp;
+            st = resolve_piece(op, w4, end - start, &other);
+            start = end;
+        }
+    }
+    if (st != Q8CONV_SUCCESS)
+        return st;
+
     q8conv_push pc = {.w = in->desc.w,
                       .w4 = w4,
                       .c4_in = op->c4_in,
                       .c4_out = op->c4_out,
                       .oc = op->oc,
-                      .x_tiles = q8conv_div_up(op->c4_out, tile_n4),
+                      .x_tiles = q8conv_div_up(op->c4_out, q8conv_kernel_tile_n4(op->kernel)),
                       .z_y = op->rq.z_y,
                       .qmin = op->rq.qmin,
                       .qmax = op->rq.qmax,
                       .inv_y = op->rq.inv_y};
     VkPipeline bound = VK_NULL_HANDLE;
     for (uint32_t start = 0; start < rows;) {
+        const uint32_t end = piece_end(in, out, start);
         const uint32_t wi = start / in->rows_per_window, wo = start / out->rows_per_window;
-        uint64_t end = rows;
-        if ((uint64_t)(wi + 1) * in->rows_per_window < end)
-            end = (uint64_t)(wi + 1) * in->rows_per_window;
-        if ((uint64_t)(wo + 1) * out->rows_per_window < end)
-            end = (uint64_t)(wo + 1) * out->rows_per_window;
-        q8conv_dispatch_plan plan;
-        q8conv_status st = pick_dispatch_plan_k(op->c4_out, w4, (uint32_t)end - start, op->c4_in, tile_n4, lim->maxComputeWorkGroupCount,
-                                              lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations, &plan);
-        VkPipeline pipeline = VK_NULL_HANDLE;
-        if (st == Q8CONV_SUCCESS)
-            st = q8conv_ctx_get_pipeline(ctx, op->module, (uint32_t)op->bias_mode, plan.local, plan.k_split, &pipeline);
+        /* Cached above: neither the plan nor the pipeline lookup can fail here. */
+        st = resolve_piece(op, w4, end - start, &pp);
         if (st != Q8CONV_SUCCESS)
             return st;
-        if (pipeline != bound) {
-            ctx->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
+        if (pp.pipeline != bound) {
+            ctx->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pp.pipeline);
             ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx->pipeline_layout, 0, 1, &op->set, 0,
                                             NULL);
-            bound = pipeline;
+            bound = pp.pipeline;
         }
         VkDescriptorSet sets[2] = {in->sets[wi], out->sets[wo]};
         ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx->pipeline_layout, 1, 2, sets, 0, NULL);
-        pc.rows = (uint32_t)end;
+        pc.rows = end;
         pc.in_row_offset = wi * in->rows_per_window;
         pc.out_row_offset = wo * out->rows_per_window;
-        for (uint32_t d = 0; d < plan.count; ++d) {
-            const q8conv_dispatch *dp = &plan.dispatches[d];
+        for (uint32_t d = 0; d < pp.plan.count; ++d) {
+            const q8conv_dispatch *dp = &pp.plan.dispatches[d];
             pc.base[0] = dp->base[0];
             pc.base[1] = dp->base[1];
             pc.base[2] = dp->base[2] + start;
             ctx->vk.vkCmdPushConstants(cmd, ctx->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
             ctx->vk.vkCmdDispatch(cmd, dp->groups[0], dp->groups[1], dp->groups[2]);
         }
-        start = (uint32_t)end;
+        start = end;
     }
     return Q8CONV_SUCCESS;
-}
-
-/* Refuses before anything is recorded when some piece of the run cannot be dispatched. */
-static q8conv_status check_plannable(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out)
-{
-    const VkPhysicalDeviceLimits *lim = &op->ctx->props.limits;
-    const uint32_t tile_n4 = q8conv_kernel_tile_n4(op->kernel);
-    const uint32_t w4 = q8conv_div_up(in->desc.w, 4);
-    uint32_t piece = in->rows_per_window < out->rows_per_window ? in->rows_per_window : out->rows_per_window;
-    if (piece > in->rows)
-        piece = in->rows;
-    q8conv_dispatch_plan plan;
-    return pick_dispatch_plan_k(op->c4_out, w4, piece, op->c4_in, tile_n4, lim->maxComputeWorkGroupCount, lim->maxComputeWorkGroupSize,
-                              lim->maxComputeWorkGroupInvocations, &plan);
 }
 
 q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *input, q8conv_tensor *output)
@@ -232,8 +259,6 @@ q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_
     if (!cmd)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     q8conv_status st = check_tensors(op, input, output);
-    if (st == Q8CONV_SUCCESS)
-        st = check_plannable(op, input, output);
     if (st != Q8CONV_SUCCESS)
         return st;
     return record_dispatches(op, cmd, input, output);
@@ -242,8 +267,6 @@ q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_
 q8conv_status q8conv_pw_run(q8conv_pw *op, const q8conv_tensor *input, q8conv_tensor *output)
 {
     q8conv_status st = check_tensors(op, input, output);
-    if (st == Q8CONV_SUCCESS)
-        st = check_plannable(op, input, output);
     if (st != Q8CONV_SUCCESS)
         return st;
     q8conv_context *ctx = op->ctx;
