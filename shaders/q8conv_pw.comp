@@ -27,6 +27,7 @@ layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 /* 0 = no bias, 1 = float bias, 2 = int32 bias (q8conv_bias_mode). A specialization constant so the
  * unused requantization path folds away; it is never tested inside the K loop. */
 layout(constant_id = 3) const int BIAS_MODE = 0;
+#include "requant.glsl"
 
 /* 1: each invocation runs its block's whole K loop. > 1 (split-K, for grids too small to fill the
  * device): the K_SPLIT invocations of one workgroup column (local y) each take a slice of the K
@@ -128,23 +129,6 @@ void dot_block(inout ivec4 acc[4], uvec4 x, uvec4 wt)
     }
 }
 
-uint requant_byte(int acc, uvec4 ch)
-{
-    precise float v;
-    precise float r;
-    if (BIAS_MODE == 2) {
-        v = float(acc - int(ch.x)) * uintBitsToFloat(ch.y);
-        r = roundEven(v);
-    } else {
-        v = float(acc - int(ch.x)) * uintBitsToFloat(ch.y);
-        if (BIAS_MODE == 1)
-            v = v + uintBitsToFloat(ch.z);
-        r = roundEven(v * pc.inv_y);
-    }
-    precise float q = clamp(r + pc.z_y, pc.qmin, pc.qmax);
-    return uint(int(q)) & 0xFFu;
-}
-
 void main()
 {
     uvec3 gid = gl_GlobalInvocationID + pc.base;
@@ -239,8 +223,10 @@ void main()
         const uint keep = live >= 4u ? 0xFFFFFFFFu : ((1u << (8u * live)) - 1u);
         uvec4 words;
         [[unroll]] for (int j = 0; j < 4; ++j) {
-            const uint word = requant_byte(acc[t][j].x, ch[0]) | (requant_byte(acc[t][j].y, ch[1]) << 8) |
-                              (requant_byte(acc[t][j].z, ch[2]) << 16) | (requant_byte(acc[t][j].w, ch[3]) << 24);
+            const uint word = requant_byte(acc[t][j].x, ch[0], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
+                              (requant_byte(acc[t][j].y, ch[1], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
+                              (requant_byte(acc[t][j].z, ch[2], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
+                              (requant_byte(acc[t][j].w, ch[3], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24);
             words[j] = word & keep;
         }
 #if OUT_4W4C
