@@ -91,12 +91,15 @@ typedef enum q8conv_activation {
 
 /** Which compute kernel an op uses. */
 typedef enum q8conv_kernel {
-    Q8CONV_KERNEL_AUTO = 0,     /**< The context's default: DOT where integer dot product is usable, else FALLBACK. */
+    Q8CONV_KERNEL_AUTO = 0,     /**< The context's default: COOPMAT where the device has int8 cooperative matrices,
+                                     else DOT where integer dot product is usable, else FALLBACK. */
     Q8CONV_KERNEL_DOT = 1,      /**< TILE_N4 = 1 (4x4 block, 16 accumulators), packed int8 dot product. */
     Q8CONV_KERNEL_FALLBACK = 2, /**< TILE_N4 = 1 with plain integer math, for devices without integer dot product. */
     Q8CONV_KERNEL_LEGACY = 3,   /**< TILE_N4 = 2 (8 channels, 32 accumulators): the earlier kernel, kept to measure the trade.
                                      Uses dot product when the context does, plain math otherwise. */
-    Q8CONV_KERNEL_COUNT_ = 4
+    Q8CONV_KERNEL_COOPMAT = 4,  /**< Cooperative matrices (VK_NV_cooperative_matrix, int8 x int8 -> int32 16x16x32
+                                     at subgroup scope): the GPU's matrix units. Same bytes as every other kernel. */
+    Q8CONV_KERNEL_COUNT_ = 5
 } q8conv_kernel;
 
 #define Q8CONV_CONTEXT_VALIDATION     0x1u  /**< enable VK_LAYER_KHRONOS_validation (own instance only) */
@@ -416,7 +419,7 @@ Q8CONV_API q8conv_status q8conv_pw_validate_desc(const q8conv_pw_desc *desc);
 /** A static, human-readable name for a status ("Q8CONV_SUCCESS", ...); "unknown status" otherwise. */
 Q8CONV_API const char *q8conv_status_string(q8conv_status status);
 
-/** A static name for a kernel ("dot", "fallback", "legacy", "auto"); "unknown" otherwise. */
+/** A static name for a kernel ("dot", "fallback", "legacy", "coopmat", "auto"); "unknown" otherwise. */
 Q8CONV_API const char *q8conv_kernel_name(q8conv_kernel kernel);
 
 #ifdef __cplusplus

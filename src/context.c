@@ -343,7 +343,10 @@ static void fill_info(q8conv_context *ctx, const dot_support *dot)
     info->max_storage_buffer_range = ctx->props.limits.maxStorageBufferRange;
     info->min_storage_buffer_offset_alignment = ctx->props.limits.minStorageBufferOffsetAlignment;
     info->timestamp_period_ns = ctx->props.limits.timestampPeriod;
-    info->default_kernel = ctx->use_dot ? Q8CONV_KERNEL_DOT : Q8CONV_KERNEL_FALLBACK;
+    uint32_t auto_line = 0;
+    info->default_kernel = q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, ctx->caps, &auto_line) == Q8CONV_SUCCESS
+                               ? q8conv_kernel_lines[auto_line].kernel
+                               : Q8CONV_KERNEL_FALLBACK;
     info->validation_enabled = ctx->messenger != VK_NULL_HANDLE;
 }
 
@@ -449,9 +452,9 @@ static q8conv_status create_shared_objects(q8conv_context *ctx, const q8conv_con
         return q8conv_status_from_vk(r);
 
     for (uint32_t m = 0; m < Q8CONV_MODULE_COUNT; ++m) {
-        bool module_uses_dot = (m >> 2) & 1u;
-        /* A module declaring the DotProduct capability is invalid on a device without the feature. */
-        if (module_uses_dot && !ctx->use_dot)
+        /* A module declaring a capability the device lacks (DotProduct, CooperativeMatrixNV) is
+         * invalid there. */
+        if ((q8conv_kernel_lines[m / 4u].needs & ~ctx->caps) != 0)
             continue;
         VkShaderModuleCreateInfo smci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                          .codeSize = q8conv_shader_size[m],
@@ -578,6 +581,7 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
     }
     if (st == Q8CONV_SUCCESS) {
         ctx->use_dot = dot.feature && !(ctx->flags & Q8CONV_CONTEXT_FORCE_FALLBACK);
+        ctx->caps = ctx->use_dot ? Q8CONV_CAP_DOT : 0u;
         ctx->vki.vkGetPhysicalDeviceMemoryProperties(ctx->physical_device, &ctx->memory_props);
         fill_info(ctx, &dot);
         st = create_shared_objects(ctx, desc);
@@ -807,17 +811,15 @@ void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescripto
     pthread_mutex_unlock(&ctx->lock);
 }
 
-q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint32_t bias_mode,
-                                      const uint32_t local[3], uint32_t k_split, VkPipeline *out)
+q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out)
 {
-    if (module >= Q8CONV_MODULE_COUNT || !ctx->modules[module])
+    if (key->module >= Q8CONV_MODULE_COUNT || !ctx->modules[key->module])
         return Q8CONV_ERROR_UNSUPPORTED;
     pthread_mutex_lock(&ctx->lock);
     q8conv_status st = Q8CONV_SUCCESS;
     for (uint32_t i = 0; i < ctx->pipeline_count; ++i) {
         const q8conv_pipeline_entry *e = &ctx->pipelines[i];
-        if (e->module == module && e->bias_mode == bias_mode && e->local[0] == local[0] && e->local[1] == local[1] &&
-            e->local[2] == local[2] && e->k_split == k_split) {
+        if (memcmp(&e->key, key, sizeof *key) == 0) {
             *out = e->pipeline;
             pthread_mutex_unlock(&ctx->lock);
             return Q8CONV_SUCCESS;
@@ -836,18 +838,22 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint
         ctx->pipelines = p;
         ctx->pipeline_capacity = cap;
     }
-    /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp). */
-    const uint32_t spec_values[5] = {local[0], local[1], local[2], bias_mode, k_split};
-    VkSpecializationMapEntry entries[5];
-    for (uint32_t i = 0; i < 5; ++i)
+    /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp); 5-9: the
+     * matrix tile, 10: subgroup size, 11: INPUT_XOR (shaders/q8conv_pw_coopmat.comp). An entry
+     * whose id a module does not declare has no effect (Vulkan's rule). */
+    const uint32_t spec_values[12] = {key->local[0], key->local[1], key->local[2], key->bias_mode, key->k_split,
+                                      key->tile[0],  key->tile[1],  key->tile[2],  key->tile[3],   key->tile[4],
+                                      key->subgroup_size, key->input_xor};
+    VkSpecializationMapEntry entries[12];
+    for (uint32_t i = 0; i < 12; ++i)
         entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = i * 4u, .size = 4};
-    VkSpecializationInfo spec = {.mapEntryCount = 5, .pMapEntries = entries, .dataSize = sizeof spec_values,
+    VkSpecializationInfo spec = {.mapEntryCount = 12, .pMapEntries = entries, .dataSize = sizeof spec_values,
                                  .pData = spec_values};
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-                  .module = ctx->modules[module],
+                  .module = ctx->modules[key->module],
                   .pName = "main",
                   .pSpecializationInfo = &spec},
         .layout = ctx->pipeline_layout};
@@ -856,9 +862,7 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint
     if (r != VK_SUCCESS) {
         st = q8conv_ctx_result(ctx, r);
     } else {
-        ctx->pipelines[ctx->pipeline_count++] = (q8conv_pipeline_entry){
-            .module = module, .bias_mode = bias_mode, .local = {local[0], local[1], local[2]}, .k_split = k_split,
-            .pipeline = p};
+        ctx->pipelines[ctx->pipeline_count++] = (q8conv_pipeline_entry){.key = *key, .pipeline = p};
         *out = p;
     }
     pthread_mutex_unlock(&ctx->lock);

@@ -188,3 +188,68 @@ static q8conv_status split_plan(q8conv_dispatch_plan *p_in, const uint32_t unit[
     *plan = p;
     return Q8CONV_SUCCESS;
 }
+
+/* ---- the cooperative-matrix kernel ---- */
+
+const q8conv_matrix_tile q8conv_matrix_tiles[Q8CONV_CM_TILE_COUNT] = {Q8CONV_CM_TILE_MENU};
+
+uint32_t q8conv_matrix_tile_subgroups(const q8conv_matrix_tile *t)
+{
+    return (t->bm / t->sg_m) * (t->bn / t->sg_n);
+}
+
+/* The shader's shared memory: the larger of the double-buffered A and B stages (rows of BK bytes
+ * plus 16 bytes of padding) and the epilogue's int32 strips (16 x 32, or 16 x 16 where a subgroup
+ * has an odd number of matrices across), then one uvec4 of channel params per tile channel. */
+uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t)
+{
+    const uint32_t stride = t->bk / 4u + 4u;
+    const uint32_t stage = 2u * (t->bm + t->bn) * stride;
+    const uint32_t epi_n = (t->sg_n / Q8CONV_CM_N) % 2u == 0u ? 32u : 16u;
+    const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n;
+    return 4u * (stage > epi ? stage : epi) + 16u * t->bn;
+}
+
+/* Workgroups that keep a large GPU busy: the largest tile that still yields this many is taken
+ * (bigger tiles reuse each loaded byte more), else the tile with the most workgroups. */
+#define MATRIX_TARGET_GROUPS 256u
+
+q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
+                               const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,
+                               q8conv_dispatch_plan *plan)
+{
+    if (!plan || !max_count || !max_local || pixels == 0 || c4_out == 0 || subgroup_size == 0)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    for (int i = 0; i < 3; i++)
+        if (max_count[i] == 0)
+            return Q8CONV_ERROR_INVALID_ARGUMENT;
+    const uint32_t channels = c4_out > 0x3FFFFFFFu ? 0xFFFFFFFFu : c4_out * 4u;
+    int best = -1;
+    uint64_t best_groups = 0;
+    for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++) {
+        const q8conv_matrix_tile *t = &q8conv_matrix_tiles[i];
+        const uint64_t invocations = (uint64_t)q8conv_matrix_tile_subgroups(t) * subgroup_size;
+        if (invocations > max_local[0] || invocations > max_invocations ||
+            q8conv_matrix_tile_shared_bytes(t) > max_shared_bytes)
+            continue;
+        const uint64_t groups = (uint64_t)div_up_safe(pixels, t->bm) * div_up_safe(channels, t->bn);
+        if (best < 0 || (best_groups < MATRIX_TARGET_GROUPS && groups > best_groups)) {
+            best = i;
+            best_groups = groups;
+        }
+    }
+    if (best < 0)
+        return Q8CONV_ERROR_UNSUPPORTED;
+    q8conv_dispatch_plan p;
+    memset(&p, 0, sizeof(p));
+    p.tile = q8conv_matrix_tiles[best];
+    p.global[0] = div_up_safe(channels, p.tile.bn);
+    p.global[1] = div_up_safe(pixels, p.tile.bm);
+    p.global[2] = 1;
+    p.local[0] = q8conv_matrix_tile_subgroups(&p.tile) * subgroup_size;
+    p.local[1] = 1;
+    p.local[2] = 1;
+    p.k_split = 1;
+    const uint32_t unit[3] = {1, 1, 1};
+    return split_plan(&p, unit, max_count, plan);
+}

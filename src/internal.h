@@ -21,8 +21,7 @@ q8conv_status q8conv_status_from_vk(VkResult r);
 
 /* ---- shaders (generated q8conv_shaders.c) ---- */
 
-/* Module index: legacy * 8 + use_dot * 4 + (input is 4W4C) * 2 + (output is 4W4C). */
-#define Q8CONV_MODULE_COUNT 16
+/* One module per kernel-table line and layout pair: q8conv_module_index (src/pure.h). */
 extern const uint32_t *const q8conv_shader_code[Q8CONV_MODULE_COUNT];
 extern const size_t q8conv_shader_size[Q8CONV_MODULE_COUNT];
 
@@ -46,12 +45,21 @@ typedef struct q8conv_instance_fns {
     PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
 } q8conv_instance_fns;
 
-/* A compute pipeline for one (module, bias mode, local size, split-K); created on first use. */
-typedef struct q8conv_pipeline_entry {
+/* What makes two pipelines differ: the module and its specialization constants. Fields a kernel
+ * does not use are 0. Compared with memcmp, so always zero-initialize it. */
+typedef struct q8conv_pipeline_key {
     uint32_t module;
     uint32_t bias_mode;
     uint32_t local[3];
     uint32_t k_split;
+    uint32_t tile[5];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK */
+    uint32_t subgroup_size; /* cooperative-matrix kernel */
+    uint32_t input_xor;     /* 0x80808080 for uint8 input */
+} q8conv_pipeline_key;
+
+/* A compute pipeline for one key; created on first use. */
+typedef struct q8conv_pipeline_entry {
+    q8conv_pipeline_key key;
     VkPipeline pipeline;
 } q8conv_pipeline_entry;
 
@@ -84,6 +92,7 @@ struct q8conv_context {
     VkPhysicalDeviceMemoryProperties memory_props;
     q8conv_context_info info;
     bool use_dot;
+    uint32_t caps; /* Q8CONV_CAP_* the context may use (src/pure.h) */
 
     VkPipelineCache pipeline_cache;
     VkDescriptorSetLayout op_set_layout;     /* set 0: weights, channel params */
@@ -109,10 +118,8 @@ q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and re
 q8conv_status q8conv_ctx_alloc_set(q8conv_context *ctx, VkDescriptorSetLayout layout, VkDescriptorSet *set,
                                    VkDescriptorPool *from);
 void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescriptorSet set);
-/* The pipeline for (module, bias mode, local, k_split), created and cached on first use (locks
- * the context). */
-q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint32_t bias_mode,
-                                      const uint32_t local[3], uint32_t k_split, VkPipeline *out);
+/* The pipeline for a key, created and cached on first use (locks the context). */
+q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out);
 
 /* One-shot submission on the context's queue: begin returns the context's command buffer with
  * the lock held; end submits, waits and releases the lock (also on failure). */
@@ -164,6 +171,7 @@ struct q8conv_pw {
     q8conv_layout input_layout, output_layout;
     q8conv_bias_mode bias_mode;
     q8conv_kernel kernel;
+    uint32_t line;   /* its line of the kernel table */
     uint32_t module;
     q8conv_requant rq;
     q8conv_buffer params; /* packed weights, then channel params */

@@ -256,3 +256,30 @@ void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, void *dst)
             word[(i / 4) * c4_out * 16 + i % 4] = (uint8_t)row[i];
     }
 }
+
+/* Row bytes and row count of the cooperative-matrix packing (see pure.h). */
+static uint64_t coopmat_row_bytes(uint32_t ic)
+{
+    const uint64_t k = ((uint64_t)ic + 3) / 4 * 4;
+    return (k + Q8CONV_CM_WEIGHT_K_ALIGN - 1) / Q8CONV_CM_WEIGHT_K_ALIGN * Q8CONV_CM_WEIGHT_K_ALIGN;
+}
+
+static uint64_t coopmat_rows(uint32_t oc)
+{
+    const uint64_t c = ((uint64_t)oc + 3) / 4 * 4;
+    return (c + Q8CONV_CM_N - 1) / Q8CONV_CM_N * Q8CONV_CM_N;
+}
+
+uint64_t q8conv_coopmat_weight_bytes(uint32_t oc, uint32_t ic)
+{
+    return coopmat_rows(oc) * coopmat_row_bytes(ic);
+}
+
+void q8conv_pack_weights_coopmat(uint32_t oc, uint32_t ic, const int8_t *w, void *dst)
+{
+    const size_t row = (size_t)coopmat_row_bytes(ic);
+    uint8_t *out = dst;
+    memset(out, 0, (size_t)q8conv_coopmat_weight_bytes(oc, ic));
+    for (size_t o = 0; o < oc; o++)
+        memcpy(out + o * row, w + o * ic, ic);
+}

@@ -35,6 +35,12 @@ uint64_t q8conv_packed_row_bytes(const q8conv_tensor_desc *desc);
 void q8conv_pack_tensor(const q8conv_tensor_desc *desc, const int8_t *src, q8conv_host_layout host, void *dst);
 /* Device packing -> host array; padding ignored. */
 void q8conv_unpack_tensor(const q8conv_tensor_desc *desc, const void *src, q8conv_host_layout host, int8_t *dst);
+/* Bytes of q8conv_pack_weights_coopmat's output. */
+uint64_t q8conv_coopmat_weight_bytes(uint32_t oc, uint32_t ic);
+/* Weights [oc][ic] -> the cooperative-matrix kernel's rows: row o (output channel o) holds its IC
+ * bytes, zero-padded to a multiple of Q8CONV_CM_WEIGHT_K_ALIGN; ceil(C4_out * 4 / Q8CONV_CM_N) *
+ * Q8CONV_CM_N rows, the padded ones zero. dst has q8conv_coopmat_weight_bytes(oc, ic) bytes. */
+void q8conv_pack_weights_coopmat(uint32_t oc, uint32_t ic, const int8_t *w, void *dst);
 /* Weights [oc][ic] -> 16-byte blocks, block (oc4, ic4) at index ic4 * C4_out + oc4, word c = output
  * channel 4*oc4 + c, byte i = input channel 4*ic4 + i; padding 0. dst has C4_out*C4_in*16 bytes.
  * K-major: at one K step, invocations with consecutive channel blocks read consecutive 16-byte
@@ -62,6 +68,49 @@ typedef struct q8conv_requant {
 q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_params *channels,
                                      q8conv_requant *rq);
 
+/* ---- the kernel table (src/kernels.def, src/kernels.c) ---- */
+
+/* Device capabilities a kernel line may need (q8conv_context.caps). */
+#define Q8CONV_CAP_DOT 0x1u     /* shaderIntegerDotProduct (SPV_KHR_integer_dot_product) */
+#define Q8CONV_CAP_COOPMAT 0x2u /* VK_NV_cooperative_matrix with an s8 x s8 -> s32 16x16x32 subgroup shape,
+                                   shaderInt8 and vulkanMemoryModel */
+
+typedef enum q8conv_plan_kind {
+    Q8CONV_PLAN_BLOCKS = 0, /* an invocation per output block (pick_dispatch_plan_k) */
+    Q8CONV_PLAN_MATRIX = 1  /* a workgroup per cooperative-matrix tile (pick_matrix_plan) */
+} q8conv_plan_kind;
+
+typedef struct q8conv_kernel_line {
+    q8conv_kernel kernel;
+    const char *shader;
+    uint32_t needs; /* Q8CONV_CAP_* */
+    q8conv_plan_kind plan;
+    uint32_t tile_n4;
+    uint32_t rank;
+} q8conv_kernel_line;
+
+enum {
+    Q8CONV_KERNEL_LINE_COUNT = 0
+#define Q8CONV_KERNEL_LINE(kernel, shader, defines, needs, plan, tile_n4, rank) +1
+#include "kernels.def"
+#undef Q8CONV_KERNEL_LINE
+};
+/* One SPIR-V module per line and layout pair (input 4W4C, output 4W4C). */
+#define Q8CONV_MODULE_COUNT (4 * Q8CONV_KERNEL_LINE_COUNT)
+
+extern const q8conv_kernel_line q8conv_kernel_lines[Q8CONV_KERNEL_LINE_COUNT];
+
+/* The line that runs `asked` on a device with capabilities `caps`: for AUTO the highest-ranked
+ * line it can run, otherwise the first line of that kernel it can run.
+ * @retval Q8CONV_ERROR_INVALID_ARGUMENT asked is not a q8conv_kernel
+ * @retval Q8CONV_ERROR_UNSUPPORTED the device can run no line of it */
+q8conv_status q8conv_kernel_resolve(q8conv_kernel asked, uint32_t caps, uint32_t *line);
+/* The module of a line for a layout pair. */
+static inline uint32_t q8conv_module_index(uint32_t line, q8conv_layout in, q8conv_layout out)
+{
+    return line * 4u + (in == Q8CONV_LAYOUT_4W4C ? 2u : 0u) + (out == Q8CONV_LAYOUT_4W4C ? 1u : 0u);
+}
+
 /* ---- dispatch picker (src/dispatch_picker.c) ---- */
 
 #define Q8CONV_MAX_DISPATCHES 64
@@ -71,11 +120,21 @@ typedef struct q8conv_dispatch {
     uint32_t base[3];   /* first invocation (global id offset) of this dispatch */
 } q8conv_dispatch;
 
+/* A workgroup tile of the cooperative-matrix kernel (tiling.h, Q8CONV_CM_TILE_MENU). */
+typedef struct q8conv_matrix_tile {
+    uint32_t bm, bn;     /* pixels x output channels per workgroup */
+    uint32_t sg_m, sg_n; /* pixels x output channels per subgroup */
+    uint32_t bk;         /* bytes of K staged per step */
+} q8conv_matrix_tile;
+
 typedef struct q8conv_dispatch_plan {
-    uint32_t global[3]; /* invocations: ceil(C4_out / TILE_N4), ceil(W4 / TILE_M4), rows */
+    /* BLOCKS plans: invocations, ceil(C4_out / TILE_N4), ceil(W4 / TILE_M4), rows.
+     * MATRIX plans: workgroups, channel tiles x pixel tiles x 1. */
+    uint32_t global[3];
     uint32_t local[3];  /* workgroup size */
     uint32_t k_split;   /* invocations per output block (pick_k_split); when > 1, local is
                            {lx, k_split, 1} and each workgroup covers one width block of one row */
+    q8conv_matrix_tile tile; /* MATRIX plans; zero for BLOCKS plans */
     uint32_t count;     /* dispatches */
     q8conv_dispatch dispatches[Q8CONV_MAX_DISPATCHES];
 } q8conv_dispatch_plan;
@@ -104,6 +163,21 @@ q8conv_status pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, ui
 q8conv_status pick_dispatch_plan_k(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t c4_in, uint32_t tile_n4,
                                    const uint32_t max_count[3], const uint32_t max_local[3],
                                    uint32_t max_invocations, q8conv_dispatch_plan *plan);
+
+/* The menu of cooperative-matrix tiles, in tiling.h's order. */
+extern const q8conv_matrix_tile q8conv_matrix_tiles[Q8CONV_CM_TILE_COUNT];
+/* Subgroups of a tile's workgroup, and the shared memory its pipeline declares. */
+uint32_t q8conv_matrix_tile_subgroups(const q8conv_matrix_tile *t);
+uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t);
+/* The plan of the cooperative-matrix kernel for `pixels` output pixels (rows * the padded width
+ * the kernel counts in) and c4_out channel blocks: a tile from the menu that the device's limits
+ * allow (workgroup size = subgroups * subgroup_size, shared memory), then the grid of workgroups
+ * {channel tiles, pixel tiles, 1}, split into several dispatches beyond max_count.
+ * @retval Q8CONV_ERROR_INVALID_ARGUMENT a zero or NULL input
+ * @retval Q8CONV_ERROR_UNSUPPORTED no tile fits the device, or more than Q8CONV_MAX_DISPATCHES */
+q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
+                               const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,
+                               q8conv_dispatch_plan *plan);
 
 #ifdef __cplusplus
 }

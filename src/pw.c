@@ -3,38 +3,14 @@
 
 #include "internal.h"
 
-static q8conv_status resolve_kernel(const q8conv_context *ctx, q8conv_kernel asked, q8conv_kernel *kernel,
-                                    bool *use_dot)
-{
-    switch (asked) {
-    case Q8CONV_KERNEL_AUTO:
-        *kernel = ctx->use_dot ? Q8CONV_KERNEL_DOT : Q8CONV_KERNEL_FALLBACK;
-        *use_dot = ctx->use_dot;
-        return Q8CONV_SUCCESS;
-    case Q8CONV_KERNEL_DOT:
-        *kernel = asked;
-        *use_dot = true;
-        return ctx->use_dot ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED;
-    case Q8CONV_KERNEL_FALLBACK:
-        *kernel = asked;
-        *use_dot = false;
-        return Q8CONV_SUCCESS;
-    case Q8CONV_KERNEL_LEGACY:
-        *kernel = asked;
-        *use_dot = ctx->use_dot;
-        return Q8CONV_SUCCESS;
-    default:
-        return Q8CONV_ERROR_INVALID_ARGUMENT;
-    }
-}
-
 static uint64_t align_up(uint64_t v, uint64_t a) { return a ? (v + a - 1) / a * a : v; }
 
 /* Uploads packed weights and per-channel constants into one buffer and describes both. */
 static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, const q8conv_channel_params *channels)
 {
     q8conv_context *ctx = op->ctx;
-    const uint64_t weight_bytes = (uint64_t)op->c4_out * op->c4_in * 16u;
+    const bool matrix = q8conv_kernel_lines[op->line].plan == Q8CONV_PLAN_MATRIX;
+    const uint64_t weight_bytes = matrix ? q8conv_coopmat_weight_bytes(op->oc, op->ic) : (uint64_t)op->c4_out * op->c4_in * 16u;
     const uint64_t channel_bytes = (uint64_t)op->c4_out * 4u * sizeof(q8conv_channel_params);
     const uint64_t channel_offset = align_up(weight_bytes, ctx->props.limits.minStorageBufferOffsetAlignment > 16
                                                                ? ctx->props.limits.minStorageBufferOffsetAlignment
@@ -46,7 +22,10 @@ static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, co
     if (!host)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
     memset(host, 0, (size_t)total);
-    q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, host);
+    if (matrix)
+        q8conv_pack_weights_coopmat(desc->out_channels, desc->in_channels, desc->weights, host);
+    else
+        q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, host);
     memcpy(host + channel_offset, channels, (size_t)channel_bytes);
 
     q8conv_status st = q8conv_buffer_create(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
@@ -77,9 +56,8 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     q8conv_status st = q8conv_validate_pw_desc(desc);
     if (st != Q8CONV_SUCCESS)
         return st;
-    q8conv_kernel kernel;
-    bool use_dot;
-    st = resolve_kernel(ctx, desc->kernel, &kernel, &use_dot);
+    uint32_t line;
+    st = q8conv_kernel_resolve(desc->kernel, ctx->caps, &line);
     if (st != Q8CONV_SUCCESS)
         return st;
     st = q8conv_ctx_check_lost(ctx);
@@ -102,9 +80,9 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     op->input_layout = desc->input_layout;
     op->output_layout = desc->output_layout;
     op->bias_mode = desc->bias_mode;
-    op->kernel = kernel;
-    op->module = (kernel == Q8CONV_KERNEL_LEGACY ? 8u : 0u) + (use_dot ? 4u : 0u) +
-                 (desc->input_layout == Q8CONV_LAYOUT_4W4C ? 2u : 0u) + (desc->output_layout == Q8CONV_LAYOUT_4W4C ? 1u : 0u);
+    op->line = line;
+    op->kernel = q8conv_kernel_lines[line].kernel;
+    op->module = q8conv_module_index(line, desc->input_layout, desc->output_layout);
 
     st = q8conv_compute_requant(desc, channels, &op->rq);
     if (st == Q8CONV_SUCCESS)
@@ -160,18 +138,44 @@ typedef struct piece_plan {
     VkPipeline pipeline;
 } piece_plan;
 
-static q8conv_status resolve_piece(const q8conv_pw *op, uint32_t w4, uint32_t rows, piece_plan *pp)
+/* The padded width the cooperative-matrix kernel counts pixels in (shaders/q8conv_pw_coopmat.comp). */
+static uint32_t matrix_row_pixels(const q8conv_pw *op, uint32_t w, uint32_t w4)
+{
+    return op->input_layout == Q8CONV_LAYOUT_4W4C || op->output_layout == Q8CONV_LAYOUT_4W4C ? w4 * 4u : w;
+}
+
+static q8conv_status resolve_piece(const q8conv_pw *op, uint32_t w, uint32_t rows, piece_plan *pp)
 {
     if (pp->pipeline && pp->rows == rows)
         return Q8CONV_SUCCESS;
-    const VkPhysicalDeviceLimits *lim = &op->ctx->props.limits;
-    q8conv_status st = pick_dispatch_plan_k(op->c4_out, w4, rows, op->c4_in, q8conv_kernel_tile_n4(op->kernel),
-                                            lim->maxComputeWorkGroupCount, lim->maxComputeWorkGroupSize,
-                                            lim->maxComputeWorkGroupInvocations, &pp->plan);
+    const q8conv_context *ctx = op->ctx;
+    const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
+    const q8conv_kernel_line *line = &q8conv_kernel_lines[op->line];
+    const uint32_t w4 = q8conv_div_up(w, 4);
+    q8conv_status st;
+    if (line->plan == Q8CONV_PLAN_MATRIX) {
+        /* A piece lies in one binding window, so its pixels fit in 32 bits. */
+        const uint64_t pixels = (uint64_t)rows * matrix_row_pixels(op, w, w4);
+        st = pixels > UINT32_MAX
+                 ? Q8CONV_ERROR_UNSUPPORTED
+                 : pick_matrix_plan((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size, lim->maxComputeWorkGroupCount,
+                                    lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations,
+                                    lim->maxComputeSharedMemorySize, &pp->plan);
+    } else {
+        st = pick_dispatch_plan_k(op->c4_out, w4, rows, op->c4_in, line->tile_n4, lim->maxComputeWorkGroupCount,
+                                  lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations, &pp->plan);
+    }
     pp->pipeline = VK_NULL_HANDLE;
-    if (st == Q8CONV_SUCCESS)
-        st = q8conv_ctx_get_pipeline(op->ctx, op->module, (uint32_t)op->bias_mode, pp->plan.local, pp->plan.k_split,
-                                     &pp->pipeline);
+    if (st == Q8CONV_SUCCESS) {
+        const q8conv_pipeline_key key = {.module = op->module,
+                                         .bias_mode = (uint32_t)op->bias_mode,
+                                         .local = {pp->plan.local[0], pp->plan.local[1], pp->plan.local[2]},
+                                         .k_split = pp->plan.k_split,
+                                         .tile = {pp->plan.tile.bm, pp->plan.tile.bn, pp->plan.tile.sg_m,
+                                                  pp->plan.tile.sg_n, pp->plan.tile.bk},
+                                         .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u};
+        st = q8conv_ctx_get_pipeline((q8conv_context *)ctx, &key, &pp->pipeline);
+    }
     pp->rows = rows;
     return st;
 }
@@ -196,16 +200,16 @@ static q8conv_status record_dispatches(const q8conv_pw *op, VkCommandBuffer cmd,
                                        const q8conv_tensor *out)
 {
     q8conv_context *ctx = op->ctx;
-    const uint32_t w4 = q8conv_div_up(in->desc.w, 4);
+    const uint32_t w = in->desc.w, w4 = q8conv_div_up(w, 4);
     const uint32_t rows = in->rows;
     piece_plan pp = {0};
-    q8conv_status st = resolve_piece(op, w4, piece_end(in, out, 0), &pp);
+    q8conv_status st = resolve_piece(op, w, piece_end(in, out, 0), &pp);
     /* Windowed tensors (rare) may have pieces of other sizes: create their pipelines first. */
     if (in->window_count > 1 || out->window_count > 1) {
         for (uint32_t start = 0; start < rows && st == Q8CONV_SUCCESS;) {
             const uint32_t end = piece_end(in, out, start);
             piece_plan other = pp;
-            st = resolve_piece(op, w4, end - start, &other);
+            st = resolve_piece(op, w, end - start, &other);
             start = end;
         }
     }
@@ -217,7 +221,7 @@ static q8conv_status record_dispatches(const q8conv_pw *op, VkCommandBuffer cmd,
                       .c4_in = op->c4_in,
                       .c4_out = op->c4_out,
                       .oc = op->oc,
-                      .x_tiles = q8conv_div_up(op->c4_out, q8conv_kernel_tile_n4(op->kernel)),
+                      .x_tiles = q8conv_div_up(op->c4_out, q8conv_kernel_lines[op->line].tile_n4),
                       .z_y = op->rq.z_y,
                       .qmin = op->rq.qmin,
                       .qmax = op->rq.qmax,
@@ -227,7 +231,7 @@ static q8conv_status record_dispatches(const q8conv_pw *op, VkCommandBuffer cmd,
         const uint32_t end = piece_end(in, out, start);
         const uint32_t wi = start / in->rows_per_window, wo = start / out->rows_per_window;
         /* Cached above: neither the plan nor the pipeline lookup can fail here. */
-        st = resolve_piece(op, w4, end - start, &pp);
+        st = resolve_piece(op, w, end - start, &pp);
         if (st != Q8CONV_SUCCESS)
             return st;
         if (pp.pipeline != bound) {

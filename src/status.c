@@ -24,6 +24,7 @@ Q8CONV_API const char *q8conv_kernel_name(q8conv_kernel kernel)
     case Q8CONV_KERNEL_DOT: return "dot";
     case Q8CONV_KERNEL_FALLBACK: return "fallback";
     case Q8CONV_KERNEL_LEGACY: return "legacy";
+    case Q8CONV_KERNEL_COOPMAT: return "coopmat";
     default: return "unknown";
     }
 }

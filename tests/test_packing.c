@@ -205,6 +205,41 @@ static void test_weights(void)
     }
 }
 
+/* The cooperative-matrix rows: row o holds output channel o's IC bytes, then zeros up to a
+ * multiple of Q8CONV_CM_WEIGHT_K_ALIGN; rows up to ceil(C4_out*4 / CM_N) * CM_N, the extra ones zero. */
+static void test_weights_coopmat(void)
+{
+    CHECK(q8conv_coopmat_weight_bytes(1, 1) == (uint64_t)Q8CONV_CM_N * Q8CONV_CM_WEIGHT_K_ALIGN, "1x1: %llu",
+          (unsigned long long)q8conv_coopmat_weight_bytes(1, 1));
+    /* OC 17 -> 20 padded channels -> 32 rows; IC 65 -> 68 -> 128 bytes a row. */
+    CHECK(q8conv_coopmat_weight_bytes(17, 65) == 32u * 128u, "17x65: %llu",
+          (unsigned long long)q8conv_coopmat_weight_bytes(17, 65));
+    for (int t = 0; t < 300; t++) {
+        uint32_t oc = 1 + test_below(70), ic = 1 + test_below(200);
+        size_t size = (size_t)q8conv_coopmat_weight_bytes(oc, ic);
+        size_t row = (((size_t)ic + 3) / 4 * 4 + Q8CONV_CM_WEIGHT_K_ALIGN - 1) / Q8CONV_CM_WEIGHT_K_ALIGN *
+                     Q8CONV_CM_WEIGHT_K_ALIGN;
+        size_t rows = (((size_t)oc + 3) / 4 * 4 + Q8CONV_CM_N - 1) / Q8CONV_CM_N * Q8CONV_CM_N;
+        CHECK(size == row * rows, "oc%u ic%u: size %zu, want %zu", oc, ic, size, row * rows);
+        int8_t *w = malloc((size_t)oc * ic);
+        uint8_t *packed = malloc(size + 4);
+        for (size_t i = 0; i < (size_t)oc * ic; i++)
+            w[i] = (int8_t)(1 + test_below(255)); /* never 0, so a missing byte shows */
+        memset(packed, 0xAB, size + 4);
+        q8conv_pack_weights_coopmat(oc, ic, w, packed);
+        int bad = 0;
+        for (size_t o = 0; o < rows; o++)
+            for (size_t i = 0; i < row; i++) {
+                uint8_t want = (o < oc && i < ic) ? (uint8_t)w[o * ic + i] : 0;
+                bad += packed[o * row + i] != want;
+            }
+        CHECK(bad == 0, "coopmat weights oc%u ic%u: %d wrong bytes", oc, ic, bad);
+        CHECK(packed[size] == 0xAB, "coopmat weights oc%u ic%u: wrote past the end", oc, ic);
+        free(w);
+        free(packed);
+    }
+}
+
 static void test_sizes(void)
 {
     CHECK(q8conv_tensor_size_bytes(NULL) == 0, "NULL");
@@ -259,6 +294,7 @@ int main(void)
     test_sizes();
     test_fixed_positions();
     test_weights();
+    test_weights_coopmat();
     test_random_round_trips();
     return test_finish("test_packing");
 }

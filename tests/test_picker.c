@@ -307,6 +307,123 @@ static void test_split_k(void)
     }
 }
 
+/* The kernel table: AUTO takes the best kernel the device can run; a forced kernel the device
+ * cannot run is refused; LEGACY follows the context's dot product. */
+static void test_kernel_table(void)
+{
+    const uint32_t all = Q8CONV_CAP_DOT | Q8CONV_CAP_COOPMAT;
+    const struct {
+        q8conv_kernel asked;
+        uint32_t caps;
+        q8conv_status want;
+        q8conv_kernel kernel;
+        uint32_t needs;
+    } cases[] = {
+        {Q8CONV_KERNEL_AUTO, all, Q8CONV_SUCCESS, Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_COOPMAT},
+        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_AUTO, 0, Q8CONV_SUCCESS, Q8CONV_KERNEL_FALLBACK, 0},
+        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_COOPMAT, Q8CONV_SUCCESS, Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_COOPMAT},
+        {Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_DOT, Q8CONV_ERROR_UNSUPPORTED, Q8CONV_KERNEL_AUTO, 0},
+        {Q8CONV_KERNEL_COOPMAT, all, Q8CONV_SUCCESS, Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_COOPMAT},
+        {Q8CONV_KERNEL_DOT, 0, Q8CONV_ERROR_UNSUPPORTED, Q8CONV_KERNEL_AUTO, 0},
+        {Q8CONV_KERNEL_DOT, all, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_FALLBACK, all, Q8CONV_SUCCESS, Q8CONV_KERNEL_FALLBACK, 0},
+        {Q8CONV_KERNEL_LEGACY, all, Q8CONV_SUCCESS, Q8CONV_KERNEL_LEGACY, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_LEGACY, 0, Q8CONV_SUCCESS, Q8CONV_KERNEL_LEGACY, 0},
+        {Q8CONV_KERNEL_COUNT_, all, Q8CONV_ERROR_INVALID_ARGUMENT, Q8CONV_KERNEL_AUTO, 0},
+        {(q8conv_kernel)-1, all, Q8CONV_ERROR_INVALID_ARGUMENT, Q8CONV_KERNEL_AUTO, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint32_t line = 0xDEAD;
+        q8conv_status st = q8conv_kernel_resolve(cases[i].asked, cases[i].caps, &line);
+        CHECK(st == cases[i].want, "case %zu: status %s", i, q8conv_status_string(st));
+        if (st != Q8CONV_SUCCESS) {
+            CHECK(line == 0xDEAD, "case %zu: line written on failure", i);
+            continue;
+        }
+        CHECK(line < Q8CONV_KERNEL_LINE_COUNT, "case %zu: line %u", i, line);
+        if (line >= Q8CONV_KERNEL_LINE_COUNT)
+            continue;
+        const q8conv_kernel_line *l = &q8conv_kernel_lines[line];
+        CHECK(l->kernel == cases[i].kernel && l->needs == cases[i].needs, "case %zu: %s needs %u", i,
+              q8conv_kernel_name(l->kernel), l->needs);
+        CHECK((l->needs & ~cases[i].caps) == 0, "case %zu: a line the device cannot run", i);
+    }
+    /* Every line's tile and plan are consistent with tiling.h. */
+    for (uint32_t i = 0; i < Q8CONV_KERNEL_LINE_COUNT; i++) {
+        const q8conv_kernel_line *l = &q8conv_kernel_lines[i];
+        CHECK(l->tile_n4 == q8conv_kernel_tile_n4(l->kernel) || l->plan == Q8CONV_PLAN_MATRIX, "line %u tile %u", i,
+              l->tile_n4);
+        CHECK(q8conv_module_index(i, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C) < Q8CONV_MODULE_COUNT, "module index");
+    }
+}
+
+/* Cooperative-matrix plans: every tile of the menu is a whole number of subgroup tiles and
+ * matrices and fits the smallest shared memory it may meet; the chosen tile respects the device's
+ * limits; and the grid covers every pixel and channel tile exactly once, split where needed. */
+static void test_matrix_plan(void)
+{
+    for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++) {
+        const q8conv_matrix_tile *t = &q8conv_matrix_tiles[i];
+        CHECK(t->bm % t->sg_m == 0 && t->bn % t->sg_n == 0 && t->sg_m % Q8CONV_CM_M == 0 && t->sg_n % Q8CONV_CM_N == 0 &&
+                  t->bk % Q8CONV_CM_K == 0 && Q8CONV_CM_WEIGHT_K_ALIGN % t->bk == 0 && t->bm % 16 == 0,
+              "tile %d: %u %u %u %u %u", i, t->bm, t->bn, t->sg_m, t->sg_n, t->bk);
+        CHECK(q8conv_matrix_tile_shared_bytes(t) <= 48u * 1024u, "tile %d uses %u bytes of shared memory", i,
+              q8conv_matrix_tile_shared_bytes(t));
+    }
+    q8conv_dispatch_plan p;
+    /* A big layer takes the largest tile; a small one a tile that gives more workgroups. */
+    CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "big");
+    CHECK(p.tile.bm == q8conv_matrix_tiles[0].bm && p.tile.bn == q8conv_matrix_tiles[0].bn, "big layer tile %ux%u",
+          p.tile.bm, p.tile.bn);
+    CHECK(p.local[0] == q8conv_matrix_tile_subgroups(&p.tile) * 32 && p.local[1] == 1 && p.local[2] == 1, "local");
+    CHECK(pick_matrix_plan(49, 40, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "7x7");
+    CHECK((uint64_t)p.global[0] * p.global[1] > 1, "7x7x160 in one workgroup");
+    /* Limits: a workgroup of 8 subgroups does not fit 128 invocations; nothing fits 32. */
+    CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 128, 49152, &p) == Q8CONV_SUCCESS &&
+              p.local[0] <= 128, "invocation limit: local %u", p.local[0]);
+    CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 8192, &p) == Q8CONV_SUCCESS &&
+              q8conv_matrix_tile_shared_bytes(&p.tile) <= 8192, "shared limit");
+    memset(&p, 0x5A, sizeof p);
+    q8conv_dispatch_plan before = p;
+    CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 32, 49152, &p) == Q8CONV_ERROR_UNSUPPORTED,
+          "no tile fits 32 invocations");
+    CHECK(pick_matrix_plan(0, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 pixels");
+    CHECK(pick_matrix_plan(1, 0, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 channels");
+    CHECK(pick_matrix_plan(1, 1, 0, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "subgroup 0");
+    CHECK(memcmp(&p, &before, sizeof p) == 0, "a refused plan was written");
+    /* Random shapes and group-count limits: the workgroups cover the tile grid exactly once. */
+    for (int t = 0; t < 3000; t++) {
+        uint32_t pixels = 1 + test_below(test_below(2) ? 100 : 200000), c4 = 1 + test_below(300);
+        uint32_t mc[3] = {1 + test_below(8), 1 + test_below(4000), 1 + test_below(3)};
+        q8conv_status st = pick_matrix_plan(pixels, c4, 32, mc, big_local, 1024, 49152, &p);
+        if (st == Q8CONV_ERROR_UNSUPPORTED)
+            continue;
+        CHECK(st == Q8CONV_SUCCESS, "status %d", (int)st);
+        if (st != Q8CONV_SUCCESS)
+            continue;
+        CHECK(p.global[0] == (c4 * 4 + p.tile.bn - 1) / p.tile.bn && p.global[1] == (pixels + p.tile.bm - 1) / p.tile.bm &&
+                  p.global[2] == 1,
+              "grid %u %u %u for %u pixels, %u channels, tile %ux%u", p.global[0], p.global[1], p.global[2], pixels,
+              c4 * 4, p.tile.bm, p.tile.bn);
+        size_t n = (size_t)p.global[0] * p.global[1];
+        unsigned char *seen = calloc(n, 1);
+        for (uint32_t d = 0; d < p.count; d++) {
+            const q8conv_dispatch *q = &p.dispatches[d];
+            CHECK(q->groups[0] <= mc[0] && q->groups[1] <= mc[1] && q->groups[2] == 1, "dispatch %u groups", d);
+            for (uint32_t y = 0; y < q->groups[1]; y++)
+                for (uint32_t x = 0; x < q->groups[0]; x++)
+                    if (q->base[0] + x < p.global[0] && q->base[1] + y < p.global[1])
+                        seen[(size_t)(q->base[1] + y) * p.global[0] + q->base[0] + x]++;
+        }
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++)
+            bad += seen[i] != 1;
+        CHECK(bad == 0, "matrix plan covers %zu of %zu tiles wrongly", bad, n);
+        free(seen);
+    }
+}
+
 int main(void)
 {
     test_seed();
@@ -317,5 +434,7 @@ int main(void)
     test_split_tiny_limits();
     test_refusals();
     test_split_k();
+    test_kernel_table();
+    test_matrix_plan();
     return test_finish("test_picker");
 }

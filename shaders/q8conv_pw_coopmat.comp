@@ -1,0 +1,328 @@
+#version 450
+/* Pointwise int8 convolution on cooperative matrices (VK_NV_cooperative_matrix, s8 x s8 -> s32).
+ *
+ * The convolution is a matrix product: A = input [pixels][K = input channels], B = weights
+ * [K][output channels]. A workgroup computes a BM x BN tile of it (BM pixels x BN output
+ * channels) with SUBGROUPS subgroups, each owning an SG_M x SG_N part as (SG_M/16) x (SG_N/16)
+ * int32 accumulator matrices of Q8CONV_CM_M x Q8CONV_CM_N, fed by Q8CONV_CM_K-deep products.
+ *
+ * Pixels are counted in the layout's padded width Wp (W for 4C1W, 4*W4 for 4W4C), so in both
+ * layouts pixel p's channel word k sits at a fixed formula of (p, k) and a tile may span rows;
+ * pixels of the width padding are computed and never stored. Input and weight tiles are staged
+ * through shared memory with plain 4- and 16-byte loads (bounds-checked, so no layout needs to
+ * be a strided matrix and nothing is read out of range), double-buffered so that the next tile's
+ * global loads are in flight while the matrix units work on this one: one barrier per K step.
+ *
+ * The int32 accumulators are exact (|acc| <= 16384 * 128 * 128 < 2^31). They go back through
+ * shared memory, 16 pixels at a time, and are requantized by requant.glsl exactly as the packed
+ * dot-product kernel does, so every kernel gives the same bytes.
+ *
+ * Compile-time variants: IN_4W4C, OUT_4W4C (as in q8conv_pw.comp).
+ * Specialization constants (the picker's menu, src/dispatch_picker.c): see below. */
+#extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_NV_cooperative_matrix : require
+#extension GL_NV_integer_cooperative_matrix : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int8 : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_control_flow_attributes : require
+#include "tiling.h"
+
+/* 0: local size x = SUBGROUPS * SUBGROUP_SIZE (set by the host, equal to WG_SIZE below). */
+layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
+layout(constant_id = 3) const int BIAS_MODE = 0;
+/* Workgroup tile (pixels x output channels), subgroup tile, K bytes staged per step. */
+layout(constant_id = 5) const uint BM = 64u;
+layout(constant_id = 6) const uint BN = 64u;
+layout(constant_id = 7) const uint SG_M = 32u;
+layout(constant_id = 8) const uint SG_N = 32u;
+layout(constant_id = 9) const uint BK = 32u;
+/* The device's subgroup size (the matrices are subgroup-scoped). */
+layout(constant_id = 10) const uint SUBGROUP_SIZE = 32u;
+/* 0x80808080u reads uint8 input bytes as int8 (x - 128); 0: int8 input. */
+layout(constant_id = 11) const uint INPUT_XOR = 0u;
+
+#include "requant.glsl"
+
+const uint TM = SG_M / uint(Q8CONV_CM_M);       /* accumulator matrices per subgroup, down */
+const uint TN = SG_N / uint(Q8CONV_CM_N);       /* and across */
+const uint SG_ROWS = BM / SG_M;                 /* subgroups along the pixels */
+const uint SUBGROUPS = SG_ROWS * (BN / SG_N);
+const uint WG_SIZE = SUBGROUPS * SUBGROUP_SIZE;
+const uint KW = BK / 4u;                        /* 32-bit words of K per staged row */
+/* Row stride of a staged tile in words: 16 bytes of padding spread the rows of one matrix load
+ * over all shared-memory banks. */
+const uint STRIDE = KW + 4u;
+const uint A_WORDS = BM * STRIDE;
+const uint B_WORDS = BN * STRIDE;
+const uint STAGE_WORDS = 2u * (A_WORDS + B_WORDS); /* double-buffered */
+/* The epilogue's scratch: one 16 x EPI_N strip of int32 per subgroup, in the same memory (the
+ * staged tiles are dead by then). EPI_N = 32 when the subgroup has an even number of matrices
+ * across, so each lane of a 32-wide subgroup requantizes one 4 x 4 block per strip. */
+const uint EPI_N = (TN % 2u == 0u) ? 32u : 16u;
+const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_N;
+const uint SMEM_WORDS = STAGE_WORDS > EPI_WORDS ? STAGE_WORDS : EPI_WORDS;
+shared uint smem[SMEM_WORDS];
+/* The workgroup's channel params, loaded once. */
+shared uvec4 ch_sh[BN];
+
+/* Global loads per invocation per K step (the picker keeps these whole, or the tile smaller than
+ * the workgroup, which the guards below handle). */
+#if IN_4W4C
+const uint A_UNITS = (BM / 4u) * KW;            /* 16-byte blocks: 4 pixels x 4 channels */
+#else
+const uint A_UNITS = BM * KW;                   /* 4-byte words: 1 pixel x 4 channels */
+#endif
+const uint A_LOADS = (A_UNITS + WG_SIZE - 1u) / WG_SIZE;
+const uint B_UNITS = BN * (BK / 16u);           /* 16-byte pieces of weight rows */
+const uint B_LOADS = (B_UNITS + WG_SIZE - 1u) / WG_SIZE;
+
+#if IN_4W4C
+layout(std430, set = 1, binding = 0) readonly buffer InputBuf { uvec4 in_blocks[]; };
+#else
+layout(std430, set = 1, binding = 0) readonly buffer InputBuf { uint in_words[]; };
+#endif
+#if OUT_4W4C
+layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uvec4 out_blocks[]; };
+#else
+layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uint out_words[]; };
+#endif
+/* Weights repacked for this kernel (q8conv_pack_weights_coopmat): row n = output channel n, its
+ * K bytes padded with zeros to a multiple of Q8CONV_CM_WEIGHT_K_ALIGN; Q8CONV_CM_N-aligned rows. */
+layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_rows[]; };
+layout(std430, set = 0, binding = 1) readonly buffer ChannelBuf { uvec4 channel_params[]; };
+
+layout(push_constant) uniform Push {
+    uvec3 base;        /* x: first channel tile, y: first pixel tile of this dispatch, z: first row of the piece */
+    uint rows;         /* end row of the piece */
+    uint W;
+    uint W4;
+    uint C4_in;
+    uint C4_out;
+    uint OC;
+    uint in_row_offset;  /* row of element 0 of the bound input window */
+    uint out_row_offset; /* row of element 0 of the bound output window */
+    uint x_tiles;        /* unused here */
+    float z_y;
+    float qmin;
+    float qmax;
+    float inv_y;
+} pc;
+
+/* The pixel space of the tiles: both sides' pixels are counted in one padded width Wp, 4*W4 when
+ * either side is 4W4C (whose blocks then never straddle a tile row), else W. A 4C1W side of a
+ * mixed pair maps pixel p to (row p / Wp, width p % Wp) and skips the width padding. */
+#define MIXED (IN_4W4C != OUT_4W4C)
+
+void main()
+{
+    const uint tid = gl_LocalInvocationID.x;
+    const uint sg = gl_SubgroupID;
+    const uint lane = gl_SubgroupInvocationID;
+    const uint sg_m = sg % SG_ROWS, sg_n = sg / SG_ROWS;
+
+#if IN_4W4C || OUT_4W4C
+    const uint Wp = pc.W4 * 4u;
+#else
+    const uint Wp = pc.W;
+#endif
+    /* Pixels of this piece are counted from its first row; the tile's are [p0, p0 + BM). The
+     * piece lies inside one binding window of each tensor, so every index below fits in 32 bits. */
+    const uint p0 = (gl_WorkGroupID.y + pc.base.y) * BM;
+    const uint n0 = (gl_WorkGroupID.x + pc.base.x) * BN;
+    const uint p_end = (pc.rows - pc.base.z) * Wp;
+    const uint in_rows = pc.base.z - pc.in_row_offset;   /* rows of the input window before the piece */
+    const uint out_rows = pc.base.z - pc.out_row_offset;
+    const uint c_pad = pc.C4_out * 4u;
+    const uint n_rows = (c_pad + uint(Q8CONV_CM_N) - 1u) / uint(Q8CONV_CM_N) * uint(Q8CONV_CM_N);
+    const uint row_pieces = (pc.C4_in * 4u + uint(Q8CONV_CM_WEIGHT_K_ALIGN) - 1u) /
+                            uint(Q8CONV_CM_WEIGHT_K_ALIGN) * uint(Q8CONV_CM_WEIGHT_K_ALIGN) / 16u;
+    const uint k_steps = (pc.C4_in * 4u + BK - 1u) / BK;
+
+    /* Channel params of the tile; channels past the padded count get zeros (never stored). */
+    for (uint n = tid; n < BN; n += WG_SIZE)
+        ch_sh[n] = n0 + n < c_pad ? channel_params[n0 + n] : uvec4(0u);
+
+    /* Each invocation loads the same A units at every K step: their pixel's first word (or
+     * block) index and validity are worked out once. A unit past the tile, a pixel past the
+     * piece or in a 4C1W side's width padding loads zeros. */
+    uint a_index[A_LOADS];
+    bool a_live[A_LOADS];
+    [[unroll]] for (uint l = 0u; l < A_LOADS; ++l) {
+        const uint u = tid + l * WG_SIZE;
+#if IN_4W4C
+        const uint p = p0 + 4u * (u / KW);
+        a_live[l] = u < A_UNITS && p < p_end;
+        a_index[l] = ((in_rows * Wp + p) >> 2) * pc.C4_in;
+#elif MIXED
+        const uint p = p0 + u / KW;
+        const uint row = p / Wp, w = p - row * Wp;
+        a_live[l] = u < A_UNITS && p < p_end && w < pc.W;
+        a_index[l] = ((in_rows + row) * pc.W + w) * pc.C4_in;
+#else
+        const uint p = p0 + u / KW;
+        a_live[l] = u < A_UNITS && p < p_end;
+        a_index[l] = (in_rows * Wp + p) * pc.C4_in;
+#endif
+    }
+#if IN_4W4C
+    uvec4 a_regs[A_LOADS];
+#else
+    uint a_regs[A_LOADS];
+#endif
+    uvec4 b_regs[B_LOADS];
+
+    /* One K step's global loads into registers, issued before the matrix products that hide them. */
+#define LOAD_TILE(step)                                                                            \
+    {                                                                                              \
+        [[unroll]] for (uint l = 0u; l < A_LOADS; ++l) {                                           \
+            const uint kw = (step) * KW + (tid + l * WG_SIZE) % KW;                                \
+            const bool ok = a_live[l] && kw < pc.C4_in;                                            \
+            a_regs[l] = ok ? A_ELEMENT(a_index[l] + kw) : A_ZERO;                                  \
+        }                                                                                          \
+        [[unroll]] for (uint l = 0u; l < B_LOADS; ++l) {                                           \
+            const uint u = tid + l * WG_SIZE;                                                      \
+            const uint n = min(n0 + u / (BK / 16u), n_rows - 1u);                                  \
+            b_regs[l] = u < B_UNITS ? weight_rows[n * row_pieces + (step) * (BK / 16u) + u % (BK / 16u)] \
+                                    : uvec4(0u);                                                   \
+        }                                                                                          \
+    }
+#if IN_4W4C
+#define A_ELEMENT(i) (in_blocks[i] ^ uvec4(INPUT_XOR))
+#define A_ZERO uvec4(0u)
+#else
+#define A_ELEMENT(i) (in_words[i] ^ INPUT_XOR)
+#define A_ZERO 0u
+#endif
+
+    /* Registers -> shared stage `buf`: the A tile (BM rows of K words), then the B tile. */
+#define A_BASE(buf) ((buf) * (A_WORDS + B_WORDS))
+#define B_BASE(buf) ((buf) * (A_WORDS + B_WORDS) + A_WORDS)
+#define STORE_TILE(buf)                                                                            \
+    {                                                                                              \
+        [[unroll]] for (uint l = 0u; l < A_LOADS; ++l) {                                           \
+            const uint u = tid + l * WG_SIZE;                                                      \
+            A_STORE_ONE(u, l, buf)                                                                 \
+        }                                                                                          \
+        [[unroll]] for (uint l = 0u; l < B_LOADS; ++l) {                                           \
+            const uint u = tid + l * WG_SIZE;                                                      \
+            if (u < B_UNITS) {                                                                     \
+                const uint o = B_BASE(buf) + (u / (BK / 16u)) * STRIDE + (u % (BK / 16u)) * 4u;    \
+                smem[o] = b_regs[l].x;                                                             \
+                smem[o + 1u] = b_regs[l].y;                                                        \
+                smem[o + 2u] = b_regs[l].z;                                                        \
+                smem[o + 3u] = b_regs[l].w;                                                        \
+            }                                                                                      \
+        }                                                                                          \
+    }
+#if IN_4W4C
+    /* Block word j is pixel 4q + j: the block is transposed into four rows of the tile. */
+#define A_STORE_ONE(u, l, buf)                                                                     \
+    if ((u) < A_UNITS) {                                                                           \
+        const uint o = A_BASE(buf) + 4u * ((u) / KW) * STRIDE + (u) % KW;                          \
+        smem[o] = a_regs[l].x;                                                                     \
+        smem[o + STRIDE] = a_regs[l].y;                                                            \
+        smem[o + 2u * STRIDE] = a_regs[l].z;                                                       \
+        smem[o + 3u * STRIDE] = a_regs[l].w;                                                       \
+    }
+#else
+#define A_STORE_ONE(u, l, buf)                                                                     \
+    if ((u) < A_UNITS)                                                                             \
+        smem[A_BASE(buf) + ((u) / KW) * STRIDE + (u) % KW] = a_regs[l];
+#endif
+
+    icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N> acc[TM][TN];
+    [[unroll]] for (uint i = 0u; i < TM; ++i)
+        [[unroll]] for (uint j = 0u; j < TN; ++j)
+            acc[i][j] = icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N>(0);
+
+    /* Double-buffered K loop, one barrier per step: step s computes from stage s & 1 while its
+     * successor's loads are in flight, then parks them in the other stage, which every subgroup
+     * finished reading before the previous barrier. */
+    LOAD_TILE(0u)
+    STORE_TILE(0u)
+    barrier();
+    for (uint s = 0u; s < k_steps; ++s) {
+        const uint buf = s & 1u;
+        const bool more = s + 1u < k_steps;
+        if (more)
+            LOAD_TILE(s + 1u)
+        [[unroll]] for (uint kk = 0u; kk < BK / uint(Q8CONV_CM_K); ++kk) {
+            icoopmatNV<8, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_K> a[TM];
+            icoopmatNV<8, gl_ScopeSubgroup, Q8CONV_CM_K, Q8CONV_CM_N> b[TN];
+            [[unroll]] for (uint i = 0u; i < TM; ++i)
+                coopMatLoadNV(a[i], smem,
+                              A_BASE(buf) + (sg_m * SG_M + i * uint(Q8CONV_CM_M)) * STRIDE + kk * uint(Q8CONV_CM_K / 4),
+                              STRIDE, false);
+            [[unroll]] for (uint j = 0u; j < TN; ++j)
+                coopMatLoadNV(b[j], smem,
+                              B_BASE(buf) + (sg_n * SG_N + j * uint(Q8CONV_CM_N)) * STRIDE + kk * uint(Q8CONV_CM_K / 4),
+                              STRIDE, true);
+            [[unroll]] for (uint i = 0u; i < TM; ++i)
+                [[unroll]] for (uint j = 0u; j < TN; ++j)
+                    acc[i][j] = coopMatMulAddNV(a[i], b[j], acc[i][j]);
+        }
+        if (more)
+            STORE_TILE(buf ^ 1u)
+        barrier();
+    }
+
+    /* ---- epilogue: accumulators -> a shared strip per subgroup -> requantized bytes ---- */
+    const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_N;
+    const uint blocks_across = EPI_N / 4u;
+    [[unroll]] for (uint i = 0u; i < TM; ++i) {
+        [[unroll]] for (uint j = 0u; j < TN; j += EPI_N / uint(Q8CONV_CM_N)) {
+            coopMatStoreNV(acc[i][j], smem, scratch, EPI_N, false);
+            if (EPI_N == 32u)
+                coopMatStoreNV(acc[i][j + 1u], smem, scratch + uint(Q8CONV_CM_N), EPI_N, false);
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();
+            /* One 4 x 4 block per lane: pixels 4q..4q+3 of the strip, channels 4c..4c+3. */
+            for (uint u = lane; u < 4u * blocks_across; u += SUBGROUP_SIZE) {
+                const uint q = u / blocks_across, c = u % blocks_across;
+                const uint p = p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M) + 4u * q;
+                const uint nl = sg_n * SG_N + j * uint(Q8CONV_CM_N) + 4u * c; /* channel within the tile */
+                const uint c4 = (n0 + nl) >> 2;
+                if (p >= p_end || c4 >= pc.C4_out)
+                    continue;
+                /* Bytes of padded output channels are 0 (SEMANTICS.md). */
+                const uint live = min(pc.OC - 4u * c4, 4u);
+                const uint keep = live >= 4u ? 0xFFFFFFFFu : ((1u << (8u * live)) - 1u);
+                uvec4 words;
+                [[unroll]] for (uint r = 0u; r < 4u; ++r) {
+                    const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
+                    words[r] = (requant_byte(int(smem[o]), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
+                                (requant_byte(int(smem[o + 1u]), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
+                                (requant_byte(int(smem[o + 2u]), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
+                                (requant_byte(int(smem[o + 3u]), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
+                               keep;
+                }
+#if OUT_4W4C
+                /* p and Wp are multiples of 4: the block's pixels share one row. Words wholly in
+                 * the width padding are not written. */
+                const uint w0 = p % Wp;
+                const uint idx = ((out_rows * Wp + p) >> 2) * pc.C4_out + c4;
+                if (w0 + 4u <= pc.W) {
+                    out_blocks[idx] = words;
+                } else {
+                    [[unroll]] for (uint r = 0u; r < 4u; ++r)
+                        if (w0 + r < pc.W)
+                            out_blocks[idx][r] = words[r];
+                }
+#elif MIXED
+                const uint row = p / Wp, w0 = p - row * Wp;
+                const uint idx = ((out_rows + row) * pc.W + w0) * pc.C4_out + c4;
+                [[unroll]] for (uint r = 0u; r < 4u; ++r)
+                    if (w0 + r < pc.W)
+                        out_words[idx + r * pc.C4_out] = words[r];
+#else
+                [[unroll]] for (uint r = 0u; r < 4u; ++r)
+                    if (p + r < p_end)
+                        out_words[(out_rows * Wp + p + r) * pc.C4_out + c4] = words[r];
+#endif
+            }
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();
+        }
+    }
+}
