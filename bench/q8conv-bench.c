@@ -233,6 +233,7 @@ static const char *variant_label(q8conv_kernel k)
     case Q8CONV_KERNEL_DOT: return "tile_n4=1 dot";
     case Q8CONV_KERNEL_LEGACY: return "tile_n4=2 legacy";
     case Q8CONV_KERNEL_FALLBACK: return "tile_n4=1 fallback";
+    case Q8CONV_KERNEL_COOPMAT: return "coopmat";
     default: return "?";
     }
 }
@@ -466,7 +467,7 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants dot,legacy,fallback]\n"
+            "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants coopmat,dot,legacy,fallback]\n"
             "                    [--layout 4w4c|4c1w] [--reps N] [--rotate-mb MB] [--json FILE] [--svg FILE]\n"
             "                    [--roofline] [--cpu] [--threads N] [--no-check] [--device N] [--seed S]\n"
             "                    [--validate]\n"
@@ -477,7 +478,8 @@ static void usage(FILE *f)
             "  --suite       quick: 5 small shapes; mobilenet (default): MobileNetV2 224's 19 distinct\n"
             "                pointwise shapes, plus the 34-layer weighted total; full: mobilenet + extra shapes\n"
             "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment)\n"
-            "  --variants    kernels to time (default all three; dot is skipped where the device lacks it)\n"
+            "  --variants    kernels to time (default all four; coopmat and dot are skipped where the device\n"
+            "                lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
             "  --reps        timed runs per configuration, 20..%d (default 50)\n"
             "  --warmup-ms   GPU busy time per configuration before the reported batch (default 500)\n"
@@ -507,6 +509,8 @@ static int parse_variants(const char *s, q8conv_kernel *out)
             k = Q8CONV_KERNEL_LEGACY;
         else if (!strcmp(tok, "fallback"))
             k = Q8CONV_KERNEL_FALLBACK;
+        else if (!strcmp(tok, "coopmat"))
+            k = Q8CONV_KERNEL_COOPMAT;
         else
             return -1;
         int dup = 0;
@@ -543,7 +547,7 @@ int main(int argc, char **argv)
 {
     bench_options opt = {.reps = 50, .warmup_ms = 500, .rotate_bytes = 256.0 * (1 << 20), .layout = Q8CONV_LAYOUT_4W4C,
                          .seed = 0x5EED1234u, .threads = 0};
-    const char *suite = "mobilenet", *shapes_file = NULL, *variants = "dot,legacy,fallback";
+    const char *suite = "mobilenet", *shapes_file = NULL, *variants = "coopmat,dot,legacy,fallback";
     uint32_t device = 0;
     int have_device = 0, validate = 0;
     for (int i = 1; i < argc; ++i) {
@@ -615,10 +619,10 @@ int main(int argc, char **argv)
         }
 #undef ARG
     }
-    q8conv_kernel kernels[3];
+    q8conv_kernel kernels[4];
     int nk = parse_variants(variants, kernels);
     if (nk <= 0) {
-        fprintf(stderr, "--variants is a comma-separated list of dot, legacy, fallback\n");
+        fprintf(stderr, "--variants is a comma-separated list of dot, legacy, fallback, coopmat\n");
         return 2;
     }
 
@@ -694,7 +698,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < ns && !failed; ++i) {
         ref_cache_reset(&cache);
         for (int k = 0; k < nk && !failed; ++k) {
-            if (rep.info.default_kernel != Q8CONV_KERNEL_DOT && kernels[k] == Q8CONV_KERNEL_DOT)
+            if ((kernels[k] == Q8CONV_KERNEL_DOT && !rep.info.integer_dot_product_supported) ||
+                (kernels[k] == Q8CONV_KERNEL_COOPMAT && !rep.info.cooperative_matrix_used))
                 continue;
             fprintf(stderr, "[%d/%d] %s %s\n", i + 1, ns, shapes[i].name, variant_label(kernels[k]));
             bench_row *row = &rep.rows[rep.count];

@@ -124,7 +124,8 @@ typedef struct q8conv_allocator {
  *  Vulkan >= 1.1, and `queue` from `queue_family_index`. Device entry points are loaded into a
  *  per-context table through get_instance_proc_addr / vkGetDeviceProcAddr (the caller's loader or
  *  volk); libq8conv defines no vk* symbol. The DOT kernel is used only if `enabled_features`
- *  turns shaderIntegerDotProduct on (see q8conv_device_requirements); otherwise the fallback. */
+ *  turns shaderIntegerDotProduct on, the COOPMAT kernel only if it turns on cooperativeMatrix,
+ *  shaderInt8 and vulkanMemoryModel (see q8conv_device_requirements2); otherwise the fallback. */
 typedef struct q8conv_external_device {
     VkInstance instance;
     VkPhysicalDevice physical_device;
@@ -173,6 +174,9 @@ typedef struct q8conv_context_desc {
     void *message_user_data;
 } q8conv_context_desc;
 
+/** Capacity of q8conv_context_info.cooperative_matrix_shapes. */
+#define Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES 8
+
 /** What a context runs on, filled by q8conv_context_get_info(). */
 typedef struct q8conv_context_info {
     char device_name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
@@ -194,6 +198,14 @@ typedef struct q8conv_context_info {
     bool validation_enabled;                    /**< VK_LAYER_KHRONOS_validation is active */
     uint32_t validation_errors;                 /**< error messages the layer has reported so far */
     uint32_t validation_warnings;               /**< warning (and performance-warning) messages so far */
+    /** The device can run Q8CONV_KERNEL_COOPMAT: VK_NV_cooperative_matrix lists the int8 x int8 -> int32
+     *  16x16x32 subgroup shape, and cooperativeMatrix, shaderInt8 and vulkanMemoryModel are there
+     *  (on an imported device: enabled by the caller, see q8conv_device_requirements2). */
+    bool cooperative_matrix_supported;
+    bool cooperative_matrix_used;               /**< supported and not turned off by FORCE_FALLBACK: AUTO uses it */
+    uint32_t cooperative_matrix_shape_count;    /**< int8 x int8 -> int32 subgroup shapes the device lists (at most
+                                                     Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES kept) */
+    uint32_t cooperative_matrix_shapes[Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES][3]; /**< M, N, K of each */
 } q8conv_context_info;
 
 typedef struct q8conv_tensor_desc {
@@ -266,24 +278,49 @@ Q8CONV_API q8conv_status q8conv_context_get_vulkan_handles(const q8conv_context 
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_context_get_pipeline_cache(q8conv_context *ctx, void *data, size_t *size);
 
-/** What a runtime must enable on its own VkDevice for libq8conv's fast path, so that a context
- *  created on it with `external` uses the DOT kernel. Call it before vkCreateDevice. Fills the
- *  counts and, where the arrays are not NULL, up to their capacity. Creates nothing and keeps
- *  nothing; thread-safe. Nothing is required beyond Vulkan 1.1 and a compute queue: without
+/** Device features libq8conv's faster kernels use, as q8conv_device_requirements2 reports them:
+ *  each true member is a feature to turn on in the VkDeviceCreateInfo pNext chain (the struct
+ *  named), whose chain is then passed as q8conv_external_device.enabled_features. */
+typedef struct q8conv_device_features {
+    /** shaderIntegerDotProduct (VkPhysicalDeviceShaderIntegerDotProductFeatures or
+     *  VkPhysicalDeviceVulkan13Features): the DOT kernel. */
+    bool integer_dot_product;
+    /** cooperativeMatrix (VkPhysicalDeviceCooperativeMatrixFeaturesNV): the COOPMAT kernel, which
+     *  also needs the next two. */
+    bool cooperative_matrix;
+    /** shaderInt8 (VkPhysicalDeviceShaderFloat16Int8Features or VkPhysicalDeviceVulkan12Features). */
+    bool shader_int8;
+    /** vulkanMemoryModel (VkPhysicalDeviceVulkanMemoryModelFeatures or VkPhysicalDeviceVulkan12Features). */
+    bool vulkan_memory_model;
+} q8conv_device_features;
+
+/** What a runtime must enable on its own VkDevice for libq8conv's fast paths, so that a context
+ *  created on it with `external` uses the COOPMAT or DOT kernel. Call it before vkCreateDevice.
+ *  Fills the counts and, where the arrays are not NULL, up to their capacity. Creates nothing and
+ *  keeps nothing; thread-safe. Nothing is required beyond Vulkan 1.1 and a compute queue: without
  *  what this asks for, the context runs the fallback kernel.
  *  @param get_instance_proc_addr, instance, physical_device the caller's (instance >= Vulkan 1.1).
- *  @param extensions  receives static strings (device extensions): VK_KHR_shader_integer_dot_product
- *                     whenever the physical device offers it, since the helper cannot know the
- *                     instance's apiVersion and the extension is valid under any (on a 1.3 device
- *                     that does not offer it, nothing: the 1.3 core feature then needs a 1.3 instance).
+ *  @param extensions  receives static strings (device extensions, at most 4):
+ *                     VK_KHR_shader_integer_dot_product whenever the physical device offers it (the
+ *                     helper cannot know the instance's apiVersion, and the extension is valid under
+ *                     any; on a 1.3 device that does not offer it, nothing: the 1.3 core feature then
+ *                     needs a 1.3 instance); VK_NV_cooperative_matrix where the device can run the
+ *                     COOPMAT kernel, with VK_KHR_shader_float16_int8 and VK_KHR_vulkan_memory_model
+ *                     on a device older than Vulkan 1.2.
  *  @param extension_count in: capacity; out: how many are needed.
- *  Features to enable: shaderIntegerDotProduct (VkPhysicalDeviceVulkan13Features or
- *  VkPhysicalDeviceShaderIntegerDotProductFeatures), reported through `*wants_integer_dot_product`
- *  (false when the device lacks it). Put the struct in the VkDeviceCreateInfo pNext chain and pass
- *  that chain as q8conv_external_device.enabled_features.
+ *  @param features receives the features to enable (all false on a device that has none of them).
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT a required pointer is NULL, or the
  *          instance lacks the Vulkan 1.1 entry points.
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY */
+Q8CONV_API q8conv_status q8conv_device_requirements2(PFN_vkGetInstanceProcAddr get_instance_proc_addr,
+                                                     VkInstance instance, VkPhysicalDevice physical_device,
+                                                     const char **extensions, uint32_t *extension_count,
+                                                     q8conv_device_features *features);
+
+/** q8conv_device_requirements2 from before cooperative matrices: the same extensions, and only
+ *  whether to enable shaderIntegerDotProduct (`*wants_integer_dot_product`). Kept for callers
+ *  written against it; a device set up from it runs the DOT kernel, never COOPMAT.
+ *  @retval as q8conv_device_requirements2 (wants_integer_dot_product NULL is INVALID_ARGUMENT). */
 Q8CONV_API q8conv_status q8conv_device_requirements(PFN_vkGetInstanceProcAddr get_instance_proc_addr,
                                                     VkInstance instance, VkPhysicalDevice physical_device,
                                                     const char **extensions, uint32_t *extension_count,

@@ -54,6 +54,7 @@ static void load_instance_fns(q8conv_instance_fns *f, PFN_vkGetInstanceProcAddr 
     LOAD(vkGetDeviceProcAddr);
     LOAD(vkCreateDebugUtilsMessengerEXT);
     LOAD(vkDestroyDebugUtilsMessengerEXT);
+    LOAD(vkGetPhysicalDeviceCooperativeMatrixPropertiesNV);
 #undef LOAD
 }
 
@@ -116,6 +117,107 @@ static q8conv_status query_dot_support(q8conv_context *ctx, VkPhysicalDevice pd,
     out->accelerated = prop.integerDotProduct4x8BitPackedSignedAccelerated &&
                        prop.integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated;
     return Q8CONV_SUCCESS;
+}
+
+/* Cooperative matrices (the COOPMAT kernel) are usable where the device offers
+ * VK_NV_cooperative_matrix with its cooperativeMatrix feature for compute shaders, lists the
+ * s8 x s8 -> s32 Q8CONV_CM_M x Q8CONV_CM_N x Q8CONV_CM_K shape at subgroup scope, and has
+ * shaderInt8 and vulkanMemoryModel, which the kernel's SPIR-V declares (Int8, the Vulkan memory
+ * model). Those two are core in 1.2 and come from KHR extensions before. */
+typedef struct coopmat_support {
+    bool usable;
+    bool int8_ext, memory_model_ext; /* enable VK_KHR_shader_float16_int8 / VK_KHR_vulkan_memory_model */
+    uint32_t shape_count;            /* s8 x s8 -> s32 subgroup shapes listed, for q8conv_context_info */
+    uint32_t shapes[Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES][3];
+} coopmat_support;
+
+static q8conv_status query_coopmat_support(q8conv_context *ctx, VkPhysicalDevice pd, uint32_t device_api,
+                                           coopmat_support *out)
+{
+    memset(out, 0, sizeof *out);
+    q8conv_status st = Q8CONV_SUCCESS;
+    if (!ctx->vki.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV ||
+        !device_has_extension(ctx, pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME, &st))
+        return st;
+    const bool core12 = device_api >= VK_API_VERSION_1_2 && ctx->api_version >= VK_API_VERSION_1_2;
+    if (!core12) {
+        out->int8_ext = device_has_extension(ctx, pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME, &st);
+        if (st == Q8CONV_SUCCESS)
+            out->memory_model_ext = device_has_extension(ctx, pd, VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME, &st);
+        if (st != Q8CONV_SUCCESS)
+            return st;
+        if (!out->int8_ext || !out->memory_model_ext)
+            return Q8CONV_SUCCESS;
+    }
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    VkPhysicalDeviceShaderFloat16Int8Features i8 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+                                                    .pNext = &cm};
+    VkPhysicalDeviceVulkanMemoryModelFeatures mm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+                                                    .pNext = &i8};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &mm};
+    ctx->vki.vkGetPhysicalDeviceFeatures2(pd, &f2);
+    VkPhysicalDeviceCooperativeMatrixPropertiesNV cmp = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &cmp};
+    ctx->vki.vkGetPhysicalDeviceProperties2(pd, &p2);
+    if (!cm.cooperativeMatrix || !i8.shaderInt8 || !mm.vulkanMemoryModel ||
+        !(cmp.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT))
+        return Q8CONV_SUCCESS;
+
+    uint32_t n = 0;
+    VkResult r = ctx->vki.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &n, NULL);
+    if (r != VK_SUCCESS || n == 0)
+        return r == VK_ERROR_OUT_OF_HOST_MEMORY ? Q8CONV_ERROR_OUT_OF_HOST_MEMORY : Q8CONV_SUCCESS;
+    VkCooperativeMatrixPropertiesNV *props = q8conv_calloc(&ctx->allocator, n, sizeof *props);
+    if (!props)
+        return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
+    for (uint32_t i = 0; i < n; i++)
+        props[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+    r = ctx->vki.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &n, props);
+    bool has_shape = false;
+    for (uint32_t i = 0; (r == VK_SUCCESS || r == VK_INCOMPLETE) && i < n; i++) {
+        const VkCooperativeMatrixPropertiesNV *c = &props[i];
+        if (c->AType != VK_COMPONENT_TYPE_SINT8_NV || c->BType != VK_COMPONENT_TYPE_SINT8_NV ||
+            c->CType != VK_COMPONENT_TYPE_SINT32_NV || c->DType != VK_COMPONENT_TYPE_SINT32_NV ||
+            c->scope != VK_SCOPE_SUBGROUP_NV)
+            continue;
+        has_shape |= c->MSize == Q8CONV_CM_M && c->NSize == Q8CONV_CM_N && c->KSize == Q8CONV_CM_K;
+        if (out->shape_count < Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES) {
+            out->shapes[out->shape_count][0] = c->MSize;
+            out->shapes[out->shape_count][1] = c->NSize;
+            out->shapes[out->shape_count][2] = c->KSize;
+            out->shape_count++;
+        }
+    }
+    q8conv_free(&ctx->allocator, props);
+    out->usable = has_shape;
+    return Q8CONV_SUCCESS;
+}
+
+/* The caller enabled cooperative matrices if its chain turns on all three features. */
+static bool chain_enables_coopmat(const VkPhysicalDeviceFeatures2 *chain)
+{
+    bool cm = false, i8 = false, mm = false;
+    for (const VkBaseInStructure *s = (const VkBaseInStructure *)chain; s; s = s->pNext) {
+        switch (s->sType) {
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV:
+            cm |= ((const VkPhysicalDeviceCooperativeMatrixFeaturesNV *)s)->cooperativeMatrix == VK_TRUE;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES:
+            i8 |= ((const VkPhysicalDeviceVulkan12Features *)s)->shaderInt8 == VK_TRUE;
+            mm |= ((const VkPhysicalDeviceVulkan12Features *)s)->vulkanMemoryModel == VK_TRUE;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES:
+            i8 |= ((const VkPhysicalDeviceShaderFloat16Int8Features *)s)->shaderInt8 == VK_TRUE;
+            break;
+        case VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES:
+            mm |= ((const VkPhysicalDeviceVulkanMemoryModelFeatures *)s)->vulkanMemoryModel == VK_TRUE;
+            break;
+        default:
+            break;
+        }
+    }
+    return cm && i8 && mm;
 }
 
 /* The caller enabled integer dot product if it appears anywhere in its feature chain. */
@@ -269,7 +371,7 @@ static q8conv_status pick_queue_family(q8conv_context *ctx, uint32_t *family)
     return Q8CONV_SUCCESS;
 }
 
-static q8conv_status create_device(q8conv_context *ctx, const dot_support *dot)
+static q8conv_status create_device(q8conv_context *ctx, const dot_support *dot, const coopmat_support *cm)
 {
     uint32_t family;
     q8conv_status st = pick_queue_family(ctx, &family);
@@ -280,16 +382,41 @@ static q8conv_status create_device(q8conv_context *ctx, const dot_support *dot)
                                    .queueFamilyIndex = family,
                                    .queueCount = 1,
                                    .pQueuePriorities = &priority};
+    /* Everything a kernel of the table can use, where the device has it. */
+    const void *chain = NULL;
+    const char *exts[4];
+    uint32_t ext_count = 0;
     VkPhysicalDeviceShaderIntegerDotProductFeatures dot_features = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES,
         .shaderIntegerDotProduct = VK_TRUE};
-    const char *ext = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
+    if (dot->feature) {
+        chain = &dot_features;
+        if (dot->needs_ext)
+            exts[ext_count++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
+    }
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm_features = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV, .cooperativeMatrix = VK_TRUE};
+    VkPhysicalDeviceShaderFloat16Int8Features int8_features = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES, .shaderInt8 = VK_TRUE};
+    VkPhysicalDeviceVulkanMemoryModelFeatures mm_features = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES, .vulkanMemoryModel = VK_TRUE};
+    if (cm->usable) {
+        mm_features.pNext = (void *)chain;
+        int8_features.pNext = &mm_features;
+        cm_features.pNext = &int8_features;
+        chain = &cm_features;
+        exts[ext_count++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+        if (cm->int8_ext)
+            exts[ext_count++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
+        if (cm->memory_model_ext)
+            exts[ext_count++] = VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME;
+    }
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                              .pNext = dot->feature ? &dot_features : NULL,
+                              .pNext = chain,
                               .queueCreateInfoCount = 1,
                               .pQueueCreateInfos = &qci,
-                              .enabledExtensionCount = dot->feature && dot->needs_ext ? 1u : 0u,
-                              .ppEnabledExtensionNames = &ext};
+                              .enabledExtensionCount = ext_count,
+                              .ppEnabledExtensionNames = exts};
     VkResult r = ctx->vki.vkCreateDevice(ctx->physical_device, &dci, NULL, &ctx->device);
     if (r != VK_SUCCESS)
         return q8conv_status_from_vk(r);
@@ -310,7 +437,7 @@ static q8conv_status load_device_table(q8conv_context *ctx)
     return Q8CONV_SUCCESS;
 }
 
-static void fill_info(q8conv_context *ctx, const dot_support *dot)
+static void fill_info(q8conv_context *ctx, const dot_support *dot, const coopmat_support *cm)
 {
     q8conv_context_info *info = &ctx->info;
     VkPhysicalDeviceSubgroupProperties sub = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -348,6 +475,10 @@ static void fill_info(q8conv_context *ctx, const dot_support *dot)
                                ? q8conv_kernel_lines[auto_line].kernel
                                : Q8CONV_KERNEL_FALLBACK;
     info->validation_enabled = ctx->messenger != VK_NULL_HANDLE;
+    info->cooperative_matrix_supported = cm->usable;
+    info->cooperative_matrix_used = (ctx->caps & Q8CONV_CAP_COOPMAT) != 0;
+    info->cooperative_matrix_shape_count = cm->shape_count;
+    memcpy(info->cooperative_matrix_shapes, cm->shapes, sizeof info->cooperative_matrix_shapes);
 }
 
 /* A serialized cache is libq8conv's frame around the driver's bytes: magic, format, payload length
@@ -482,7 +613,8 @@ static q8conv_status create_shared_objects(q8conv_context *ctx, const q8conv_con
     return r == VK_SUCCESS ? Q8CONV_SUCCESS : q8conv_status_from_vk(r);
 }
 
-static q8conv_status adopt_external(q8conv_context *ctx, const q8conv_external_device *ext, dot_support *dot)
+static q8conv_status adopt_external(q8conv_context *ctx, const q8conv_external_device *ext, dot_support *dot,
+                                    coopmat_support *cm)
 {
     if (!ext->instance || !ext->physical_device || !ext->device || !ext->queue || !ext->get_instance_proc_addr)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
@@ -507,6 +639,10 @@ static q8conv_status adopt_external(q8conv_context *ctx, const q8conv_external_d
     /* Only what the caller turned on may be used: the device was not created by us. */
     if (!chain_enables_dot(ext->enabled_features))
         dot->feature = false;
+    st = query_coopmat_support(ctx, ctx->physical_device, ctx->props.apiVersion, cm);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    cm->usable = cm->usable && chain_enables_coopmat(ext->enabled_features);
     st = load_device_table(ctx);
     if (st != Q8CONV_SUCCESS)
         return st;
@@ -559,9 +695,10 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
     }
 
     dot_support dot;
+    coopmat_support cm;
     q8conv_status st;
     if (desc->external) {
-        st = adopt_external(ctx, desc->external, &dot);
+        st = adopt_external(ctx, desc->external, &dot, &cm);
     } else {
         ctx->owns_device = true;
         st = create_instance(ctx);
@@ -575,15 +712,18 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
         if (st == Q8CONV_SUCCESS)
             st = query_dot_support(ctx, ctx->physical_device, ctx->props.apiVersion, &dot);
         if (st == Q8CONV_SUCCESS)
-            st = create_device(ctx, &dot);
+            st = query_coopmat_support(ctx, ctx->physical_device, ctx->props.apiVersion, &cm);
+        if (st == Q8CONV_SUCCESS)
+            st = create_device(ctx, &dot, &cm);
         if (st == Q8CONV_SUCCESS)
             st = load_device_table(ctx);
     }
     if (st == Q8CONV_SUCCESS) {
         ctx->use_dot = dot.feature && !(ctx->flags & Q8CONV_CONTEXT_FORCE_FALLBACK);
-        ctx->caps = ctx->use_dot ? Q8CONV_CAP_DOT : 0u;
+        const bool force_fallback = (ctx->flags & Q8CONV_CONTEXT_FORCE_FALLBACK) != 0;
+        ctx->caps = (ctx->use_dot ? Q8CONV_CAP_DOT : 0u) | (cm.usable && !force_fallback ? Q8CONV_CAP_COOPMAT : 0u);
         ctx->vki.vkGetPhysicalDeviceMemoryProperties(ctx->physical_device, &ctx->memory_props);
-        fill_info(ctx, &dot);
+        fill_info(ctx, &dot, &cm);
         st = create_shared_objects(ctx, desc);
     }
     if (st != Q8CONV_SUCCESS) {
@@ -692,11 +832,11 @@ q8conv_status q8conv_context_get_pipeline_cache(q8conv_context *ctx, void *data,
     return st;
 }
 
-q8conv_status q8conv_device_requirements(PFN_vkGetInstanceProcAddr gipa, VkInstance instance,
-                                         VkPhysicalDevice physical_device, const char **extensions,
-                                         uint32_t *extension_count, bool *wants_integer_dot_product)
+q8conv_status q8conv_device_requirements2(PFN_vkGetInstanceProcAddr gipa, VkInstance instance,
+                                          VkPhysicalDevice physical_device, const char **extensions,
+                                          uint32_t *extension_count, q8conv_device_features *features)
 {
-    if (!gipa || !instance || !physical_device || !extension_count || !wants_integer_dot_product)
+    if (!gipa || !instance || !physical_device || !extension_count || !features)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     q8conv_context probe;
     memset(&probe, 0, sizeof probe);
@@ -706,22 +846,58 @@ q8conv_status q8conv_device_requirements(PFN_vkGetInstanceProcAddr gipa, VkInsta
     VkPhysicalDeviceProperties props;
     probe.vki.vkGetPhysicalDeviceProperties(physical_device, &props);
     /* The instance's apiVersion is not known here, and a 1.3 device's core feature is usable only
-     * under a 1.3 instance; the extension, where offered, is valid under any, so it comes first. */
+     * under a 1.3 instance; the extension, where offered, is valid under any, so it comes first.
+     * The same holds for shaderInt8 and vulkanMemoryModel (core in 1.2). */
     probe.api_version = VK_API_VERSION_1_1;
     dot_support dot;
+    coopmat_support cm;
     q8conv_status st = query_dot_support(&probe, physical_device, props.apiVersion, &dot);
     if (st == Q8CONV_SUCCESS && !dot.feature && props.apiVersion >= VK_API_VERSION_1_3) {
         probe.api_version = props.apiVersion;
         st = query_dot_support(&probe, physical_device, props.apiVersion, &dot);
+        probe.api_version = VK_API_VERSION_1_1;
+    }
+    if (st == Q8CONV_SUCCESS)
+        st = query_coopmat_support(&probe, physical_device, props.apiVersion, &cm);
+    if (st == Q8CONV_SUCCESS && !cm.usable && props.apiVersion >= VK_API_VERSION_1_2) {
+        probe.api_version = props.apiVersion;
+        st = query_coopmat_support(&probe, physical_device, props.apiVersion, &cm);
     }
     if (st != Q8CONV_SUCCESS)
         return st;
-    uint32_t needed = dot.feature && dot.needs_ext ? 1u : 0u;
-    if (extensions && needed && *extension_count >= 1)
-        extensions[0] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
-    *extension_count = needed;
-    *wants_integer_dot_product = dot.feature;
+    const char *needed[4];
+    uint32_t n = 0;
+    if (dot.feature && dot.needs_ext)
+        needed[n++] = VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME;
+    if (cm.usable) {
+        needed[n++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+        if (cm.int8_ext)
+            needed[n++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
+        if (cm.memory_model_ext)
+            needed[n++] = VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME;
+    }
+    if (extensions)
+        for (uint32_t i = 0; i < n && i < *extension_count; i++)
+            extensions[i] = needed[i];
+    *extension_count = n;
+    *features = (q8conv_device_features){.integer_dot_product = dot.feature,
+                                         .cooperative_matrix = cm.usable,
+                                         .shader_int8 = cm.usable,
+                                         .vulkan_memory_model = cm.usable};
     return Q8CONV_SUCCESS;
+}
+
+q8conv_status q8conv_device_requirements(PFN_vkGetInstanceProcAddr gipa, VkInstance instance,
+                                         VkPhysicalDevice physical_device, const char **extensions,
+                                         uint32_t *extension_count, bool *wants_integer_dot_product)
+{
+    if (!wants_integer_dot_product)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    q8conv_device_features f;
+    q8conv_status st = q8conv_device_requirements2(gipa, instance, physical_device, extensions, extension_count, &f);
+    if (st == Q8CONV_SUCCESS)
+        *wants_integer_dot_product = f.integer_dot_product;
+    return st;
 }
 
 /* ---- shared helpers ---- */

@@ -43,6 +43,7 @@ typedef struct q8conv_instance_fns {
     PFN_vkGetDeviceProcAddr vkGetDeviceProcAddr;
     PFN_vkCreateDebugUtilsMessengerEXT vkCreateDebugUtilsMessengerEXT;
     PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
+    PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV vkGetPhysicalDeviceCooperativeMatrixPropertiesNV;
 } q8conv_instance_fns;
 
 /* What makes two pipelines differ: the module and its specialization constants. Fields a kernel

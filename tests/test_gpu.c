@@ -7,7 +7,13 @@
 
 #define POISON 0xA5u
 
-static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK, Q8CONV_KERNEL_LEGACY};
+static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK, Q8CONV_KERNEL_LEGACY,
+                                        Q8CONV_KERNEL_COOPMAT};
+#define KERNEL_COUNT (sizeof kernels / sizeof kernels[0])
+/* Whether the device runs the cooperative-matrix kernel (q8conv_context_info); where it does not,
+ * forcing it must be refused with nothing created, and its cases are counted as skipped. */
+static bool coopmat_supported;
+static unsigned coopmat_refused;
 static const char *const layout_names[] = {"4W4C", "4C1W"};
 
 /* Checks the raw output: padded channel bytes inside a written word are 0, and (4W4C) words
@@ -63,6 +69,16 @@ static void run_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, ui
     q8conv_tensor_desc di = {.n = n, .c = ic, .h = h, .w = w, .layout = lin};
     q8conv_tensor_desc dout = {.n = n, .c = oc, .h = h, .w = w, .layout = lout};
     q8conv_status st = q8conv_pw_create(ctx, &t.desc, &op);
+    if (kernel == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
+        CHECK(st == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "%s: pw_create on a device without cooperative matrices: %s",
+              what, q8conv_status_string(st));
+        coopmat_refused++;
+        free(x);
+        free(ref);
+        free(got);
+        test_op_free(&t);
+        return;
+    }
     CHECK(st == Q8CONV_SUCCESS, "%s: pw_create: %s", what, q8conv_status_string(st));
     CHECK_OK(q8conv_tensor_create(ctx, &di, &ti));
     CHECK_OK(q8conv_tensor_create(ctx, &dout, &to));
@@ -121,7 +137,7 @@ static void suite_small_oc(q8conv_context *ctx)
             for (int lout = 0; lout < 2; ++lout)
                 for (int b = 0; b < 3; ++b)
                     for (int a = 0; a < 3; ++a)
-                        for (size_t k = 0; k < 3; ++k)
+                        for (size_t k = 0; k < KERNEL_COUNT; ++k)
                             run_case(ctx, 1, 8, 8, 16, oc, (q8conv_bias_mode)b, (q8conv_activation)a,
                                      (q8conv_layout)lin, (q8conv_layout)lout, kernels[k], NULL);
 }
@@ -140,7 +156,7 @@ static void suite_shapes(q8conv_context *ctx)
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
         for (int lin = 0; lin < 2; ++lin)
             for (int lout = 0; lout < 2; ++lout)
-                for (size_t k = 0; k < 3; ++k)
+                for (size_t k = 0; k < KERNEL_COUNT; ++k)
                     run_case(ctx, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], shapes[s][4], pick_bias(),
                              pick_act(), (q8conv_layout)lin, (q8conv_layout)lout, kernels[k], NULL);
 }
@@ -152,7 +168,7 @@ static void suite_modes(q8conv_context *ctx)
     for (size_t z = 0; z < sizeof zps / sizeof zps[0]; ++z)
         for (int b = 0; b < 3; ++b)
             for (int a = 0; a < 3; ++a)
-                for (size_t k = 0; k < 3; ++k)
+                for (size_t k = 0; k < KERNEL_COUNT; ++k)
                     run_case(ctx, 2, 5, 11, 37, 22, (q8conv_bias_mode)b, (q8conv_activation)a,
                              (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1), kernels[k], zps[z]);
 }
@@ -189,7 +205,9 @@ static void suite_split(q8conv_context *ctx)
         return;
     }
     const uint32_t rows = 2u * max_z + 1000u, oc = 256, w = 1;
-    for (size_t k = 0; k < 3; ++k) {
+    for (size_t k = 0; k < KERNEL_COUNT; ++k) {
+        if (kernels[k] == Q8CONV_KERNEL_COOPMAT)
+            continue; /* its grid is split along the pixel tiles: suite_split_matrix */
         q8conv_dispatch_plan plan;
         CHECK_OK(pick_dispatch_plan((oc + 3) / 4, (w + 3) / 4, rows, q8conv_kernel_tile_n4(kernels[k]),
                                     info.max_compute_workgroup_count, (uint32_t[3]){1024, 1024, 64},
@@ -199,6 +217,34 @@ static void suite_split(q8conv_context *ctx)
         run_case(ctx, 2, rows / 2, w, 8, oc, pick_bias(), pick_act(), (q8conv_layout)test_range(0, 1),
                  (q8conv_layout)test_range(0, 1), kernels[k], NULL);
     }
+}
+
+/* The cooperative-matrix kernel's grid has a workgroup per pixel tile in y: more pixel tiles than
+ * maxComputeWorkGroupCount[1] must be split into several dispatches, exactly. 4C1W with W = 1
+ * makes every row one pixel. */
+static void suite_split_matrix(q8conv_context *ctx)
+{
+    if (!coopmat_supported) {
+        printf("split: coopmat skipped: the device has no cooperative matrices\n");
+        return;
+    }
+    q8conv_context_info info;
+    CHECK_OK(q8conv_context_get_info(ctx, &info));
+    const uint32_t max_y = info.max_compute_workgroup_count[1];
+    uint32_t largest_bm = 0;
+    for (int i = 0; i < Q8CONV_CM_TILE_COUNT; ++i)
+        largest_bm = q8conv_matrix_tiles[i].bm > largest_bm ? q8conv_matrix_tiles[i].bm : largest_bm;
+    if ((uint64_t)max_y * largest_bm > 20000000u) {
+        printf("split: device allows %u workgroups in y; the matrix grid is not split here\n", max_y);
+        return;
+    }
+    const uint32_t pixels = max_y * largest_bm + 4321u, ic = 4, oc = 4;
+    q8conv_dispatch_plan plan;
+    CHECK_OK(pick_matrix_plan(pixels, 1, info.subgroup_size, info.max_compute_workgroup_count, (uint32_t[3]){1024, 1024, 64},
+                              info.max_compute_workgroup_invocations, 48u * 1024u, &plan));
+    CHECK(plan.count > 1, "coopmat: expected a split plan for %u pixels, got %u dispatch(es)", pixels, plan.count);
+    run_case(ctx, 1, pixels, 1, ic, oc, pick_bias(), pick_act(), Q8CONV_LAYOUT_4C1W, Q8CONV_LAYOUT_4C1W,
+             Q8CONV_KERNEL_COOPMAT, NULL);
 }
 
 int main(int argc, char **argv)
@@ -226,6 +272,15 @@ int main(int argc, char **argv)
     printf("device: %s (%s %s), dot product %s, validation %s\n", info.device_name, info.driver_name,
            info.driver_info, info.integer_dot_product_supported ? "yes" : "no", info.validation_enabled ? "on" : "off");
     CHECK(info.integer_dot_product_supported, "the test device must offer integer dot product so the DOT kernel runs");
+    coopmat_supported = info.cooperative_matrix_supported;
+    printf("cooperative matrices: %s", coopmat_supported ? "yes" : "no");
+    for (uint32_t i = 0; i < info.cooperative_matrix_shape_count && i < Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES; ++i)
+        printf("%s%ux%ux%u", i ? ", " : " (int8 shapes ", info.cooperative_matrix_shapes[i][0],
+               info.cooperative_matrix_shapes[i][1], info.cooperative_matrix_shapes[i][2]);
+    printf("%s\n", info.cooperative_matrix_shape_count ? ")" : "");
+    CHECK(coopmat_supported == info.cooperative_matrix_used && (info.default_kernel == Q8CONV_KERNEL_COOPMAT) == coopmat_supported,
+          "cooperative matrices supported %d, used %d, default kernel %s", info.cooperative_matrix_supported,
+          info.cooperative_matrix_used, q8conv_kernel_name(info.default_kernel));
     if (!strcmp(suite, "small_oc"))
         suite_small_oc(ctx);
     else if (!strcmp(suite, "shapes"))
@@ -234,10 +289,15 @@ int main(int argc, char **argv)
         suite_modes(ctx);
         suite_flush_guard(ctx);
     }
-    else if (!strcmp(suite, "split"))
+    else if (!strcmp(suite, "split")) {
         suite_split(ctx);
+        suite_split_matrix(ctx);
+    }
     else
         CHECK(0, "unknown suite %s", suite);
+    if (coopmat_refused)
+        printf("%s: coopmat skipped: the device has no cooperative matrices (%u case(s) refused with UNSUPPORTED, "
+               "as they must be)\n", suite, coopmat_refused);
     test_check_validation(ctx);
     q8conv_context_destroy(ctx);
     return test_finish(suite);

@@ -52,6 +52,17 @@ static void print_context_info(const q8conv_context_info *info)
     print_version("Vulkan version used:", info->api_version);
     printf("  %-34s %s\n", "integer dot product enabled:", info->integer_dot_product_supported ? "yes" : "no");
     printf("  %-34s %s\n", "integer dot product accelerated:", info->integer_dot_product_accelerated ? "yes" : "no");
+    printf("  %-34s %s\n", "cooperative matrices (int8):",
+           info->cooperative_matrix_used        ? "yes, used (COOPMAT kernel)"
+           : info->cooperative_matrix_supported ? "yes, not used (FORCE_FALLBACK)"
+                                                : "no");
+    if (info->cooperative_matrix_shape_count) {
+        printf("  %-34s", "int8 x int8 -> int32 shapes (MxNxK):");
+        for (uint32_t i = 0; i < info->cooperative_matrix_shape_count && i < Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES; i++)
+            printf("%s%ux%ux%u", i ? ", " : " ", info->cooperative_matrix_shapes[i][0], info->cooperative_matrix_shapes[i][1],
+                   info->cooperative_matrix_shapes[i][2]);
+        printf("\n");
+    }
     printf("  %-34s %u\n", "subgroup size:", info->subgroup_size);
     printf("  %-34s %u x %u x %u\n", "maxComputeWorkGroupCount:", info->max_compute_workgroup_count[0],
            info->max_compute_workgroup_count[1], info->max_compute_workgroup_count[2]);
