@@ -27,6 +27,9 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_control_flow_attributes : require
 #include "tiling.h"
+#ifndef SMEM_VEC4
+#define SMEM_VEC4 0
+#endif
 
 /* 0: local size x = SUBGROUPS * SUBGROUP_SIZE (set by the host, equal to WG_SIZE below). */
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
@@ -41,6 +44,9 @@ layout(constant_id = 9) const uint BK = 32u;
 layout(constant_id = 10) const uint SUBGROUP_SIZE = 32u;
 /* 0x80808080u reads uint8 input bytes as int8 (x - 128); 0: int8 input. */
 layout(constant_id = 11) const uint INPUT_XOR = 0u;
+/* Shared-memory stages of the K loop: 2 (double-buffered, one barrier per step) or 1 (the next
+ * step waits in registers; two barriers per step, half the shared memory for a deeper BK). */
+layout(constant_id = 12) const uint STAGES = 2u;
 
 #include "requant.glsl"
 
@@ -55,14 +61,28 @@ const uint KW = BK / 4u;                        /* 32-bit words of K per staged 
 const uint STRIDE = KW + 4u;
 const uint A_WORDS = BM * STRIDE;
 const uint B_WORDS = BN * STRIDE;
-const uint STAGE_WORDS = 2u * (A_WORDS + B_WORDS); /* double-buffered */
+const uint STAGE_WORDS = STAGES * (A_WORDS + B_WORDS);
 /* The epilogue's scratch: one 16 x EPI_N strip of int32 per subgroup, in the same memory (the
  * staged tiles are dead by then). EPI_N = 32 when the subgroup has an even number of matrices
  * across, so each lane of a 32-wide subgroup requantizes one 4 x 4 block per strip. */
 const uint EPI_N = (TN % 2u == 0u) ? 32u : 16u;
 const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_N;
 const uint SMEM_WORDS = STAGE_WORDS > EPI_WORDS ? STAGE_WORDS : EPI_WORDS;
+/* Staging and epilogue memory, as 32-bit words or (SMEM_VEC4) 16-byte vectors: every matrix
+ * load starts on a 16-byte boundary either way (STRIDE is a multiple of 4 words). */
+#if SMEM_VEC4
+shared uvec4 smem[SMEM_WORDS / 4u];
+#define SM_READ(o) smem[(o) >> 2][(o) & 3u]
+#define SM_WRITE(o, v) smem[(o) >> 2][(o) & 3u] = (v)
+#define SM_WRITE4(o, v) smem[(o) >> 2] = (v)
+#define SM_UNIT 4u
+#else
 shared uint smem[SMEM_WORDS];
+#define SM_READ(o) smem[o]
+#define SM_WRITE(o, v) smem[o] = (v)
+#define SM_WRITE4(o, v) { smem[o] = (v).x; smem[(o) + 1u] = (v).y; smem[(o) + 2u] = (v).z; smem[(o) + 3u] = (v).w; }
+#define SM_UNIT 1u
+#endif
 /* The workgroup's channel params, loaded once. */
 shared uvec4 ch_sh[BN];
 
@@ -208,10 +228,7 @@ void main()
             const uint u = tid + l * WG_SIZE;                                                      \
             if (u < B_UNITS) {                                                                     \
                 const uint o = B_BASE(buf) + (u / (BK / 16u)) * STRIDE + (u % (BK / 16u)) * 4u;    \
-                smem[o] = b_regs[l].x;                                                             \
-                smem[o + 1u] = b_regs[l].y;                                                        \
-                smem[o + 2u] = b_regs[l].z;                                                        \
-                smem[o + 3u] = b_regs[l].w;                                                        \
+                SM_WRITE4(o, b_regs[l]);                                                           \
             }                                                                                      \
         }                                                                                          \
     }
@@ -220,15 +237,15 @@ void main()
 #define A_STORE_ONE(u, l, buf)                                                                     \
     if ((u) < A_UNITS) {                                                                           \
         const uint o = A_BASE(buf) + 4u * ((u) / KW) * STRIDE + (u) % KW;                          \
-        smem[o] = a_regs[l].x;                                                                     \
-        smem[o + STRIDE] = a_regs[l].y;                                                            \
-        smem[o + 2u * STRIDE] = a_regs[l].z;                                                       \
-        smem[o + 3u * STRIDE] = a_regs[l].w;                                                       \
+        SM_WRITE(o, a_regs[l].x);                                                                  \
+        SM_WRITE(o + STRIDE, a_regs[l].y);                                                         \
+        SM_WRITE(o + 2u * STRIDE, a_regs[l].z);                                                    \
+        SM_WRITE(o + 3u * STRIDE, a_regs[l].w);                                                    \
     }
 #else
 #define A_STORE_ONE(u, l, buf)                                                                     \
     if ((u) < A_UNITS)                                                                             \
-        smem[A_BASE(buf) + ((u) / KW) * STRIDE + (u) % KW] = a_regs[l];
+        SM_WRITE(A_BASE(buf) + ((u) / KW) * STRIDE + (u) % KW, a_regs[l]);
 #endif
 
     icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N> acc[TM][TN];
@@ -236,14 +253,14 @@ void main()
         [[unroll]] for (uint j = 0u; j < TN; ++j)
             acc[i][j] = icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N>(0);
 
-    /* Double-buffered K loop, one barrier per step: step s computes from stage s & 1 while its
-     * successor's loads are in flight, then parks them in the other stage, which every subgroup
-     * finished reading before the previous barrier. */
+    /* The K loop: step s computes from its stage while its successor's loads are in flight, then
+     * parks them in the other stage (STAGES 2: every subgroup finished reading it before the
+     * previous barrier), or in the same one after a barrier (STAGES 1). */
     LOAD_TILE(0u)
     STORE_TILE(0u)
     barrier();
     for (uint s = 0u; s < k_steps; ++s) {
-        const uint buf = s & 1u;
+        const uint buf = STAGES == 2u ? (s & 1u) : 0u;
         const bool more = s + 1u < k_steps;
         if (more)
             LOAD_TILE(s + 1u)
@@ -252,18 +269,21 @@ void main()
             icoopmatNV<8, gl_ScopeSubgroup, Q8CONV_CM_K, Q8CONV_CM_N> b[TN];
             [[unroll]] for (uint i = 0u; i < TM; ++i)
                 coopMatLoadNV(a[i], smem,
-                              A_BASE(buf) + (sg_m * SG_M + i * uint(Q8CONV_CM_M)) * STRIDE + kk * uint(Q8CONV_CM_K / 4),
-                              STRIDE, false);
+                              (A_BASE(buf) + (sg_m * SG_M + i * uint(Q8CONV_CM_M)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)) / SM_UNIT,
+                              STRIDE / SM_UNIT, false);
             [[unroll]] for (uint j = 0u; j < TN; ++j)
                 coopMatLoadNV(b[j], smem,
-                              B_BASE(buf) + (sg_n * SG_N + j * uint(Q8CONV_CM_N)) * STRIDE + kk * uint(Q8CONV_CM_K / 4),
-                              STRIDE, true);
+                              (B_BASE(buf) + (sg_n * SG_N + j * uint(Q8CONV_CM_N)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)) / SM_UNIT,
+                              STRIDE / SM_UNIT, true);
             [[unroll]] for (uint i = 0u; i < TM; ++i)
                 [[unroll]] for (uint j = 0u; j < TN; ++j)
                     acc[i][j] = coopMatMulAddNV(a[i], b[j], acc[i][j]);
         }
+        /* One stage: every subgroup must be done reading it before it is overwritten. */
+        if (STAGES == 1u)
+            barrier();
         if (more)
-            STORE_TILE(buf ^ 1u)
+            STORE_TILE(STAGES == 2u ? buf ^ 1u : 0u)
         barrier();
     }
 
@@ -272,9 +292,9 @@ void main()
     const uint blocks_across = EPI_N / 4u;
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
         [[unroll]] for (uint j = 0u; j < TN; j += EPI_N / uint(Q8CONV_CM_N)) {
-            coopMatStoreNV(acc[i][j], smem, scratch, EPI_N, false);
+            coopMatStoreNV(acc[i][j], smem, scratch / SM_UNIT, EPI_N / SM_UNIT, false);
             if (EPI_N == 32u)
-                coopMatStoreNV(acc[i][j + 1u], smem, scratch + uint(Q8CONV_CM_N), EPI_N, false);
+                coopMatStoreNV(acc[i][j + 1u], smem, (scratch + uint(Q8CONV_CM_N)) / SM_UNIT, EPI_N / SM_UNIT, false);
             subgroupMemoryBarrierShared();
             subgroupBarrier();
             /* One 4 x 4 block per lane: pixels 4q..4q+3 of the strip, channels 4c..4c+3. */
@@ -291,10 +311,10 @@ void main()
                 uvec4 words;
                 [[unroll]] for (uint r = 0u; r < 4u; ++r) {
                     const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
-                    words[r] = (requant_byte(int(smem[o]), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
-                                (requant_byte(int(smem[o + 1u]), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
-                                (requant_byte(int(smem[o + 2u]), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
-                                (requant_byte(int(smem[o + 3u]), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
+                    words[r] = (requant_byte(int(SM_READ(o)), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
+                                (requant_byte(int(SM_READ(o + 1u)), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
+                                (requant_byte(int(SM_READ(o + 2u)), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
+                                (requant_byte(int(SM_READ(o + 3u)), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
                                keep;
                 }
 #if OUT_4W4C

@@ -384,7 +384,7 @@ static q8conv_status create_device(q8conv_context *ctx, const dot_support *dot, 
                                    .pQueuePriorities = &priority};
     /* Everything a kernel of the table can use, where the device has it. */
     const void *chain = NULL;
-    const char *exts[4];
+    const char *exts[5];
     uint32_t ext_count = 0;
     VkPhysicalDeviceShaderIntegerDotProductFeatures dot_features = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES,
@@ -411,6 +411,22 @@ static q8conv_status create_device(q8conv_context *ctx, const dot_support *dot, 
         if (cm->memory_model_ext)
             exts[ext_count++] = VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME;
     }
+#ifdef Q8CONV_TUNING
+    /* Tuning builds: the driver's statistics of each pipeline (registers, spills), for
+     * Q8CONV_TUNE_STATS. */
+    const char *exec_props[6];
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR exec_features = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
+        .pipelineExecutableInfo = VK_TRUE};
+    q8conv_status est;
+    if (device_has_extension(ctx, ctx->physical_device, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME, &est)) {
+        exec_features.pNext = (void *)chain;
+        chain = &exec_features;
+        exts[ext_count++] = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
+        ctx->tune_stats = true;
+    }
+    (void)exec_props;
+#endif
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                               .pNext = chain,
                               .queueCreateInfoCount = 1,
@@ -987,6 +1003,33 @@ void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescripto
     pthread_mutex_unlock(&ctx->lock);
 }
 
+#ifdef Q8CONV_TUNING
+#include <stdio.h>
+/* Tuning builds only: the driver's statistics of a new pipeline, to stderr. */
+static void tune_print_stats(q8conv_context *ctx, VkPipeline p, const q8conv_pipeline_key *key)
+{
+    VkPipelineExecutableInfoKHR ei = {.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR, .pipeline = p};
+    VkPipelineExecutableStatisticKHR st[32];
+    uint32_t n = 32;
+    for (uint32_t i = 0; i < n; i++)
+        st[i] = (VkPipelineExecutableStatisticKHR){.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR};
+    if (ctx->vk.vkGetPipelineExecutableStatisticsKHR(ctx->device, &ei, &n, st) < 0)
+        return;
+    fprintf(stderr, "pipeline module %u tile %u,%u,%u,%u,%u,%u local %u:", key->module, key->tile[0], key->tile[1],
+            key->tile[2], key->tile[3], key->tile[4], key->tile[5], key->local[0]);
+    for (uint32_t i = 0; i < n; i++) {
+        fprintf(stderr, " [%s=", st[i].name);
+        switch (st[i].format) {
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: fprintf(stderr, "%u]", st[i].value.b32); break;
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: fprintf(stderr, "%lld]", (long long)st[i].value.i64); break;
+        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: fprintf(stderr, "%llu]", (unsigned long long)st[i].value.u64); break;
+        default: fprintf(stderr, "%g]", st[i].value.f64); break;
+        }
+    }
+    fprintf(stderr, "\n");
+}
+#endif
+
 q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out)
 {
     if (key->module >= Q8CONV_MODULE_COUNT || !ctx->modules[key->module])
@@ -1015,15 +1058,15 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline
         ctx->pipeline_capacity = cap;
     }
     /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp); 5-9: the
-     * matrix tile, 10: subgroup size, 11: INPUT_XOR (shaders/q8conv_pw_coopmat.comp). An entry
-     * whose id a module does not declare has no effect (Vulkan's rule). */
-    const uint32_t spec_values[12] = {key->local[0], key->local[1], key->local[2], key->bias_mode, key->k_split,
+     * matrix tile, 10: subgroup size, 11: INPUT_XOR, 12: stages (shaders/q8conv_pw_coopmat.comp).
+     * An entry whose id a module does not declare has no effect (Vulkan's rule). */
+    const uint32_t spec_values[13] = {key->local[0], key->local[1], key->local[2], key->bias_mode, key->k_split,
                                       key->tile[0],  key->tile[1],  key->tile[2],  key->tile[3],   key->tile[4],
-                                      key->subgroup_size, key->input_xor};
-    VkSpecializationMapEntry entries[12];
-    for (uint32_t i = 0; i < 12; ++i)
+                                      key->subgroup_size, key->input_xor, key->tile[5]};
+    VkSpecializationMapEntry entries[13];
+    for (uint32_t i = 0; i < 13; ++i)
         entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = i * 4u, .size = 4};
-    VkSpecializationInfo spec = {.mapEntryCount = 12, .pMapEntries = entries, .dataSize = sizeof spec_values,
+    VkSpecializationInfo spec = {.mapEntryCount = 13, .pMapEntries = entries, .dataSize = sizeof spec_values,
                                  .pData = spec_values};
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
@@ -1033,8 +1076,16 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline
                   .pName = "main",
                   .pSpecializationInfo = &spec},
         .layout = ctx->pipeline_layout};
+#ifdef Q8CONV_TUNING
+    if (ctx->tune_stats)
+        ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
+#endif
     VkPipeline p = VK_NULL_HANDLE;
     VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, &p);
+#ifdef Q8CONV_TUNING
+    if (r == VK_SUCCESS && ctx->tune_stats && getenv("Q8CONV_TUNE_STATS"))
+        tune_print_stats(ctx, p, key);
+#endif
     if (r != VK_SUCCESS) {
         st = q8conv_ctx_result(ctx, r);
     } else {

@@ -53,7 +53,7 @@ typedef struct q8conv_pipeline_key {
     uint32_t bias_mode;
     uint32_t local[3];
     uint32_t k_split;
-    uint32_t tile[5];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK */
+    uint32_t tile[6];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages */
     uint32_t subgroup_size; /* cooperative-matrix kernel */
     uint32_t input_xor;     /* 0x80808080 for uint8 input */
 } q8conv_pipeline_key;
@@ -94,6 +94,7 @@ struct q8conv_context {
     q8conv_context_info info;
     bool use_dot;
     uint32_t caps; /* Q8CONV_CAP_* the context may use (src/pure.h) */
+    bool tune_stats; /* tuning builds: VK_KHR_pipeline_executable_properties is enabled */
 
     VkPipelineCache pipeline_cache;
     VkDescriptorSetLayout op_set_layout;     /* set 0: weights, channel params */

@@ -43,18 +43,19 @@
 /* Repacked weights: one row per output channel, rows padded to a multiple of Q8CONV_CM_N, each
  * row's K bytes zero-padded to a multiple of Q8CONV_CM_WEIGHT_K_ALIGN (the largest staged K step
  * of the menu below), so a tile's weight loads need no bounds check along K. */
-#define Q8CONV_CM_WEIGHT_K_ALIGN 64
+#define Q8CONV_CM_WEIGHT_K_ALIGN 128
 
 /* The picker's menu of workgroup tiles, largest first: pixels (BM) x output channels (BN) per
- * workgroup, pixels x channels per subgroup (SG_M x SG_N, multiples of Q8CONV_CM_M/N), and bytes of
- * K staged per step (BK, a multiple of Q8CONV_CM_K dividing Q8CONV_CM_WEIGHT_K_ALIGN). A few fixed
+ * workgroup, pixels x channels per subgroup (SG_M x SG_N, multiples of Q8CONV_CM_M/N), bytes of K
+ * staged per step (BK, a multiple of Q8CONV_CM_K dividing Q8CONV_CM_WEIGHT_K_ALIGN) and the
+ * shared-memory stages (2: double-buffered; 1: the next step waits in registers). A few fixed
  * entries keep the number of pipelines small. C only (an initializer list). */
 #define Q8CONV_CM_TILE_MENU                                                                        \
-    {128, 128, 64, 32, 32}, /* 8 subgroups, 8 accumulator matrices each */                       \
-    {128, 64, 32, 32, 32},  /* 8 subgroups, 4 each */                                             \
-    {64, 64, 32, 32, 32},   /* 4 subgroups, 4 each */                                             \
-    {64, 32, 32, 16, 32},   /* 4 subgroups, 2 each */                                             \
-    {32, 32, 16, 16, 32}    /* 4 subgroups, 1 each */
+    {128, 128, 64, 32, 64, 2}, /* 8 subgroups, 8 accumulator matrices each */                    \
+    {128, 64, 32, 32, 64, 2},  /* 8 subgroups, 4 each */                                          \
+    {64, 64, 32, 32, 64, 2},   /* 4 subgroups, 4 each */                                          \
+    {64, 32, 32, 16, 32, 2},   /* 4 subgroups, 2 each */                                          \
+    {32, 32, 16, 16, 32, 2}    /* 4 subgroups, 1 each */
 #define Q8CONV_CM_TILE_COUNT 5
 
 #endif
