@@ -26,7 +26,7 @@ q8conv_status q8conv_status_from_vk(VkResult r);
 extern const uint32_t *const q8conv_shader_code[Q8CONV_MODULE_COUNT];
 extern const size_t q8conv_shader_size[Q8CONV_MODULE_COUNT];
 
-/* ---- context (src/context.c) ---- */
+/* ---- instance (src/instance.c) ---- */
 
 /* Instance-level entry points, loaded per context from the loader or the caller's
  * vkGetInstanceProcAddr (never process-wide globals). */
@@ -45,6 +45,18 @@ typedef struct q8conv_instance_fns {
     PFN_vkCreateDebugUtilsMessengerEXT vkCreateDebugUtilsMessengerEXT;
     PFN_vkDestroyDebugUtilsMessengerEXT vkDestroyDebugUtilsMessengerEXT;
 } q8conv_instance_fns;
+
+/* Loads *f through gipa; false when an entry point the library needs is missing. */
+bool q8conv_instance_load_fns(q8conv_instance_fns *f, PFN_vkGetInstanceProcAddr gipa, VkInstance inst);
+/* The library's own instance: opens the loader, enables validation (with synchronization
+ * validation and a messenger counting into the context) when the context's flags ask for it. */
+q8conv_status q8conv_instance_create(q8conv_context *ctx);
+/* ctx->physical_device = the index-th physical device of the instance. */
+q8conv_status q8conv_instance_pick_physical_device(q8conv_context *ctx, uint32_t index);
+/* Destroys the messenger and the instance (own device only) and closes the loader. */
+void q8conv_instance_destroy(q8conv_context *ctx);
+
+/* ---- context (src/context.c) ---- */
 
 /* A compute pipeline for one (module, bias mode, local size, split-K); created on first use. */
 typedef struct q8conv_pipeline_entry {
