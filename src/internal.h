@@ -56,6 +56,16 @@ q8conv_status q8conv_instance_pick_physical_device(q8conv_context *ctx, uint32_t
 /* Destroys the messenger and the instance (own device only) and closes the loader. */
 void q8conv_instance_destroy(q8conv_context *ctx);
 
+/* ---- device (src/device.c) ---- */
+
+/* The library's own device on ctx->physical_device (integer dot product enabled where the device
+ * has it), or the caller's: either way its function table, queue, properties and info. */
+q8conv_status q8conv_device_create(q8conv_context *ctx);
+q8conv_status q8conv_device_adopt(q8conv_context *ctx, const q8conv_external_device *ext);
+/* DEVICE_LOST once any call has met the loss; SUCCESS otherwise. */
+q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx);
+q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and remembers DEVICE_LOST */
+
 /* ---- context (src/context.c) ---- */
 
 /* A compute pipeline for one (module, bias mode, local size, split-K); created on first use. */
@@ -115,8 +125,6 @@ struct q8conv_context {
 };
 
 /* Internal helpers of the context. */
-q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx);
-q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and remembers DEVICE_LOST */
 /* Allocates one descriptor set of `layout` (locks the context). */
 q8conv_status q8conv_ctx_alloc_set(q8conv_context *ctx, VkDescriptorSetLayout layout, VkDescriptorSet *set,
                                    VkDescriptorPool *from);
