@@ -66,6 +66,13 @@ q8conv_status q8conv_device_adopt(q8conv_context *ctx, const q8conv_external_dev
 q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx);
 q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and remembers DEVICE_LOST */
 
+/* ---- pipeline cache (src/pipeline_cache.c) ---- */
+
+/* ctx->pipeline_cache, started from desc's blob when its frame and header prove it was written by
+ * a context on this very device and driver; otherwise (or if the driver refuses it) empty. */
+q8conv_status q8conv_pipeline_cache_create(q8conv_context *ctx, const q8conv_context_desc *desc);
+void q8conv_pipeline_cache_destroy(q8conv_context *ctx);
+
 /* ---- context (src/context.c) ---- */
 
 /* A compute pipeline for one (module, bias mode, local size, split-K); created on first use. */
