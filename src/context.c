@@ -16,45 +16,6 @@ static q8conv_status create_shared_objects(q8conv_context *ctx)
 {
     const VkDevice dev = ctx->device;
     VkResult r;
-    VkDescriptorSetLayoutBinding op_bindings[2] = {
-        {.binding = 0, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = 1,
-         .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT},
-        {.binding = 1, .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = 1,
-         .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT}};
-    VkDescriptorSetLayoutCreateInfo lci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-                                           .bindingCount = 2,
-                                           .pBindings = op_bindings};
-    r = ctx->vk.vkCreateDescriptorSetLayout(dev, &lci, NULL, &ctx->op_set_layout);
-    if (r != VK_SUCCESS)
-        return q8conv_status_from_vk(r);
-    lci.bindingCount = 1;
-    r = ctx->vk.vkCreateDescriptorSetLayout(dev, &lci, NULL, &ctx->tensor_set_layout);
-    if (r != VK_SUCCESS)
-        return q8conv_status_from_vk(r);
-    VkDescriptorSetLayout sets[3] = {ctx->op_set_layout, ctx->tensor_set_layout, ctx->tensor_set_layout};
-    VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = sizeof(q8conv_push)};
-    VkPipelineLayoutCreateInfo plci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
-                                       .setLayoutCount = 3,
-                                       .pSetLayouts = sets,
-                                       .pushConstantRangeCount = 1,
-                                       .pPushConstantRanges = &pcr};
-    r = ctx->vk.vkCreatePipelineLayout(dev, &plci, NULL, &ctx->pipeline_layout);
-    if (r != VK_SUCCESS)
-        return q8conv_status_from_vk(r);
-
-    for (uint32_t m = 0; m < Q8CONV_MODULE_COUNT; ++m) {
-        bool module_uses_dot = (m >> 2) & 1u;
-        /* A module declaring the DotProduct capability is invalid on a device without the feature. */
-        if (module_uses_dot && !ctx->use_dot)
-            continue;
-        VkShaderModuleCreateInfo smci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-                                         .codeSize = q8conv_shader_size[m],
-                                         .pCode = q8conv_shader_code[m]};
-        r = ctx->vk.vkCreateShaderModule(dev, &smci, NULL, &ctx->modules[m]);
-        if (r != VK_SUCCESS)
-            return q8conv_status_from_vk(r);
-    }
-
     VkCommandPoolCreateInfo cpci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
                                     .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
                                     .queueFamilyIndex = ctx->queue_family_index};
@@ -131,6 +92,8 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
     if (st == Q8CONV_SUCCESS)
         st = q8conv_pipeline_cache_create(ctx, desc);
     if (st == Q8CONV_SUCCESS)
+        st = q8conv_pipelines_create(ctx);
+    if (st == Q8CONV_SUCCESS)
         st = create_shared_objects(ctx);
     if (st != Q8CONV_SUCCESS) {
         q8conv_context_destroy(ctx);
@@ -148,23 +111,13 @@ void q8conv_context_destroy(q8conv_context *ctx)
     if (dev && ctx->vk.vkDestroyPipeline) {
         if (ctx->owns_device)
             ctx->vk.vkDeviceWaitIdle(dev);
-        for (uint32_t i = 0; i < ctx->pipeline_count; ++i)
-            ctx->vk.vkDestroyPipeline(dev, ctx->pipelines[i].pipeline, NULL);
+        q8conv_pipelines_destroy(ctx);
         for (uint32_t i = 0; i < ctx->pools.count; ++i)
             ctx->vk.vkDestroyDescriptorPool(dev, ctx->pools.pools[i], NULL);
-        for (uint32_t m = 0; m < Q8CONV_MODULE_COUNT; ++m)
-            if (ctx->modules[m])
-                ctx->vk.vkDestroyShaderModule(dev, ctx->modules[m], NULL);
         if (ctx->fence)
             ctx->vk.vkDestroyFence(dev, ctx->fence, NULL);
         if (ctx->command_pool)
             ctx->vk.vkDestroyCommandPool(dev, ctx->command_pool, NULL);
-        if (ctx->pipeline_layout)
-            ctx->vk.vkDestroyPipelineLayout(dev, ctx->pipeline_layout, NULL);
-        if (ctx->op_set_layout)
-            ctx->vk.vkDestroyDescriptorSetLayout(dev, ctx->op_set_layout, NULL);
-        if (ctx->tensor_set_layout)
-            ctx->vk.vkDestroyDescriptorSetLayout(dev, ctx->tensor_set_layout, NULL);
         q8conv_pipeline_cache_destroy(ctx);
         if (ctx->owns_device)
             ctx->vk.vkDestroyDevice(dev, NULL);
@@ -172,7 +125,6 @@ void q8conv_context_destroy(q8conv_context *ctx)
     q8conv_instance_destroy(ctx);
     q8conv_allocator allocator = ctx->allocator;
     q8conv_free(&allocator, ctx->pools.pools);
-    q8conv_free(&allocator, ctx->pipelines);
     pthread_mutex_destroy(&ctx->lock);
     q8conv_free(&allocator, ctx);
 }
@@ -272,64 +224,6 @@ void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescripto
     pthread_mutex_lock(&ctx->lock);
     ctx->vk.vkFreeDescriptorSets(ctx->device, pool, 1, &set);
     pthread_mutex_unlock(&ctx->lock);
-}
-
-q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint32_t bias_mode,
-                                      const uint32_t local[3], uint32_t k_split, VkPipeline *out)
-{
-    if (module >= Q8CONV_MODULE_COUNT || !ctx->modules[module])
-        return Q8CONV_ERROR_UNSUPPORTED;
-    pthread_mutex_lock(&ctx->lock);
-    q8conv_status st = Q8CONV_SUCCESS;
-    for (uint32_t i = 0; i < ctx->pipeline_count; ++i) {
-        const q8conv_pipeline_entry *e = &ctx->pipelines[i];
-        if (e->module == module && e->bias_mode == bias_mode && e->local[0] == local[0] && e->local[1] == local[1] &&
-            e->local[2] == local[2] && e->k_split == k_split) {
-            *out = e->pipeline;
-            pthread_mutex_unlock(&ctx->lock);
-            return Q8CONV_SUCCESS;
-        }
-    }
-    if (ctx->pipeline_count == ctx->pipeline_capacity) {
-        uint32_t cap = ctx->pipeline_capacity ? ctx->pipeline_capacity * 2 : 16;
-        q8conv_pipeline_entry *p = q8conv_calloc(&ctx->allocator, cap, sizeof *p);
-        if (!p) {
-            pthread_mutex_unlock(&ctx->lock);
-            return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
-        }
-        if (ctx->pipeline_count)
-            memcpy(p, ctx->pipelines, ctx->pipeline_count * sizeof *p);
-        q8conv_free(&ctx->allocator, ctx->pipelines);
-        ctx->pipelines = p;
-        ctx->pipeline_capacity = cap;
-    }
-    /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp). */
-    const uint32_t spec_values[5] = {local[0], local[1], local[2], bias_mode, k_split};
-    VkSpecializationMapEntry entries[5];
-    for (uint32_t i = 0; i < 5; ++i)
-        entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = i * 4u, .size = 4};
-    VkSpecializationInfo spec = {.mapEntryCount = 5, .pMapEntries = entries, .dataSize = sizeof spec_values,
-                                 .pData = spec_values};
-    VkComputePipelineCreateInfo ci = {
-        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
-        .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-                  .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-                  .module = ctx->modules[module],
-                  .pName = "main",
-                  .pSpecializationInfo = &spec},
-        .layout = ctx->pipeline_layout};
-    VkPipeline p = VK_NULL_HANDLE;
-    VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, &p);
-    if (r != VK_SUCCESS) {
-        st = q8conv_ctx_result(ctx, r);
-    } else {
-        ctx->pipelines[ctx->pipeline_count++] = (q8conv_pipeline_entry){
-            .module = module, .bias_mode = bias_mode, .local = {local[0], local[1], local[2]}, .k_split = k_split,
-            .pipeline = p};
-        *out = p;
-    }
-    pthread_mutex_unlock(&ctx->lock);
-    return st;
 }
 
 q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cmd)

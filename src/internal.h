@@ -73,7 +73,7 @@ q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and re
 q8conv_status q8conv_pipeline_cache_create(q8conv_context *ctx, const q8conv_context_desc *desc);
 void q8conv_pipeline_cache_destroy(q8conv_context *ctx);
 
-/* ---- context (src/context.c) ---- */
+/* ---- pipelines (src/pipelines.c) ---- */
 
 /* A compute pipeline for one (module, bias mode, local size, split-K); created on first use. */
 typedef struct q8conv_pipeline_entry {
@@ -83,6 +83,17 @@ typedef struct q8conv_pipeline_entry {
     uint32_t k_split;
     VkPipeline pipeline;
 } q8conv_pipeline_entry;
+
+/* The descriptor set layouts, the pipeline layout and the shader modules the device can run. */
+q8conv_status q8conv_pipelines_create(q8conv_context *ctx);
+/* Destroys those and every pipeline created since. */
+void q8conv_pipelines_destroy(q8conv_context *ctx);
+/* The pipeline for (module, bias mode, local, k_split), created and cached on first use (locks
+ * the context). */
+q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint32_t bias_mode,
+                                      const uint32_t local[3], uint32_t k_split, VkPipeline *out);
+
+/* ---- context (src/context.c) ---- */
 
 /* Descriptor sets come from a chain of pools that grows when one is full. */
 typedef struct q8conv_pool_chain {
@@ -136,10 +147,6 @@ struct q8conv_context {
 q8conv_status q8conv_ctx_alloc_set(q8conv_context *ctx, VkDescriptorSetLayout layout, VkDescriptorSet *set,
                                    VkDescriptorPool *from);
 void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescriptorSet set);
-/* The pipeline for (module, bias mode, local, k_split), created and cached on first use (locks
- * the context). */
-q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint32_t bias_mode,
-                                      const uint32_t local[3], uint32_t k_split, VkPipeline *out);
 
 /* One-shot submission on the context's queue: begin returns the context's command buffer with
  * the lock held; end submits, waits and releases the lock (also on failure). */
