@@ -93,13 +93,23 @@ void q8conv_pipelines_destroy(q8conv_context *ctx);
 q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, uint32_t module, uint32_t bias_mode,
                                       const uint32_t local[3], uint32_t k_split, VkPipeline *out);
 
-/* ---- context (src/context.c) ---- */
+/* ---- descriptor sets (src/descriptors.c) ---- */
 
 /* Descriptor sets come from a chain of pools that grows when one is full. */
 typedef struct q8conv_pool_chain {
     VkDescriptorPool *pools;
     uint32_t count, capacity;
 } q8conv_pool_chain;
+
+/* Allocates one descriptor set of `layout`, growing the chain if every pool is full (locks the
+ * context); *from is the pool to give it back to. */
+q8conv_status q8conv_ctx_alloc_set(q8conv_context *ctx, VkDescriptorSetLayout layout, VkDescriptorSet *set,
+                                   VkDescriptorPool *from);
+void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescriptorSet set);
+/* Destroys every pool (and with them every set still allocated). */
+void q8conv_descriptors_destroy(q8conv_context *ctx);
+
+/* ---- context (src/context.c) ---- */
 
 struct q8conv_context {
     q8conv_allocator allocator;
@@ -143,10 +153,6 @@ struct q8conv_context {
 };
 
 /* Internal helpers of the context. */
-/* Allocates one descriptor set of `layout` (locks the context). */
-q8conv_status q8conv_ctx_alloc_set(q8conv_context *ctx, VkDescriptorSetLayout layout, VkDescriptorSet *set,
-                                   VkDescriptorPool *from);
-void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescriptorSet set);
 
 /* One-shot submission on the context's queue: begin returns the context's command buffer with
  * the lock held; end submits, waits and releases the lock (also on failure). */
