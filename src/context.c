@@ -1,4 +1,5 @@
-/* The context: a Vulkan device (the library's own, or a caller's) and what every op shares on it. */
+/* The context: creates its rooms in order (instance or adopted device, device, pipeline cache,
+ * pipelines, submission), destroys them, and answers get_info and get_vulkan_handles. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,28 +11,6 @@ static bool env_flag(const char *name)
 {
     const char *v = getenv(name);
     return v && v[0] && strcmp(v, "0") != 0;
-}
-
-static q8conv_status create_shared_objects(q8conv_context *ctx)
-{
-    const VkDevice dev = ctx->device;
-    VkResult r;
-    VkCommandPoolCreateInfo cpci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-                                    .queueFamilyIndex = ctx->queue_family_index};
-    r = ctx->vk.vkCreateCommandPool(dev, &cpci, NULL, &ctx->command_pool);
-    if (r != VK_SUCCESS)
-        return q8conv_status_from_vk(r);
-    VkCommandBufferAllocateInfo cbai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                        .commandPool = ctx->command_pool,
-                                        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                        .commandBufferCount = 1};
-    r = ctx->vk.vkAllocateCommandBuffers(dev, &cbai, &ctx->command_buffer);
-    if (r != VK_SUCCESS)
-        return q8conv_status_from_vk(r);
-    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    r = ctx->vk.vkCreateFence(dev, &fci, NULL, &ctx->fence);
-    return r == VK_SUCCESS ? Q8CONV_SUCCESS : q8conv_status_from_vk(r);
 }
 
 q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_context **out)
@@ -94,7 +73,7 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
     if (st == Q8CONV_SUCCESS)
         st = q8conv_pipelines_create(ctx);
     if (st == Q8CONV_SUCCESS)
-        st = create_shared_objects(ctx);
+        st = q8conv_submit_create(ctx);
     if (st != Q8CONV_SUCCESS) {
         q8conv_context_destroy(ctx);
         return st;
@@ -111,12 +90,9 @@ void q8conv_context_destroy(q8conv_context *ctx)
     if (dev && ctx->vk.vkDestroyPipeline) {
         if (ctx->owns_device)
             ctx->vk.vkDeviceWaitIdle(dev);
+        q8conv_submit_destroy(ctx);
         q8conv_descriptors_destroy(ctx);
         q8conv_pipelines_destroy(ctx);
-        if (ctx->fence)
-            ctx->vk.vkDestroyFence(dev, ctx->fence, NULL);
-        if (ctx->command_pool)
-            ctx->vk.vkDestroyCommandPool(dev, ctx->command_pool, NULL);
         q8conv_pipeline_cache_destroy(ctx);
         if (ctx->owns_device)
             ctx->vk.vkDestroyDevice(dev, NULL);
@@ -149,46 +125,4 @@ q8conv_status q8conv_context_get_vulkan_handles(const q8conv_context *ctx, q8con
                                    .api_version = ctx->api_version,
                                    .get_instance_proc_addr = ctx->vki.vkGetInstanceProcAddr};
     return Q8CONV_SUCCESS;
-}
-
-q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cmd)
-{
-    q8conv_status st = q8conv_ctx_check_lost(ctx);
-    if (st != Q8CONV_SUCCESS)
-        return st;
-    pthread_mutex_lock(&ctx->lock);
-    VkResult r = ctx->vk.vkResetCommandBuffer(ctx->command_buffer, 0);
-    if (r == VK_SUCCESS) {
-        VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                       .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-        r = ctx->vk.vkBeginCommandBuffer(ctx->command_buffer, &bi);
-    }
-    if (r != VK_SUCCESS) {
-        pthread_mutex_unlock(&ctx->lock);
-        return q8conv_ctx_result(ctx, r);
-    }
-    *cmd = ctx->command_buffer;
-    return Q8CONV_SUCCESS;
-}
-
-q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorded)
-{
-    VkResult r = ctx->vk.vkEndCommandBuffer(ctx->command_buffer);
-    q8conv_status st = recorded;
-    if (st == Q8CONV_SUCCESS && r != VK_SUCCESS)
-        st = q8conv_ctx_result(ctx, r);
-    if (st == Q8CONV_SUCCESS) {
-        VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-                           .commandBufferCount = 1,
-                           .pCommandBuffers = &ctx->command_buffer};
-        r = ctx->vk.vkResetFences(ctx->device, 1, &ctx->fence);
-        if (r == VK_SUCCESS)
-            r = ctx->vk.vkQueueSubmit(ctx->queue, 1, &si, ctx->fence);
-        if (r == VK_SUCCESS)
-            r = ctx->vk.vkWaitForFences(ctx->device, 1, &ctx->fence, VK_TRUE, UINT64_MAX);
-        if (r != VK_SUCCESS)
-            st = q8conv_ctx_result(ctx, r);
-    }
-    pthread_mutex_unlock(&ctx->lock);
-    return st;
 }

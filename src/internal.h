@@ -1,4 +1,5 @@
-/* Private structures shared by the Vulkan-facing files of libq8conv. */
+/* Private structures shared by the Vulkan-facing files of libq8conv: one section per file, each
+ * declaring what that file exports. */
 #ifndef Q8CONV_INTERNAL_H
 #define Q8CONV_INTERNAL_H
 
@@ -109,55 +110,70 @@ void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescripto
 /* Destroys every pool (and with them every set still allocated). */
 void q8conv_descriptors_destroy(q8conv_context *ctx);
 
-/* ---- context (src/context.c) ---- */
+/* ---- submission (src/submit.c) ---- */
 
-struct q8conv_context {
-    q8conv_allocator allocator;
-    void *loader;          /* dlopen handle of the Vulkan loader (own instance only) */
-    bool owns_device;
-    uint32_t flags;
-
-    VkInstance instance;
-    VkPhysicalDevice physical_device;
-    VkDevice device;
-    VkQueue queue;
-    uint32_t queue_family_index;
-    uint32_t api_version;
-    q8conv_instance_fns vki;
-    struct VolkDeviceTable vk;
-    VkDebugUtilsMessengerEXT messenger;
-    atomic_uint validation_errors, validation_warnings;
-    q8conv_message_fn message_callback;
-    void *message_user_data;
-
-    VkPhysicalDeviceProperties props;
-    VkPhysicalDeviceMemoryProperties memory_props;
-    q8conv_context_info info;
-    bool use_dot;
-
-    VkPipelineCache pipeline_cache;
-    VkDescriptorSetLayout op_set_layout;     /* set 0: weights, channel params */
-    VkDescriptorSetLayout tensor_set_layout; /* sets 1 and 2: one storage buffer */
-    VkPipelineLayout pipeline_layout;
-    VkShaderModule modules[Q8CONV_MODULE_COUNT];
-
-    /* Guards everything below, the descriptor pools and vkQueueSubmit on `queue`. */
-    pthread_mutex_t lock;
-    q8conv_pool_chain pools;
-    q8conv_pipeline_entry *pipelines;
-    uint32_t pipeline_count, pipeline_capacity;
-    VkCommandPool command_pool;
-    VkCommandBuffer command_buffer;
-    VkFence fence;
-    atomic_bool lost;
-};
-
-/* Internal helpers of the context. */
-
+/* The command pool, its command buffer and the fence of one-shot submissions. */
+q8conv_status q8conv_submit_create(q8conv_context *ctx);
+void q8conv_submit_destroy(q8conv_context *ctx);
 /* One-shot submission on the context's queue: begin returns the context's command buffer with
  * the lock held; end submits, waits and releases the lock (also on failure). */
 q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cmd);
 q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorded);
+
+/* ---- context (src/context.c) ---- */
+
+/* The context's fields, grouped by the room (file) that sets them. context.c creates the rooms in
+ * this order (descriptor pools on first use) and destroys them in reverse. */
+struct q8conv_context {
+    /* context.c */
+    q8conv_allocator allocator;
+    uint32_t flags;
+    bool owns_device;
+    /* Recursive. Guards the pipeline table, the descriptor pools, the one-shot command buffer and
+     * vkQueueSubmit on `queue`. */
+    pthread_mutex_t lock;
+
+    /* instance.c */
+    void *loader;          /* dlopen handle of the Vulkan loader (own instance only) */
+    VkInstance instance;
+    uint32_t api_version;
+    q8conv_instance_fns vki;
+    VkDebugUtilsMessengerEXT messenger;
+    atomic_uint validation_errors, validation_warnings;
+    q8conv_message_fn message_callback;
+    void *message_user_data;
+    VkPhysicalDevice physical_device;
+
+    /* device.c */
+    VkDevice device;
+    VkQueue queue;
+    uint32_t queue_family_index;
+    struct VolkDeviceTable vk;
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties memory_props;
+    q8conv_context_info info;
+    bool use_dot;
+    atomic_bool lost;
+
+    /* pipeline_cache.c */
+    VkPipelineCache pipeline_cache;
+
+    /* pipelines.c */
+    VkDescriptorSetLayout op_set_layout;     /* set 0: weights, channel params */
+    VkDescriptorSetLayout tensor_set_layout; /* sets 1 and 2: one storage buffer */
+    VkPipelineLayout pipeline_layout;
+    VkShaderModule modules[Q8CONV_MODULE_COUNT];
+    q8conv_pipeline_entry *pipelines;        /* under the lock */
+    uint32_t pipeline_count, pipeline_capacity;
+
+    /* descriptors.c, under the lock */
+    q8conv_pool_chain pools;
+
+    /* submit.c, under the lock */
+    VkCommandPool command_pool;
+    VkCommandBuffer command_buffer;
+    VkFence fence;
+};
 
 /* ---- memory (src/memory.c) ---- */
 
