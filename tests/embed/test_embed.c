@@ -111,9 +111,12 @@ static void suite_record_repeat(void)
     }
     q8conv_context *ctx = embed_host_context(&h, NULL);
     test_op t;
-    test_op_random(&t, test_range(1, 40), test_range(1, 40), (q8conv_bias_mode)test_range(0, 2),
-                   (q8conv_activation)test_range(0, 2), (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1),
-                   Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 40), .oc = test_range(1, 40),
+                                     .bias = (q8conv_bias_mode)test_range(0, 2),
+                                     .activation = (q8conv_activation)test_range(0, 2),
+                                     .input_layout = (q8conv_layout)test_range(0, 1),
+                                     .output_layout = (q8conv_layout)test_range(0, 1)});
     q8conv_pw *op = NULL;
     if (ctx)
         CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
@@ -235,8 +238,10 @@ static void suite_record_no_alloc(void)
     q8conv_vulkan_handles vh;
     CHECK_OK(q8conv_context_get_vulkan_handles(ctx, &vh));
     test_op t;
-    test_op_random(&t, test_range(4, 64), test_range(4, 64), Q8CONV_BIAS_FLOAT, Q8CONV_ACTIVATION_RELU,
-                   Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C, Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(4, 64), .oc = test_range(4, 64), .bias = Q8CONV_BIAS_FLOAT,
+                                     .activation = Q8CONV_ACTIVATION_RELU, .input_layout = Q8CONV_LAYOUT_4W4C,
+                                     .output_layout = Q8CONV_LAYOUT_4W4C});
     q8conv_pw *op = NULL;
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     pair a, b;
@@ -316,8 +321,10 @@ static void refresh_cache_checksum(uint8_t *blob, size_t size)
 static void suite_pipeline_cache(void)
 {
     test_op t;
-    test_op_random(&t, test_range(1, 32), test_range(1, 32), Q8CONV_BIAS_INT32, Q8CONV_ACTIVATION_RELU6,
-                   Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4C1W, Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 32), .oc = test_range(1, 32), .bias = Q8CONV_BIAS_INT32,
+                                     .activation = Q8CONV_ACTIVATION_RELU6, .input_layout = Q8CONV_LAYOUT_4W4C,
+                                     .output_layout = Q8CONV_LAYOUT_4C1W});
     q8conv_context *ctx = test_context(0);
     if (!ctx) {
         test_op_free(&t);
@@ -421,8 +428,9 @@ static void suite_info(void)
 {
     CHECK(q8conv_context_get_info(NULL, NULL) == Q8CONV_ERROR_INVALID_ARGUMENT, "NULLs");
     test_op t;
-    test_op_random(&t, 8, 8, Q8CONV_BIAS_NONE, Q8CONV_ACTIVATION_NONE, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C,
-                   Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = 8, .oc = 8, .bias = Q8CONV_BIAS_NONE, .activation = Q8CONV_ACTIVATION_NONE,
+                                     .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C});
     for (int forced = 0; forced < 2; ++forced) {
         q8conv_context *ctx = test_context(forced ? Q8CONV_CONTEXT_FORCE_FALLBACK : 0);
         if (!ctx)
@@ -484,8 +492,10 @@ static void suite_info(void)
 static void suite_external_features(void)
 {
     test_op t;
-    test_op_random(&t, test_range(1, 24), test_range(1, 24), Q8CONV_BIAS_FLOAT, Q8CONV_ACTIVATION_NONE,
-                   Q8CONV_LAYOUT_4C1W, Q8CONV_LAYOUT_4W4C, Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 24), .oc = test_range(1, 24), .bias = Q8CONV_BIAS_FLOAT,
+                                     .activation = Q8CONV_ACTIVATION_NONE, .input_layout = Q8CONV_LAYOUT_4C1W,
+                                     .output_layout = Q8CONV_LAYOUT_4W4C});
     static const struct {
         embed_dot_mode mode;
         bool pass_chain;
@@ -564,8 +574,10 @@ static void suite_handles_survive(void)
         return;
     }
     test_op t;
-    test_op_random(&t, test_range(1, 24), test_range(1, 24), Q8CONV_BIAS_INT32, Q8CONV_ACTIVATION_RELU,
-                   Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C, Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 24), .oc = test_range(1, 24), .bias = Q8CONV_BIAS_INT32,
+                                     .activation = Q8CONV_ACTIVATION_RELU, .input_layout = Q8CONV_LAYOUT_4W4C,
+                                     .output_layout = Q8CONV_LAYOUT_4W4C});
     for (int round = 0; round < 2; ++round) {
         q8conv_context *ctx = embed_host_context(&h, NULL);
         if (!ctx) {
@@ -621,8 +633,9 @@ static void suite_wrap(void)
     }
     q8conv_context *ctx = embed_host_context(&h, NULL);
     test_op t;
-    test_op_random(&t, 5, 6, Q8CONV_BIAS_NONE, Q8CONV_ACTIVATION_NONE, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4C1W,
-                   Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = 5, .oc = 6, .bias = Q8CONV_BIAS_NONE, .activation = Q8CONV_ACTIVATION_NONE,
+                                     .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4C1W});
     const q8conv_tensor_desc in = {2, 5, 3, 7, Q8CONV_LAYOUT_4W4C}, out = {2, 6, 3, 7, Q8CONV_LAYOUT_4C1W};
     const VkDeviceSize in_size = q8conv_tensor_size_bytes(&in), out_size = q8conv_tensor_size_bytes(&out);
     const VkDeviceSize align = h.props.limits.minStorageBufferOffsetAlignment < 16 ? 16 : h.props.limits.minStorageBufferOffsetAlignment;

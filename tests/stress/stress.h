@@ -1,9 +1,6 @@
-/* Helpers of the robustness tests (tests/stress): a per-thread RNG, random operators with edge
- * values, a reference-checked run, direct Vulkan access to a context's device, and a Vulkan device
- * owned by the test for the external-device tests.
- *
- * Nothing here uses CHECK or the global RNG of common.c, so every helper may be called from
- * several threads at once; failures come back as a message for the caller to report. */
+/* Helpers of the robustness tests (tests/stress): direct Vulkan access to a context's device, and a
+ * Vulkan device owned by the test for the external-device tests. The random streams, operators
+ * and the reference-checked run are tests/common's. */
 #ifndef Q8CONV_STRESS_H
 #define Q8CONV_STRESS_H
 
@@ -11,61 +8,6 @@
 #include <stdbool.h>
 
 #include "common.h"
-
-#define STRESS_POISON 0xA5u
-
-/* ---- random numbers: one state per thread or per sweep case ---- */
-
-typedef struct stress_rng {
-    uint64_t state;
-} stress_rng;
-
-stress_rng stress_rng_seeded(uint64_t seed);
-uint64_t stress_next(stress_rng *r);
-uint32_t stress_range(stress_rng *r, uint32_t lo, uint32_t hi); /* inclusive */
-float stress_uniform(stress_rng *r, float lo, float hi);
-bool stress_chance(stress_rng *r, unsigned percent);
-void stress_fill(stress_rng *r, int8_t *p, size_t n);
-
-/* ---- random operators ---- */
-
-typedef struct stress_op_params {
-    uint32_t ic, oc;
-    q8conv_bias_mode bias;
-    q8conv_activation activation;
-    q8conv_layout input_layout, output_layout;
-    q8conv_kernel kernel;
-    /* Draw edge values too: extreme weights, zero points at the ends of the range, bias at the
-     * int32 bound, output scales that saturate almost everything or almost nothing. */
-    bool edges;
-} stress_op_params;
-
-/* A valid descriptor that owns its arrays. */
-typedef struct stress_op {
-    q8conv_pw_desc desc;
-    int8_t *weights;
-    float *scales;
-    void *bias;
-} stress_op;
-
-void stress_op_random(stress_op *op, stress_rng *r, const stress_op_params *p);
-void stress_op_free(stress_op *op);
-
-/* ---- a checked run ---- */
-
-/* Creates [n][IC][h][w] and [n][OC][h][w] tensors in the op's layouts, writes random input (NCHW
- * or NHWC host layout, drawn), poisons the output, runs `op` (created from `desc` on ctx), and
- * compares with q8conv_pw_reference byte for byte, padding included. Returns true when exact;
- * otherwise `err` says what went wrong. */
-bool stress_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
-                      uint32_t w, stress_rng *r, char *err, size_t err_size);
-
-/* Creates a random small op on ctx and checks one run of it: "the context still works". */
-bool stress_check_context_works(q8conv_context *ctx, stress_rng *r, char *err, size_t err_size);
-
-/* Checks the raw device bytes of an output tensor after a run: padded channel bytes inside
- * written words are 0, and words wholly in the width padding (4W4C) still hold the poison. */
-bool stress_check_padding(const q8conv_tensor_desc *d, const uint8_t *raw, char *err, size_t err_size);
 
 /* ---- Vulkan on a context's device (through q8conv_context_get_vulkan_handles) ---- */
 

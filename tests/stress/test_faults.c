@@ -16,7 +16,7 @@
 
 #include "stress.h"
 
-static stress_rng rng;
+static test_rng rng;
 
 /* ==== host allocation failures ==== */
 
@@ -75,7 +75,7 @@ typedef struct fault_env {
     counting_allocator alloc;
     q8conv_allocator hooks;
     q8conv_context *ctx;
-    stress_op desc;
+    test_op desc;
     q8conv_pw *op;
     q8conv_tensor *in, *out;
     q8conv_tensor_desc in_desc, out_desc;
@@ -114,9 +114,9 @@ static bool make_context(fault_env *e)
 
 static bool make_op(fault_env *e)
 {
-    stress_op_params p = {.ic = 21, .oc = 10, .bias = Q8CONV_BIAS_INT32, .activation = Q8CONV_ACTIVATION_RELU,
-                          .input_layout = Q8CONV_LAYOUT_4C1W, .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op_random(&e->desc, &rng, &p);
+    test_op_params p = {.ic = 21, .oc = 10, .bias = Q8CONV_BIAS_INT32, .activation = Q8CONV_ACTIVATION_RELU,
+                        .input_layout = Q8CONV_LAYOUT_4C1W, .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op_random(&e->desc, &rng, &p);
     return make_context(e) && q8conv_pw_create(e->ctx, &e->desc.desc, &e->op) == Q8CONV_SUCCESS;
 }
 
@@ -129,10 +129,10 @@ static bool make_run_setup(fault_env *e)
     e->out_desc = (q8conv_tensor_desc){.n = 2, .c = 10, .h = 3, .w = 7, .layout = Q8CONV_LAYOUT_4W4C};
     e->host_size = 2 * 21 * 3 * 7;
     e->host = malloc(e->host_size);
-    stress_fill(&rng, e->host, e->host_size);
+    test_rng_fill(&rng, e->host, e->host_size);
     e->raw_size = (size_t)q8conv_tensor_size_bytes(&e->out_desc);
     e->raw = malloc(e->raw_size);
-    memset(e->raw, STRESS_POISON, e->raw_size);
+    memset(e->raw, TEST_POISON, e->raw_size);
     return q8conv_tensor_create(e->ctx, &e->in_desc, &e->in) == Q8CONV_SUCCESS &&
            q8conv_tensor_create(e->ctx, &e->out_desc, &e->out) == Q8CONV_SUCCESS &&
            q8conv_tensor_write(e->in, e->host, Q8CONV_HOST_NCHW) == Q8CONV_SUCCESS &&
@@ -189,9 +189,9 @@ static q8conv_status attempt_pw_create(fault_env *e)
 
 static bool setup_pw_create(fault_env *e)
 {
-    stress_op_params p = {.ic = 33, .oc = 17, .bias = Q8CONV_BIAS_FLOAT, .input_layout = Q8CONV_LAYOUT_4W4C,
-                          .output_layout = Q8CONV_LAYOUT_4C1W};
-    stress_op_random(&e->desc, &rng, &p);
+    test_op_params p = {.ic = 33, .oc = 17, .bias = Q8CONV_BIAS_FLOAT, .input_layout = Q8CONV_LAYOUT_4W4C,
+                        .output_layout = Q8CONV_LAYOUT_4C1W};
+    test_op_random(&e->desc, &rng, &p);
     return make_context(e);
 }
 
@@ -249,7 +249,7 @@ static bool setup_write(fault_env *e)
     free(e->host);
     e->host_size = 2 * 10 * 3 * 7;
     e->host = malloc(e->host_size);
-    stress_fill(&rng, e->host, e->host_size);
+    test_rng_fill(&rng, e->host, e->host_size);
     return true;
 }
 
@@ -268,7 +268,7 @@ static int8_t read_dst[2 * 21 * 3 * 7];
 
 static q8conv_status attempt_read(fault_env *e)
 {
-    memset(read_dst, (int)STRESS_POISON, sizeof read_dst);
+    memset(read_dst, (int)TEST_POISON, sizeof read_dst);
     return q8conv_tensor_read(e->in, read_dst, Q8CONV_HOST_NCHW);
 }
 
@@ -276,7 +276,7 @@ static bool read_dst_untouched(fault_env *e, char *err, size_t n)
 {
     (void)e;
     for (size_t i = 0; i < sizeof read_dst; ++i)
-        if ((uint8_t)read_dst[i] != STRESS_POISON) {
+        if ((uint8_t)read_dst[i] != TEST_POISON) {
             snprintf(err, n, "tensor_read failed but wrote the destination");
             return false;
         }
@@ -362,7 +362,7 @@ static void teardown(fault_env *e)
     e->ctx = NULL;
     e->op = NULL;
     e->in = e->out = NULL;
-    stress_op_free(&e->desc);
+    test_op_free(&e->desc);
     free(e->host);
     free(e->raw);
     e->host = NULL;
@@ -729,16 +729,16 @@ static void test_device_memory(void)
         return;
     q8conv_context *ctx = d.ctx;
     char err[512];
-    stress_op_params p = {.ic = 12, .oc = 9, .bias = Q8CONV_BIAS_FLOAT, .activation = Q8CONV_ACTIVATION_RELU6,
-                          .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4C1W};
-    stress_op t;
-    stress_op_random(&t, &rng, &p);
+    test_op_params p = {.ic = 12, .oc = 9, .bias = Q8CONV_BIAS_FLOAT, .activation = Q8CONV_ACTIVATION_RELU6,
+                        .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4C1W};
+    test_op t;
+    test_op_random(&t, &rng, &p);
     const q8conv_tensor_desc td = {.n = 1, .c = 9, .h = 3, .w = 5, .layout = Q8CONV_LAYOUT_4C1W};
     const size_t raw_size = (size_t)q8conv_tensor_size_bytes(&td);
     uint8_t *poison = malloc(raw_size);
-    memset(poison, STRESS_POISON, raw_size);
+    memset(poison, TEST_POISON, raw_size);
     int8_t host[9 * 3 * 5], dst[9 * 3 * 5];
-    stress_fill(&rng, host, sizeof host);
+    test_rng_fill(&rng, host, sizeof host);
 
     q8conv_tensor *target = NULL;
     CHECK_OK(q8conv_tensor_create(ctx, &td, &target));
@@ -756,8 +756,8 @@ static void test_device_memory(void)
             const long memory_before = atomic_load(&fx.live_memory), buffers_before = atomic_load(&fx.live_buffers);
             q8conv_tensor *made_t = SENTINEL_TENSOR;
             q8conv_pw *made_op = SENTINEL_OP;
-            memset(dst, (int)STRESS_POISON, sizeof dst);
-            memset(raw_dst, (int)STRESS_POISON, raw_size);
+            memset(dst, (int)TEST_POISON, sizeof dst);
+            memset(raw_dst, (int)TEST_POISON, raw_size);
             device_arm(k);
             q8conv_status st;
             switch (which) {
@@ -785,9 +785,9 @@ static void test_device_memory(void)
                   atomic_load(&fx.live_memory) - memory_before, atomic_load(&fx.live_buffers) - buffers_before);
             bool untouched = true;
             for (size_t i = 0; i < sizeof dst; ++i)
-                untouched = untouched && (uint8_t)dst[i] == STRESS_POISON;
+                untouched = untouched && (uint8_t)dst[i] == TEST_POISON;
             for (size_t i = 0; i < raw_size; ++i)
-                untouched = untouched && raw_dst[i] == STRESS_POISON;
+                untouched = untouched && raw_dst[i] == TEST_POISON;
             CHECK(untouched, "%s failed but wrote the destination", names[which]);
             CHECK(raw_equals(target, poison, raw_size), "%s failed but changed the tensor", names[which]);
         }
@@ -819,12 +819,12 @@ static void test_device_memory(void)
           "tensor_write without device memory");
     device_arm(0);
     CHECK(raw_equals(target, poison, raw_size), "tensor_write without device memory changed the tensor");
-    CHECK(stress_check_run(ctx, op, &t.desc, 1, 3, 5, &rng, err, sizeof err), "after exhaustion: %s", err);
+    CHECK(test_check_run(ctx, op, &t.desc, 1, 3, 5, &rng, err, sizeof err), "after exhaustion: %s", err);
     q8conv_pw_destroy(op);
     q8conv_tensor_destroy(target);
-    CHECK(stress_check_context_works(ctx, &rng, err, sizeof err), "after device-memory faults: %s", err);
+    CHECK(test_check_context_works(ctx, &rng, err, sizeof err), "after device-memory faults: %s", err);
     free(poison);
-    stress_op_free(&t);
+    test_op_free(&t);
     device_env_destroy(&d);
 }
 
@@ -854,10 +854,10 @@ static void test_device_lost(bool in_wait)
         return;
     q8conv_context *ctx = d.ctx;
     char err[512];
-    stress_op_params p = {.ic = 16, .oc = 8, .bias = Q8CONV_BIAS_NONE, .input_layout = Q8CONV_LAYOUT_4W4C,
-                          .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op t;
-    stress_op_random(&t, &rng, &p);
+    test_op_params p = {.ic = 16, .oc = 8, .bias = Q8CONV_BIAS_NONE, .input_layout = Q8CONV_LAYOUT_4W4C,
+                        .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op t;
+    test_op_random(&t, &rng, &p);
     const q8conv_tensor_desc di = {.n = 1, .c = 16, .h = 4, .w = 4}, dout = {.n = 1, .c = 8, .h = 4, .w = 4};
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL;
@@ -868,8 +868,8 @@ static void test_device_lost(bool in_wait)
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     int8_t host[16 * 4 * 4];
     uint8_t raw[256];
-    stress_fill(&rng, host, sizeof host);
-    CHECK(stress_check_context_works(ctx, &rng, err, sizeof err), "before the loss: %s", err);
+    test_rng_fill(&rng, host, sizeof host);
+    CHECK(test_check_context_works(ctx, &rng, err, sizeof err), "before the loss: %s", err);
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     CHECK_OK(q8conv_tensor_create(ctx, &di, &in));
     CHECK_OK(q8conv_tensor_create(ctx, &dout, &out));
@@ -922,7 +922,7 @@ static void test_device_lost(bool in_wait)
     q8conv_tensor_destroy(in);
     q8conv_tensor_destroy(out);
     q8conv_pw_destroy(op);
-    stress_op_free(&t);
+    test_op_free(&t);
     atomic_store(&fx.lose_on_submit, false);
     atomic_store(&fx.lose_on_wait, false);
     device_env_destroy(&d);
@@ -937,9 +937,9 @@ static void test_queue_users(void)
     if (!device_env_create(&d, NULL, false))
         return;
     q8conv_context *ctx = d.ctx;
-    stress_op_params p = {.ic = 8, .oc = 8, .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op t;
-    stress_op_random(&t, &rng, &p);
+    test_op_params p = {.ic = 8, .oc = 8, .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op t;
+    test_op_random(&t, &rng, &p);
     const q8conv_tensor_desc td = {.n = 1, .c = 8, .h = 2, .w = 4};
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL, *wrapped = NULL;
@@ -974,7 +974,7 @@ static void test_queue_users(void)
         vk.DestroyCommandPool(vk.device, pool, NULL);
     if (buffer || memory)
         stress_vk_buffer_free(&vk, buffer, memory);
-    stress_op_free(&t);
+    test_op_free(&t);
     device_env_destroy(&d);
 }
 
@@ -983,7 +983,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* A hang (the failure mode a lost device must not have) becomes a failed test. */
     alarm(600);
-    rng = stress_rng_seeded(test_seed());
+    rng = test_rng_seeded(test_seed());
     for (size_t i = 0; i < sizeof host_cases / sizeof host_cases[0]; ++i)
         run_host_case(&host_cases[i]);
     test_device_memory();

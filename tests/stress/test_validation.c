@@ -14,7 +14,7 @@
 
 #include "stress.h"
 
-static stress_rng rng;
+static test_rng rng;
 
 typedef struct message_counts {
     atomic_uint errors, hazards;
@@ -35,15 +35,15 @@ static void on_message(void *user, q8conv_message_severity severity, const char 
 static void record_chain(q8conv_context *ctx, bool barrier)
 {
     const uint32_t c = 12, n = 1, h = 4, w = 9;
-    stress_op_params p = {.ic = c, .oc = c, .bias = Q8CONV_BIAS_INT32, .input_layout = Q8CONV_LAYOUT_4W4C,
-                          .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op d1, d2;
-    stress_op_random(&d1, &rng, &p);
-    stress_op_random(&d2, &rng, &p);
+    test_op_params p = {.ic = c, .oc = c, .bias = Q8CONV_BIAS_INT32, .input_layout = Q8CONV_LAYOUT_4W4C,
+                        .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op d1, d2;
+    test_op_random(&d1, &rng, &p);
+    test_op_random(&d2, &rng, &p);
     const q8conv_tensor_desc td = {.n = n, .c = c, .h = h, .w = w};
     const size_t count = (size_t)n * c * h * w;
     int8_t *a = malloc(count), *b_ref = malloc(count), *c_ref = malloc(count), *c_got = malloc(count);
-    stress_fill(&rng, a, count);
+    test_rng_fill(&rng, a, count);
     q8conv_pw *op1 = NULL, *op2 = NULL;
     q8conv_tensor *ta = NULL, *tb = NULL, *tc = NULL;
     stress_vk vk;
@@ -78,8 +78,8 @@ static void record_chain(q8conv_context *ctx, bool barrier)
     q8conv_tensor_destroy(tc);
     q8conv_pw_destroy(op1);
     q8conv_pw_destroy(op2);
-    stress_op_free(&d1);
-    stress_op_free(&d2);
+    test_op_free(&d1);
+    test_op_free(&d2);
     free(a);
     free(b_ref);
     free(c_ref);
@@ -155,7 +155,7 @@ static void external_device(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    rng = stress_rng_seeded(test_seed());
+    rng = test_rng_seeded(test_seed());
     library_context(Q8CONV_CONTEXT_VALIDATION, "library context (flag)");
     if (stress_validation_requested())
         library_context(0, "library context (Q8CONV_VALIDATION=1)");
