@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "stress.h"
+#include "common.h"
 
 typedef struct sweep_case {
     bool fallback_context;

@@ -14,7 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "stress.h"
+#include "common.h"
+#include "test_device.h"
 
 static test_rng rng;
 
@@ -85,9 +86,8 @@ typedef struct fault_env {
     size_t host_size;
     uint8_t *raw;
     size_t raw_size;
-    stress_vk vk;
-    VkBuffer buffer;
-    VkDeviceMemory memory;
+    test_vk vk;
+    test_buffer buf;
     VkCommandPool pool;
     VkCommandBuffer cmd;
     device_env *device; /* the context runs on the interposed device (NULL: its own) */
@@ -206,15 +206,15 @@ static q8conv_status attempt_tensor_create(fault_env *e)
 
 static bool setup_wrap(fault_env *e)
 {
-    return make_context(e) && stress_vk_load(&e->vk, e->ctx) &&
-           stress_vk_buffer(&e->vk, 4096, true, &e->buffer, &e->memory);
+    return make_context(e) && test_vk_load_context(&e->vk, e->ctx) &&
+           test_vk_buffer(&e->vk, 4096, TEST_MEMORY_DEVICE, &e->buf);
 }
 
 static q8conv_status attempt_wrap(fault_env *e)
 {
     e->made_tensor = SENTINEL_TENSOR;
     q8conv_tensor_desc d = {.n = 1, .c = 8, .h = 4, .w = 4, .layout = Q8CONV_LAYOUT_4C1W};
-    q8conv_status st = q8conv_tensor_wrap_sized(e->ctx, &d, e->buffer, 0, 4096, &e->made_tensor);
+    q8conv_status st = q8conv_tensor_wrap_sized(e->ctx, &d, e->buf.buffer, 0, 4096, &e->made_tensor);
     CHECK(st == Q8CONV_SUCCESS || e->made_tensor == SENTINEL_TENSOR, "tensor_wrap failed but wrote *out");
     return st;
 }
@@ -299,7 +299,7 @@ static q8conv_status attempt_run(fault_env *e)
 
 static bool setup_record(fault_env *e)
 {
-    return make_run_setup(e) && stress_vk_load(&e->vk, e->ctx);
+    return make_run_setup(e) && test_vk_load_context(&e->vk, e->ctx);
 }
 
 /* Each attempt records into a fresh command buffer: after a failure the header asks for a reset,
@@ -309,14 +309,14 @@ static q8conv_status attempt_record(fault_env *e)
     if (e->pool)
         e->vk.DestroyCommandPool(e->vk.device, e->pool, NULL);
     e->pool = VK_NULL_HANDLE;
-    if (!stress_vk_begin(&e->vk, &e->pool, &e->cmd))
+    if (!test_vk_begin(&e->vk, &e->pool, &e->cmd))
         return Q8CONV_ERROR_VULKAN;
     return q8conv_pw_record(e->op, e->cmd, e->in, e->out);
 }
 
 static bool recording_exact(fault_env *e, char *err, size_t n)
 {
-    if (!stress_vk_submit_wait(&e->vk, e->cmd)) {
+    if (e->vk.EndCommandBuffer(e->cmd) != VK_SUCCESS || !test_vk_submit_wait(&e->vk, &e->cmd, 1)) {
         snprintf(err, n, "submit of the recording failed");
         return false;
     }
@@ -345,13 +345,10 @@ static void teardown(fault_env *e)
     q8conv_tensor_destroy(e->in);
     q8conv_tensor_destroy(e->out);
     q8conv_pw_destroy(e->op);
-    if (e->buffer || e->memory)
-        stress_vk_buffer_free(&e->vk, e->buffer, e->memory);
+    test_vk_buffer_free(&e->vk, &e->buf);
     if (e->pool)
         e->vk.DestroyCommandPool(e->vk.device, e->pool, NULL);
     e->pool = VK_NULL_HANDLE;
-    e->buffer = VK_NULL_HANDLE;
-    e->memory = VK_NULL_HANDLE;
     if (e->ctx)
         test_check_validation(e->ctx);
     if (e->device)
@@ -633,23 +630,24 @@ static PFN_vkVoidFunction VKAPI_PTR fault_gipa(VkInstance instance, const char *
 /* A device of the test's own, with validation when the run asks for it, and a context on it
  * that reaches Vulkan only through the interposer. */
 struct device_env {
-    stress_device dev;
+    test_device dev;
     q8conv_context *ctx;
 };
 
 static bool device_env_create(device_env *d, const q8conv_allocator *hooks, bool strict_pools)
 {
     memset(d, 0, sizeof *d);
-    if (stress_device_create(&d->dev, stress_validation_requested()) != STRESS_DEVICE_OK) {
+    if (test_device_create(&d->dev, &(test_device_options){.validation = test_validation_requested()}) !=
+        TEST_DEVICE_OK) {
         CHECK(0, "cannot create the test's own Vulkan device%s",
-              stress_validation_requested() ? " with VK_LAYER_KHRONOS_validation" : "");
-        stress_device_destroy(&d->dev);
+              test_validation_requested() ? " with VK_LAYER_KHRONOS_validation" : "");
+        test_device_destroy(&d->dev);
         return false;
     }
     memset(&fx, 0, sizeof fx);
     fx.real_gipa = d->dev.gipa;
-    fx.real_gdpa = (PFN_vkGetDeviceProcAddr)d->dev.gipa(d->dev.instance, "vkGetDeviceProcAddr");
-#define REAL(field, name) fx.field = (PFN_##name)fx.real_gdpa(d->dev.device, #name)
+    fx.real_gdpa = (PFN_vkGetDeviceProcAddr)d->dev.gipa(d->dev.vk.instance, "vkGetDeviceProcAddr");
+#define REAL(field, name) fx.field = (PFN_##name)fx.real_gdpa(d->dev.vk.device, #name)
     REAL(real_allocate, vkAllocateMemory);
     REAL(real_free, vkFreeMemory);
     REAL(real_create_buffer, vkCreateBuffer);
@@ -662,7 +660,8 @@ static bool device_env_create(device_env *d, const q8conv_allocator *hooks, bool
     REAL(real_free_sets, vkFreeDescriptorSets);
 #undef REAL
     fx.strict_pools = strict_pools;
-    q8conv_external_device ext = stress_device_external(&d->dev, fault_gipa);
+    q8conv_external_device ext = test_device_external(&d->dev);
+    ext.get_instance_proc_addr = fault_gipa;
     q8conv_context_desc cd = {.external = &ext, .allocator = hooks, .message_callback = print_message};
     q8conv_status st = q8conv_context_create(&cd, &d->ctx);
     CHECK(st == Q8CONV_SUCCESS, "context on the interposed device: %s", q8conv_status_string(st));
@@ -701,7 +700,7 @@ static void device_env_destroy(device_env *d)
           "after destroying everything: %ld memory object(s), %ld buffer(s) still live",
           atomic_load(&fx.live_memory), atomic_load(&fx.live_buffers));
     /* The layer reports objects left on the device here, so the counts are read after this. */
-    stress_device_destroy(&d->dev);
+    test_device_destroy(&d->dev);
     CHECK(atomic_load(&d->dev.errors) == 0 && atomic_load(&d->dev.warnings) == 0,
           "validation on the test's device: %u error(s), %u warning(s)", atomic_load(&d->dev.errors),
           atomic_load(&d->dev.warnings));
@@ -861,9 +860,8 @@ static void test_device_lost(bool in_wait)
     const q8conv_tensor_desc di = {.n = 1, .c = 16, .h = 4, .w = 4}, dout = {.n = 1, .c = 8, .h = 4, .w = 4};
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL;
-    stress_vk vk;
-    VkBuffer buffer = VK_NULL_HANDLE;
-    VkDeviceMemory memory = VK_NULL_HANDLE;
+    test_vk vk;
+    test_buffer buf = {0};
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     int8_t host[16 * 4 * 4];
@@ -873,8 +871,8 @@ static void test_device_lost(bool in_wait)
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     CHECK_OK(q8conv_tensor_create(ctx, &di, &in));
     CHECK_OK(q8conv_tensor_create(ctx, &dout, &out));
-    CHECK(stress_vk_load(&vk, ctx) && stress_vk_buffer(&vk, 4096, true, &buffer, &memory) &&
-              stress_vk_begin(&vk, &pool, &cmd),
+    CHECK(test_vk_load_context(&vk, ctx) && test_vk_buffer(&vk, 4096, TEST_MEMORY_DEVICE, &buf) &&
+              test_vk_begin(&vk, &pool, &cmd),
           "Vulkan objects of the test");
     if (op && in && out && cmd) {
         const double t0 = now_s();
@@ -901,7 +899,7 @@ static void test_device_lost(bool in_wait)
         EXPECT_LOST(q8conv_tensor_write_raw(out, raw, (size_t)q8conv_tensor_size_bytes(&dout)));
         EXPECT_LOST(q8conv_tensor_read_raw(out, raw, (size_t)q8conv_tensor_size_bytes(&dout)));
         EXPECT_LOST(q8conv_tensor_create(ctx, &di, &made_t));
-        EXPECT_LOST(q8conv_tensor_wrap_sized(ctx, &wd, buffer, 0, 4096, &made_t));
+        EXPECT_LOST(q8conv_tensor_wrap_sized(ctx, &wd, buf.buffer, 0, 4096, &made_t));
         EXPECT_LOST(q8conv_pw_create(ctx, &t.desc, &made_op));
         EXPECT_LOST(q8conv_pw_run(op, in, out));
         CHECK(made_t == SENTINEL_TENSOR && made_op == SENTINEL_OP, "a call after the loss wrote *out");
@@ -917,8 +915,7 @@ static void test_device_lost(bool in_wait)
            test_failures == failures_before ? "every later call returned DEVICE_LOST at once" : "FAILED");
     if (pool)
         vk.DestroyCommandPool(vk.device, pool, NULL);
-    if (buffer || memory)
-        stress_vk_buffer_free(&vk, buffer, memory);
+    test_vk_buffer_free(&vk, &buf);
     q8conv_tensor_destroy(in);
     q8conv_tensor_destroy(out);
     q8conv_pw_destroy(op);
@@ -943,21 +940,20 @@ static void test_queue_users(void)
     const q8conv_tensor_desc td = {.n = 1, .c = 8, .h = 2, .w = 4};
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL, *wrapped = NULL;
-    stress_vk vk;
-    VkBuffer buffer = VK_NULL_HANDLE;
-    VkDeviceMemory memory = VK_NULL_HANDLE;
+    test_vk vk;
+    test_buffer buf = {0};
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
-    CHECK(stress_vk_load(&vk, ctx) && stress_vk_buffer(&vk, 4096, true, &buffer, &memory) &&
-              stress_vk_begin(&vk, &pool, &cmd),
+    CHECK(test_vk_load_context(&vk, ctx) && test_vk_buffer(&vk, 4096, TEST_MEMORY_DEVICE, &buf) &&
+              test_vk_begin(&vk, &pool, &cmd),
           "Vulkan objects of the test");
     const long before = atomic_load(&fx.submits);
     size_t size = 0;
     q8conv_context_info info;
     CHECK_OK(q8conv_tensor_create(ctx, &td, &in));
     CHECK_OK(q8conv_tensor_create(ctx, &td, &out));
-    CHECK_OK(q8conv_tensor_wrap_sized(ctx, &td, buffer, 0, 4096, &wrapped));
+    CHECK_OK(q8conv_tensor_wrap_sized(ctx, &td, buf.buffer, 0, 4096, &wrapped));
     if (op && in && out && cmd)
         CHECK_OK(q8conv_pw_record(op, cmd, in, out));
     CHECK_OK(q8conv_context_get_pipeline_cache(ctx, NULL, &size));
@@ -972,8 +968,7 @@ static void test_queue_users(void)
     printf("queue: tensor create/wrap/destroy, pw_record, pw_destroy and queries never submit\n");
     if (pool)
         vk.DestroyCommandPool(vk.device, pool, NULL);
-    if (buffer || memory)
-        stress_vk_buffer_free(&vk, buffer, memory);
+    test_vk_buffer_free(&vk, &buf);
     test_op_free(&t);
     device_env_destroy(&d);
 }

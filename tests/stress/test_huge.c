@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "internal.h"
-#include "stress.h"
+#include "common.h"
+#include "test_device.h"
 
 static test_rng rng;
 
@@ -61,8 +62,8 @@ static void windowed_run(q8conv_context *ctx, uint64_t range, uint32_t ic, q8con
 static void refusals(q8conv_context *ctx, uint64_t range)
 {
     char err[512];
-    stress_vk vk;
-    CHECK(stress_vk_load(&vk, ctx), "Vulkan functions of the context");
+    test_vk vk;
+    CHECK(test_vk_load_context(&vk, ctx), "Vulkan functions of the context");
     /* A poisoned output of a small op: it must come out of everything below unchanged, and the op
      * must still run exactly afterwards. */
     test_op_params p = {.ic = 16, .oc = 8, .bias = Q8CONV_BIAS_FLOAT, .input_layout = Q8CONV_LAYOUT_4C1W,
@@ -90,14 +91,13 @@ static void refusals(q8conv_context *ctx, uint64_t range)
               "tensor_create with one %llu-byte row (%s): %s", (unsigned long long)q8conv_tensor_size_bytes(&rows[i]),
               i ? "4W4C" : "4C1W", q8conv_status_string(st));
         /* The same through a caller's buffer of that size (never bound: it must not be touched). */
-        VkBuffer buffer;
-        VkDeviceMemory memory;
+        test_buffer buf;
         const VkDeviceSize size = q8conv_tensor_size_bytes(&rows[i]);
-        if (stress_vk_buffer(&vk, size, false, &buffer, &memory)) {
-            st = q8conv_tensor_wrap_sized(ctx, &rows[i], buffer, 0, size, &t_in);
+        if (test_vk_buffer(&vk, size, TEST_MEMORY_NONE, &buf)) {
+            st = q8conv_tensor_wrap_sized(ctx, &rows[i], buf.buffer, 0, size, &t_in);
             CHECK(st == Q8CONV_ERROR_UNSUPPORTED && t_in == (q8conv_tensor *)(uintptr_t)0x5E47,
                   "tensor_wrap_sized with one row beyond the range: %s", q8conv_status_string(st));
-            stress_vk_buffer_free(&vk, buffer, memory);
+            test_vk_buffer_free(&vk, &buf);
         } else {
             printf("refusals: the device refuses a %llu-byte buffer itself; wrap not tried\n", (unsigned long long)size);
         }

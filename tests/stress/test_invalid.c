@@ -7,7 +7,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "stress.h"
+#include "common.h"
+#include "test_device.h"
 
 #define IC0 20u
 #define OC0 12u
@@ -16,7 +17,7 @@
 static test_rng rng;
 static q8conv_context *ctx;  /* the default context */
 static q8conv_context *ctx2; /* a second one (FORCE_FALLBACK): foreign tensors, and no DOT kernel */
-static stress_vk vk;
+static test_vk vk;
 
 /* An output-shaped tensor holding poison: no failing call may change a byte of it. */
 static q8conv_tensor *guard;
@@ -290,9 +291,9 @@ static const tensor_case tensor_cases[] = {
 
 static void test_tensor_descs(void)
 {
-    VkBuffer buffer;
-    VkDeviceMemory memory;
-    CHECK(stress_vk_buffer(&vk, 4096, true, &buffer, &memory), "a 4 KiB buffer to wrap");
+    test_buffer buf;
+    CHECK(test_vk_buffer(&vk, 4096, TEST_MEMORY_DEVICE, &buf), "a 4 KiB buffer to wrap");
+    const VkBuffer buffer = buf.buffer;
     CHECK(q8conv_tensor_size_bytes(NULL) == 0, "tensor_size_bytes(NULL)");
     for (size_t i = 0; i < sizeof tensor_cases / sizeof tensor_cases[0]; ++i) {
         const tensor_case *c = &tensor_cases[i];
@@ -350,7 +351,7 @@ static void test_tensor_descs(void)
     CHECK(q8conv_tensor_wrap_sized(ctx, &d, buffer, align, 4096, &t) == OK && t != SENTINEL, "a legal wrap");
     if (t != SENTINEL)
         q8conv_tensor_destroy(t);
-    stress_vk_buffer_free(&vk, buffer, memory);
+    test_vk_buffer_free(&vk, &buf);
     printf("tensor descriptors: %zu cases, wrap: %zu cases\n", sizeof tensor_cases / sizeof tensor_cases[0],
            sizeof wraps / sizeof wraps[0]);
 }
@@ -486,9 +487,9 @@ static void test_runs(void)
     const VkDeviceSize align = info.min_storage_buffer_offset_alignment > 16 ? info.min_storage_buffer_offset_alignment : 16;
     const VkDeviceSize in_size = q8conv_tensor_size_bytes(&din);
     const VkDeviceSize buffer_size = 4 * (in_size + guard_size + align);
-    VkBuffer buffer;
-    VkDeviceMemory memory;
-    CHECK(stress_vk_buffer(&vk, buffer_size, true, &buffer, &memory), "a buffer for wrapped tensors");
+    test_buffer buf;
+    CHECK(test_vk_buffer(&vk, buffer_size, TEST_MEMORY_DEVICE, &buf), "a buffer for wrapped tensors");
+    const VkBuffer buffer = buf.buffer;
     const VkDeviceSize last_in = (in_size - 1) / align * align; /* overlaps the input's last bytes */
     const VkDeviceSize apart = (in_size + align - 1) / align * align;
     q8conv_tensor *w_in = NULL, *w_in_late = NULL, *w_at0 = NULL, *w_last = NULL, *w_apart = NULL;
@@ -526,7 +527,7 @@ static void test_runs(void)
     };
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
-    CHECK(stress_vk_begin(&vk, &pool, &cmd), "a command buffer");
+    CHECK(test_vk_begin(&vk, &pool, &cmd), "a command buffer");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         const run_case *c = &cases[i];
         q8conv_status st = q8conv_pw_run(c->op, c->in, c->out);
@@ -537,7 +538,8 @@ static void test_runs(void)
     }
     CHECK(q8conv_pw_record(op, VK_NULL_HANDLE, t[IN], guard) == INV, "pw_record(cmd NULL)");
     /* Whatever the failed recordings left in the command buffer would run now. */
-    CHECK(stress_vk_submit_wait(&vk, cmd), "submit of the command buffer the failed recordings used");
+    CHECK(vk.EndCommandBuffer(cmd) == VK_SUCCESS && test_vk_submit_wait(&vk, &cmd, 1),
+          "submit of the command buffer the failed recordings used");
     check_guard("the command buffer of the failed recordings");
     uint8_t *now = malloc(square_size > in_size ? square_size : in_size);
     CHECK(q8conv_tensor_read_raw(t[SQUARE], now, square_size) == OK && memcmp(now, square_bytes, square_size) == 0,
@@ -565,7 +567,7 @@ static void test_runs(void)
     q8conv_tensor_destroy(w_at0);
     q8conv_tensor_destroy(w_last);
     q8conv_tensor_destroy(w_apart);
-    stress_vk_buffer_free(&vk, buffer, memory);
+    test_vk_buffer_free(&vk, &buf);
     for (int i = 0; i < SPEC_COUNT; ++i)
         q8conv_tensor_destroy(t[i]);
     q8conv_pw_destroy(op);
@@ -715,7 +717,7 @@ int main(void)
     rng = test_rng_seeded(test_seed());
     ctx = test_context(0);
     ctx2 = test_context(Q8CONV_CONTEXT_FORCE_FALLBACK);
-    if (!ctx || !ctx2 || !stress_vk_load(&vk, ctx)) {
+    if (!ctx || !ctx2 || !test_vk_load_context(&vk, ctx)) {
         CHECK(0, "contexts for the test");
         return test_finish("stress_invalid");
     }

@@ -11,7 +11,8 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "stress.h"
+#include "common.h"
+#include "test_device.h"
 
 #define THREADS 4
 #define ROUNDS 6
@@ -21,7 +22,7 @@ typedef struct worker {
     q8conv_context *ctx;
     q8conv_pw *shared;
     const q8conv_pw_desc *shared_desc;
-    const stress_vk *vk;
+    const test_vk *vk;
     pthread_barrier_t *barrier;
     test_rng rng;
     int failures;
@@ -98,7 +99,7 @@ static void *work(void *arg)
         q8conv_tensor_create(w->ctx, &dout, &w->out) != Q8CONV_SUCCESS ||
         q8conv_tensor_write(w->in, w->x, Q8CONV_HOST_NCHW) != Q8CONV_SUCCESS)
         fail(w, "phase 2", "tensors");
-    if (!stress_vk_begin(w->vk, &w->pool, &w->cmd))
+    if (!test_vk_begin(w->vk, &w->pool, &w->cmd))
         fail(w, "phase 2", "command buffer");
     pthread_barrier_wait(w->barrier);
     if (w->in && w->out && w->cmd) {
@@ -114,8 +115,8 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     test_rng rng = test_rng_seeded(test_seed());
     q8conv_context *ctx = test_context(0);
-    stress_vk vk;
-    if (!ctx || !stress_vk_load(&vk, ctx)) {
+    test_vk vk;
+    if (!ctx || !test_vk_load_context(&vk, ctx)) {
         CHECK(0, "context for the test");
         return test_finish("stress_threads");
     }
@@ -154,7 +155,8 @@ int main(void)
     for (int i = 0; i < THREADS; ++i) {
         worker *w = &workers[i];
         if (w->cmd && w->in && w->out && w->failures == 0) {
-            CHECK(stress_vk_submit_wait(&vk, w->cmd), "submit of thread %d's recording", i);
+            CHECK(vk.EndCommandBuffer(w->cmd) == VK_SUCCESS && test_vk_submit_wait(&vk, &w->cmd, 1),
+                  "submit of thread %d's recording", i);
             const size_t out_n = (size_t)2 * shared_desc.desc.out_channels * 5 * 7;
             int8_t *ref = malloc(out_n), *got = malloc(out_n);
             CHECK_OK(q8conv_pw_reference(&shared_desc.desc, 2, 5, 7, w->x, ref));
