@@ -91,11 +91,6 @@ uint32_t test_below(uint32_t bound)
     return (uint32_t)(test_rand() % bound);
 }
 
-float test_uniform(float lo, float hi)
-{
-    return test_rng_uniform(test_process_rng(), lo, hi);
-}
-
 void test_fill_i8(int8_t *p, size_t n)
 {
     test_rng_fill(test_process_rng(), p, n);
@@ -197,7 +192,9 @@ static void say(char *err, size_t err_size, const char *prefix, const char *fmt,
     va_end(ap);
 }
 
-bool test_check_padding(const q8conv_tensor_desc *d, const uint8_t *raw, char *err, size_t err_size)
+/* The raw output written over TEST_POISON: padded channel bytes inside written words are 0, and
+ * words wholly in the width padding (4W4C) still hold the poison. */
+static bool check_padding(const q8conv_tensor_desc *d, const uint8_t *raw, char *err, size_t err_size)
 {
     const uint32_t c4 = (d->c + 3) / 4, w4 = (d->w + 3) / 4;
     const bool blocked = d->layout == Q8CONV_LAYOUT_4W4C;
@@ -292,7 +289,7 @@ bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *de
     if ((st = q8conv_tensor_read_raw(to, raw, raw_size)) != Q8CONV_SUCCESS)
         RUN_FAIL("tensor_read_raw: %s", q8conv_status_string(st));
     char pad[160];
-    if (!test_check_padding(&dout, raw, pad, sizeof pad))
+    if (!check_padding(&dout, raw, pad, sizeof pad))
         RUN_FAIL("%s", pad);
     if ((st = q8conv_tensor_read(to, got, Q8CONV_HOST_NCHW)) != Q8CONV_SUCCESS)
         RUN_FAIL("tensor_read: %s", q8conv_status_string(st));

@@ -39,7 +39,6 @@ test_rng *test_process_rng(void);
 uint64_t test_rand(void);
 uint32_t test_range(uint32_t lo, uint32_t hi); /* inclusive */
 uint32_t test_below(uint32_t bound);          /* [0, bound) */
-float test_uniform(float lo, float hi);
 void test_fill_i8(int8_t *p, size_t n);
 
 /* ---- random operators ---- */
@@ -73,17 +72,14 @@ void test_describe_run(const q8conv_pw_desc *desc, uint32_t n, uint32_t h, uint3
 
 /* Creates [n][IC][h][w] and [n][OC][h][w] tensors in the op's layouts, writes random input (NCHW
  * or NHWC host layout, drawn), poisons the output, runs `op` (created from `desc` on ctx), and
- * compares with q8conv_pw_reference byte for byte, padding included. Returns true when exact;
- * otherwise `err` says what went wrong. */
+ * compares with q8conv_pw_reference byte for byte. The raw output is checked too: padded channel
+ * bytes inside written words are 0, and words wholly in the width padding (4W4C) still hold the
+ * poison. Returns true when exact; otherwise `err` says what went wrong. */
 bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
                     uint32_t w, test_rng *r, char *err, size_t err_size);
 
 /* Creates a random small op on ctx and checks one run of it: "the context still works". */
 bool test_check_context_works(q8conv_context *ctx, test_rng *r, char *err, size_t err_size);
-
-/* Checks the raw device bytes of an output tensor written over TEST_POISON: padded channel bytes
- * inside written words are 0, and words wholly in the width padding (4W4C) still hold the poison. */
-bool test_check_padding(const q8conv_tensor_desc *d, const uint8_t *raw, char *err, size_t err_size);
 
 /* ---- checks and reporting (main thread) ---- */
 

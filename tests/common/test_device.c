@@ -8,8 +8,9 @@
 
 /* ---- the functions of one device ---- */
 
-bool test_vk_load(test_vk *vk, PFN_vkGetInstanceProcAddr gipa, VkInstance instance, VkPhysicalDevice physical_device,
-                  VkDevice device, VkQueue queue, uint32_t queue_family_index)
+/* Loads the functions of `device` through gipa; false if one is missing. */
+static bool test_vk_load(test_vk *vk, PFN_vkGetInstanceProcAddr gipa, VkInstance instance,
+                         VkPhysicalDevice physical_device, VkDevice device, VkQueue queue, uint32_t queue_family_index)
 {
     memset(vk, 0, sizeof *vk);
     vk->instance = instance;

@@ -43,10 +43,8 @@ typedef struct test_vk {
     PFN_vkQueueWaitIdle QueueWaitIdle;
 } test_vk;
 
-/* Loads the functions of `device` through gipa; false if one is missing. */
-bool test_vk_load(test_vk *vk, PFN_vkGetInstanceProcAddr gipa, VkInstance instance, VkPhysicalDevice physical_device,
-                  VkDevice device, VkQueue queue, uint32_t queue_family_index);
-/* The same for a context's device, through q8conv_context_get_vulkan_handles. */
+/* The functions of a context's device, through q8conv_context_get_vulkan_handles; false if one is
+ * missing. (A test_device loads its own.) */
 bool test_vk_load_context(test_vk *vk, const q8conv_context *ctx);
 
 typedef enum test_memory {
