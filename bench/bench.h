@@ -1,5 +1,6 @@
-/* Shared declarations of q8conv-bench's files: the measurement loop (q8conv-bench.c), the
- * device ceilings (roofline.c), the CPU peers (cpu.c) and the output formats (report.c). */
+/* Shared declarations of q8conv-bench's files: the program and its measurement loop
+ * (q8conv-bench.c) sit above the shared helpers (util.c), the GPU timer (gpu_timer.c), the device
+ * ceilings (roofline.c), the CPU peers (cpu.c) and the output formats (report.c). */
 #ifndef Q8CONV_BENCH_H
 #define Q8CONV_BENCH_H
 
@@ -86,7 +87,9 @@ typedef struct bench_gpu {
     VkFence fence;
 } bench_gpu;
 
+/* util.c: the clock, medians, the seeded data of a shape and its descriptor. */
 double bench_now_us(void);
+double bench_median(double *v, int n); /* sorts v */
 /* The shapes' data: the same seed gives the same weights and inputs to every variant and peer. */
 uint64_t bench_shape_seed(const bench_options *opt, const bench_shape *s);
 void bench_fill_random(int8_t *p, size_t n, uint64_t *state);
@@ -94,7 +97,9 @@ void bench_fill_random(int8_t *p, size_t n, uint64_t *state);
 int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
                     q8conv_layout layout);
 void bench_free_desc(bench_op_data *d);
-double bench_median(double *v, int n);
+
+/* gpu_timer.c: the bench's command buffer, with timestamp pairs around what it records. 0 on
+ * success, -1 on a Vulkan failure (init: also when the queue has no timestamps). */
 int bench_gpu_init(bench_gpu *g, q8conv_context *ctx);
 void bench_gpu_destroy(bench_gpu *g);
 int bench_gpu_begin(bench_gpu *g);

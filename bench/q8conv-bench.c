@@ -4,16 +4,17 @@
  * GPU time comes from timestamp queries written at BOTTOM_OF_PIPE around each dispatch in one
  * command buffer, runs separated by a compute barrier so none overlaps the next; the median of
  * --reps runs after warm-up is reported. The runs rotate over several input/output buffer sets so
- * that small shapes are not flattered by a cache holding the previous run's data. */
+ * that small shapes are not flattered by a cache holding the previous run's data.
+ *
+ * This file is the program: the command line, the shape lists and the measurement loop. It calls
+ * down into util.c (clock, medians, data), gpu_timer.c (timestamps), roofline.c (ceilings), cpu.c
+ * (CPU peers) and report.c (output formats); none of them calls back into it. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <volk.h>
 
 #include "bench.h"
 #include "q8conv.h"
@@ -70,162 +71,7 @@ static char *read_file(const char *path)
     return buf;
 }
 
-/* ---- timing helpers ---- */
-
-double bench_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-double bench_median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* ---- the Vulkan side of the bench: command buffer, query pool ---- */
-
-int bench_gpu_init(bench_gpu *g, q8conv_context *ctx)
-{
-    memset(g, 0, sizeof *g);
-    g->ctx = ctx;
-    if (q8conv_context_get_vulkan_handles(ctx, &g->vk) != Q8CONV_SUCCESS)
-        return -1;
-    volkInitializeCustom(g->vk.get_instance_proc_addr);
-    volkLoadInstanceOnly(g->vk.instance);
-    volkLoadDevice(g->vk.device);
-    VkPhysicalDeviceProperties props;
-    vkGetPhysicalDeviceProperties(g->vk.physical_device, &props);
-    g->timestamp_period_ns = props.limits.timestampPeriod;
-    uint32_t nfam = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(g->vk.physical_device, &nfam, NULL);
-    VkQueueFamilyProperties fam[64];
-    if (nfam > 64)
-        nfam = 64;
-    vkGetPhysicalDeviceQueueFamilyProperties(g->vk.physical_device, &nfam, fam);
-    if (g->vk.queue_family_index >= nfam)
-        return -1;
-    const uint32_t bits = fam[g->vk.queue_family_index].timestampValidBits;
-    if (bits == 0 || g->timestamp_period_ns <= 0)
-        return -1; /* no timestamps on this queue: nothing to measure GPU time with */
-    g->timestamp_mask = bits >= 64 ? UINT64_MAX : (UINT64_C(1) << bits) - 1;
-    VkCommandPoolCreateInfo cpci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-                                    .queueFamilyIndex = g->vk.queue_family_index};
-    if (vkCreateCommandPool(g->vk.device, &cpci, NULL, &g->pool) != VK_SUCCESS)
-        return -1;
-    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                      .commandPool = g->pool,
-                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                      .commandBufferCount = 1};
-    if (vkAllocateCommandBuffers(g->vk.device, &ai, &g->cmd) != VK_SUCCESS)
-        return -1;
-    VkQueryPoolCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
-                                 .queryType = VK_QUERY_TYPE_TIMESTAMP,
-                                 .queryCount = 2 * BENCH_MAX_REPS};
-    if (vkCreateQueryPool(g->vk.device, &qci, NULL, &g->queries) != VK_SUCCESS)
-        return -1;
-    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    if (vkCreateFence(g->vk.device, &fci, NULL, &g->fence) != VK_SUCCESS)
-        return -1;
-    return 0;
-}
-
-void bench_gpu_destroy(bench_gpu *g)
-{
-    if (!g->vk.device)
-        return;
-    vkDeviceWaitIdle(g->vk.device);
-    if (g->fence)
-        vkDestroyFence(g->vk.device, g->fence, NULL);
-    if (g->queries)
-        vkDestroyQueryPool(g->vk.device, g->queries, NULL);
-    if (g->pool)
-        vkDestroyCommandPool(g->vk.device, g->pool, NULL);
-}
-
-int bench_gpu_begin(bench_gpu *g)
-{
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    if (vkResetCommandBuffer(g->cmd, 0) != VK_SUCCESS || vkBeginCommandBuffer(g->cmd, &bi) != VK_SUCCESS)
-        return -1;
-    vkCmdResetQueryPool(g->cmd, g->queries, 0, 2 * BENCH_MAX_REPS);
-    return 0;
-}
-
-void bench_gpu_barrier(bench_gpu *g)
-{
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
-                                           VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
-    vkCmdPipelineBarrier(g->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0,
-                         NULL);
-}
-
-void bench_gpu_stamp(bench_gpu *g, uint32_t query)
-{
-    vkCmdWriteTimestamp(g->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, g->queries, query);
-}
-
-int bench_gpu_submit(bench_gpu *g)
-{
-    if (vkEndCommandBuffer(g->cmd) != VK_SUCCESS)
-        return -1;
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &g->cmd};
-    if (vkResetFences(g->vk.device, 1, &g->fence) != VK_SUCCESS ||
-        vkQueueSubmit(g->vk.queue, 1, &si, g->fence) != VK_SUCCESS ||
-        vkWaitForFences(g->vk.device, 1, &g->fence, VK_TRUE, UINT64_MAX) != VK_SUCCESS)
-        return -1;
-    return 0;
-}
-
-/* Durations (us) between query pairs (2i, 2i+1), i < n. */
-int bench_gpu_durations(bench_gpu *g, int n, double *us)
-{
-    uint64_t ts[2 * BENCH_MAX_REPS];
-    if (n < 1 || n > BENCH_MAX_REPS ||
-        vkGetQueryPoolResults(g->vk.device, g->queries, 0, (uint32_t)(2 * n), sizeof ts, ts, sizeof(uint64_t),
-                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) != VK_SUCCESS)
-        return -1;
-    for (int i = 0; i < n; ++i)
-        us[i] = (double)((ts[2 * i + 1] - ts[2 * i]) & g->timestamp_mask) * g->timestamp_period_ns * 1e-3;
-    return 0;
-}
-
 /* ---- one measurement ---- */
-
-uint64_t bench_shape_seed(const bench_options *opt, const bench_shape *s)
-{
-    /* splitmix64 of the seed and the shape: distinct shapes get unrelated data, and the xorshift
-     * state it seeds is never 0 (a 0 state would only ever produce zeros). */
-    uint64_t z = opt->seed ^ ((uint64_t)s->ic << 40) ^ ((uint64_t)s->oc << 20) ^ ((uint64_t)s->h << 8) ^ s->n;
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return z ? z : 0x5EED;
-}
-
-void bench_fill_random(int8_t *p, size_t n, uint64_t *state)
-{
-    for (size_t i = 0; i < n; ++i) {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        p[i] = (int8_t)(*state >> 24);
-    }
-}
 
 static const char *variant_label(q8conv_kernel k)
 {
@@ -236,51 +82,6 @@ static const char *variant_label(q8conv_kernel k)
     case Q8CONV_KERNEL_COOPMAT: return "coopmat";
     default: return "?";
     }
-}
-
-/* A descriptor like a MobileNetV2 layer after training: per-channel weight scales, float bias,
- * ReLU6 on expansions. Scales are chosen so outputs spread over the int8 range. */
-int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
-                    q8conv_layout layout)
-{
-    d->weights = malloc((size_t)s->ic * s->oc);
-    d->scales = malloc(sizeof(float) * s->oc);
-    d->bias = malloc(sizeof(float) * s->oc);
-    if (!d->weights || !d->scales || !d->bias) {
-        bench_free_desc(d);
-        return -1;
-    }
-    bench_fill_random(d->weights, (size_t)s->ic * s->oc, rng);
-    const float sx = 0.02f;
-    for (uint32_t o = 0; o < s->oc; ++o) {
-        d->scales[o] = 0.002f + 0.0001f * (float)(o % 37);
-        d->bias[o] = 0.05f * (float)((int)(o % 11) - 5);
-    }
-    d->desc = (q8conv_pw_desc){.in_channels = s->ic,
-                               .out_channels = s->oc,
-                               .input_scale = sx,
-                               .input_zero_point = 3,
-                               .output_scale = sx * 0.004f * sqrtf((float)s->ic) * 5476.0f / 40.0f,
-                               .output_zero_point = -5,
-                               .weights = d->weights,
-                               .weight_scales = d->scales,
-                               .bias_mode = Q8CONV_BIAS_FLOAT,
-                               .bias = d->bias,
-                               .activation = s->oc > s->ic ? Q8CONV_ACTIVATION_RELU6 : Q8CONV_ACTIVATION_NONE,
-                               .input_layout = layout,
-                               .output_layout = layout,
-                               .kernel = kernel};
-    return 0;
-}
-
-void bench_free_desc(bench_op_data *d)
-{
-    free(d->weights);
-    free(d->scales);
-    free(d->bias);
-    d->weights = NULL;
-    d->scales = NULL;
-    d->bias = NULL;
 }
 
 /* The reference output of one shape's set, kept across its kernel variants: they all get the same

@@ -1,4 +1,5 @@
-/* Private structures shared by the Vulkan-facing files of libq8conv. */
+/* Private structures shared by the Vulkan-facing files of libq8conv: one section per file, each
+ * declaring what that file exports. */
 #ifndef Q8CONV_INTERNAL_H
 #define Q8CONV_INTERNAL_H
 
@@ -25,7 +26,7 @@ q8conv_status q8conv_status_from_vk(VkResult r);
 extern const uint32_t *const q8conv_shader_code[Q8CONV_MODULE_COUNT];
 extern const size_t q8conv_shader_size[Q8CONV_MODULE_COUNT];
 
-/* ---- context (src/context.c) ---- */
+/* ---- instance (src/instance.c) ---- */
 
 /* Instance-level entry points, loaded per context from the loader or the caller's
  * vkGetInstanceProcAddr (never process-wide globals). */
@@ -46,6 +47,80 @@ typedef struct q8conv_instance_fns {
     PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV vkGetPhysicalDeviceCooperativeMatrixPropertiesNV;
 } q8conv_instance_fns;
 
+/* Loads *f through gipa; false when an entry point the library needs is missing. */
+bool q8conv_instance_load_fns(q8conv_instance_fns *f, PFN_vkGetInstanceProcAddr gipa, VkInstance inst);
+/* The library's own instance: opens the loader, enables validation (with synchronization
+ * validation and a messenger counting into the context) when the context's flags ask for it. */
+q8conv_status q8conv_instance_create(q8conv_context *ctx);
+/* ctx->physical_device = the index-th physical device of the instance. */
+q8conv_status q8conv_instance_pick_physical_device(q8conv_context *ctx, uint32_t index);
+/* Destroys the messenger and the instance (own device only) and closes the loader. */
+void q8conv_instance_destroy(q8conv_context *ctx);
+
+/* ---- capabilities (src/capabilities.c) ---- */
+
+/* Integer dot product is usable in SPIR-V when the feature is on: core in 1.3, else the KHR
+ * extension (which is also what makes SPV_KHR_integer_dot_product legal). */
+typedef struct q8conv_dot_support {
+    bool feature;      /* shaderIntegerDotProduct is supported */
+    bool needs_ext;    /* it comes from VK_KHR_shader_integer_dot_product */
+    bool accelerated;  /* 4x8-bit packed signed (accumulating saturating) is accelerated */
+} q8conv_dot_support;
+
+/* Cooperative matrices (the COOPMAT kernel) are usable where the device offers
+ * VK_NV_cooperative_matrix with its cooperativeMatrix feature for compute shaders, lists the
+ * s8 x s8 -> s32 Q8CONV_CM_M x Q8CONV_CM_N x Q8CONV_CM_K shape at subgroup scope, and has
+ * shaderInt8 and vulkanMemoryModel, which the kernel's SPIR-V declares (Int8, the Vulkan memory
+ * model). Those two are core in 1.2 and come from KHR extensions before. */
+typedef struct q8conv_coopmat_support {
+    bool usable;
+    bool int8_ext, memory_model_ext; /* enable VK_KHR_shader_float16_int8 / VK_KHR_vulkan_memory_model */
+    uint32_t shape_count;            /* s8 x s8 -> s32 subgroup shapes listed, for q8conv_context_info */
+    uint32_t shapes[Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES][3];
+} q8conv_coopmat_support;
+
+typedef struct q8conv_device_caps {
+    q8conv_dot_support dot;
+    q8conv_coopmat_support coopmat;
+    bool executable_properties; /* tuning builds: VK_KHR_pipeline_executable_properties is offered */
+} q8conv_device_caps;
+
+/* What the physical device offers (device_api: its apiVersion; ctx->api_version: the instance's). */
+q8conv_status q8conv_caps_query(q8conv_context *ctx, VkPhysicalDevice pd, uint32_t device_api, q8conv_device_caps *out);
+/* Keeps only what a caller's vkCreateDevice feature chain turned on. */
+void q8conv_caps_restrict_to_chain(q8conv_device_caps *caps, const VkPhysicalDeviceFeatures2 *chain);
+/* The feature structs and extensions that turn on everything in caps, for vkCreateDevice. The
+ * returned pNext chain points into *e, which must outlive the call that uses it. */
+typedef struct q8conv_caps_enabled {
+    VkPhysicalDeviceShaderIntegerDotProductFeatures dot;
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat;
+    VkPhysicalDeviceShaderFloat16Int8Features int8;
+    VkPhysicalDeviceVulkanMemoryModelFeatures memory_model;
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR executable;
+    const char *extensions[6];
+    uint32_t extension_count;
+} q8conv_caps_enabled;
+const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabled *e);
+
+/* ---- device (src/device.c) ---- */
+
+/* The library's own device on ctx->physical_device (integer dot product enabled where the device
+ * has it), or the caller's: either way its function table, queue, properties and info. */
+q8conv_status q8conv_device_create(q8conv_context *ctx);
+q8conv_status q8conv_device_adopt(q8conv_context *ctx, const q8conv_external_device *ext);
+/* DEVICE_LOST once any call has met the loss; SUCCESS otherwise. */
+q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx);
+q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and remembers DEVICE_LOST */
+
+/* ---- pipeline cache (src/pipeline_cache.c) ---- */
+
+/* ctx->pipeline_cache, started from desc's blob when its frame and header prove it was written by
+ * a context on this very device and driver; otherwise (or if the driver refuses it) empty. */
+q8conv_status q8conv_pipeline_cache_create(q8conv_context *ctx, const q8conv_context_desc *desc);
+void q8conv_pipeline_cache_destroy(q8conv_context *ctx);
+
+/* ---- pipelines (src/pipelines.c) ---- */
+
 /* What makes two pipelines differ: the module and its specialization constants. Fields a kernel
  * does not use are 0. Compared with memcmp, so always zero-initialize it. */
 typedef struct q8conv_pipeline_key {
@@ -64,69 +139,95 @@ typedef struct q8conv_pipeline_entry {
     VkPipeline pipeline;
 } q8conv_pipeline_entry;
 
+/* The descriptor set layouts, the pipeline layout and the shader modules the device can run. */
+q8conv_status q8conv_pipelines_create(q8conv_context *ctx);
+/* Destroys those and every pipeline created since. */
+void q8conv_pipelines_destroy(q8conv_context *ctx);
+/* The pipeline for a key, created and cached on first use (locks the context). */
+q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out);
+
+/* ---- descriptor sets (src/descriptors.c) ---- */
+
 /* Descriptor sets come from a chain of pools that grows when one is full. */
 typedef struct q8conv_pool_chain {
     VkDescriptorPool *pools;
     uint32_t count, capacity;
 } q8conv_pool_chain;
 
-struct q8conv_context {
-    q8conv_allocator allocator;
-    void *loader;          /* dlopen handle of the Vulkan loader (own instance only) */
-    bool owns_device;
-    uint32_t flags;
-
-    VkInstance instance;
-    VkPhysicalDevice physical_device;
-    VkDevice device;
-    VkQueue queue;
-    uint32_t queue_family_index;
-    uint32_t api_version;
-    q8conv_instance_fns vki;
-    struct VolkDeviceTable vk;
-    VkDebugUtilsMessengerEXT messenger;
-    atomic_uint validation_errors, validation_warnings;
-    q8conv_message_fn message_callback;
-    void *message_user_data;
-
-    VkPhysicalDeviceProperties props;
-    VkPhysicalDeviceMemoryProperties memory_props;
-    q8conv_context_info info;
-    bool use_dot;
-    uint32_t caps; /* Q8CONV_CAP_* the context may use (src/pure.h) */
-    bool tune_stats; /* tuning builds: VK_KHR_pipeline_executable_properties is enabled */
-
-    VkPipelineCache pipeline_cache;
-    VkDescriptorSetLayout op_set_layout;     /* set 0: weights, channel params */
-    VkDescriptorSetLayout tensor_set_layout; /* sets 1 and 2: one storage buffer */
-    VkPipelineLayout pipeline_layout;
-    VkShaderModule modules[Q8CONV_MODULE_COUNT];
-
-    /* Guards everything below, the descriptor pools and vkQueueSubmit on `queue`. */
-    pthread_mutex_t lock;
-    q8conv_pool_chain pools;
-    q8conv_pipeline_entry *pipelines;
-    uint32_t pipeline_count, pipeline_capacity;
-    VkCommandPool command_pool;
-    VkCommandBuffer command_buffer;
-    VkFence fence;
-    atomic_bool lost;
-};
-
-/* Internal helpers of the context. */
-q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx);
-q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and remembers DEVICE_LOST */
-/* Allocates one descriptor set of `layout` (locks the context). */
+/* Allocates one descriptor set of `layout`, growing the chain if every pool is full (locks the
+ * context); *from is the pool to give it back to. */
 q8conv_status q8conv_ctx_alloc_set(q8conv_context *ctx, VkDescriptorSetLayout layout, VkDescriptorSet *set,
                                    VkDescriptorPool *from);
 void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescriptorSet set);
-/* The pipeline for a key, created and cached on first use (locks the context). */
-q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out);
+/* Destroys every pool (and with them every set still allocated). */
+void q8conv_descriptors_destroy(q8conv_context *ctx);
 
+/* ---- submission (src/submit.c) ---- */
+
+/* The command pool, its command buffer and the fence of one-shot submissions. */
+q8conv_status q8conv_submit_create(q8conv_context *ctx);
+void q8conv_submit_destroy(q8conv_context *ctx);
 /* One-shot submission on the context's queue: begin returns the context's command buffer with
  * the lock held; end submits, waits and releases the lock (also on failure). */
 q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cmd);
 q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorded);
+
+/* ---- context (src/context.c) ---- */
+
+/* The context's fields, grouped by the room (file) that sets them. context.c creates the rooms in
+ * this order (descriptor pools on first use) and destroys them in reverse. */
+struct q8conv_context {
+    /* context.c */
+    q8conv_allocator allocator;
+    uint32_t flags;
+    bool owns_device;
+    /* Recursive. Guards the pipeline table, the descriptor pools, the one-shot command buffer and
+     * vkQueueSubmit on `queue`. */
+    pthread_mutex_t lock;
+
+    /* instance.c */
+    void *loader;          /* dlopen handle of the Vulkan loader (own instance only) */
+    VkInstance instance;
+    uint32_t api_version;
+    q8conv_instance_fns vki;
+    VkDebugUtilsMessengerEXT messenger;
+    atomic_uint validation_errors, validation_warnings;
+    q8conv_message_fn message_callback;
+    void *message_user_data;
+    VkPhysicalDevice physical_device;
+
+    /* device.c */
+    VkDevice device;
+    VkQueue queue;
+    uint32_t queue_family_index;
+    struct VolkDeviceTable vk;
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties memory_props;
+    q8conv_context_info info;
+    bool use_dot;
+    uint32_t caps;   /* Q8CONV_CAP_* the context may use (src/pure.h) */
+    bool tune_stats; /* tuning builds: VK_KHR_pipeline_executable_properties is enabled */
+    atomic_bool lost;
+
+    /* pipeline_cache.c */
+    VkPipelineCache pipeline_cache;
+
+    /* pipelines.c */
+    VkDescriptorSetLayout op_set_layout;     /* set 0: weights, channel params */
+    VkDescriptorSetLayout tensor_set_layout; /* sets 1 and 2: one storage buffer */
+    VkPipelineLayout pipeline_layout;
+    VkShaderModule modules[Q8CONV_MODULE_COUNT];
+    q8conv_pipeline_entry *pipelines;        /* under the lock */
+    uint32_t pipeline_count, pipeline_capacity;
+
+    /* descriptors.c, under the lock */
+    q8conv_pool_chain pools;
+
+    /* submit.c, under the lock */
+    VkCommandPool command_pool;
+    VkCommandBuffer command_buffer;
+    VkFence fence;
+};
 
 /* ---- memory (src/memory.c) ---- */
 

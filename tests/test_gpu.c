@@ -5,8 +5,6 @@
 #include "common.h"
 #include "pure.h"
 
-#define POISON 0xA5u
-
 static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK, Q8CONV_KERNEL_LEGACY,
                                         Q8CONV_KERNEL_COOPMAT};
 #define KERNEL_COUNT (sizeof kernels / sizeof kernels[0])
@@ -14,114 +12,38 @@ static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBAC
  * forcing it must be refused with nothing created, and its cases are counted as skipped. */
 static bool coopmat_supported;
 static unsigned coopmat_refused;
-static const char *const layout_names[] = {"4W4C", "4C1W"};
 
-/* Checks the raw output: padded channel bytes inside a written word are 0, and (4W4C) words
- * wholly in the width padding still hold the poison. */
-static void check_padding(const q8conv_tensor_desc *d, const uint8_t *raw, const char *what)
-{
-    const uint32_t c4 = (d->c + 3) / 4, w4 = (d->w + 3) / 4;
-    const uint32_t widths = d->layout == Q8CONV_LAYOUT_4W4C ? w4 * 4 : d->w;
-    int reported = 0;
-    for (uint32_t row = 0; row < d->n * d->h; ++row)
-        for (uint32_t w = 0; w < widths; ++w)
-            for (uint32_t cb = 0; cb < c4; ++cb) {
-                size_t word = d->layout == Q8CONV_LAYOUT_4W4C
-                                  ? (((size_t)row * w4 + w / 4) * c4 + cb) * 4 + w % 4
-                                  : ((size_t)row * d->w + w) * c4 + cb;
-                for (uint32_t i = 0; i < 4; ++i) {
-                    uint8_t b = raw[word * 4 + i];
-                    uint32_t c = cb * 4 + i;
-                    if (w >= d->w) {
-                        if (b != POISON && !reported++)
-                            CHECK(b == POISON, "%s: width-padding byte written (row %u w %u c %u = 0x%02x)", what, row, w, c, b);
-                    } else if (c >= d->c) {
-                        if (b != 0 && !reported++)
-                            CHECK(b == 0, "%s: padded channel byte not 0 (row %u w %u c %u = 0x%02x)", what, row, w, c, b);
-                    }
-                }
-            }
-}
-
-/* One run: random op and input, poisoned output, GPU vs reference. Returns mismatches. */
+/* One run: random op and input, poisoned output, GPU vs reference, padding included. */
 static void run_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc,
                      q8conv_bias_mode bias, q8conv_activation act, q8conv_layout lin, q8conv_layout lout,
                      q8conv_kernel kernel, const int32_t *zero_points)
 {
-    char what[256];
     test_op t;
-    test_op_random(&t, ic, oc, bias, act, lin, lout, kernel);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = ic, .oc = oc, .bias = bias, .activation = act, .input_layout = lin,
+                                     .output_layout = lout, .kernel = kernel});
     if (zero_points) {
         t.desc.input_zero_point = zero_points[0];
         t.desc.output_zero_point = zero_points[1];
     }
-    snprintf(what, sizeof what, "N%u H%u W%u %u->%u bias %d act %d %s->%s kernel %s zx %d zy %d", n, h, w, ic, oc,
-             (int)bias, (int)act, layout_names[lin], layout_names[lout], q8conv_kernel_name(kernel),
-             t.desc.input_zero_point, t.desc.output_zero_point);
-
-    const size_t in_n = (size_t)n * ic * h * w, out_n = (size_t)n * oc * h * w;
-    int8_t *x = malloc(in_n), *ref = malloc(out_n), *got = malloc(out_n);
-    test_fill_i8(x, in_n);
-    CHECK_OK(q8conv_pw_reference(&t.desc, n, h, w, x, ref));
-
+    char what[256], err[768];
+    test_describe_run(&t.desc, n, h, w, what, sizeof what);
     q8conv_pw *op = NULL;
-    q8conv_tensor *ti = NULL, *to = NULL;
-    q8conv_tensor_desc di = {.n = n, .c = ic, .h = h, .w = w, .layout = lin};
-    q8conv_tensor_desc dout = {.n = n, .c = oc, .h = h, .w = w, .layout = lout};
     q8conv_status st = q8conv_pw_create(ctx, &t.desc, &op);
     if (kernel == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
-        CHECK(st == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "%s: pw_create on a device without cooperative matrices: %s",
+        CHECK(st == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "%spw_create on a device without cooperative matrices: %s",
               what, q8conv_status_string(st));
         coopmat_refused++;
-        free(x);
-        free(ref);
-        free(got);
         test_op_free(&t);
         return;
     }
-    CHECK(st == Q8CONV_SUCCESS, "%s: pw_create: %s", what, q8conv_status_string(st));
-    CHECK_OK(q8conv_tensor_create(ctx, &di, &ti));
-    CHECK_OK(q8conv_tensor_create(ctx, &dout, &to));
-    if (op && ti && to) {
-        CHECK(q8conv_pw_get_kernel(op) == kernel, "%s: kernel resolved to %s", what,
+    CHECK(st == Q8CONV_SUCCESS, "%spw_create: %s", what, q8conv_status_string(st));
+    if (op) {
+        CHECK(q8conv_pw_get_kernel(op) == kernel, "%skernel resolved to %s", what,
               q8conv_kernel_name(q8conv_pw_get_kernel(op)));
-        /* NHWC or NCHW host data, alternating, so both conversions are covered. */
-        q8conv_host_layout host = (test_rand() & 1) ? Q8CONV_HOST_NHWC : Q8CONV_HOST_NCHW;
-        int8_t *xh = x;
-        int8_t *tmp = NULL;
-        if (host == Q8CONV_HOST_NHWC) {
-            tmp = malloc(in_n);
-            for (uint32_t b = 0; b < n; ++b)
-                for (uint32_t c = 0; c < ic; ++c)
-                    for (uint32_t p = 0; p < h * w; ++p)
-                        tmp[((size_t)b * h * w + p) * ic + c] = x[((size_t)b * ic + c) * h * w + p];
-            xh = tmp;
-        }
-        CHECK_OK(q8conv_tensor_write(ti, xh, host));
-        free(tmp);
-        size_t raw_size = (size_t)q8conv_tensor_size_bytes(&dout);
-        uint8_t *raw = malloc(raw_size);
-        memset(raw, POISON, raw_size);
-        CHECK_OK(q8conv_tensor_write_raw(to, raw, raw_size));
-        st = q8conv_pw_run(op, ti, to);
-        CHECK(st == Q8CONV_SUCCESS, "%s: run: %s", what, q8conv_status_string(st));
-        CHECK_OK(q8conv_tensor_read_raw(to, raw, raw_size));
-        check_padding(&dout, raw, what);
-        CHECK_OK(q8conv_tensor_read(to, got, Q8CONV_HOST_NCHW));
-        size_t bad = 0, first = 0;
-        for (size_t i = 0; i < out_n; ++i)
-            if (got[i] != ref[i] && bad++ == 0)
-                first = i;
-        CHECK(bad == 0, "%s: %zu of %zu bytes differ; first at %zu: gpu %d ref %d", what, bad, out_n, first,
-              got[first], ref[first]);
-        free(raw);
+        CHECK(test_check_run(ctx, op, &t.desc, n, h, w, test_process_rng(), err, sizeof err), "%s", err);
     }
-    q8conv_tensor_destroy(ti);
-    q8conv_tensor_destroy(to);
     q8conv_pw_destroy(op);
-    free(x);
-    free(ref);
-    free(got);
     test_op_free(&t);
 }
 
@@ -177,8 +99,9 @@ static void suite_modes(q8conv_context *ctx)
 static void suite_flush_guard(q8conv_context *ctx)
 {
     test_op t;
-    test_op_random(&t, 8, 4, Q8CONV_BIAS_FLOAT, Q8CONV_ACTIVATION_NONE, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C,
-                   Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = 8, .oc = 4, .bias = Q8CONV_BIAS_FLOAT, .activation = Q8CONV_ACTIVATION_NONE,
+                                     .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C});
     q8conv_pw *op = NULL;
     ((float *)t.bias)[2] = 1e-40f; /* subnormal */
     CHECK(q8conv_pw_create(ctx, &t.desc, &op) == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "subnormal bias accepted");

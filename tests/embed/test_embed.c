@@ -1,16 +1,40 @@
 /* libq8conv as a guest in a host's Vulkan runtime: imported devices, wrapped buffers, recordings
  * into the host's command buffers, the pipeline cache, the device info. Every GPU result is
- * compared byte for byte with q8conv_pw_reference.
+ * compared byte for byte with q8conv_pw_reference. The host links the Vulkan loader and calls it
+ * directly; its device and Vulkan helpers are tests/common's test_device, given that loader's
+ * vkGetInstanceProcAddr.
  *
  * usage: q8conv-test-embed SUITE   (one ctest per suite; see main) */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <vulkan/vulkan.h>
+
 #include "common.h"
-#include "embed_host.h"
+#include "test_device.h"
 
 /* ---- helpers ---- */
+
+/* The host's device, made through the Vulkan loader this program links, as a runtime would; the
+ * dot product enabled as `dot` says. */
+static bool host_create(test_device *h, test_dot_mode dot)
+{
+    return test_device_create(h, &(test_device_options){.gipa = vkGetInstanceProcAddr, .dot = dot}) == TEST_DEVICE_OK;
+}
+
+/* A context on the host's device, or NULL (reported). */
+static q8conv_context *host_context(const test_device *h)
+{
+    q8conv_external_device ext = test_device_external(h);
+    q8conv_context *ctx = NULL;
+    q8conv_status st = q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx);
+    if (st != Q8CONV_SUCCESS) {
+        fprintf(stderr, "host: q8conv_context_create(external): %s\n", q8conv_status_string(st));
+        return NULL;
+    }
+    return ctx;
+}
 
 /* One input/output pair of an op, with the input's host data and the reference output. */
 typedef struct pair {
@@ -104,23 +128,27 @@ static void run_once_exact(q8conv_context *ctx, const test_op *t, const char *wh
  * more after new inputs are written: a recording stays valid until the op or a tensor goes. */
 static void suite_record_repeat(void)
 {
-    embed_host h;
-    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
+    test_device h;
+    if (!host_create(&h, TEST_DOT_KHR_STRUCT)) {
         test_failures++;
         return;
     }
-    q8conv_context *ctx = embed_host_context(&h, NULL);
+    q8conv_context *ctx = host_context(&h);
     test_op t;
-    test_op_random(&t, test_range(1, 40), test_range(1, 40), (q8conv_bias_mode)test_range(0, 2),
-                   (q8conv_activation)test_range(0, 2), (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1),
-                   Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 40), .oc = test_range(1, 40),
+                                     .bias = (q8conv_bias_mode)test_range(0, 2),
+                                     .activation = (q8conv_activation)test_range(0, 2),
+                                     .input_layout = (q8conv_layout)test_range(0, 1),
+                                     .output_layout = (q8conv_layout)test_range(0, 1)});
     q8conv_pw *op = NULL;
     if (ctx)
         CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     enum { PAIRS = 5 };
     pair p[PAIRS];
     memset(p, 0, sizeof p);
-    embed_buffer arena = {0};
+    test_buffer arena = {0};
+    VkCommandPool pool[2] = {VK_NULL_HANDLE, VK_NULL_HANDLE};
     VkCommandBuffer cmd[2] = {VK_NULL_HANDLE, VK_NULL_HANDLE};
     if (!op)
         goto done;
@@ -143,7 +171,7 @@ static void suite_record_repeat(void)
         off[k] = end;
         end = (off[k] + q8conv_tensor_size_bytes(&d[k]) + align - 1) / align * align;
     }
-    if (!embed_buffer_create(&h, end, &arena)) {
+    if (!test_vk_buffer(&h.vk, end, TEST_MEMORY_HOST, &arena)) {
         test_failures++;
         goto done;
     }
@@ -157,41 +185,39 @@ static void suite_record_repeat(void)
         pair_prepare(&p[i], &t);
     }
 
-    cmd[0] = embed_cmd_begin(&h);
-    cmd[1] = embed_cmd_begin(&h);
-    if (!cmd[0] || !cmd[1]) {
+    if (!test_vk_begin(&h.vk, &pool[0], &cmd[0]) || !test_vk_begin(&h.vk, &pool[1], &cmd[1])) {
         test_failures++;
         goto done;
     }
     for (int c = 0; c < 2; ++c)
-        embed_barrier_before_record(cmd[c]);
+        test_vk_barrier_before_record(&h.vk, cmd[c]);
     for (int i = 0; i < PAIRS; ++i)
         CHECK_OK(q8conv_pw_record(op, cmd[i < 3 ? 0 : 1], p[i].in, p[i].out));
     for (int c = 0; c < 2; ++c) {
-        embed_barrier_after_record(cmd[c]);
+        test_vk_barrier_after_record(&h.vk, cmd[c]);
         CHECK(vkEndCommandBuffer(cmd[c]) == VK_SUCCESS, "vkEndCommandBuffer");
     }
-    CHECK(embed_submit_wait(&h, cmd, 2), "submit of both command buffers");
+    CHECK(test_vk_submit_wait(&h.vk, cmd, 2), "submit of both command buffers");
     for (int i = 0; i < PAIRS; ++i)
         pair_check(&p[i], i < 3 ? "recording into command buffer 1" : "recording into command buffer 2");
 
     for (int i = 0; i < 3; ++i)
         pair_prepare(&p[i], &t);
-    CHECK(embed_submit_wait(&h, cmd, 1), "second submit of command buffer 1");
+    CHECK(test_vk_submit_wait(&h.vk, cmd, 1), "second submit of command buffer 1");
     for (int i = 0; i < 3; ++i)
         pair_check(&p[i], "command buffer 1 submitted again with new inputs");
 
 done:
     for (int c = 0; c < 2; ++c)
-        if (cmd[c])
-            vkFreeCommandBuffers(h.device, h.command_pool, 1, &cmd[c]);
+        if (pool[c])
+            vkDestroyCommandPool(h.vk.device, pool[c], NULL);
     for (int i = 0; i < PAIRS; ++i)
         pair_free(&p[i]);
-    embed_buffer_destroy(&h, &arena);
+    test_vk_buffer_free(&h.vk, &arena);
     q8conv_pw_destroy(op);
     q8conv_context_destroy(ctx);
     test_op_free(&t);
-    embed_host_destroy(&h);
+    test_device_destroy(&h);
 }
 
 /* An allocator that counts, so the test sees every host allocation the library makes. */
@@ -232,11 +258,11 @@ static void suite_record_no_alloc(void)
     if (!ctx)
         return;
     CHECK(atomic_load(&counts.allocs) > 0, "the context's allocations should go through the allocator");
-    q8conv_vulkan_handles vh;
-    CHECK_OK(q8conv_context_get_vulkan_handles(ctx, &vh));
     test_op t;
-    test_op_random(&t, test_range(4, 64), test_range(4, 64), Q8CONV_BIAS_FLOAT, Q8CONV_ACTIVATION_RELU,
-                   Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C, Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(4, 64), .oc = test_range(4, 64), .bias = Q8CONV_BIAS_FLOAT,
+                                     .activation = Q8CONV_ACTIVATION_RELU, .input_layout = Q8CONV_LAYOUT_4W4C,
+                                     .output_layout = Q8CONV_LAYOUT_4W4C});
     q8conv_pw *op = NULL;
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     pair a, b;
@@ -244,51 +270,40 @@ static void suite_record_no_alloc(void)
     pair_create(&a, ctx, &t, n, hh, w);
     pair_create(&b, ctx, &t, n, hh, w);
 
+    /* A command buffer on the context's device, reached through q8conv_context_get_vulkan_handles. */
+    test_vk vk;
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
-    VkCommandPoolCreateInfo cpci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                    .queueFamilyIndex = vh.queue_family_index};
-    CHECK(vkCreateCommandPool(vh.device, &cpci, NULL, &pool) == VK_SUCCESS, "vkCreateCommandPool on the context's device");
-    VkCommandBufferAllocateInfo cbai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                        .commandPool = pool,
-                                        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                        .commandBufferCount = 1};
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    if (!op || !a.out || !b.out || !pool || vkAllocateCommandBuffers(vh.device, &cbai, &cmd) != VK_SUCCESS ||
-        vkBeginCommandBuffer(cmd, &bi) != VK_SUCCESS) {
+    const bool have_vk = test_vk_load_context(&vk, ctx);
+    CHECK(have_vk && test_vk_begin(&vk, &pool, &cmd), "a command buffer on the context's device");
+    if (!op || !a.out || !b.out || !cmd) {
         test_failures++;
         goto done;
     }
     pair_prepare(&a, &t);
     pair_prepare(&b, &t);
-    embed_barrier_before_record(cmd);
+    test_vk_barrier_before_record(&vk, cmd);
     CHECK_OK(q8conv_pw_record(op, cmd, a.in, a.out)); /* warm-up: may create the pipeline */
     const long before = atomic_load(&counts.allocs), freed_before = atomic_load(&counts.frees);
     for (int i = 0; i < 50; ++i) {
         /* The host's own barrier between recordings that write the same output. */
-        embed_barrier_before_record(cmd);
+        test_vk_barrier_before_record(&vk, cmd);
         CHECK_OK(q8conv_pw_record(op, cmd, (i & 1) ? a.in : b.in, (i & 1) ? a.out : b.out));
     }
     CHECK(atomic_load(&counts.allocs) == before, "q8conv_pw_record allocated %ld times in 50 steady-state recordings",
           atomic_load(&counts.allocs) - before);
     CHECK(atomic_load(&counts.frees) == freed_before, "q8conv_pw_record freed %ld times",
           atomic_load(&counts.frees) - freed_before);
-    embed_barrier_after_record(cmd);
-    CHECK(vkEndCommandBuffer(cmd) == VK_SUCCESS, "vkEndCommandBuffer");
+    test_vk_barrier_after_record(&vk, cmd);
+    CHECK(vk.EndCommandBuffer(cmd) == VK_SUCCESS, "vkEndCommandBuffer");
     /* Submitted on the context's queue: no q8conv call is in flight meanwhile. */
-    VkFence fence = VK_NULL_HANDLE;
-    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
-    CHECK(vkCreateFence(vh.device, &fci, NULL, &fence) == VK_SUCCESS && vkQueueSubmit(vh.queue, 1, &si, fence) == VK_SUCCESS &&
-              vkWaitForFences(vh.device, 1, &fence, VK_TRUE, UINT64_MAX) == VK_SUCCESS,
-          "submit on the context's queue");
-    vkDestroyFence(vh.device, fence, NULL);
+    CHECK(test_vk_submit_wait(&vk, &cmd, 1), "submit on the context's queue");
     pair_check(&a, "recorded on the context's own device");
     pair_check(&b, "recorded on the context's own device");
 
 done:
     if (pool)
-        vkDestroyCommandPool(vh.device, pool, NULL);
+        vk.DestroyCommandPool(vk.device, pool, NULL);
     pair_free(&a);
     pair_free(&b);
     q8conv_pw_destroy(op);
@@ -298,7 +313,7 @@ done:
           atomic_load(&counts.allocs), atomic_load(&counts.frees));
 }
 
-/* White box: libq8conv frames the driver's cache bytes (src/context.c: u32 magic, u32 format,
+/* White box: libq8conv frames the driver's cache bytes (src/pipeline_cache.c: u32 magic, u32 format,
  * u64 payload bytes, u64 FNV-1a of the payload). Recomputing the checksum lets a damaged payload
  * get past the frame, so the device-identity check behind it is exercised too. */
 static void refresh_cache_checksum(uint8_t *blob, size_t size)
@@ -316,8 +331,10 @@ static void refresh_cache_checksum(uint8_t *blob, size_t size)
 static void suite_pipeline_cache(void)
 {
     test_op t;
-    test_op_random(&t, test_range(1, 32), test_range(1, 32), Q8CONV_BIAS_INT32, Q8CONV_ACTIVATION_RELU6,
-                   Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4C1W, Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 32), .oc = test_range(1, 32), .bias = Q8CONV_BIAS_INT32,
+                                     .activation = Q8CONV_ACTIVATION_RELU6, .input_layout = Q8CONV_LAYOUT_4W4C,
+                                     .output_layout = Q8CONV_LAYOUT_4C1W});
     q8conv_context *ctx = test_context(0);
     if (!ctx) {
         test_op_free(&t);
@@ -342,12 +359,12 @@ static void suite_pipeline_cache(void)
 
     /* Where the device's pipelineCacheUUID sits in the blob (Vulkan's cache header carries it). */
     size_t uuid_at = SIZE_MAX;
-    embed_host h;
-    if (embed_host_create(&h, EMBED_DOT_OFF)) {
+    test_device h;
+    if (host_create(&h, TEST_DOT_OFF)) {
         for (size_t i = 0; i + VK_UUID_SIZE <= got && uuid_at == SIZE_MAX; ++i)
             if (memcmp(blob + i, h.props.pipelineCacheUUID, VK_UUID_SIZE) == 0)
                 uuid_at = i;
-        embed_host_destroy(&h);
+        test_device_destroy(&h);
     }
     CHECK(uuid_at != SIZE_MAX, "the device's pipelineCacheUUID is not in the blob");
 
@@ -421,8 +438,9 @@ static void suite_info(void)
 {
     CHECK(q8conv_context_get_info(NULL, NULL) == Q8CONV_ERROR_INVALID_ARGUMENT, "NULLs");
     test_op t;
-    test_op_random(&t, 8, 8, Q8CONV_BIAS_NONE, Q8CONV_ACTIVATION_NONE, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C,
-                   Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = 8, .oc = 8, .bias = Q8CONV_BIAS_NONE, .activation = Q8CONV_ACTIVATION_NONE,
+                                     .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C});
     for (int forced = 0; forced < 2; ++forced) {
         q8conv_context *ctx = test_context(forced ? Q8CONV_CONTEXT_FORCE_FALLBACK : 0);
         if (!ctx)
@@ -452,11 +470,11 @@ static void suite_info(void)
         q8conv_context_destroy(ctx);
     }
 
-    embed_host h;
-    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
+    test_device h;
+    if (!host_create(&h, TEST_DOT_KHR_STRUCT)) {
         test_failures++;
     } else {
-        q8conv_context *ctx = embed_host_context(&h, NULL);
+        q8conv_context *ctx = host_context(&h);
         q8conv_context_info info;
         if (ctx && q8conv_context_get_info(ctx, &info) == Q8CONV_SUCCESS) {
             check_info_sane(&info, true, "imported device");
@@ -468,12 +486,12 @@ static void suite_info(void)
                   info.integer_dot_product_supported, h.dot_enabled);
             q8conv_vulkan_handles vh;
             CHECK_OK(q8conv_context_get_vulkan_handles(ctx, &vh));
-            CHECK(vh.device == h.device && vh.queue == h.queue && vh.instance == h.instance &&
-                      vh.physical_device == h.physical_device && vh.queue_family_index == h.queue_family,
+            CHECK(vh.device == h.vk.device && vh.queue == h.vk.queue && vh.instance == h.vk.instance &&
+                      vh.physical_device == h.vk.physical_device && vh.queue_family_index == h.vk.queue_family_index,
                   "get_vulkan_handles must return the imported handles");
         }
         q8conv_context_destroy(ctx);
-        embed_host_destroy(&h);
+        test_device_destroy(&h);
     }
     test_op_free(&t);
 }
@@ -484,29 +502,35 @@ static void suite_info(void)
 static void suite_external_features(void)
 {
     test_op t;
-    test_op_random(&t, test_range(1, 24), test_range(1, 24), Q8CONV_BIAS_FLOAT, Q8CONV_ACTIVATION_NONE,
-                   Q8CONV_LAYOUT_4C1W, Q8CONV_LAYOUT_4W4C, Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 24), .oc = test_range(1, 24), .bias = Q8CONV_BIAS_FLOAT,
+                                     .activation = Q8CONV_ACTIVATION_NONE, .input_layout = Q8CONV_LAYOUT_4C1W,
+                                     .output_layout = Q8CONV_LAYOUT_4W4C});
     static const struct {
-        embed_dot_mode mode;
+        test_dot_mode mode;
         bool pass_chain;
         uint32_t instance_version;
         const char *what;
-    } cases[] = {{EMBED_DOT_OFF, true, VK_API_VERSION_1_3, "dot not enabled"},
-                 {EMBED_DOT_OFF, false, VK_API_VERSION_1_3, "dot not enabled, no chain passed"},
-                 {EMBED_DOT_KHR_STRUCT, false, VK_API_VERSION_1_3, "dot enabled but the chain not passed"},
-                 {EMBED_DOT_KHR_STRUCT, true, VK_API_VERSION_1_3, "dot enabled (VkPhysicalDeviceShaderIntegerDotProductFeatures)"},
-                 {EMBED_DOT_VULKAN13, true, VK_API_VERSION_1_3, "dot enabled (VkPhysicalDeviceVulkan13Features)"},
+    } cases[] = {{TEST_DOT_OFF, true, VK_API_VERSION_1_3, "dot not enabled"},
+                 {TEST_DOT_OFF, false, VK_API_VERSION_1_3, "dot not enabled, no chain passed"},
+                 {TEST_DOT_KHR_STRUCT, false, VK_API_VERSION_1_3, "dot enabled but the chain not passed"},
+                 {TEST_DOT_KHR_STRUCT, true, VK_API_VERSION_1_3, "dot enabled (VkPhysicalDeviceShaderIntegerDotProductFeatures)"},
+                 {TEST_DOT_VULKAN13, true, VK_API_VERSION_1_3, "dot enabled (VkPhysicalDeviceVulkan13Features)"},
                  /* A 1.1 instance cannot use the 1.3 core feature of a 1.3 device: what
                   * q8conv_device_requirements asks for must still be valid there. */
-                 {EMBED_DOT_KHR_STRUCT, true, VK_MAKE_API_VERSION(0, 1, 1, 0), "dot enabled, Vulkan 1.1 instance"}};
+                 {TEST_DOT_KHR_STRUCT, true, VK_MAKE_API_VERSION(0, 1, 1, 0), "dot enabled, Vulkan 1.1 instance"}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
-        embed_host h;
-        if (!embed_host_create_versioned(&h, cases[c].mode, cases[c].instance_version)) {
+        test_device h;
+        const test_device_options o = {.gipa = vkGetInstanceProcAddr, .dot = cases[c].mode,
+                                       .max_api_version = cases[c].instance_version};
+        if (test_device_create(&h, &o) != TEST_DEVICE_OK) {
             test_failures++;
             continue;
         }
         const bool dot = h.dot_enabled && cases[c].pass_chain;
-        q8conv_external_device ext = embed_host_external(&h, cases[c].pass_chain);
+        q8conv_external_device ext = test_device_external(&h);
+        if (!cases[c].pass_chain)
+            ext.enabled_features = NULL;
         q8conv_context *ctx = NULL;
         CHECK_OK(q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx));
         if (ctx) {
@@ -528,26 +552,26 @@ static void suite_external_features(void)
             run_once_exact(ctx, &d, cases[c].what);
         }
         q8conv_context_destroy(ctx);
-        embed_host_destroy(&h);
+        test_device_destroy(&h);
     }
 
     /* An incomplete import is refused, not dereferenced. */
-    embed_host h;
-    if (embed_host_create(&h, EMBED_DOT_OFF)) {
-        q8conv_external_device ext = embed_host_external(&h, true);
+    test_device h;
+    if (host_create(&h, TEST_DOT_OFF)) {
+        q8conv_external_device ext = test_device_external(&h);
         q8conv_context *ctx = NULL;
         ext.device = VK_NULL_HANDLE;
         CHECK(q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx) == Q8CONV_ERROR_INVALID_ARGUMENT,
               "import without a device");
-        ext = embed_host_external(&h, true);
+        ext = test_device_external(&h);
         ext.get_instance_proc_addr = NULL;
         CHECK(q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx) == Q8CONV_ERROR_INVALID_ARGUMENT,
               "import without vkGetInstanceProcAddr");
-        ext = embed_host_external(&h, true);
+        ext = test_device_external(&h);
         ext.queue_family_index = 1000;
         CHECK(q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx) == Q8CONV_ERROR_INVALID_ARGUMENT,
               "import with a bad queue family");
-        embed_host_destroy(&h);
+        test_device_destroy(&h);
     } else {
         test_failures++;
     }
@@ -558,23 +582,25 @@ static void suite_external_features(void)
  * queue afterwards, and a second context can import them again. */
 static void suite_handles_survive(void)
 {
-    embed_host h;
-    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
+    test_device h;
+    if (!host_create(&h, TEST_DOT_KHR_STRUCT)) {
         test_failures++;
         return;
     }
     test_op t;
-    test_op_random(&t, test_range(1, 24), test_range(1, 24), Q8CONV_BIAS_INT32, Q8CONV_ACTIVATION_RELU,
-                   Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C, Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 24), .oc = test_range(1, 24), .bias = Q8CONV_BIAS_INT32,
+                                     .activation = Q8CONV_ACTIVATION_RELU, .input_layout = Q8CONV_LAYOUT_4W4C,
+                                     .output_layout = Q8CONV_LAYOUT_4W4C});
     for (int round = 0; round < 2; ++round) {
-        q8conv_context *ctx = embed_host_context(&h, NULL);
+        q8conv_context *ctx = host_context(&h);
         if (!ctx) {
             test_failures++;
             break;
         }
         run_once_exact(ctx, &t, round ? "second import of the same device" : "first import");
-        embed_buffer b;
-        CHECK(embed_buffer_create(&h, 4096, &b), "a host buffer while the context lives");
+        test_buffer b;
+        CHECK(test_vk_buffer(&h.vk, 4096, TEST_MEMORY_HOST, &b), "a host buffer while the context lives");
         q8conv_tensor *wrapped = NULL;
         CHECK_OK(q8conv_tensor_wrap(ctx, &(q8conv_tensor_desc){1, 8, 2, 2, Q8CONV_LAYOUT_4W4C}, b.buffer, 0, &wrapped));
         q8conv_tensor_destroy(wrapped);
@@ -582,25 +608,27 @@ static void suite_handles_survive(void)
 
         /* The wrapped buffer and its memory are still the host's. */
         memset(b.mapped, 1, 4096);
-        embed_buffer_destroy(&h, &b);
-        CHECK(vkDeviceWaitIdle(h.device) == VK_SUCCESS, "vkDeviceWaitIdle after q8conv_context_destroy");
+        test_vk_buffer_free(&h.vk, &b);
+        CHECK(vkDeviceWaitIdle(h.vk.device) == VK_SUCCESS, "vkDeviceWaitIdle after q8conv_context_destroy");
         VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                                   .size = 256,
                                   .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT};
         VkBuffer buf = VK_NULL_HANDLE;
-        CHECK(vkCreateBuffer(h.device, &bci, NULL, &buf) == VK_SUCCESS, "vkCreateBuffer after q8conv_context_destroy");
-        vkDestroyBuffer(h.device, buf, NULL);
-        VkCommandBuffer cmd = embed_cmd_begin(&h);
-        CHECK(cmd != VK_NULL_HANDLE, "a command buffer after q8conv_context_destroy");
+        CHECK(vkCreateBuffer(h.vk.device, &bci, NULL, &buf) == VK_SUCCESS, "vkCreateBuffer after q8conv_context_destroy");
+        vkDestroyBuffer(h.vk.device, buf, NULL);
+        VkCommandPool pool = VK_NULL_HANDLE;
+        VkCommandBuffer cmd = VK_NULL_HANDLE;
+        CHECK(test_vk_begin(&h.vk, &pool, &cmd), "a command buffer after q8conv_context_destroy");
         if (cmd) {
             CHECK(vkEndCommandBuffer(cmd) == VK_SUCCESS, "vkEndCommandBuffer");
-            CHECK(embed_submit_wait(&h, &cmd, 1), "submit on the host's queue after q8conv_context_destroy");
-            vkFreeCommandBuffers(h.device, h.command_pool, 1, &cmd);
+            CHECK(test_vk_submit_wait(&h.vk, &cmd, 1), "submit on the host's queue after q8conv_context_destroy");
         }
-        CHECK(vkQueueWaitIdle(h.queue) == VK_SUCCESS, "vkQueueWaitIdle");
+        if (pool)
+            vkDestroyCommandPool(h.vk.device, pool, NULL);
+        CHECK(vkQueueWaitIdle(h.vk.queue) == VK_SUCCESS, "vkQueueWaitIdle");
     }
     test_op_free(&t);
-    embed_host_destroy(&h);
+    test_device_destroy(&h);
 }
 
 /* q8conv_tensor_size_bytes and the checks of q8conv_tensor_wrap / _wrap_sized. */
@@ -614,22 +642,23 @@ static void suite_wrap(void)
     CHECK(q8conv_tensor_size_bytes(&(q8conv_tensor_desc){1, 0, 1, 1, Q8CONV_LAYOUT_4W4C}) == 0, "zero channels");
     CHECK(q8conv_tensor_size_bytes(&(q8conv_tensor_desc){1, 1, 1, 1, (q8conv_layout)7}) == 0, "bad layout");
 
-    embed_host h;
-    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
+    test_device h;
+    if (!host_create(&h, TEST_DOT_KHR_STRUCT)) {
         test_failures++;
         return;
     }
-    q8conv_context *ctx = embed_host_context(&h, NULL);
+    q8conv_context *ctx = host_context(&h);
     test_op t;
-    test_op_random(&t, 5, 6, Q8CONV_BIAS_NONE, Q8CONV_ACTIVATION_NONE, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4C1W,
-                   Q8CONV_KERNEL_AUTO);
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = 5, .oc = 6, .bias = Q8CONV_BIAS_NONE, .activation = Q8CONV_ACTIVATION_NONE,
+                                     .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4C1W});
     const q8conv_tensor_desc in = {2, 5, 3, 7, Q8CONV_LAYOUT_4W4C}, out = {2, 6, 3, 7, Q8CONV_LAYOUT_4C1W};
     const VkDeviceSize in_size = q8conv_tensor_size_bytes(&in), out_size = q8conv_tensor_size_bytes(&out);
     const VkDeviceSize align = h.props.limits.minStorageBufferOffsetAlignment < 16 ? 16 : h.props.limits.minStorageBufferOffsetAlignment;
     const VkDeviceSize out_off = (align + in_size + align - 1) / align * align;
-    embed_buffer buf = {0};
+    test_buffer buf = {0};
     q8conv_pw *op = NULL;
-    if (!ctx || !embed_buffer_create(&h, out_off + out_size, &buf)) {
+    if (!ctx || !test_vk_buffer(&h.vk, out_off + out_size, TEST_MEMORY_HOST, &buf)) {
         test_failures++;
         goto done;
     }
@@ -684,9 +713,9 @@ done:
     /* The library never freed the buffer: the host can still use it. */
     if (buf.mapped)
         memset(buf.mapped, 0, (size_t)buf.size);
-    embed_buffer_destroy(&h, &buf);
+    test_vk_buffer_free(&h.vk, &buf);
     test_op_free(&t);
-    embed_host_destroy(&h);
+    test_device_destroy(&h);
 }
 
 int main(int argc, char **argv)

@@ -10,56 +10,56 @@
 #include <string.h>
 #include <time.h>
 
-#include "stress.h"
+#include "common.h"
 
 typedef struct sweep_case {
     bool fallback_context;
     uint32_t n, h, w;
-    stress_op_params p;
+    test_op_params p;
 } sweep_case;
 
-static void draw_case(stress_rng *r, bool have_dot, sweep_case *c)
+static void draw_case(test_rng *r, bool have_dot, sweep_case *c)
 {
     memset(c, 0, sizeof *c);
-    c->fallback_context = stress_chance(r, 25);
-    uint32_t cls = stress_range(r, 0, 99);
+    c->fallback_context = test_rng_chance(r, 25);
+    uint32_t cls = test_rng_range(r, 0, 99);
     if (cls < 78) { /* small: everything varies */
-        c->n = stress_range(r, 1, 3);
-        c->h = stress_range(r, 1, 10);
-        c->w = stress_range(r, 1, 24);
-        c->p.ic = stress_range(r, 1, 64);
-        c->p.oc = stress_range(r, 1, 48);
+        c->n = test_rng_range(r, 1, 3);
+        c->h = test_rng_range(r, 1, 10);
+        c->w = test_rng_range(r, 1, 24);
+        c->p.ic = test_rng_range(r, 1, 64);
+        c->p.oc = test_rng_range(r, 1, 48);
     } else if (cls < 90) { /* wide channels, few pixels */
         c->n = 1;
-        c->h = stress_range(r, 1, 4);
-        c->w = stress_range(r, 1, 9);
-        c->p.ic = stress_range(r, 64, 512);
-        c->p.oc = stress_range(r, 1, 160);
+        c->h = test_rng_range(r, 1, 4);
+        c->w = test_rng_range(r, 1, 9);
+        c->p.ic = test_rng_range(r, 64, 512);
+        c->p.oc = test_rng_range(r, 1, 160);
     } else if (cls < 95) { /* deep: accumulators near their largest */
         c->n = 1;
         c->h = 1;
-        c->w = stress_range(r, 1, 6);
-        c->p.ic = stress_range(r, 1024, 16384);
-        c->p.oc = stress_range(r, 1, 8);
+        c->w = test_rng_range(r, 1, 6);
+        c->p.ic = test_rng_range(r, 1024, 16384);
+        c->p.oc = test_rng_range(r, 1, 8);
     } else { /* partial blocks everywhere, tall */
-        c->n = stress_range(r, 1, 2);
-        c->h = stress_range(r, 1, 40);
-        c->w = stress_range(r, 1, 9);
-        c->p.ic = stress_range(r, 1, 5);
-        c->p.oc = stress_range(r, 1, 5);
+        c->n = test_rng_range(r, 1, 2);
+        c->h = test_rng_range(r, 1, 40);
+        c->w = test_rng_range(r, 1, 9);
+        c->p.ic = test_rng_range(r, 1, 5);
+        c->p.oc = test_rng_range(r, 1, 5);
     }
-    c->p.bias = (q8conv_bias_mode)stress_range(r, 0, 2);
-    c->p.activation = (q8conv_activation)stress_range(r, 0, 2);
-    c->p.input_layout = (q8conv_layout)stress_range(r, 0, 1);
-    c->p.output_layout = (q8conv_layout)stress_range(r, 0, 1);
-    c->p.edges = stress_chance(r, 60);
+    c->p.bias = (q8conv_bias_mode)test_rng_range(r, 0, 2);
+    c->p.activation = (q8conv_activation)test_rng_range(r, 0, 2);
+    c->p.input_layout = (q8conv_layout)test_rng_range(r, 0, 1);
+    c->p.output_layout = (q8conv_layout)test_rng_range(r, 0, 1);
+    c->p.edges = test_rng_chance(r, 60);
     static const q8conv_kernel with_dot[] = {Q8CONV_KERNEL_AUTO, Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK,
                                              Q8CONV_KERNEL_LEGACY};
     static const q8conv_kernel without_dot[] = {Q8CONV_KERNEL_AUTO, Q8CONV_KERNEL_FALLBACK, Q8CONV_KERNEL_LEGACY};
     if (c->fallback_context || !have_dot)
-        c->p.kernel = without_dot[stress_range(r, 0, 2)];
+        c->p.kernel = without_dot[test_rng_range(r, 0, 2)];
     else
-        c->p.kernel = with_dot[stress_range(r, 0, 3)];
+        c->p.kernel = with_dot[test_rng_range(r, 0, 3)];
 }
 
 static int usage(void)
@@ -108,12 +108,12 @@ int main(int argc, char **argv)
     const clock_t t0 = clock();
     const time_t w0 = time(NULL);
     for (unsigned long long i = single ? only : 0; i < (single ? only + 1 : cases); ++i) {
-        stress_rng r = stress_rng_seeded(seed * 0x9E3779B97F4A7C15ull + i);
+        test_rng r = test_rng_seeded(seed * 0x9E3779B97F4A7C15ull + i);
         sweep_case c;
         draw_case(&r, have_dot, &c);
         q8conv_context *ctx = contexts[c.fallback_context];
-        stress_op t;
-        stress_op_random(&t, &r, &c.p);
+        test_op t;
+        test_op_random(&t, &r, &c.p);
         char err[512];
         bool ok;
         q8conv_pw *op = NULL;
@@ -123,10 +123,10 @@ int main(int argc, char **argv)
                      q8conv_kernel_name(c.p.kernel), q8conv_status_string(st));
             ok = false;
         } else {
-            ok = stress_check_run(ctx, op, &t.desc, c.n, c.h, c.w, &r, err, sizeof err);
+            ok = test_check_run(ctx, op, &t.desc, c.n, c.h, c.w, &r, err, sizeof err);
         }
         q8conv_pw_destroy(op);
-        stress_op_free(&t);
+        test_op_free(&t);
         done++;
         per_kernel[c.fallback_context][c.p.kernel]++;
         if (!ok) {

@@ -14,9 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "stress.h"
+#include "common.h"
+#include "test_device.h"
 
-static stress_rng rng;
+static test_rng rng;
 
 /* ==== host allocation failures ==== */
 
@@ -75,7 +76,7 @@ typedef struct fault_env {
     counting_allocator alloc;
     q8conv_allocator hooks;
     q8conv_context *ctx;
-    stress_op desc;
+    test_op desc;
     q8conv_pw *op;
     q8conv_tensor *in, *out;
     q8conv_tensor_desc in_desc, out_desc;
@@ -85,9 +86,8 @@ typedef struct fault_env {
     size_t host_size;
     uint8_t *raw;
     size_t raw_size;
-    stress_vk vk;
-    VkBuffer buffer;
-    VkDeviceMemory memory;
+    test_vk vk;
+    test_buffer buf;
     VkCommandPool pool;
     VkCommandBuffer cmd;
     device_env *device; /* the context runs on the interposed device (NULL: its own) */
@@ -114,9 +114,9 @@ static bool make_context(fault_env *e)
 
 static bool make_op(fault_env *e)
 {
-    stress_op_params p = {.ic = 21, .oc = 10, .bias = Q8CONV_BIAS_INT32, .activation = Q8CONV_ACTIVATION_RELU,
-                          .input_layout = Q8CONV_LAYOUT_4C1W, .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op_random(&e->desc, &rng, &p);
+    test_op_params p = {.ic = 21, .oc = 10, .bias = Q8CONV_BIAS_INT32, .activation = Q8CONV_ACTIVATION_RELU,
+                        .input_layout = Q8CONV_LAYOUT_4C1W, .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op_random(&e->desc, &rng, &p);
     return make_context(e) && q8conv_pw_create(e->ctx, &e->desc.desc, &e->op) == Q8CONV_SUCCESS;
 }
 
@@ -129,10 +129,10 @@ static bool make_run_setup(fault_env *e)
     e->out_desc = (q8conv_tensor_desc){.n = 2, .c = 10, .h = 3, .w = 7, .layout = Q8CONV_LAYOUT_4W4C};
     e->host_size = 2 * 21 * 3 * 7;
     e->host = malloc(e->host_size);
-    stress_fill(&rng, e->host, e->host_size);
+    test_rng_fill(&rng, e->host, e->host_size);
     e->raw_size = (size_t)q8conv_tensor_size_bytes(&e->out_desc);
     e->raw = malloc(e->raw_size);
-    memset(e->raw, STRESS_POISON, e->raw_size);
+    memset(e->raw, TEST_POISON, e->raw_size);
     return q8conv_tensor_create(e->ctx, &e->in_desc, &e->in) == Q8CONV_SUCCESS &&
            q8conv_tensor_create(e->ctx, &e->out_desc, &e->out) == Q8CONV_SUCCESS &&
            q8conv_tensor_write(e->in, e->host, Q8CONV_HOST_NCHW) == Q8CONV_SUCCESS &&
@@ -189,9 +189,9 @@ static q8conv_status attempt_pw_create(fault_env *e)
 
 static bool setup_pw_create(fault_env *e)
 {
-    stress_op_params p = {.ic = 33, .oc = 17, .bias = Q8CONV_BIAS_FLOAT, .input_layout = Q8CONV_LAYOUT_4W4C,
-                          .output_layout = Q8CONV_LAYOUT_4C1W};
-    stress_op_random(&e->desc, &rng, &p);
+    test_op_params p = {.ic = 33, .oc = 17, .bias = Q8CONV_BIAS_FLOAT, .input_layout = Q8CONV_LAYOUT_4W4C,
+                        .output_layout = Q8CONV_LAYOUT_4C1W};
+    test_op_random(&e->desc, &rng, &p);
     return make_context(e);
 }
 
@@ -206,15 +206,15 @@ static q8conv_status attempt_tensor_create(fault_env *e)
 
 static bool setup_wrap(fault_env *e)
 {
-    return make_context(e) && stress_vk_load(&e->vk, e->ctx) &&
-           stress_vk_buffer(&e->vk, 4096, true, &e->buffer, &e->memory);
+    return make_context(e) && test_vk_load_context(&e->vk, e->ctx) &&
+           test_vk_buffer(&e->vk, 4096, TEST_MEMORY_DEVICE, &e->buf);
 }
 
 static q8conv_status attempt_wrap(fault_env *e)
 {
     e->made_tensor = SENTINEL_TENSOR;
     q8conv_tensor_desc d = {.n = 1, .c = 8, .h = 4, .w = 4, .layout = Q8CONV_LAYOUT_4C1W};
-    q8conv_status st = q8conv_tensor_wrap_sized(e->ctx, &d, e->buffer, 0, 4096, &e->made_tensor);
+    q8conv_status st = q8conv_tensor_wrap_sized(e->ctx, &d, e->buf.buffer, 0, 4096, &e->made_tensor);
     CHECK(st == Q8CONV_SUCCESS || e->made_tensor == SENTINEL_TENSOR, "tensor_wrap failed but wrote *out");
     return st;
 }
@@ -249,7 +249,7 @@ static bool setup_write(fault_env *e)
     free(e->host);
     e->host_size = 2 * 10 * 3 * 7;
     e->host = malloc(e->host_size);
-    stress_fill(&rng, e->host, e->host_size);
+    test_rng_fill(&rng, e->host, e->host_size);
     return true;
 }
 
@@ -268,7 +268,7 @@ static int8_t read_dst[2 * 21 * 3 * 7];
 
 static q8conv_status attempt_read(fault_env *e)
 {
-    memset(read_dst, (int)STRESS_POISON, sizeof read_dst);
+    memset(read_dst, (int)TEST_POISON, sizeof read_dst);
     return q8conv_tensor_read(e->in, read_dst, Q8CONV_HOST_NCHW);
 }
 
@@ -276,7 +276,7 @@ static bool read_dst_untouched(fault_env *e, char *err, size_t n)
 {
     (void)e;
     for (size_t i = 0; i < sizeof read_dst; ++i)
-        if ((uint8_t)read_dst[i] != STRESS_POISON) {
+        if ((uint8_t)read_dst[i] != TEST_POISON) {
             snprintf(err, n, "tensor_read failed but wrote the destination");
             return false;
         }
@@ -299,7 +299,7 @@ static q8conv_status attempt_run(fault_env *e)
 
 static bool setup_record(fault_env *e)
 {
-    return make_run_setup(e) && stress_vk_load(&e->vk, e->ctx);
+    return make_run_setup(e) && test_vk_load_context(&e->vk, e->ctx);
 }
 
 /* Each attempt records into a fresh command buffer: after a failure the header asks for a reset,
@@ -309,14 +309,14 @@ static q8conv_status attempt_record(fault_env *e)
     if (e->pool)
         e->vk.DestroyCommandPool(e->vk.device, e->pool, NULL);
     e->pool = VK_NULL_HANDLE;
-    if (!stress_vk_begin(&e->vk, &e->pool, &e->cmd))
+    if (!test_vk_begin(&e->vk, &e->pool, &e->cmd))
         return Q8CONV_ERROR_VULKAN;
     return q8conv_pw_record(e->op, e->cmd, e->in, e->out);
 }
 
 static bool recording_exact(fault_env *e, char *err, size_t n)
 {
-    if (!stress_vk_submit_wait(&e->vk, e->cmd)) {
+    if (e->vk.EndCommandBuffer(e->cmd) != VK_SUCCESS || !test_vk_submit_wait(&e->vk, &e->cmd, 1)) {
         snprintf(err, n, "submit of the recording failed");
         return false;
     }
@@ -345,13 +345,10 @@ static void teardown(fault_env *e)
     q8conv_tensor_destroy(e->in);
     q8conv_tensor_destroy(e->out);
     q8conv_pw_destroy(e->op);
-    if (e->buffer || e->memory)
-        stress_vk_buffer_free(&e->vk, e->buffer, e->memory);
+    test_vk_buffer_free(&e->vk, &e->buf);
     if (e->pool)
         e->vk.DestroyCommandPool(e->vk.device, e->pool, NULL);
     e->pool = VK_NULL_HANDLE;
-    e->buffer = VK_NULL_HANDLE;
-    e->memory = VK_NULL_HANDLE;
     if (e->ctx)
         test_check_validation(e->ctx);
     if (e->device)
@@ -362,7 +359,7 @@ static void teardown(fault_env *e)
     e->ctx = NULL;
     e->op = NULL;
     e->in = e->out = NULL;
-    stress_op_free(&e->desc);
+    test_op_free(&e->desc);
     free(e->host);
     free(e->raw);
     e->host = NULL;
@@ -633,23 +630,24 @@ static PFN_vkVoidFunction VKAPI_PTR fault_gipa(VkInstance instance, const char *
 /* A device of the test's own, with validation when the run asks for it, and a context on it
  * that reaches Vulkan only through the interposer. */
 struct device_env {
-    stress_device dev;
+    test_device dev;
     q8conv_context *ctx;
 };
 
 static bool device_env_create(device_env *d, const q8conv_allocator *hooks, bool strict_pools)
 {
     memset(d, 0, sizeof *d);
-    if (stress_device_create(&d->dev, stress_validation_requested()) != STRESS_DEVICE_OK) {
+    if (test_device_create(&d->dev, &(test_device_options){.validation = test_validation_requested()}) !=
+        TEST_DEVICE_OK) {
         CHECK(0, "cannot create the test's own Vulkan device%s",
-              stress_validation_requested() ? " with VK_LAYER_KHRONOS_validation" : "");
-        stress_device_destroy(&d->dev);
+              test_validation_requested() ? " with VK_LAYER_KHRONOS_validation" : "");
+        test_device_destroy(&d->dev);
         return false;
     }
     memset(&fx, 0, sizeof fx);
     fx.real_gipa = d->dev.gipa;
-    fx.real_gdpa = (PFN_vkGetDeviceProcAddr)d->dev.gipa(d->dev.instance, "vkGetDeviceProcAddr");
-#define REAL(field, name) fx.field = (PFN_##name)fx.real_gdpa(d->dev.device, #name)
+    fx.real_gdpa = (PFN_vkGetDeviceProcAddr)d->dev.gipa(d->dev.vk.instance, "vkGetDeviceProcAddr");
+#define REAL(field, name) fx.field = (PFN_##name)fx.real_gdpa(d->dev.vk.device, #name)
     REAL(real_allocate, vkAllocateMemory);
     REAL(real_free, vkFreeMemory);
     REAL(real_create_buffer, vkCreateBuffer);
@@ -662,7 +660,8 @@ static bool device_env_create(device_env *d, const q8conv_allocator *hooks, bool
     REAL(real_free_sets, vkFreeDescriptorSets);
 #undef REAL
     fx.strict_pools = strict_pools;
-    q8conv_external_device ext = stress_device_external(&d->dev, fault_gipa);
+    q8conv_external_device ext = test_device_external(&d->dev);
+    ext.get_instance_proc_addr = fault_gipa;
     q8conv_context_desc cd = {.external = &ext, .allocator = hooks, .message_callback = print_message};
     q8conv_status st = q8conv_context_create(&cd, &d->ctx);
     CHECK(st == Q8CONV_SUCCESS, "context on the interposed device: %s", q8conv_status_string(st));
@@ -701,7 +700,7 @@ static void device_env_destroy(device_env *d)
           "after destroying everything: %ld memory object(s), %ld buffer(s) still live",
           atomic_load(&fx.live_memory), atomic_load(&fx.live_buffers));
     /* The layer reports objects left on the device here, so the counts are read after this. */
-    stress_device_destroy(&d->dev);
+    test_device_destroy(&d->dev);
     CHECK(atomic_load(&d->dev.errors) == 0 && atomic_load(&d->dev.warnings) == 0,
           "validation on the test's device: %u error(s), %u warning(s)", atomic_load(&d->dev.errors),
           atomic_load(&d->dev.warnings));
@@ -729,16 +728,16 @@ static void test_device_memory(void)
         return;
     q8conv_context *ctx = d.ctx;
     char err[512];
-    stress_op_params p = {.ic = 12, .oc = 9, .bias = Q8CONV_BIAS_FLOAT, .activation = Q8CONV_ACTIVATION_RELU6,
-                          .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4C1W};
-    stress_op t;
-    stress_op_random(&t, &rng, &p);
+    test_op_params p = {.ic = 12, .oc = 9, .bias = Q8CONV_BIAS_FLOAT, .activation = Q8CONV_ACTIVATION_RELU6,
+                        .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4C1W};
+    test_op t;
+    test_op_random(&t, &rng, &p);
     const q8conv_tensor_desc td = {.n = 1, .c = 9, .h = 3, .w = 5, .layout = Q8CONV_LAYOUT_4C1W};
     const size_t raw_size = (size_t)q8conv_tensor_size_bytes(&td);
     uint8_t *poison = malloc(raw_size);
-    memset(poison, STRESS_POISON, raw_size);
+    memset(poison, TEST_POISON, raw_size);
     int8_t host[9 * 3 * 5], dst[9 * 3 * 5];
-    stress_fill(&rng, host, sizeof host);
+    test_rng_fill(&rng, host, sizeof host);
 
     q8conv_tensor *target = NULL;
     CHECK_OK(q8conv_tensor_create(ctx, &td, &target));
@@ -756,8 +755,8 @@ static void test_device_memory(void)
             const long memory_before = atomic_load(&fx.live_memory), buffers_before = atomic_load(&fx.live_buffers);
             q8conv_tensor *made_t = SENTINEL_TENSOR;
             q8conv_pw *made_op = SENTINEL_OP;
-            memset(dst, (int)STRESS_POISON, sizeof dst);
-            memset(raw_dst, (int)STRESS_POISON, raw_size);
+            memset(dst, (int)TEST_POISON, sizeof dst);
+            memset(raw_dst, (int)TEST_POISON, raw_size);
             device_arm(k);
             q8conv_status st;
             switch (which) {
@@ -785,9 +784,9 @@ static void test_device_memory(void)
                   atomic_load(&fx.live_memory) - memory_before, atomic_load(&fx.live_buffers) - buffers_before);
             bool untouched = true;
             for (size_t i = 0; i < sizeof dst; ++i)
-                untouched = untouched && (uint8_t)dst[i] == STRESS_POISON;
+                untouched = untouched && (uint8_t)dst[i] == TEST_POISON;
             for (size_t i = 0; i < raw_size; ++i)
-                untouched = untouched && raw_dst[i] == STRESS_POISON;
+                untouched = untouched && raw_dst[i] == TEST_POISON;
             CHECK(untouched, "%s failed but wrote the destination", names[which]);
             CHECK(raw_equals(target, poison, raw_size), "%s failed but changed the tensor", names[which]);
         }
@@ -819,12 +818,12 @@ static void test_device_memory(void)
           "tensor_write without device memory");
     device_arm(0);
     CHECK(raw_equals(target, poison, raw_size), "tensor_write without device memory changed the tensor");
-    CHECK(stress_check_run(ctx, op, &t.desc, 1, 3, 5, &rng, err, sizeof err), "after exhaustion: %s", err);
+    CHECK(test_check_run(ctx, op, &t.desc, 1, 3, 5, &rng, err, sizeof err), "after exhaustion: %s", err);
     q8conv_pw_destroy(op);
     q8conv_tensor_destroy(target);
-    CHECK(stress_check_context_works(ctx, &rng, err, sizeof err), "after device-memory faults: %s", err);
+    CHECK(test_check_context_works(ctx, &rng, err, sizeof err), "after device-memory faults: %s", err);
     free(poison);
-    stress_op_free(&t);
+    test_op_free(&t);
     device_env_destroy(&d);
 }
 
@@ -854,27 +853,26 @@ static void test_device_lost(bool in_wait)
         return;
     q8conv_context *ctx = d.ctx;
     char err[512];
-    stress_op_params p = {.ic = 16, .oc = 8, .bias = Q8CONV_BIAS_NONE, .input_layout = Q8CONV_LAYOUT_4W4C,
-                          .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op t;
-    stress_op_random(&t, &rng, &p);
+    test_op_params p = {.ic = 16, .oc = 8, .bias = Q8CONV_BIAS_NONE, .input_layout = Q8CONV_LAYOUT_4W4C,
+                        .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op t;
+    test_op_random(&t, &rng, &p);
     const q8conv_tensor_desc di = {.n = 1, .c = 16, .h = 4, .w = 4}, dout = {.n = 1, .c = 8, .h = 4, .w = 4};
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL;
-    stress_vk vk;
-    VkBuffer buffer = VK_NULL_HANDLE;
-    VkDeviceMemory memory = VK_NULL_HANDLE;
+    test_vk vk;
+    test_buffer buf = {0};
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     int8_t host[16 * 4 * 4];
     uint8_t raw[256];
-    stress_fill(&rng, host, sizeof host);
-    CHECK(stress_check_context_works(ctx, &rng, err, sizeof err), "before the loss: %s", err);
+    test_rng_fill(&rng, host, sizeof host);
+    CHECK(test_check_context_works(ctx, &rng, err, sizeof err), "before the loss: %s", err);
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     CHECK_OK(q8conv_tensor_create(ctx, &di, &in));
     CHECK_OK(q8conv_tensor_create(ctx, &dout, &out));
-    CHECK(stress_vk_load(&vk, ctx) && stress_vk_buffer(&vk, 4096, true, &buffer, &memory) &&
-              stress_vk_begin(&vk, &pool, &cmd),
+    CHECK(test_vk_load_context(&vk, ctx) && test_vk_buffer(&vk, 4096, TEST_MEMORY_DEVICE, &buf) &&
+              test_vk_begin(&vk, &pool, &cmd),
           "Vulkan objects of the test");
     if (op && in && out && cmd) {
         const double t0 = now_s();
@@ -901,7 +899,7 @@ static void test_device_lost(bool in_wait)
         EXPECT_LOST(q8conv_tensor_write_raw(out, raw, (size_t)q8conv_tensor_size_bytes(&dout)));
         EXPECT_LOST(q8conv_tensor_read_raw(out, raw, (size_t)q8conv_tensor_size_bytes(&dout)));
         EXPECT_LOST(q8conv_tensor_create(ctx, &di, &made_t));
-        EXPECT_LOST(q8conv_tensor_wrap_sized(ctx, &wd, buffer, 0, 4096, &made_t));
+        EXPECT_LOST(q8conv_tensor_wrap_sized(ctx, &wd, buf.buffer, 0, 4096, &made_t));
         EXPECT_LOST(q8conv_pw_create(ctx, &t.desc, &made_op));
         EXPECT_LOST(q8conv_pw_run(op, in, out));
         CHECK(made_t == SENTINEL_TENSOR && made_op == SENTINEL_OP, "a call after the loss wrote *out");
@@ -917,12 +915,11 @@ static void test_device_lost(bool in_wait)
            test_failures == failures_before ? "every later call returned DEVICE_LOST at once" : "FAILED");
     if (pool)
         vk.DestroyCommandPool(vk.device, pool, NULL);
-    if (buffer || memory)
-        stress_vk_buffer_free(&vk, buffer, memory);
+    test_vk_buffer_free(&vk, &buf);
     q8conv_tensor_destroy(in);
     q8conv_tensor_destroy(out);
     q8conv_pw_destroy(op);
-    stress_op_free(&t);
+    test_op_free(&t);
     atomic_store(&fx.lose_on_submit, false);
     atomic_store(&fx.lose_on_wait, false);
     device_env_destroy(&d);
@@ -937,27 +934,26 @@ static void test_queue_users(void)
     if (!device_env_create(&d, NULL, false))
         return;
     q8conv_context *ctx = d.ctx;
-    stress_op_params p = {.ic = 8, .oc = 8, .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op t;
-    stress_op_random(&t, &rng, &p);
+    test_op_params p = {.ic = 8, .oc = 8, .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op t;
+    test_op_random(&t, &rng, &p);
     const q8conv_tensor_desc td = {.n = 1, .c = 8, .h = 2, .w = 4};
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL, *wrapped = NULL;
-    stress_vk vk;
-    VkBuffer buffer = VK_NULL_HANDLE;
-    VkDeviceMemory memory = VK_NULL_HANDLE;
+    test_vk vk;
+    test_buffer buf = {0};
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
-    CHECK(stress_vk_load(&vk, ctx) && stress_vk_buffer(&vk, 4096, true, &buffer, &memory) &&
-              stress_vk_begin(&vk, &pool, &cmd),
+    CHECK(test_vk_load_context(&vk, ctx) && test_vk_buffer(&vk, 4096, TEST_MEMORY_DEVICE, &buf) &&
+              test_vk_begin(&vk, &pool, &cmd),
           "Vulkan objects of the test");
     const long before = atomic_load(&fx.submits);
     size_t size = 0;
     q8conv_context_info info;
     CHECK_OK(q8conv_tensor_create(ctx, &td, &in));
     CHECK_OK(q8conv_tensor_create(ctx, &td, &out));
-    CHECK_OK(q8conv_tensor_wrap_sized(ctx, &td, buffer, 0, 4096, &wrapped));
+    CHECK_OK(q8conv_tensor_wrap_sized(ctx, &td, buf.buffer, 0, 4096, &wrapped));
     if (op && in && out && cmd)
         CHECK_OK(q8conv_pw_record(op, cmd, in, out));
     CHECK_OK(q8conv_context_get_pipeline_cache(ctx, NULL, &size));
@@ -972,9 +968,8 @@ static void test_queue_users(void)
     printf("queue: tensor create/wrap/destroy, pw_record, pw_destroy and queries never submit\n");
     if (pool)
         vk.DestroyCommandPool(vk.device, pool, NULL);
-    if (buffer || memory)
-        stress_vk_buffer_free(&vk, buffer, memory);
-    stress_op_free(&t);
+    test_vk_buffer_free(&vk, &buf);
+    test_op_free(&t);
     device_env_destroy(&d);
 }
 
@@ -983,7 +978,7 @@ int main(void)
     setvbuf(stdout, NULL, _IOLBF, 0);
     /* A hang (the failure mode a lost device must not have) becomes a failed test. */
     alarm(600);
-    rng = stress_rng_seeded(test_seed());
+    rng = test_rng_seeded(test_seed());
     for (size_t i = 0; i < sizeof host_cases / sizeof host_cases[0]; ++i)
         run_host_case(&host_cases[i]);
     test_device_memory();

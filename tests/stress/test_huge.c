@@ -7,9 +7,10 @@
 #include <string.h>
 
 #include "internal.h"
-#include "stress.h"
+#include "common.h"
+#include "test_device.h"
 
-static stress_rng rng;
+static test_rng rng;
 
 /* Input and output sized so that both exceed the range with different window sizes: the run is
  * cut wherever either tensor's window ends. */
@@ -23,11 +24,11 @@ static void windowed_run(q8conv_context *ctx, uint64_t range, uint32_t ic, q8con
      * about 10% over the range. */
     const uint64_t sizing = (in_row > out_row) == both ? out_row : in_row;
     const uint32_t h = (uint32_t)((range + range / 10) / sizing / 2 + 1), n = 2;
-    stress_op_params p = {.ic = ic, .oc = oc, .bias = (q8conv_bias_mode)stress_range(&rng, 0, 2),
-                          .activation = (q8conv_activation)stress_range(&rng, 0, 2), .input_layout = in_layout,
-                          .output_layout = out_layout, .kernel = kernel};
-    stress_op t;
-    stress_op_random(&t, &rng, &p);
+    test_op_params p = {.ic = ic, .oc = oc, .bias = (q8conv_bias_mode)test_rng_range(&rng, 0, 2),
+                        .activation = (q8conv_activation)test_rng_range(&rng, 0, 2), .input_layout = in_layout,
+                        .output_layout = out_layout, .kernel = kernel};
+    test_op t;
+    test_op_random(&t, &rng, &p);
     q8conv_pw *op = NULL;
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     /* The windows the run will use, from tensors of the same shapes. */
@@ -52,29 +53,29 @@ static void windowed_run(q8conv_context *ctx, uint64_t range, uint32_t ic, q8con
     q8conv_tensor_destroy(probe_in);
     q8conv_tensor_destroy(probe_out);
     if (op)
-        CHECK(stress_check_run(ctx, op, &t.desc, n, h, w, &rng, err, sizeof err), "windowed run: %s", err);
+        CHECK(test_check_run(ctx, op, &t.desc, n, h, w, &rng, err, sizeof err), "windowed run: %s", err);
     q8conv_pw_destroy(op);
-    stress_op_free(&t);
+    test_op_free(&t);
 }
 
 /* Shapes no window can bind: refused before anything is allocated, written or recorded. */
 static void refusals(q8conv_context *ctx, uint64_t range)
 {
     char err[512];
-    stress_vk vk;
-    CHECK(stress_vk_load(&vk, ctx), "Vulkan functions of the context");
+    test_vk vk;
+    CHECK(test_vk_load_context(&vk, ctx), "Vulkan functions of the context");
     /* A poisoned output of a small op: it must come out of everything below unchanged, and the op
      * must still run exactly afterwards. */
-    stress_op_params p = {.ic = 16, .oc = 8, .bias = Q8CONV_BIAS_FLOAT, .input_layout = Q8CONV_LAYOUT_4C1W,
-                          .output_layout = Q8CONV_LAYOUT_4C1W};
-    stress_op t;
-    stress_op_random(&t, &rng, &p);
+    test_op_params p = {.ic = 16, .oc = 8, .bias = Q8CONV_BIAS_FLOAT, .input_layout = Q8CONV_LAYOUT_4C1W,
+                        .output_layout = Q8CONV_LAYOUT_4C1W};
+    test_op t;
+    test_op_random(&t, &rng, &p);
     q8conv_pw *op = NULL;
     q8conv_tensor *out = NULL;
     const q8conv_tensor_desc dout = {1, 8, 1, 64, Q8CONV_LAYOUT_4C1W};
     const size_t out_size = (size_t)q8conv_tensor_size_bytes(&dout);
     uint8_t *poison = malloc(out_size), *now = malloc(out_size);
-    memset(poison, STRESS_POISON, out_size);
+    memset(poison, TEST_POISON, out_size);
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     CHECK_OK(q8conv_tensor_create(ctx, &dout, &out));
     CHECK_OK(q8conv_tensor_write_raw(out, poison, out_size));
@@ -90,14 +91,13 @@ static void refusals(q8conv_context *ctx, uint64_t range)
               "tensor_create with one %llu-byte row (%s): %s", (unsigned long long)q8conv_tensor_size_bytes(&rows[i]),
               i ? "4W4C" : "4C1W", q8conv_status_string(st));
         /* The same through a caller's buffer of that size (never bound: it must not be touched). */
-        VkBuffer buffer;
-        VkDeviceMemory memory;
+        test_buffer buf;
         const VkDeviceSize size = q8conv_tensor_size_bytes(&rows[i]);
-        if (stress_vk_buffer(&vk, size, false, &buffer, &memory)) {
-            st = q8conv_tensor_wrap_sized(ctx, &rows[i], buffer, 0, size, &t_in);
+        if (test_vk_buffer(&vk, size, TEST_MEMORY_NONE, &buf)) {
+            st = q8conv_tensor_wrap_sized(ctx, &rows[i], buf.buffer, 0, size, &t_in);
             CHECK(st == Q8CONV_ERROR_UNSUPPORTED && t_in == (q8conv_tensor *)(uintptr_t)0x5E47,
                   "tensor_wrap_sized with one row beyond the range: %s", q8conv_status_string(st));
-            stress_vk_buffer_free(&vk, buffer, memory);
+            test_vk_buffer_free(&vk, &buf);
         } else {
             printf("refusals: the device refuses a %llu-byte buffer itself; wrap not tried\n", (unsigned long long)size);
         }
@@ -107,15 +107,15 @@ static void refusals(q8conv_context *ctx, uint64_t range)
 
     /* Packed weights beyond the range: 16384 x 16384 int8 is 256 MiB. */
     if (range < ((uint64_t)256 << 20)) {
-        stress_op_params bp = {.ic = 16384, .oc = 16384};
-        stress_op big;
-        stress_op_random(&big, &rng, &bp);
+        test_op_params bp = {.ic = 16384, .oc = 16384};
+        test_op big;
+        test_op_random(&big, &rng, &bp);
         q8conv_pw *made = (q8conv_pw *)(uintptr_t)0x5E47;
         q8conv_status st = q8conv_pw_create(ctx, &big.desc, &made);
         CHECK(st == Q8CONV_ERROR_UNSUPPORTED && made == (q8conv_pw *)(uintptr_t)0x5E47,
               "pw_create with 256 MiB of packed weights: %s", q8conv_status_string(st));
         printf("refusals: 16384 x 16384 weights (256 MiB packed): UNSUPPORTED\n");
-        stress_op_free(&big);
+        test_op_free(&big);
     }
     /* More rows than a tensor indexes (N*H > 2^32), though only 64 GiB. */
     q8conv_tensor *t_rows = (q8conv_tensor *)(uintptr_t)0x5E47;
@@ -125,10 +125,10 @@ static void refusals(q8conv_context *ctx, uint64_t range)
     CHECK(out && q8conv_tensor_read_raw(out, now, out_size) == Q8CONV_SUCCESS && memcmp(now, poison, out_size) == 0,
           "the poisoned output changed during the refusals");
     if (op)
-        CHECK(stress_check_run(ctx, op, &t.desc, 1, 1, 64, &rng, err, sizeof err), "after the refusals: %s", err);
+        CHECK(test_check_run(ctx, op, &t.desc, 1, 1, 64, &rng, err, sizeof err), "after the refusals: %s", err);
     q8conv_tensor_destroy(out);
     q8conv_pw_destroy(op);
-    stress_op_free(&t);
+    test_op_free(&t);
     free(poison);
     free(now);
 }
@@ -136,7 +136,7 @@ static void refusals(q8conv_context *ctx, uint64_t range)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    rng = stress_rng_seeded(test_seed());
+    rng = test_rng_seeded(test_seed());
     q8conv_context *ctx = test_context(0);
     if (!ctx)
         return test_finish("stress_huge");
@@ -150,7 +150,7 @@ int main(void)
     } else {
         /* 4C1W in (12 B/pixel) -> 4W4C out (16 B/pixel): both windowed, windows of different sizes. */
         windowed_run(ctx, range, 12, Q8CONV_LAYOUT_4C1W, 16, Q8CONV_LAYOUT_4W4C, 2000,
-                     (q8conv_kernel)stress_range(&rng, 1, 3), true);
+                     (q8conv_kernel)test_rng_range(&rng, 1, 3), true);
         /* A large 4C1W input with a small output (the case), legacy kernel. */
         windowed_run(ctx, range, 16, Q8CONV_LAYOUT_4C1W, 4, Q8CONV_LAYOUT_4C1W, 3000, Q8CONV_KERNEL_LEGACY, false);
     }

@@ -7,16 +7,17 @@
 #include <math.h>
 #include <string.h>
 
-#include "stress.h"
+#include "common.h"
+#include "test_device.h"
 
 #define IC0 20u
 #define OC0 12u
 #define SENTINEL ((void *)(uintptr_t)0x5E47)
 
-static stress_rng rng;
+static test_rng rng;
 static q8conv_context *ctx;  /* the default context */
 static q8conv_context *ctx2; /* a second one (FORCE_FALLBACK): foreign tensors, and no DOT kernel */
-static stress_vk vk;
+static test_vk vk;
 
 /* An output-shaped tensor holding poison: no failing call may change a byte of it. */
 static q8conv_tensor *guard;
@@ -35,7 +36,7 @@ static void check_guard(const char *after)
 static bool all_poison(const void *p, size_t n)
 {
     for (size_t i = 0; i < n; ++i)
-        if (((const uint8_t *)p)[i] != STRESS_POISON)
+        if (((const uint8_t *)p)[i] != TEST_POISON)
             return false;
     return true;
 }
@@ -165,21 +166,21 @@ typedef struct desc_fixture {
 /* A valid base (INT32 bias, 4C1W -> 4W4C, AUTO kernel) with one or two fields changed. */
 static void make_fixture(desc_fixture *f, const desc_case *c)
 {
-    stress_op_params p = {.ic = IC0, .oc = OC0, .bias = Q8CONV_BIAS_INT32, .activation = Q8CONV_ACTIVATION_RELU,
-                          .input_layout = Q8CONV_LAYOUT_4C1W, .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op base;
-    stress_op_random(&base, &rng, &p);
+    test_op_params p = {.ic = IC0, .oc = OC0, .bias = Q8CONV_BIAS_INT32, .activation = Q8CONV_ACTIVATION_RELU,
+                        .input_layout = Q8CONV_LAYOUT_4C1W, .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op base;
+    test_op_random(&base, &rng, &p);
     memcpy(f->weights, base.weights, sizeof f->weights);
     memcpy(f->scales, base.scales, sizeof f->scales);
     memcpy(f->ibias, base.bias, sizeof f->ibias);
     for (uint32_t o = 0; o < OC0; ++o)
-        f->fbias[o] = stress_uniform(&rng, -1.0f, 1.0f);
+        f->fbias[o] = test_rng_uniform(&rng, -1.0f, 1.0f);
     f->d = base.desc;
     f->d.weights = f->weights;
     f->d.weight_scales = f->scales;
     f->d.bias = f->ibias;
     f->target = ctx;
-    stress_op_free(&base);
+    test_op_free(&base);
     for (int i = 0; i < 2; ++i) {
         const change *m = &c->c[i];
         switch (m->f) {
@@ -226,8 +227,8 @@ static void test_pw_descs(void)
         CHECK(st == c->valid, "validate_desc: %s: %s, expected %s", c->name, q8conv_status_string(st),
               q8conv_status_string(c->valid));
 
-        stress_fill(&rng, x, sizeof x);
-        memset(y, (int)STRESS_POISON, sizeof y);
+        test_rng_fill(&rng, x, sizeof x);
+        memset(y, (int)TEST_POISON, sizeof y);
         st = q8conv_pw_reference(&f.d, N, H, W, x, y);
         q8conv_status expect_ref = c->valid == OK ? OK : INV;
         CHECK(st == expect_ref, "reference: %s: %s", c->name, q8conv_status_string(st));
@@ -240,7 +241,7 @@ static void test_pw_descs(void)
               q8conv_status_string(c->create));
         if (st == OK) {
             /* The valid edge cases also run, exactly. */
-            CHECK(stress_check_run(f.target, op, &f.d, 2, 3, 5, &rng, err, sizeof err), "%s: %s", c->name, err);
+            CHECK(test_check_run(f.target, op, &f.d, 2, 3, 5, &rng, err, sizeof err), "%s: %s", c->name, err);
             q8conv_pw_destroy(op);
         } else {
             CHECK(op == SENTINEL, "pw_create: %s: failed but wrote *out", c->name);
@@ -251,7 +252,7 @@ static void test_pw_descs(void)
     make_fixture(&f, &desc_cases[0]);
     static const uint32_t dims[][3] = {{0, 2, 3}, {1, 0, 3}, {1, 2, 0}};
     for (size_t i = 0; i < 3; ++i) {
-        memset(y, (int)STRESS_POISON, sizeof y);
+        memset(y, (int)TEST_POISON, sizeof y);
         CHECK(q8conv_pw_reference(&f.d, dims[i][0], dims[i][1], dims[i][2], x, y) == INV && all_poison(y, sizeof y),
               "reference with dimension %u x %u x %u", dims[i][0], dims[i][1], dims[i][2]);
     }
@@ -290,9 +291,9 @@ static const tensor_case tensor_cases[] = {
 
 static void test_tensor_descs(void)
 {
-    VkBuffer buffer;
-    VkDeviceMemory memory;
-    CHECK(stress_vk_buffer(&vk, 4096, true, &buffer, &memory), "a 4 KiB buffer to wrap");
+    test_buffer buf;
+    CHECK(test_vk_buffer(&vk, 4096, TEST_MEMORY_DEVICE, &buf), "a 4 KiB buffer to wrap");
+    const VkBuffer buffer = buf.buffer;
     CHECK(q8conv_tensor_size_bytes(NULL) == 0, "tensor_size_bytes(NULL)");
     for (size_t i = 0; i < sizeof tensor_cases / sizeof tensor_cases[0]; ++i) {
         const tensor_case *c = &tensor_cases[i];
@@ -350,7 +351,7 @@ static void test_tensor_descs(void)
     CHECK(q8conv_tensor_wrap_sized(ctx, &d, buffer, align, 4096, &t) == OK && t != SENTINEL, "a legal wrap");
     if (t != SENTINEL)
         q8conv_tensor_destroy(t);
-    stress_vk_buffer_free(&vk, buffer, memory);
+    test_vk_buffer_free(&vk, &buf);
     printf("tensor descriptors: %zu cases, wrap: %zu cases\n", sizeof tensor_cases / sizeof tensor_cases[0],
            sizeof wraps / sizeof wraps[0]);
 }
@@ -364,7 +365,7 @@ static void test_tensor_data(void)
     const size_t count = (size_t)gd.n * gd.c * gd.h * gd.w;
     int8_t *host = malloc(count);
     uint8_t *raw = malloc(guard_size + 1);
-    stress_fill(&rng, host, count);
+    test_rng_fill(&rng, host, count);
     static const q8conv_host_layout bad_layouts[] = {(q8conv_host_layout)2, (q8conv_host_layout)UINT32_MAX,
                                                      (q8conv_host_layout)0x80000000u};
     CHECK(q8conv_tensor_write(NULL, host, Q8CONV_HOST_NCHW) == INV, "tensor_write(NULL tensor)");
@@ -374,7 +375,7 @@ static void test_tensor_data(void)
               (unsigned)bad_layouts[i]);
     check_guard("tensor_write with bad arguments");
 
-    memset(host, (int)STRESS_POISON, count);
+    memset(host, (int)TEST_POISON, count);
     CHECK(q8conv_tensor_read(NULL, host, Q8CONV_HOST_NCHW) == INV, "tensor_read(NULL tensor)");
     CHECK(q8conv_tensor_read(guard, NULL, Q8CONV_HOST_NCHW) == INV, "tensor_read(NULL dst)");
     for (size_t i = 0; i < 3; ++i)
@@ -443,9 +444,9 @@ static void test_runs(void)
     q8conv_pw *op = NULL, *op2 = NULL, *square = NULL;
     CHECK_OK(q8conv_pw_create(ctx, &f.d, &op));
     CHECK_OK(q8conv_pw_create(ctx2, &f.d, &op2));
-    stress_op sq;
-    stress_op_params sp = {.ic = 8, .oc = 8, .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op_random(&sq, &rng, &sp);
+    test_op sq;
+    test_op_params sp = {.ic = 8, .oc = 8, .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op_random(&sq, &rng, &sp);
     CHECK_OK(q8conv_pw_create(ctx, &sq.desc, &square));
 
     const q8conv_tensor_desc din = {2, IC0, 3, 5, Q8CONV_LAYOUT_4C1W};
@@ -472,12 +473,12 @@ static void test_runs(void)
     for (int i = 0; i < SPEC_COUNT; ++i)
         CHECK(q8conv_tensor_create(specs[i].c, &specs[i].d, &t[i]) == OK, "tensor %s", specs[i].name);
     int8_t *x = malloc(2 * IC0 * 3 * 5);
-    stress_fill(&rng, x, 2 * IC0 * 3 * 5);
+    test_rng_fill(&rng, x, 2 * IC0 * 3 * 5);
     CHECK_OK(q8conv_tensor_write(t[IN], x, Q8CONV_HOST_NCHW));
     CHECK_OK(q8conv_tensor_write(t[IN_CTX2], x, Q8CONV_HOST_NCHW));
     const size_t square_size = (size_t)q8conv_tensor_size_bytes(&specs[SQUARE].d);
     uint8_t *square_bytes = malloc(square_size);
-    stress_fill(&rng, (int8_t *)square_bytes, square_size);
+    test_rng_fill(&rng, (int8_t *)square_bytes, square_size);
     CHECK_OK(q8conv_tensor_write_raw(t[SQUARE], square_bytes, square_size));
 
     /* Wrapped tensors on one buffer: the input at 0, outputs overlapping it or not. */
@@ -486,9 +487,9 @@ static void test_runs(void)
     const VkDeviceSize align = info.min_storage_buffer_offset_alignment > 16 ? info.min_storage_buffer_offset_alignment : 16;
     const VkDeviceSize in_size = q8conv_tensor_size_bytes(&din);
     const VkDeviceSize buffer_size = 4 * (in_size + guard_size + align);
-    VkBuffer buffer;
-    VkDeviceMemory memory;
-    CHECK(stress_vk_buffer(&vk, buffer_size, true, &buffer, &memory), "a buffer for wrapped tensors");
+    test_buffer buf;
+    CHECK(test_vk_buffer(&vk, buffer_size, TEST_MEMORY_DEVICE, &buf), "a buffer for wrapped tensors");
+    const VkBuffer buffer = buf.buffer;
     const VkDeviceSize last_in = (in_size - 1) / align * align; /* overlaps the input's last bytes */
     const VkDeviceSize apart = (in_size + align - 1) / align * align;
     q8conv_tensor *w_in = NULL, *w_in_late = NULL, *w_at0 = NULL, *w_last = NULL, *w_apart = NULL;
@@ -526,7 +527,7 @@ static void test_runs(void)
     };
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
-    CHECK(stress_vk_begin(&vk, &pool, &cmd), "a command buffer");
+    CHECK(test_vk_begin(&vk, &pool, &cmd), "a command buffer");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         const run_case *c = &cases[i];
         q8conv_status st = q8conv_pw_run(c->op, c->in, c->out);
@@ -537,7 +538,8 @@ static void test_runs(void)
     }
     CHECK(q8conv_pw_record(op, VK_NULL_HANDLE, t[IN], guard) == INV, "pw_record(cmd NULL)");
     /* Whatever the failed recordings left in the command buffer would run now. */
-    CHECK(stress_vk_submit_wait(&vk, cmd), "submit of the command buffer the failed recordings used");
+    CHECK(vk.EndCommandBuffer(cmd) == VK_SUCCESS && test_vk_submit_wait(&vk, &cmd, 1),
+          "submit of the command buffer the failed recordings used");
     check_guard("the command buffer of the failed recordings");
     uint8_t *now = malloc(square_size > in_size ? square_size : in_size);
     CHECK(q8conv_tensor_read_raw(t[SQUARE], now, square_size) == OK && memcmp(now, square_bytes, square_size) == 0,
@@ -555,7 +557,7 @@ static void test_runs(void)
         free(ref);
         free(got);
     }
-    CHECK(stress_check_run(ctx, op, &f.d, 2, 3, 5, &rng, err, sizeof err), "the op after the failed runs: %s", err);
+    CHECK(test_check_run(ctx, op, &f.d, 2, 3, 5, &rng, err, sizeof err), "the op after the failed runs: %s", err);
     CHECK(q8conv_pw_get_kernel(NULL) == Q8CONV_KERNEL_AUTO, "pw_get_kernel(NULL)");
     q8conv_pw_destroy(NULL);
     if (pool)
@@ -565,13 +567,13 @@ static void test_runs(void)
     q8conv_tensor_destroy(w_at0);
     q8conv_tensor_destroy(w_last);
     q8conv_tensor_destroy(w_apart);
-    stress_vk_buffer_free(&vk, buffer, memory);
+    test_vk_buffer_free(&vk, &buf);
     for (int i = 0; i < SPEC_COUNT; ++i)
         q8conv_tensor_destroy(t[i]);
     q8conv_pw_destroy(op);
     q8conv_pw_destroy(op2);
     q8conv_pw_destroy(square);
-    stress_op_free(&sq);
+    test_op_free(&sq);
     free(x);
     free(square_bytes);
     free(wrapped_before);
@@ -657,7 +659,7 @@ static void test_contexts(void)
         char err[512];
         CHECK_OK(q8conv_context_create(&d, &ext));
         if (ext)
-            CHECK(stress_check_context_works(ext, &rng, err, sizeof err), "external context: %s", err);
+            CHECK(test_check_context_works(ext, &rng, err, sizeof err), "external context: %s", err);
         q8conv_context_destroy(ext);
     }
 
@@ -680,7 +682,7 @@ static void test_contexts(void)
     CHECK_OK(q8conv_context_get_pipeline_cache(ctx, NULL, &size));
     if (size > 0) {
         uint8_t *blob = malloc(size);
-        memset(blob, (int)STRESS_POISON, size);
+        memset(blob, (int)TEST_POISON, size);
         size_t small = size - 1;
         CHECK(q8conv_context_get_pipeline_cache(ctx, blob, &small) == INV && small == size && all_poison(blob, size),
               "get_pipeline_cache with a buffer one byte short: size %zu (needed %zu)", small, size);
@@ -712,17 +714,17 @@ static void test_contexts(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    rng = stress_rng_seeded(test_seed());
+    rng = test_rng_seeded(test_seed());
     ctx = test_context(0);
     ctx2 = test_context(Q8CONV_CONTEXT_FORCE_FALLBACK);
-    if (!ctx || !ctx2 || !stress_vk_load(&vk, ctx)) {
+    if (!ctx || !ctx2 || !test_vk_load_context(&vk, ctx)) {
         CHECK(0, "contexts for the test");
         return test_finish("stress_invalid");
     }
     const q8conv_tensor_desc gd = {2, OC0, 3, 5, Q8CONV_LAYOUT_4W4C};
     guard_size = (size_t)q8conv_tensor_size_bytes(&gd);
     guard_bytes = malloc(guard_size);
-    memset(guard_bytes, (int)STRESS_POISON, guard_size);
+    memset(guard_bytes, (int)TEST_POISON, guard_size);
     CHECK_OK(q8conv_tensor_create(ctx, &gd, &guard));
     CHECK_OK(q8conv_tensor_write_raw(guard, guard_bytes, guard_size));
 
@@ -735,8 +737,8 @@ int main(void)
 
     /* The contexts are still fully usable. */
     char err[512];
-    CHECK(stress_check_context_works(ctx, &rng, err, sizeof err), "the context after the table: %s", err);
-    CHECK(stress_check_context_works(ctx2, &rng, err, sizeof err), "the second context after the table: %s", err);
+    CHECK(test_check_context_works(ctx, &rng, err, sizeof err), "the context after the table: %s", err);
+    CHECK(test_check_context_works(ctx2, &rng, err, sizeof err), "the second context after the table: %s", err);
     test_check_validation(ctx);
     test_check_validation(ctx2);
     q8conv_tensor_destroy(guard);

@@ -11,7 +11,8 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "stress.h"
+#include "common.h"
+#include "test_device.h"
 
 #define THREADS 4
 #define ROUNDS 6
@@ -21,9 +22,9 @@ typedef struct worker {
     q8conv_context *ctx;
     q8conv_pw *shared;
     const q8conv_pw_desc *shared_desc;
-    const stress_vk *vk;
+    const test_vk *vk;
     pthread_barrier_t *barrier;
-    stress_rng rng;
+    test_rng rng;
     int failures;
     char first_error[640];
     unsigned runs;
@@ -47,30 +48,30 @@ static void *work(void *arg)
     pthread_barrier_wait(w->barrier);
     for (int round = 0; round < ROUNDS; ++round) {
         /* An op of this thread's own: created, run, destroyed while the others do the same. */
-        stress_op_params p = {.ic = stress_range(&w->rng, 1, 48),
-                              .oc = stress_range(&w->rng, 1, 40),
-                              .bias = (q8conv_bias_mode)stress_range(&w->rng, 0, 2),
-                              .activation = (q8conv_activation)stress_range(&w->rng, 0, 2),
-                              .input_layout = (q8conv_layout)stress_range(&w->rng, 0, 1),
-                              .output_layout = (q8conv_layout)stress_range(&w->rng, 0, 1),
-                              .kernel = (q8conv_kernel)stress_range(&w->rng, 0, 3),
-                              .edges = true};
-        stress_op t;
-        stress_op_random(&t, &w->rng, &p);
+        test_op_params p = {.ic = test_rng_range(&w->rng, 1, 48),
+                            .oc = test_rng_range(&w->rng, 1, 40),
+                            .bias = (q8conv_bias_mode)test_rng_range(&w->rng, 0, 2),
+                            .activation = (q8conv_activation)test_rng_range(&w->rng, 0, 2),
+                            .input_layout = (q8conv_layout)test_rng_range(&w->rng, 0, 1),
+                            .output_layout = (q8conv_layout)test_rng_range(&w->rng, 0, 1),
+                            .kernel = (q8conv_kernel)test_rng_range(&w->rng, 0, 3),
+                            .edges = true};
+        test_op t;
+        test_op_random(&t, &w->rng, &p);
         q8conv_pw *op = NULL;
         q8conv_status st = q8conv_pw_create(w->ctx, &t.desc, &op);
         if (st != Q8CONV_SUCCESS)
             fail(w, "pw_create", q8conv_status_string(st));
-        else if (!stress_check_run(w->ctx, op, &t.desc, stress_range(&w->rng, 1, 3), stress_range(&w->rng, 1, 9),
-                                   stress_range(&w->rng, 1, 17), &w->rng, err, sizeof err))
+        else if (!test_check_run(w->ctx, op, &t.desc, test_rng_range(&w->rng, 1, 3), test_rng_range(&w->rng, 1, 9),
+                                 test_rng_range(&w->rng, 1, 17), &w->rng, err, sizeof err))
             fail(w, "own op", err);
         q8conv_pw_destroy(op);
-        stress_op_free(&t);
+        test_op_free(&t);
         w->runs++;
 
         /* The shared op, on this thread's tensors. */
-        if (!stress_check_run(w->ctx, w->shared, w->shared_desc, stress_range(&w->rng, 1, 2),
-                              stress_range(&w->rng, 1, 12), stress_range(&w->rng, 1, 20), &w->rng, err, sizeof err))
+        if (!test_check_run(w->ctx, w->shared, w->shared_desc, test_rng_range(&w->rng, 1, 2),
+                            test_rng_range(&w->rng, 1, 12), test_rng_range(&w->rng, 1, 20), &w->rng, err, sizeof err))
             fail(w, "shared op", err);
         w->runs++;
 
@@ -93,12 +94,12 @@ static void *work(void *arg)
     const q8conv_tensor_desc dout = {2, w->shared_desc->out_channels, 5, 7, w->shared_desc->output_layout};
     const size_t count = (size_t)2 * di.c * 5 * 7;
     w->x = malloc(count);
-    stress_fill(&w->rng, w->x, count);
+    test_rng_fill(&w->rng, w->x, count);
     if (q8conv_tensor_create(w->ctx, &di, &w->in) != Q8CONV_SUCCESS ||
         q8conv_tensor_create(w->ctx, &dout, &w->out) != Q8CONV_SUCCESS ||
         q8conv_tensor_write(w->in, w->x, Q8CONV_HOST_NCHW) != Q8CONV_SUCCESS)
         fail(w, "phase 2", "tensors");
-    if (!stress_vk_begin(w->vk, &w->pool, &w->cmd))
+    if (!test_vk_begin(w->vk, &w->pool, &w->cmd))
         fail(w, "phase 2", "command buffer");
     pthread_barrier_wait(w->barrier);
     if (w->in && w->out && w->cmd) {
@@ -112,17 +113,17 @@ static void *work(void *arg)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    stress_rng rng = stress_rng_seeded(test_seed());
+    test_rng rng = test_rng_seeded(test_seed());
     q8conv_context *ctx = test_context(0);
-    stress_vk vk;
-    if (!ctx || !stress_vk_load(&vk, ctx)) {
+    test_vk vk;
+    if (!ctx || !test_vk_load_context(&vk, ctx)) {
         CHECK(0, "context for the test");
         return test_finish("stress_threads");
     }
-    stress_op_params sp = {.ic = 24, .oc = 20, .bias = Q8CONV_BIAS_FLOAT, .activation = Q8CONV_ACTIVATION_RELU,
-                           .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4C1W};
-    stress_op shared_desc;
-    stress_op_random(&shared_desc, &rng, &sp);
+    test_op_params sp = {.ic = 24, .oc = 20, .bias = Q8CONV_BIAS_FLOAT, .activation = Q8CONV_ACTIVATION_RELU,
+                         .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4C1W};
+    test_op shared_desc;
+    test_op_random(&shared_desc, &rng, &sp);
     q8conv_pw *shared = NULL;
     CHECK_OK(q8conv_pw_create(ctx, &shared_desc.desc, &shared));
 
@@ -137,7 +138,7 @@ int main(void)
                               .shared_desc = &shared_desc.desc,
                               .vk = &vk,
                               .barrier = &barrier,
-                              .rng = stress_rng_seeded(test_seed() * 31u + (uint64_t)i + 1u)};
+                              .rng = test_rng_seeded(test_seed() * 31u + (uint64_t)i + 1u)};
         if (pthread_create(&threads[i], NULL, work, &workers[i]) != 0) {
             CHECK(0, "pthread_create");
             return test_finish("stress_threads");
@@ -154,7 +155,8 @@ int main(void)
     for (int i = 0; i < THREADS; ++i) {
         worker *w = &workers[i];
         if (w->cmd && w->in && w->out && w->failures == 0) {
-            CHECK(stress_vk_submit_wait(&vk, w->cmd), "submit of thread %d's recording", i);
+            CHECK(vk.EndCommandBuffer(w->cmd) == VK_SUCCESS && test_vk_submit_wait(&vk, &w->cmd, 1),
+                  "submit of thread %d's recording", i);
             const size_t out_n = (size_t)2 * shared_desc.desc.out_channels * 5 * 7;
             int8_t *ref = malloc(out_n), *got = malloc(out_n);
             CHECK_OK(q8conv_pw_reference(&shared_desc.desc, 2, 5, 7, w->x, ref));
@@ -173,7 +175,7 @@ int main(void)
     printf("%d threads: %u concurrent checked runs, %u concurrent recordings, all exact\n", THREADS, runs, recorded);
     pthread_barrier_destroy(&barrier);
     q8conv_pw_destroy(shared);
-    stress_op_free(&shared_desc);
+    test_op_free(&shared_desc);
     test_check_validation(ctx);
     q8conv_context_destroy(ctx);
     return test_finish("stress_threads");

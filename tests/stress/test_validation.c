@@ -10,11 +10,13 @@
  *   the same, which is what makes "no errors" in the other tests mean something;
  * - an external device the test creates itself with the layer and its own messenger.
  * The layer must be installed: without it this test fails (CI installs vulkan-validationlayers). */
+#include <stdatomic.h>
 #include <string.h>
 
-#include "stress.h"
+#include "common.h"
+#include "test_device.h"
 
-static stress_rng rng;
+static test_rng rng;
 
 typedef struct message_counts {
     atomic_uint errors, hazards;
@@ -35,18 +37,18 @@ static void on_message(void *user, q8conv_message_severity severity, const char 
 static void record_chain(q8conv_context *ctx, bool barrier)
 {
     const uint32_t c = 12, n = 1, h = 4, w = 9;
-    stress_op_params p = {.ic = c, .oc = c, .bias = Q8CONV_BIAS_INT32, .input_layout = Q8CONV_LAYOUT_4W4C,
-                          .output_layout = Q8CONV_LAYOUT_4W4C};
-    stress_op d1, d2;
-    stress_op_random(&d1, &rng, &p);
-    stress_op_random(&d2, &rng, &p);
+    test_op_params p = {.ic = c, .oc = c, .bias = Q8CONV_BIAS_INT32, .input_layout = Q8CONV_LAYOUT_4W4C,
+                        .output_layout = Q8CONV_LAYOUT_4W4C};
+    test_op d1, d2;
+    test_op_random(&d1, &rng, &p);
+    test_op_random(&d2, &rng, &p);
     const q8conv_tensor_desc td = {.n = n, .c = c, .h = h, .w = w};
     const size_t count = (size_t)n * c * h * w;
     int8_t *a = malloc(count), *b_ref = malloc(count), *c_ref = malloc(count), *c_got = malloc(count);
-    stress_fill(&rng, a, count);
+    test_rng_fill(&rng, a, count);
     q8conv_pw *op1 = NULL, *op2 = NULL;
     q8conv_tensor *ta = NULL, *tb = NULL, *tc = NULL;
-    stress_vk vk;
+    test_vk vk;
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     CHECK_OK(q8conv_pw_create(ctx, &d1.desc, &op1));
@@ -54,15 +56,16 @@ static void record_chain(q8conv_context *ctx, bool barrier)
     CHECK_OK(q8conv_tensor_create(ctx, &td, &ta));
     CHECK_OK(q8conv_tensor_create(ctx, &td, &tb));
     CHECK_OK(q8conv_tensor_create(ctx, &td, &tc));
-    CHECK(stress_vk_load(&vk, ctx) && stress_vk_begin(&vk, &pool, &cmd), "a command buffer on the context's device");
+    CHECK(test_vk_load_context(&vk, ctx) && test_vk_begin(&vk, &pool, &cmd), "a command buffer on the context's device");
     if (op1 && op2 && ta && tb && tc && cmd) {
         CHECK_OK(q8conv_tensor_write(ta, a, Q8CONV_HOST_NCHW));
         CHECK_OK(q8conv_pw_record(op1, cmd, ta, tb));
         if (barrier)
-            stress_vk_compute_barrier(&vk, cmd);
+            test_vk_barrier_between_records(&vk, cmd);
         CHECK_OK(q8conv_pw_record(op2, cmd, tb, tc));
         if (barrier) {
-            CHECK(stress_vk_submit_wait(&vk, cmd), "submit of the chained recording");
+            CHECK(vk.EndCommandBuffer(cmd) == VK_SUCCESS && test_vk_submit_wait(&vk, &cmd, 1),
+                  "submit of the chained recording");
             CHECK_OK(q8conv_pw_reference(&d1.desc, n, h, w, a, b_ref));
             CHECK_OK(q8conv_pw_reference(&d2.desc, n, h, w, b_ref, c_ref));
             CHECK_OK(q8conv_tensor_read(tc, c_got, Q8CONV_HOST_NCHW));
@@ -78,8 +81,8 @@ static void record_chain(q8conv_context *ctx, bool barrier)
     q8conv_tensor_destroy(tc);
     q8conv_pw_destroy(op1);
     q8conv_pw_destroy(op2);
-    stress_op_free(&d1);
-    stress_op_free(&d2);
+    test_op_free(&d1);
+    test_op_free(&d2);
     free(a);
     free(b_ref);
     free(c_ref);
@@ -123,13 +126,13 @@ static void library_context(uint32_t flags, const char *label)
 /* The test's own instance, layer and messenger; the library is a guest on that device. */
 static void external_device(void)
 {
-    stress_device dev;
-    stress_device_result r = stress_device_create(&dev, true);
-    CHECK(r == STRESS_DEVICE_OK, "external device with validation: %s",
-          r == STRESS_DEVICE_NO_LAYER ? "VK_LAYER_KHRONOS_validation is not installed" : "creation failed");
+    test_device dev;
+    test_device_result r = test_device_create(&dev, &(test_device_options){.validation = true});
+    CHECK(r == TEST_DEVICE_OK, "external device with validation: %s",
+          r == TEST_DEVICE_NO_LAYER ? "VK_LAYER_KHRONOS_validation is not installed" : "creation failed");
     q8conv_context *ctx = NULL;
-    if (r == STRESS_DEVICE_OK) {
-        q8conv_external_device ext = stress_device_external(&dev, NULL);
+    if (r == TEST_DEVICE_OK) {
+        q8conv_external_device ext = test_device_external(&dev);
         q8conv_context_desc cd = {.external = &ext};
         CHECK_OK(q8conv_context_create(&cd, &ctx));
     }
@@ -147,7 +150,7 @@ static void external_device(void)
         q8conv_context_destroy(ctx);
     }
     const unsigned errors_before = atomic_load(&dev.errors);
-    stress_device_destroy(&dev);
+    test_device_destroy(&dev);
     /* Destroying the device reports any object the library left on it. */
     CHECK(atomic_load(&dev.errors) == errors_before, "external device: objects left on the device at destruction");
 }
@@ -155,9 +158,9 @@ static void external_device(void)
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    rng = stress_rng_seeded(test_seed());
+    rng = test_rng_seeded(test_seed());
     library_context(Q8CONV_CONTEXT_VALIDATION, "library context (flag)");
-    if (stress_validation_requested())
+    if (test_validation_requested())
         library_context(0, "library context (Q8CONV_VALIDATION=1)");
     external_device();
     return test_finish("stress_validation");

@@ -1,0 +1,94 @@
+/* Helpers every part of q8conv-bench shares: the clock, medians, the seeded data of a shape and the
+ * operator descriptor built from it. */
+#define _XOPEN_SOURCE 700
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "bench.h"
+
+double bench_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec * 1e-3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+uint64_t bench_shape_seed(const bench_options *opt, const bench_shape *s)
+{
+    /* splitmix64 of the seed and the shape: distinct shapes get unrelated data, and the xorshift
+     * state it seeds is never 0 (a 0 state would only ever produce zeros). */
+    uint64_t z = opt->seed ^ ((uint64_t)s->ic << 40) ^ ((uint64_t)s->oc << 20) ^ ((uint64_t)s->h << 8) ^ s->n;
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z ? z : 0x5EED;
+}
+
+void bench_fill_random(int8_t *p, size_t n, uint64_t *state)
+{
+    for (size_t i = 0; i < n; ++i) {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        p[i] = (int8_t)(*state >> 24);
+    }
+}
+
+/* A descriptor like a MobileNetV2 layer after training: per-channel weight scales, float bias,
+ * ReLU6 on expansions. Scales are chosen so outputs spread over the int8 range. */
+int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
+                    q8conv_layout layout)
+{
+    d->weights = malloc((size_t)s->ic * s->oc);
+    d->scales = malloc(sizeof(float) * s->oc);
+    d->bias = malloc(sizeof(float) * s->oc);
+    if (!d->weights || !d->scales || !d->bias) {
+        bench_free_desc(d);
+        return -1;
+    }
+    bench_fill_random(d->weights, (size_t)s->ic * s->oc, rng);
+    const float sx = 0.02f;
+    for (uint32_t o = 0; o < s->oc; ++o) {
+        d->scales[o] = 0.002f + 0.0001f * (float)(o % 37);
+        d->bias[o] = 0.05f * (float)((int)(o % 11) - 5);
+    }
+    d->desc = (q8conv_pw_desc){.in_channels = s->ic,
+                               .out_channels = s->oc,
+                               .input_scale = sx,
+                               .input_zero_point = 3,
+                               .output_scale = sx * 0.004f * sqrtf((float)s->ic) * 5476.0f / 40.0f,
+                               .output_zero_point = -5,
+                               .weights = d->weights,
+                               .weight_scales = d->scales,
+                               .bias_mode = Q8CONV_BIAS_FLOAT,
+                               .bias = d->bias,
+                               .activation = s->oc > s->ic ? Q8CONV_ACTIVATION_RELU6 : Q8CONV_ACTIVATION_NONE,
+                               .input_layout = layout,
+                               .output_layout = layout,
+                               .kernel = kernel};
+    return 0;
+}
+
+void bench_free_desc(bench_op_data *d)
+{
+    free(d->weights);
+    free(d->scales);
+    free(d->bias);
+    d->weights = NULL;
+    d->scales = NULL;
+    d->bias = NULL;
+}
