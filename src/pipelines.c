@@ -1,5 +1,6 @@
 /* The pipeline table: descriptor set layouts, the pipeline layout, the shader modules, and the
  * compute pipelines, each created on first use and kept for the context's life. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
