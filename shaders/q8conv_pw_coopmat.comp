@@ -291,7 +291,12 @@ void main()
     const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_N;
     const uint blocks_across = EPI_N / 4u;
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
-        [[unroll]] for (uint j = 0u; j < TN; j += EPI_N / uint(Q8CONV_CM_N)) {
+        /* j steps by one (a strip of two matrices is taken at its even j) so that every
+         * accumulator index is a constant once the loops are unrolled: a run-time index, which a
+         * spec-constant step leaves, puts the accumulators in local memory. */
+        [[unroll]] for (uint j = 0u; j < TN; ++j) {
+            if (EPI_N == 32u && (j & 1u) != 0u)
+                continue;
             coopMatStoreNV(acc[i][j], smem, scratch / SM_UNIT, EPI_N / SM_UNIT, false);
             if (EPI_N == 32u)
                 coopMatStoreNV(acc[i][j + 1u], smem, (scratch + uint(Q8CONV_CM_N)) / SM_UNIT, EPI_N / SM_UNIT, false);

@@ -210,6 +210,14 @@ uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t)
     return 4u * (stage > epi ? stage : epi) + 16u * t->bn;
 }
 
+/* Measured on the H100 (bench/RESULTS.md): below about 64 input channels the K loop is too short
+ * for the matrix units to pay for their staging, and with fewer than 2^16 outputs (pixels x
+ * channels) there are too few tiles to fill the GPU while the packed-dot kernel splits K. */
+bool q8conv_matrix_pays(uint64_t pixels, uint32_t ic, uint32_t oc)
+{
+    return ic >= Q8CONV_CM_MIN_IC && pixels * oc >= Q8CONV_CM_MIN_OUTPUTS;
+}
+
 /* Workgroups that keep a large GPU busy: the largest tile that still yields this many is taken
  * (bigger tiles reuse each loaded byte more), else the tile with the most workgroups. */
 #define MATRIX_TARGET_GROUPS 256u

@@ -273,13 +273,19 @@ struct q8conv_pw {
     uint32_t ic, oc, c4_in, c4_out;
     q8conv_layout input_layout, output_layout;
     q8conv_bias_mode bias_mode;
-    q8conv_kernel kernel;
-    uint32_t line;   /* its line of the kernel table */
-    uint32_t module;
+    q8conv_kernel kernel; /* what q8conv_pw_get_kernel reports: variants[0]'s */
     q8conv_requant rq;
-    q8conv_buffer params; /* packed weights, then channel params */
-    VkDescriptorSet set;
-    VkDescriptorPool set_pool;
+    q8conv_buffer params; /* each variant's packed weights, then the channel params */
+    /* The kernel-table lines the op runs with, each with its weights and descriptor set: one; or,
+     * for AUTO on a device with cooperative matrices, the matrix kernel and the block kernel that
+     * the picker takes instead for shapes where the matrix units do not pay (q8conv_matrix_pays). */
+    struct q8conv_pw_variant {
+        uint32_t line;
+        uint32_t module;
+        VkDescriptorSet set;
+        VkDescriptorPool set_pool;
+    } variants[2];
+    uint32_t variant_count;
 };
 
 /* Push constants of shaders/q8conv_pw.comp, in its std430 order. */

@@ -165,6 +165,9 @@ q8conv_status pick_dispatch_plan_k(uint32_t c4_out, uint32_t w4, uint32_t rows, 
                                    const uint32_t max_count[3], const uint32_t max_local[3],
                                    uint32_t max_invocations, q8conv_dispatch_plan *plan);
 
+/* Whether the cooperative-matrix kernel beats the packed-dot kernel on a shape (pixels counted as
+ * the matrix kernel counts them): the picker's choice for AUTO ops that hold both. */
+bool q8conv_matrix_pays(uint64_t pixels, uint32_t ic, uint32_t oc);
 /* The menu of cooperative-matrix tiles, in tiling.h's order. */
 extern const q8conv_matrix_tile q8conv_matrix_tiles[Q8CONV_CM_TILE_COUNT];
 /* Subgroups of a tile's workgroup, and the shared memory its pipeline declares. */

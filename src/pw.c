@@ -5,27 +5,41 @@
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return a ? (v + a - 1) / a * a : v; }
 
-/* Uploads packed weights and per-channel constants into one buffer and describes both. */
+static uint64_t weight_bytes_of(const q8conv_pw *op, uint32_t line)
+{
+    return q8conv_kernel_lines[line].plan == Q8CONV_PLAN_MATRIX ? q8conv_coopmat_weight_bytes(op->oc, op->ic)
+                                                                : (uint64_t)op->c4_out * op->c4_in * 16u;
+}
+
+/* Uploads each variant's packed weights and the per-channel constants into one buffer, and
+ * gives each variant a descriptor set of its weights and the constants. */
 static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, const q8conv_channel_params *channels)
 {
     q8conv_context *ctx = op->ctx;
-    const bool matrix = q8conv_kernel_lines[op->line].plan == Q8CONV_PLAN_MATRIX;
-    const uint64_t weight_bytes = matrix ? q8conv_coopmat_weight_bytes(op->oc, op->ic) : (uint64_t)op->c4_out * op->c4_in * 16u;
+    const uint64_t align = ctx->props.limits.minStorageBufferOffsetAlignment > 16
+                               ? ctx->props.limits.minStorageBufferOffsetAlignment
+                               : 16;
+    uint64_t offsets[2], sizes[2], total = 0;
+    for (uint32_t v = 0; v < op->variant_count; ++v) {
+        sizes[v] = weight_bytes_of(op, op->variants[v].line);
+        if (sizes[v] > ctx->props.limits.maxStorageBufferRange)
+            return Q8CONV_ERROR_UNSUPPORTED;
+        offsets[v] = total;
+        total = align_up(total + sizes[v], align);
+    }
+    const uint64_t channel_offset = total;
     const uint64_t channel_bytes = (uint64_t)op->c4_out * 4u * sizeof(q8conv_channel_params);
-    const uint64_t channel_offset = align_up(weight_bytes, ctx->props.limits.minStorageBufferOffsetAlignment > 16
-                                                               ? ctx->props.limits.minStorageBufferOffsetAlignment
-                                                               : 16);
-    if (weight_bytes > ctx->props.limits.maxStorageBufferRange)
-        return Q8CONV_ERROR_UNSUPPORTED;
-    const uint64_t total = channel_offset + channel_bytes;
+    total += channel_bytes;
     uint8_t *host = q8conv_alloc(&ctx->allocator, (size_t)total);
     if (!host)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
     memset(host, 0, (size_t)total);
-    if (matrix)
-        q8conv_pack_weights_coopmat(desc->out_channels, desc->in_channels, desc->weights, host);
-    else
-        q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, host);
+    for (uint32_t v = 0; v < op->variant_count; ++v) {
+        if (q8conv_kernel_lines[op->variants[v].line].plan == Q8CONV_PLAN_MATRIX)
+            q8conv_pack_weights_coopmat(desc->out_channels, desc->in_channels, desc->weights, host + offsets[v]);
+        else
+            q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, host + offsets[v]);
+    }
     memcpy(host + channel_offset, channels, (size_t)channel_bytes);
 
     q8conv_status st = q8conv_buffer_create(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
@@ -33,20 +47,22 @@ static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, co
     if (st == Q8CONV_SUCCESS)
         st = q8conv_upload(ctx, op->params.buffer, 0, host, total);
     q8conv_free(&ctx->allocator, host);
-    if (st == Q8CONV_SUCCESS)
-        st = q8conv_ctx_alloc_set(ctx, ctx->op_set_layout, &op->set, &op->set_pool);
-    if (st != Q8CONV_SUCCESS)
-        return st;
-    VkDescriptorBufferInfo bi[2] = {{.buffer = op->params.buffer, .offset = 0, .range = weight_bytes},
-                                    {.buffer = op->params.buffer, .offset = channel_offset, .range = channel_bytes}};
-    VkWriteDescriptorSet w = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-                              .dstSet = op->set,
-                              .dstBinding = 0,
-                              .descriptorCount = 2,
-                              .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                              .pBufferInfo = bi};
-    ctx->vk.vkUpdateDescriptorSets(ctx->device, 1, &w, 0, NULL);
-    return Q8CONV_SUCCESS;
+    for (uint32_t v = 0; v < op->variant_count && st == Q8CONV_SUCCESS; ++v) {
+        struct q8conv_pw_variant *var = &op->variants[v];
+        st = q8conv_ctx_alloc_set(ctx, ctx->op_set_layout, &var->set, &var->set_pool);
+        if (st != Q8CONV_SUCCESS)
+            break;
+        VkDescriptorBufferInfo bi[2] = {{.buffer = op->params.buffer, .offset = offsets[v], .range = sizes[v]},
+                                        {.buffer = op->params.buffer, .offset = channel_offset, .range = channel_bytes}};
+        VkWriteDescriptorSet w = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                                  .dstSet = var->set,
+                                  .dstBinding = 0,
+                                  .descriptorCount = 2,
+                                  .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                  .pBufferInfo = bi};
+        ctx->vk.vkUpdateDescriptorSets(ctx->device, 1, &w, 0, NULL);
+    }
+    return st;
 }
 
 q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, q8conv_pw **out)
@@ -56,8 +72,13 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     q8conv_status st = q8conv_validate_pw_desc(desc);
     if (st != Q8CONV_SUCCESS)
         return st;
-    uint32_t line;
+    uint32_t line, alt_line = UINT32_MAX;
     st = q8conv_kernel_resolve(desc->kernel, ctx->caps, &line);
+    /* AUTO with the matrix kernel keeps the best block kernel beside it for shapes where the matrix
+     * units do not pay. */
+    if (st == Q8CONV_SUCCESS && desc->kernel == Q8CONV_KERNEL_AUTO &&
+        q8conv_kernel_lines[line].plan == Q8CONV_PLAN_MATRIX)
+        st = q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, ctx->caps & ~Q8CONV_CAP_COOPMAT, &alt_line);
     if (st != Q8CONV_SUCCESS)
         return st;
     st = q8conv_ctx_check_lost(ctx);
@@ -80,9 +101,12 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     op->input_layout = desc->input_layout;
     op->output_layout = desc->output_layout;
     op->bias_mode = desc->bias_mode;
-    op->line = line;
     op->kernel = q8conv_kernel_lines[line].kernel;
-    op->module = q8conv_module_index(line, desc->input_layout, desc->output_layout);
+    op->variants[0].line = line;
+    op->variants[1].line = alt_line;
+    op->variant_count = alt_line == UINT32_MAX ? 1u : 2u;
+    for (uint32_t v = 0; v < op->variant_count; ++v)
+        op->variants[v].module = q8conv_module_index(op->variants[v].line, desc->input_layout, desc->output_layout);
 
     st = q8conv_compute_requant(desc, channels, &op->rq);
     if (st == Q8CONV_SUCCESS)
@@ -101,7 +125,8 @@ void q8conv_pw_destroy(q8conv_pw *op)
     if (!op)
         return;
     q8conv_context *ctx = op->ctx;
-    q8conv_ctx_free_set(ctx, op->set_pool, op->set);
+    for (uint32_t v = 0; v < op->variant_count; ++v)
+        q8conv_ctx_free_set(ctx, op->variants[v].set_pool, op->variants[v].set);
     q8conv_buffer_destroy(ctx, &op->params);
     q8conv_free(&ctx->allocator, op);
 }
@@ -134,6 +159,7 @@ static q8conv_status check_tensors(const q8conv_pw *op, const q8conv_tensor *in,
 /* The plan and pipeline for one piece of rows; a run's pieces mostly share one row count. */
 typedef struct piece_plan {
     uint32_t rows;
+    uint32_t variant; /* of op->variants */
     q8conv_dispatch_plan plan;
     VkPipeline pipeline;
 } piece_plan;
@@ -170,12 +196,14 @@ static q8conv_status resolve_piece(const q8conv_pw *op, uint32_t w, uint32_t row
         return Q8CONV_SUCCESS;
     const q8conv_context *ctx = op->ctx;
     const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
-    const q8conv_kernel_line *line = &q8conv_kernel_lines[op->line];
     const uint32_t w4 = q8conv_div_up(w, 4);
+    /* A piece lies in one binding window, so its pixels fit in 32 bits. */
+    const uint64_t pixels = (uint64_t)rows * matrix_row_pixels(op, w, w4);
+    pp->variant = op->variant_count > 1 && !q8conv_matrix_pays(pixels, op->ic, op->oc) ? 1u : 0u;
+    const struct q8conv_pw_variant *var = &op->variants[pp->variant];
+    const q8conv_kernel_line *line = &q8conv_kernel_lines[var->line];
     q8conv_status st;
     if (line->plan == Q8CONV_PLAN_MATRIX) {
-        /* A piece lies in one binding window, so its pixels fit in 32 bits. */
-        const uint64_t pixels = (uint64_t)rows * matrix_row_pixels(op, w, w4);
         st = pixels > UINT32_MAX
                  ? Q8CONV_ERROR_UNSUPPORTED
                  : pick_matrix_plan((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size, lim->maxComputeWorkGroupCount,
@@ -191,7 +219,7 @@ static q8conv_status resolve_piece(const q8conv_pw *op, uint32_t w, uint32_t row
     }
     pp->pipeline = VK_NULL_HANDLE;
     if (st == Q8CONV_SUCCESS) {
-        const q8conv_pipeline_key key = {.module = op->module,
+        const q8conv_pipeline_key key = {.module = var->module,
                                          .bias_mode = (uint32_t)op->bias_mode,
                                          .local = {pp->plan.local[0], pp->plan.local[1], pp->plan.local[2]},
                                          .k_split = pp->plan.k_split,
@@ -245,7 +273,7 @@ static q8conv_status record_dispatches(const q8conv_pw *op, VkCommandBuffer cmd,
                       .c4_in = op->c4_in,
                       .c4_out = op->c4_out,
                       .oc = op->oc,
-                      .x_tiles = q8conv_div_up(op->c4_out, q8conv_kernel_lines[op->line].tile_n4),
+
                       .z_y = op->rq.z_y,
                       .qmin = op->rq.qmin,
                       .qmax = op->rq.qmax,
@@ -259,9 +287,11 @@ static q8conv_status record_dispatches(const q8conv_pw *op, VkCommandBuffer cmd,
         if (st != Q8CONV_SUCCESS)
             return st;
         if (pp.pipeline != bound) {
+            const struct q8conv_pw_variant *var = &op->variants[pp.variant];
             ctx->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pp.pipeline);
-            ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx->pipeline_layout, 0, 1, &op->set, 0,
+            ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx->pipeline_layout, 0, 1, &var->set, 0,
                                             NULL);
+            pc.x_tiles = q8conv_div_up(op->c4_out, q8conv_kernel_lines[var->line].tile_n4);
             bound = pp.pipeline;
         }
         VkDescriptorSet sets[2] = {in->sets[wi], out->sets[wo]};

@@ -5,8 +5,11 @@
 #include "common.h"
 #include "pure.h"
 
+/* AUTO too: on a device with cooperative matrices it holds the matrix and the dot kernel and picks
+ * one per shape (q8conv_matrix_pays), and both must give the reference's bytes. */
 static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK, Q8CONV_KERNEL_LEGACY,
-                                        Q8CONV_KERNEL_COOPMAT};
+                                        Q8CONV_KERNEL_COOPMAT, Q8CONV_KERNEL_AUTO};
+static q8conv_kernel default_kernel;
 #define KERNEL_COUNT (sizeof kernels / sizeof kernels[0])
 /* Whether the device runs the cooperative-matrix kernel (q8conv_context_info); where it does not,
  * forcing it must be refused with nothing created, and its cases are counted as skipped. */
@@ -39,7 +42,8 @@ static void run_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, ui
     }
     CHECK(st == Q8CONV_SUCCESS, "%spw_create: %s", what, q8conv_status_string(st));
     if (op) {
-        CHECK(q8conv_pw_get_kernel(op) == kernel, "%skernel resolved to %s", what,
+        const q8conv_kernel want = kernel == Q8CONV_KERNEL_AUTO ? default_kernel : kernel;
+        CHECK(q8conv_pw_get_kernel(op) == want, "%skernel resolved to %s", what,
               q8conv_kernel_name(q8conv_pw_get_kernel(op)));
         CHECK(test_check_run(ctx, op, &t.desc, n, h, w, test_process_rng(), err, sizeof err), "%s", err);
     }
@@ -129,8 +133,8 @@ static void suite_split(q8conv_context *ctx)
     }
     const uint32_t rows = 2u * max_z + 1000u, oc = 256, w = 1;
     for (size_t k = 0; k < KERNEL_COUNT; ++k) {
-        if (kernels[k] == Q8CONV_KERNEL_COOPMAT)
-            continue; /* its grid is split along the pixel tiles: suite_split_matrix */
+        if (kernels[k] == Q8CONV_KERNEL_COOPMAT || kernels[k] == Q8CONV_KERNEL_AUTO)
+            continue; /* the matrix grid is split along its pixel tiles: suite_split_matrix */
         q8conv_dispatch_plan plan;
         CHECK_OK(pick_dispatch_plan((oc + 3) / 4, (w + 3) / 4, rows, q8conv_kernel_tile_n4(kernels[k]),
                                     info.max_compute_workgroup_count, (uint32_t[3]){1024, 1024, 64},
@@ -196,6 +200,7 @@ int main(int argc, char **argv)
            info.driver_info, info.integer_dot_product_supported ? "yes" : "no", info.validation_enabled ? "on" : "off");
     CHECK(info.integer_dot_product_supported, "the test device must offer integer dot product so the DOT kernel runs");
     coopmat_supported = info.cooperative_matrix_supported;
+    default_kernel = info.default_kernel;
     printf("cooperative matrices: %s", coopmat_supported ? "yes" : "no");
     for (uint32_t i = 0; i < info.cooperative_matrix_shape_count && i < Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES; ++i)
         printf("%s%ux%ux%u", i ? ", " : " (int8 shapes ", info.cooperative_matrix_shapes[i][0],

@@ -424,6 +424,17 @@ static void test_matrix_plan(void)
     }
 }
 
+/* AUTO's choice between the matrix and the dot kernel: the thresholds of tiling.h, both ways. */
+static void test_matrix_pays(void)
+{
+    CHECK(q8conv_matrix_pays(32768, 512, 512), "big layer");
+    CHECK(!q8conv_matrix_pays(32768, Q8CONV_CM_MIN_IC - 1, 512), "short K");
+    CHECK(q8conv_matrix_pays(Q8CONV_CM_MIN_OUTPUTS / 64, Q8CONV_CM_MIN_IC, 64), "the threshold itself");
+    CHECK(!q8conv_matrix_pays(Q8CONV_CM_MIN_OUTPUTS / 64 - 1, Q8CONV_CM_MIN_IC, 64), "one pixel short");
+    CHECK(!q8conv_matrix_pays(49, 960, 160), "7x7 layer");
+    CHECK(q8conv_matrix_pays(0xFFFFFFFFull, 16384, 16384), "no overflow");
+}
+
 int main(void)
 {
     test_seed();
@@ -436,5 +447,6 @@ int main(void)
     test_split_k();
     test_kernel_table();
     test_matrix_plan();
+    test_matrix_pays();
     return test_finish("test_picker");
 }
