@@ -80,6 +80,7 @@ static const char *variant_label(q8conv_kernel k)
     case Q8CONV_KERNEL_LEGACY: return "tile_n4=2 legacy";
     case Q8CONV_KERNEL_FALLBACK: return "tile_n4=1 fallback";
     case Q8CONV_KERNEL_COOPMAT: return "coopmat";
+    case Q8CONV_KERNEL_AUTO: return "auto";
     default: return "?";
     }
 }
@@ -268,7 +269,7 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants coopmat,dot,legacy,fallback]\n"
+            "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,legacy,fallback]\n"
             "                    [--layout 4w4c|4c1w] [--reps N] [--rotate-mb MB] [--json FILE] [--svg FILE]\n"
             "                    [--roofline] [--cpu] [--threads N] [--no-check] [--device N] [--seed S]\n"
             "                    [--validate]\n"
@@ -279,8 +280,8 @@ static void usage(FILE *f)
             "  --suite       quick: 5 small shapes; mobilenet (default): MobileNetV2 224's 19 distinct\n"
             "                pointwise shapes, plus the 34-layer weighted total; full: mobilenet + extra shapes\n"
             "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment)\n"
-            "  --variants    kernels to time (default all four; coopmat and dot are skipped where the device\n"
-            "                lacks them)\n"
+            "  --variants    kernels to time (default coopmat,dot,legacy,fallback; auto: the kernel AUTO\n"
+            "                picks per shape; coopmat and dot are skipped where the device lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
             "  --reps        timed runs per configuration, 20..%d (default 50)\n"
             "  --warmup-ms   GPU busy time per configuration before the reported batch (default 500)\n"
@@ -312,6 +313,8 @@ static int parse_variants(const char *s, q8conv_kernel *out)
             k = Q8CONV_KERNEL_FALLBACK;
         else if (!strcmp(tok, "coopmat"))
             k = Q8CONV_KERNEL_COOPMAT;
+        else if (!strcmp(tok, "auto"))
+            k = Q8CONV_KERNEL_AUTO;
         else
             return -1;
         int dup = 0;
@@ -420,10 +423,10 @@ int main(int argc, char **argv)
         }
 #undef ARG
     }
-    q8conv_kernel kernels[4];
+    q8conv_kernel kernels[5];
     int nk = parse_variants(variants, kernels);
     if (nk <= 0) {
-        fprintf(stderr, "--variants is a comma-separated list of dot, legacy, fallback, coopmat\n");
+        fprintf(stderr, "--variants is a comma-separated list of auto, coopmat, dot, legacy, fallback\n");
         return 2;
     }
 
