@@ -134,6 +134,61 @@ layout(push_constant) uniform Push {
  * mixed pair maps pixel p to (row p / Wp, width p % Wp) and skips the width padding. */
 #define MIXED (IN_4W4C != OUT_4W4C)
 
+/* Requantizes one subgroup's strip of int32 accumulators in shared memory (16 pixels from p_first,
+ * EPI_N channels from the tile's channel n_first) and writes its bytes: one 4 x 4 block per lane,
+ * pixels 4q..4q+3 of the strip and channels 4c..4c+3. Called by the whole subgroup. */
+void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, uint Wp, uint out_rows, uint lane)
+{
+    const uint blocks_across = EPI_N / 4u;
+    subgroupMemoryBarrierShared();
+    subgroupBarrier();
+    for (uint u = lane; u < 4u * blocks_across; u += SUBGROUP_SIZE) {
+        const uint q = u / blocks_across, c = u % blocks_across;
+        const uint p = p_first + 4u * q;
+        const uint nl = n_first + 4u * c; /* channel within the tile */
+        const uint c4 = (n0 + nl) >> 2;
+        if (p >= p_end || c4 >= pc.C4_out)
+            continue;
+        /* Bytes of padded output channels are 0 (SEMANTICS.md). */
+        const uint live = min(pc.OC - 4u * c4, 4u);
+        const uint keep = live >= 4u ? 0xFFFFFFFFu : ((1u << (8u * live)) - 1u);
+        uvec4 words;
+        [[unroll]] for (uint r = 0u; r < 4u; ++r) {
+            const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
+            words[r] = (requant_byte(int(SM_READ(o)), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
+                        (requant_byte(int(SM_READ(o + 1u)), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
+                        (requant_byte(int(SM_READ(o + 2u)), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
+                        (requant_byte(int(SM_READ(o + 3u)), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
+                       keep;
+        }
+#if OUT_4W4C
+        /* p and Wp are multiples of 4: the block's pixels share one row. Words wholly in the width
+         * padding are not written. */
+        const uint w0 = p % Wp;
+        const uint idx = ((out_rows * Wp + p) >> 2) * pc.C4_out + c4;
+        if (w0 + 4u <= pc.W) {
+            out_blocks[idx] = words;
+        } else {
+            [[unroll]] for (uint r = 0u; r < 4u; ++r)
+                if (w0 + r < pc.W)
+                    out_blocks[idx][r] = words[r];
+        }
+#elif MIXED
+        const uint row = p / Wp, w0 = p - row * Wp;
+        const uint idx = ((out_rows + row) * pc.W + w0) * pc.C4_out + c4;
+        [[unroll]] for (uint r = 0u; r < 4u; ++r)
+            if (w0 + r < pc.W)
+                out_words[idx + r * pc.C4_out] = words[r];
+#else
+        [[unroll]] for (uint r = 0u; r < 4u; ++r)
+            if (p + r < p_end)
+                out_words[(out_rows * Wp + p + r) * pc.C4_out + c4] = words[r];
+#endif
+    }
+    subgroupMemoryBarrierShared();
+    subgroupBarrier();
+}
+
 void main()
 {
     const uint tid = gl_LocalInvocationID.x;
@@ -289,65 +344,17 @@ void main()
 
     /* ---- epilogue: accumulators -> a shared strip per subgroup -> requantized bytes ---- */
     const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_N;
-    const uint blocks_across = EPI_N / 4u;
+    /* A strip is EPI_N / 16 matrices wide; it is complete at its last matrix. Accumulators are
+     * only ever indexed by the loop counters i and j, which are constants once the loops are
+     * unrolled: any other index expression (j + 1, a spec-constant step) may leave a run-time
+     * index and put the accumulators in local memory (3-5x slower on the H100). */
+    const uint STRIP = EPI_N / uint(Q8CONV_CM_N);
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
-        /* j steps by one (a strip of two matrices is taken at its even j) so that every
-         * accumulator index is a constant once the loops are unrolled: a run-time index, which a
-         * spec-constant step leaves, puts the accumulators in local memory. */
         [[unroll]] for (uint j = 0u; j < TN; ++j) {
-            if (EPI_N == 32u && (j & 1u) != 0u)
-                continue;
-            coopMatStoreNV(acc[i][j], smem, scratch / SM_UNIT, EPI_N / SM_UNIT, false);
-            if (EPI_N == 32u)
-                coopMatStoreNV(acc[i][j + 1u], smem, (scratch + uint(Q8CONV_CM_N)) / SM_UNIT, EPI_N / SM_UNIT, false);
-            subgroupMemoryBarrierShared();
-            subgroupBarrier();
-            /* One 4 x 4 block per lane: pixels 4q..4q+3 of the strip, channels 4c..4c+3. */
-            for (uint u = lane; u < 4u * blocks_across; u += SUBGROUP_SIZE) {
-                const uint q = u / blocks_across, c = u % blocks_across;
-                const uint p = p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M) + 4u * q;
-                const uint nl = sg_n * SG_N + j * uint(Q8CONV_CM_N) + 4u * c; /* channel within the tile */
-                const uint c4 = (n0 + nl) >> 2;
-                if (p >= p_end || c4 >= pc.C4_out)
-                    continue;
-                /* Bytes of padded output channels are 0 (SEMANTICS.md). */
-                const uint live = min(pc.OC - 4u * c4, 4u);
-                const uint keep = live >= 4u ? 0xFFFFFFFFu : ((1u << (8u * live)) - 1u);
-                uvec4 words;
-                [[unroll]] for (uint r = 0u; r < 4u; ++r) {
-                    const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
-                    words[r] = (requant_byte(int(SM_READ(o)), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
-                                (requant_byte(int(SM_READ(o + 1u)), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
-                                (requant_byte(int(SM_READ(o + 2u)), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
-                                (requant_byte(int(SM_READ(o + 3u)), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
-                               keep;
-                }
-#if OUT_4W4C
-                /* p and Wp are multiples of 4: the block's pixels share one row. Words wholly in
-                 * the width padding are not written. */
-                const uint w0 = p % Wp;
-                const uint idx = ((out_rows * Wp + p) >> 2) * pc.C4_out + c4;
-                if (w0 + 4u <= pc.W) {
-                    out_blocks[idx] = words;
-                } else {
-                    [[unroll]] for (uint r = 0u; r < 4u; ++r)
-                        if (w0 + r < pc.W)
-                            out_blocks[idx][r] = words[r];
-                }
-#elif MIXED
-                const uint row = p / Wp, w0 = p - row * Wp;
-                const uint idx = ((out_rows + row) * pc.W + w0) * pc.C4_out + c4;
-                [[unroll]] for (uint r = 0u; r < 4u; ++r)
-                    if (w0 + r < pc.W)
-                        out_words[idx + r * pc.C4_out] = words[r];
-#else
-                [[unroll]] for (uint r = 0u; r < 4u; ++r)
-                    if (p + r < p_end)
-                        out_words[(out_rows * Wp + p + r) * pc.C4_out + c4] = words[r];
-#endif
-            }
-            subgroupMemoryBarrierShared();
-            subgroupBarrier();
+            coopMatStoreNV(acc[i][j], smem, (scratch + (j % STRIP) * uint(Q8CONV_CM_N)) / SM_UNIT, EPI_N / SM_UNIT, false);
+            if (j % STRIP == STRIP - 1u)
+                store_strip(scratch, p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M),
+                            sg_n * SG_N + (j + 1u - STRIP) * uint(Q8CONV_CM_N), n0, p_end, Wp, out_rows, lane);
         }
     }
 }
