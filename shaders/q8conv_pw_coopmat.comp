@@ -47,10 +47,6 @@ layout(constant_id = 11) const uint INPUT_XOR = 0u;
 /* Shared-memory stages of the K loop: 2 (double-buffered, one barrier per step) or 1 (the next
  * step waits in registers; two barriers per step, half the shared memory for a deeper BK). */
 layout(constant_id = 12) const uint STAGES = 2u;
-/* 1: the weight matrices are loaded straight from the weight buffer (its rows are already the
- * matrix's columns, and a tile's weights stay in the caches across workgroups), so only the
- * input is staged; 0: both are staged through shared memory. */
-layout(constant_id = 13) const uint B_DIRECT = 0u;
 
 #include "requant.glsl"
 
@@ -64,7 +60,7 @@ const uint KW = BK / 4u;                        /* 32-bit words of K per staged 
  * over all shared-memory banks. */
 const uint STRIDE = KW + 4u;
 const uint A_WORDS = BM * STRIDE;
-const uint B_WORDS = B_DIRECT != 0u ? 0u : BN * STRIDE;
+const uint B_WORDS = BN * STRIDE;
 const uint STAGE_WORDS = STAGES * (A_WORDS + B_WORDS);
 /* The epilogue's scratch: one 16 x EPI_N strip of int32 per subgroup, in the same memory (the
  * staged tiles are dead by then). EPI_N = 32 when the subgroup has an even number of matrices
@@ -98,8 +94,8 @@ const uint A_UNITS = (BM / 4u) * KW;            /* 16-byte blocks: 4 pixels x 4 
 const uint A_UNITS = BM * KW;                   /* 4-byte words: 1 pixel x 4 channels */
 #endif
 const uint A_LOADS = (A_UNITS + WG_SIZE - 1u) / WG_SIZE;
-const uint B_UNITS = B_DIRECT != 0u ? 0u : BN * (BK / 16u); /* 16-byte pieces of weight rows */
-const uint B_LOADS = B_UNITS == 0u ? 1u : (B_UNITS + WG_SIZE - 1u) / WG_SIZE; /* >= 1: no empty arrays */
+const uint B_UNITS = BN * (BK / 16u);           /* 16-byte pieces of weight rows */
+const uint B_LOADS = (B_UNITS + WG_SIZE - 1u) / WG_SIZE;
 
 #if IN_4W4C
 layout(std430, set = 1, binding = 0) readonly buffer InputBuf { uvec4 in_blocks[]; };
@@ -330,19 +326,10 @@ void main()
                 coopMatLoadNV(a[i], smem,
                               (A_BASE(buf) + (sg_m * SG_M + i * uint(Q8CONV_CM_M)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)) / SM_UNIT,
                               STRIDE / SM_UNIT, false);
-            [[unroll]] for (uint j = 0u; j < TN; ++j) {
-                if (B_DIRECT != 0u) {
-                    /* A matrix past the padded channels re-reads the last rows: never stored. */
-                    const uint n = min(n0 + sg_n * SG_N + j * uint(Q8CONV_CM_N), n_rows - uint(Q8CONV_CM_N));
-                    coopMatLoadNV(b[j], weight_rows, n * row_pieces + (s * BK + kk * uint(Q8CONV_CM_K)) / 16u, row_pieces,
-                                  true);
-                } else {
-                    coopMatLoadNV(b[j], smem,
-                                  (B_BASE(buf) + (sg_n * SG_N + j * uint(Q8CONV_CM_N)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)) /
-                                      SM_UNIT,
-                                  STRIDE / SM_UNIT, true);
-                }
-            }
+            [[unroll]] for (uint j = 0u; j < TN; ++j)
+                coopMatLoadNV(b[j], smem,
+                              (B_BASE(buf) + (sg_n * SG_N + j * uint(Q8CONV_CM_N)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)) / SM_UNIT,
+                              STRIDE / SM_UNIT, true);
             [[unroll]] for (uint i = 0u; i < TM; ++i)
                 [[unroll]] for (uint j = 0u; j < TN; ++j)
                     acc[i][j] = coopMatMulAddNV(a[i], b[j], acc[i][j]);

@@ -204,7 +204,7 @@ uint32_t q8conv_matrix_tile_subgroups(const q8conv_matrix_tile *t)
 uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t)
 {
     const uint32_t stride = t->bk / 4u + 4u;
-    const uint32_t stage = t->stages * (t->bm + (t->b_direct ? 0u : t->bn)) * stride;
+    const uint32_t stage = t->stages * (t->bm + t->bn) * stride;
     const uint32_t epi_n = (t->sg_n / Q8CONV_CM_N) % 2u == 0u ? 32u : 16u;
     const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n;
     return 4u * (stage > epi ? stage : epi) + 16u * t->bn;

@@ -128,7 +128,7 @@ typedef struct q8conv_pipeline_key {
     uint32_t bias_mode;
     uint32_t local[3];
     uint32_t k_split;
-    uint32_t tile[7];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages, B direct */
+    uint32_t tile[6];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages */
     uint32_t subgroup_size; /* cooperative-matrix kernel */
     uint32_t input_xor;     /* 0x80808080 for uint8 input */
 } q8conv_pipeline_key;

@@ -126,7 +126,6 @@ typedef struct q8conv_matrix_tile {
     uint32_t sg_m, sg_n; /* pixels x output channels per subgroup */
     uint32_t bk;         /* bytes of K staged per step */
     uint32_t stages;     /* shared-memory stages of the K loop: 2 (double-buffered) or 1 */
-    uint32_t b_direct;   /* 1: weights loaded into the matrices straight from their buffer */
 } q8conv_matrix_tile;
 
 typedef struct q8conv_dispatch_plan {

@@ -173,13 +173,13 @@ static uint32_t matrix_row_pixels(const q8conv_pw *op, uint32_t w, uint32_t w4)
 #ifdef Q8CONV_TUNING
 #include <stdio.h>
 #include <stdlib.h>
-/* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): Q8CONV_TUNE_CM_TILE="BM,BN,SG_M,SG_N,BK,STAGES,B_DIRECT"
+/* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): Q8CONV_TUNE_CM_TILE="BM,BN,SG_M,SG_N,BK,STAGES"
  * replaces the picker's cooperative-matrix tile, so that tiles can be timed without a rebuild. */
 static void tune_matrix_tile(q8conv_dispatch_plan *plan, uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size)
 {
     const char *v = getenv("Q8CONV_TUNE_CM_TILE");
     q8conv_matrix_tile t;
-    if (!v || sscanf(v, "%u,%u,%u,%u,%u,%u,%u", &t.bm, &t.bn, &t.sg_m, &t.sg_n, &t.bk, &t.stages, &t.b_direct) != 7)
+    if (!v || sscanf(v, "%u,%u,%u,%u,%u,%u", &t.bm, &t.bn, &t.sg_m, &t.sg_n, &t.bk, &t.stages) != 6)
         return;
     plan->tile = t;
     plan->global[0] = q8conv_div_up(c4_out * 4u, t.bn);
@@ -224,8 +224,7 @@ static q8conv_status resolve_piece(const q8conv_pw *op, uint32_t w, uint32_t row
                                          .local = {pp->plan.local[0], pp->plan.local[1], pp->plan.local[2]},
                                          .k_split = pp->plan.k_split,
                                          .tile = {pp->plan.tile.bm, pp->plan.tile.bn, pp->plan.tile.sg_m,
-                                                  pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages,
-                                                  pp->plan.tile.b_direct},
+                                                  pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages},
                                          .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u};
         st = q8conv_ctx_get_pipeline((q8conv_context *)ctx, &key, &pp->pipeline);
     }

@@ -52,16 +52,15 @@
 
 /* The picker's menu of workgroup tiles, largest first: pixels (BM) x output channels (BN) per
  * workgroup, pixels x channels per subgroup (SG_M x SG_N, multiples of Q8CONV_CM_M/N), bytes of K
- * staged per step (BK, a multiple of Q8CONV_CM_K dividing Q8CONV_CM_WEIGHT_K_ALIGN), the
- * shared-memory stages (2: double-buffered; 1: the next step waits in registers) and whether the
- * weights skip shared memory (1). A few fixed entries keep the number of pipelines small. C only
- * (an initializer list). */
+ * staged per step (BK, a multiple of Q8CONV_CM_K dividing Q8CONV_CM_WEIGHT_K_ALIGN) and the
+ * shared-memory stages (2: double-buffered; 1: the next step waits in registers). A few fixed
+ * entries keep the number of pipelines small. C only (an initializer list). */
 #define Q8CONV_CM_TILE_MENU                                                                        \
-    {256, 128, 64, 64, 64, 1, 0}, /* 8 subgroups, 16 accumulator matrices each */               \
-    {128, 128, 64, 32, 64, 2, 0}, /* 8 subgroups, 8 each */                                      \
-    {64, 64, 32, 32, 128, 1, 0},  /* 4 subgroups, 4 each */                                      \
-    {64, 32, 32, 16, 64, 2, 0},   /* 4 subgroups, 2 each */                                      \
-    {32, 32, 16, 16, 64, 2, 0}    /* 4 subgroups, 1 each */
+    {128, 128, 64, 32, 64, 2}, /* 8 subgroups, 8 accumulator matrices each */                    \
+    {128, 64, 32, 32, 64, 2},  /* 8 subgroups, 4 each */                                          \
+    {64, 64, 32, 32, 64, 2},   /* 4 subgroups, 4 each */                                          \
+    {64, 32, 32, 16, 32, 2},   /* 4 subgroups, 2 each */                                          \
+    {32, 32, 16, 16, 32, 2}    /* 4 subgroups, 1 each */
 #define Q8CONV_CM_TILE_COUNT 5
 
 #endif
