@@ -219,7 +219,9 @@ bool q8conv_matrix_pays(uint64_t pixels, uint32_t ic, uint32_t oc)
 }
 
 /* Workgroups that keep a large GPU busy: the largest tile that still yields this many is taken
- * (bigger tiles reuse each loaded byte more), else the tile with the most workgroups. */
+ * (bigger tiles reuse each loaded byte more), else the tile with the most workgroups. Tiles more
+ * than 32 channels wider than the layer's (padded) channels are passed over: their matrix units
+ * would mostly multiply padding. Chosen from sweeps of every tile on the H100 (bench/RESULTS.md). */
 #define MATRIX_TARGET_GROUPS 256u
 
 q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
@@ -232,13 +234,17 @@ q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgro
         if (max_count[i] == 0)
             return Q8CONV_ERROR_INVALID_ARGUMENT;
     const uint32_t channels = c4_out > 0x3FFFFFFFu ? 0xFFFFFFFFu : c4_out * 4u;
+    const uint64_t widest = ((uint64_t)channels + 31u) / 32u * 32u;
+    uint32_t narrowest = UINT32_MAX;
+    for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++)
+        narrowest = q8conv_matrix_tiles[i].bn < narrowest ? q8conv_matrix_tiles[i].bn : narrowest;
     int best = -1;
     uint64_t best_groups = 0;
     for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++) {
         const q8conv_matrix_tile *t = &q8conv_matrix_tiles[i];
         const uint64_t invocations = (uint64_t)q8conv_matrix_tile_subgroups(t) * subgroup_size;
         if (invocations > max_local[0] || invocations > max_invocations ||
-            q8conv_matrix_tile_shared_bytes(t) > max_shared_bytes)
+            q8conv_matrix_tile_shared_bytes(t) > max_shared_bytes || (t->bn > widest && t->bn > narrowest))
             continue;
         const uint64_t groups = (uint64_t)div_up_safe(pixels, t->bm) * div_up_safe(channels, t->bn);
         if (best < 0 || (best_groups < MATRIX_TARGET_GROUPS && groups > best_groups)) {

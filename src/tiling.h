@@ -56,11 +56,11 @@
  * shared-memory stages (2: double-buffered; 1: the next step waits in registers). A few fixed
  * entries keep the number of pipelines small. C only (an initializer list). */
 #define Q8CONV_CM_TILE_MENU                                                                        \
-    {128, 128, 64, 32, 64, 2}, /* 8 subgroups, 8 accumulator matrices each */                    \
-    {128, 64, 32, 32, 64, 2},  /* 8 subgroups, 4 each */                                          \
-    {64, 64, 32, 32, 64, 2},   /* 4 subgroups, 4 each */                                          \
-    {64, 32, 32, 16, 32, 2},   /* 4 subgroups, 2 each */                                          \
-    {32, 32, 16, 16, 32, 2}    /* 4 subgroups, 1 each */
+    {256, 128, 64, 64, 64, 1}, /* 8 subgroups, 16 accumulator matrices each */                   \
+    {128, 128, 64, 32, 64, 2}, /* 8 subgroups, 8 each */                                          \
+    {64, 64, 32, 32, 128, 1},  /* 4 subgroups, 4 each */                                          \
+    {64, 32, 32, 16, 64, 2},   /* 4 subgroups, 2 each */                                          \
+    {32, 32, 16, 16, 64, 2}    /* 4 subgroups, 1 each */
 #define Q8CONV_CM_TILE_COUNT 5
 
 #endif
