@@ -420,9 +420,11 @@ Q8CONV_API q8conv_status q8conv_pw_run(q8conv_pw *op, const q8conv_tensor *input
  *  caller must rebind its own state afterwards. Each tensor owns its descriptor sets, so
  *  recordings stay valid, with any tensors, any number of times, into one or several command
  *  buffers, until the op or a tensor used is destroyed; the caller keeps those alive until the
- *  command buffers have executed. The first recording or run that needs a given workgroup size
- *  creates its pipeline (a host allocation and a driver compile, under the context's lock, and
- *  a pipeline-cache entry); after that, recording allocates nothing and touches no pool.
+ *  command buffers have executed. The op's first recording or run of a shape that needs a new
+ *  pipeline (kernel variant, workgroup shape) creates or finds it (a host allocation and, if no op
+ *  of the context has it, a driver compile from the pipeline cache, under the context's lock) and
+ *  holds it until q8conv_pw_destroy; after that, recording that shape allocates nothing and
+ *  touches no pool (a constant-time lookup under the context's lock).
  *  Thread-safe: several threads may record the same op (or different ops of one context) into
  *  different command buffers at once; one command buffer is the caller's to synchronize (Vulkan's
  *  external-sync rule).
@@ -437,7 +439,11 @@ Q8CONV_API q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd,
 /** The kernel an op resolved to (AUTO replaced by the context's default); Q8CONV_KERNEL_AUTO for NULL. */
 Q8CONV_API q8conv_kernel q8conv_pw_get_kernel(const q8conv_pw *op);
 
-/** Destroys the op. The caller ensures no recorded command buffer that uses it is still pending. */
+/** Destroys the op, and the pipelines that no other live op of the context holds: a long-lived
+ *  context keeps only what its live ops use (beyond a fixed base: shader modules, layouts, the
+ *  pipeline cache, a pipeline table of at least 16 slots, descriptor pools sized by the most
+ *  tensors ever alive at once). The caller ensures no recorded command buffer that uses the op is
+ *  still pending. */
 Q8CONV_API void q8conv_pw_destroy(q8conv_pw *op);
 
 /** The CPU reference (SEMANTICS.md as code): computes the op for host arrays, no device needed.

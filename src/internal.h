@@ -133,18 +133,33 @@ typedef struct q8conv_pipeline_key {
     uint32_t input_xor;     /* 0x80808080 for uint8 input */
 } q8conv_pipeline_key;
 
-/* A compute pipeline for one key; created on first use. */
+/* A compute pipeline for one key, created when an op first needs it and destroyed when the last
+ * op that used it is destroyed (its compiled code stays in the VkPipelineCache, so a later op
+ * re-creates it cheaply). */
 typedef struct q8conv_pipeline_entry {
     q8conv_pipeline_key key;
+    uint64_t hash;
     VkPipeline pipeline;
+    uint32_t holders; /* ops holding it (q8conv_pipeline_holds) */
 } q8conv_pipeline_entry;
+
+/* The pipelines an op holds: recorded at its first use of each, released with the op. */
+typedef struct q8conv_pipeline_holds {
+    q8conv_pipeline_entry **entries;
+    uint32_t count, capacity;
+} q8conv_pipeline_holds;
 
 /* The descriptor set layouts, the pipeline layout and the shader modules the device can run. */
 q8conv_status q8conv_pipelines_create(q8conv_context *ctx);
-/* Destroys those and every pipeline created since. */
+/* Destroys those and every pipeline still held. */
 void q8conv_pipelines_destroy(q8conv_context *ctx);
-/* The pipeline for a key, created and cached on first use (locks the context). */
-q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out);
+/* The pipeline for a key, found in the context's hash table (constant expected time) or created,
+ * and held by `holds` (an op's) from then on. Locks the context; allocates only when the pipeline
+ * or the op's hold on it is new. */
+q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, q8conv_pipeline_holds *holds,
+                                      VkPipeline *out);
+/* Lets go of every pipeline in `holds`: those no op holds any more are destroyed. Locks the context. */
+void q8conv_ctx_release_pipelines(q8conv_context *ctx, q8conv_pipeline_holds *holds);
 
 /* ---- descriptor sets (src/descriptors.c) ---- */
 
@@ -217,8 +232,10 @@ struct q8conv_context {
     VkDescriptorSetLayout tensor_set_layout; /* sets 1 and 2: one storage buffer */
     VkPipelineLayout pipeline_layout;
     VkShaderModule modules[Q8CONV_MODULE_COUNT];
-    q8conv_pipeline_entry *pipelines;        /* under the lock */
-    uint32_t pipeline_count, pipeline_capacity;
+    /* Under the lock: an open-addressing hash table of the live pipelines (slots NULL, a live
+     * entry, or Q8CONV_PIPELINE_GONE), sized to a power of two that follows the live count. */
+    q8conv_pipeline_entry **pipeline_slots;
+    uint32_t pipeline_capacity, pipeline_count, pipeline_used; /* slots; live entries; live + gone */
 
     /* descriptors.c, under the lock */
     q8conv_pool_chain pools;
@@ -286,6 +303,7 @@ struct q8conv_pw {
         VkDescriptorPool set_pool;
     } variants[2];
     uint32_t variant_count;
+    q8conv_pipeline_holds pipelines; /* under the context's lock */
 };
 
 /* Push constants of shaders/q8conv_pw.comp, in its std430 order. */

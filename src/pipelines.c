@@ -1,5 +1,5 @@
 /* The pipeline table: descriptor set layouts, the pipeline layout, the shader modules, and the
- * compute pipelines, each created on first use and kept for the context's life. */
+ * compute pipelines, each created when an op first needs it and kept while some op holds it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +33,12 @@ q8conv_status q8conv_pipelines_create(q8conv_context *ctx)
     if (r != VK_SUCCESS)
         return q8conv_status_from_vk(r);
 
+    /* The pipeline table starts at its smallest size, so a first run allocates only what is new. */
+    ctx->pipeline_slots = q8conv_calloc(&ctx->allocator, 16, sizeof *ctx->pipeline_slots);
+    if (!ctx->pipeline_slots)
+        return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
+    ctx->pipeline_capacity = 16;
+
     for (uint32_t m = 0; m < Q8CONV_MODULE_COUNT; ++m) {
         /* A module declaring a capability the device lacks (DotProduct, CooperativeMatrixNV) is
          * invalid there. */
@@ -48,11 +54,20 @@ q8conv_status q8conv_pipelines_create(q8conv_context *ctx)
     return Q8CONV_SUCCESS;
 }
 
+/* A slot whose entry was removed: lookups probe past it, insertions may reuse it. */
+static q8conv_pipeline_entry *const Q8CONV_PIPELINE_GONE = (q8conv_pipeline_entry *)&Q8CONV_PIPELINE_GONE;
+
 void q8conv_pipelines_destroy(q8conv_context *ctx)
 {
     const VkDevice dev = ctx->device;
-    for (uint32_t i = 0; i < ctx->pipeline_count; ++i)
-        ctx->vk.vkDestroyPipeline(dev, ctx->pipelines[i].pipeline, NULL);
+    for (uint32_t i = 0; i < ctx->pipeline_capacity; ++i) {
+        q8conv_pipeline_entry *e = ctx->pipeline_slots[i];
+        if (e && e != Q8CONV_PIPELINE_GONE) {
+            ctx->vk.vkDestroyPipeline(dev, e->pipeline, NULL);
+            q8conv_free(&ctx->allocator, e);
+        }
+    }
+    q8conv_free(&ctx->allocator, ctx->pipeline_slots);
     for (uint32_t m = 0; m < Q8CONV_MODULE_COUNT; ++m)
         if (ctx->modules[m])
             ctx->vk.vkDestroyShaderModule(dev, ctx->modules[m], NULL);
@@ -62,7 +77,176 @@ void q8conv_pipelines_destroy(q8conv_context *ctx)
         ctx->vk.vkDestroyDescriptorSetLayout(dev, ctx->op_set_layout, NULL);
     if (ctx->tensor_set_layout)
         ctx->vk.vkDestroyDescriptorSetLayout(dev, ctx->tensor_set_layout, NULL);
-    q8conv_free(&ctx->allocator, ctx->pipelines);
+}
+
+static uint64_t key_hash(const q8conv_pipeline_key *key)
+{
+    const uint8_t *p = (const uint8_t *)key;
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < sizeof *key; ++i)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* The slot of key's entry, or NULL when it has none. */
+static q8conv_pipeline_entry **find_slot(q8conv_context *ctx, const q8conv_pipeline_key *key, uint64_t hash)
+{
+    const uint32_t mask = ctx->pipeline_capacity - 1u;
+    for (uint32_t i = (uint32_t)hash & mask, n = 0; n < ctx->pipeline_capacity; i = (i + 1u) & mask, ++n) {
+        q8conv_pipeline_entry *e = ctx->pipeline_slots[i];
+        if (!e)
+            return NULL;
+        if (e != Q8CONV_PIPELINE_GONE && e->hash == hash && memcmp(&e->key, key, sizeof *key) == 0)
+            return &ctx->pipeline_slots[i];
+    }
+    return NULL;
+}
+
+/* Re-inserts the live entries into a table of `capacity` slots (a power of two), dropping the
+ * removed ones: a long-lived context's table follows what is alive, not what ever was. */
+static q8conv_status rehash(q8conv_context *ctx, uint32_t capacity)
+{
+    q8conv_pipeline_entry **slots = q8conv_calloc(&ctx->allocator, capacity, sizeof *slots);
+    if (!slots)
+        return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
+    for (uint32_t i = 0; i < ctx->pipeline_capacity; ++i) {
+        q8conv_pipeline_entry *e = ctx->pipeline_slots[i];
+        if (!e || e == Q8CONV_PIPELINE_GONE)
+            continue;
+        uint32_t j = (uint32_t)e->hash & (capacity - 1u);
+        while (slots[j])
+            j = (j + 1u) & (capacity - 1u);
+        slots[j] = e;
+    }
+    q8conv_free(&ctx->allocator, ctx->pipeline_slots);
+    ctx->pipeline_slots = slots;
+    ctx->pipeline_capacity = capacity;
+    ctx->pipeline_used = ctx->pipeline_count;
+    return Q8CONV_SUCCESS;
+}
+
+/* Room for one more entry with the table at most 3/4 full (live and removed slots). */
+static q8conv_status reserve_slot(q8conv_context *ctx)
+{
+    if ((uint64_t)(ctx->pipeline_used + 1u) * 4u <= (uint64_t)ctx->pipeline_capacity * 3u)
+        return Q8CONV_SUCCESS;
+    uint32_t capacity = 16;
+    while ((uint64_t)(ctx->pipeline_count + 1u) * 2u > capacity)
+        capacity *= 2u;
+    return rehash(ctx, capacity);
+}
+
+/* Room in an op's holds for one more. */
+static q8conv_status reserve_hold(q8conv_context *ctx, q8conv_pipeline_holds *holds)
+{
+    if (holds->count < holds->capacity)
+        return Q8CONV_SUCCESS;
+    uint32_t capacity = holds->capacity ? holds->capacity * 2u : 4u;
+    q8conv_pipeline_entry **e = q8conv_calloc(&ctx->allocator, capacity, sizeof *e);
+    if (!e)
+        return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
+    if (holds->count)
+        memcpy(e, holds->entries, holds->count * sizeof *e);
+    q8conv_free(&ctx->allocator, holds->entries);
+    holds->entries = e;
+    holds->capacity = capacity;
+    return Q8CONV_SUCCESS;
+}
+
+static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out);
+
+/* Puts a new entry into a table with room for it (reserve_slot); returns its slot. */
+static q8conv_pipeline_entry **insert_entry(q8conv_context *ctx, q8conv_pipeline_entry *e)
+{
+    uint32_t j = (uint32_t)e->hash & (ctx->pipeline_capacity - 1u);
+    while (ctx->pipeline_slots[j] && ctx->pipeline_slots[j] != Q8CONV_PIPELINE_GONE)
+        j = (j + 1u) & (ctx->pipeline_capacity - 1u);
+    if (!ctx->pipeline_slots[j])
+        ctx->pipeline_used++;
+    ctx->pipeline_slots[j] = e;
+    ctx->pipeline_count++;
+    return &ctx->pipeline_slots[j];
+}
+
+/* Takes an entry out of the table and destroys its pipeline. */
+static void remove_entry(q8conv_context *ctx, q8conv_pipeline_entry **slot)
+{
+    q8conv_pipeline_entry *e = *slot;
+    *slot = Q8CONV_PIPELINE_GONE;
+    ctx->pipeline_count--;
+    ctx->vk.vkDestroyPipeline(ctx->device, e->pipeline, NULL);
+    q8conv_free(&ctx->allocator, e);
+}
+
+q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, q8conv_pipeline_holds *holds,
+                                      VkPipeline *out)
+{
+    if (key->module >= Q8CONV_MODULE_COUNT || !ctx->modules[key->module])
+        return Q8CONV_ERROR_UNSUPPORTED;
+    const uint64_t hash = key_hash(key);
+    pthread_mutex_lock(&ctx->lock);
+    q8conv_pipeline_entry **slot = find_slot(ctx, key, hash);
+    q8conv_pipeline_entry *e = slot ? *slot : NULL;
+    /* An op holds a few pipelines (one per shape family it has run): the scan is short. */
+    for (uint32_t i = 0; e && i < holds->count; ++i)
+        if (holds->entries[i] == e) {
+            *out = e->pipeline;
+            pthread_mutex_unlock(&ctx->lock);
+            return Q8CONV_SUCCESS;
+        }
+    q8conv_status st = Q8CONV_SUCCESS;
+    bool fresh = false;
+    if (!e) {
+        st = reserve_slot(ctx);
+        e = st == Q8CONV_SUCCESS ? q8conv_calloc(&ctx->allocator, 1, sizeof *e) : NULL;
+        if (st == Q8CONV_SUCCESS && !e)
+            st = Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
+        if (st == Q8CONV_SUCCESS) {
+            st = create_pipeline(ctx, key, &e->pipeline);
+            if (st != Q8CONV_SUCCESS) {
+                q8conv_free(&ctx->allocator, e);
+                e = NULL;
+            }
+        }
+        if (st == Q8CONV_SUCCESS) {
+            e->key = *key;
+            e->hash = hash;
+            slot = insert_entry(ctx, e);
+            fresh = true;
+        }
+    }
+    if (st == Q8CONV_SUCCESS)
+        st = reserve_hold(ctx, holds);
+    if (st == Q8CONV_SUCCESS) {
+        e->holders++;
+        holds->entries[holds->count++] = e;
+        *out = e->pipeline;
+    } else if (fresh) {
+        /* A failed call leaves the table as it was. */
+        remove_entry(ctx, slot);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
+void q8conv_ctx_release_pipelines(q8conv_context *ctx, q8conv_pipeline_holds *holds)
+{
+    pthread_mutex_lock(&ctx->lock);
+    for (uint32_t i = 0; i < holds->count; ++i) {
+        q8conv_pipeline_entry *e = holds->entries[i];
+        if (--e->holders == 0)
+            remove_entry(ctx, find_slot(ctx, &e->key, e->hash));
+    }
+    /* A table far larger than what is alive shrinks; if that allocation fails it stays as is. */
+    if (ctx->pipeline_capacity > 16u && (uint64_t)ctx->pipeline_count * 8u < ctx->pipeline_capacity) {
+        uint32_t capacity = 16;
+        while ((uint64_t)ctx->pipeline_count * 2u > capacity)
+            capacity *= 2u;
+        (void)rehash(ctx, capacity);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    q8conv_free(&ctx->allocator, holds->entries);
+    *holds = (q8conv_pipeline_holds){0};
 }
 
 #ifdef Q8CONV_TUNING
@@ -92,33 +276,9 @@ static void tune_print_stats(q8conv_context *ctx, VkPipeline p, const q8conv_pip
 }
 #endif
 
-q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out)
+/* Compiles the pipeline of a key (under the lock; the pipeline cache makes a repeat cheap). */
+static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out)
 {
-    if (key->module >= Q8CONV_MODULE_COUNT || !ctx->modules[key->module])
-        return Q8CONV_ERROR_UNSUPPORTED;
-    pthread_mutex_lock(&ctx->lock);
-    q8conv_status st = Q8CONV_SUCCESS;
-    for (uint32_t i = 0; i < ctx->pipeline_count; ++i) {
-        const q8conv_pipeline_entry *e = &ctx->pipelines[i];
-        if (memcmp(&e->key, key, sizeof *key) == 0) {
-            *out = e->pipeline;
-            pthread_mutex_unlock(&ctx->lock);
-            return Q8CONV_SUCCESS;
-        }
-    }
-    if (ctx->pipeline_count == ctx->pipeline_capacity) {
-        uint32_t cap = ctx->pipeline_capacity ? ctx->pipeline_capacity * 2 : 16;
-        q8conv_pipeline_entry *p = q8conv_calloc(&ctx->allocator, cap, sizeof *p);
-        if (!p) {
-            pthread_mutex_unlock(&ctx->lock);
-            return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
-        }
-        if (ctx->pipeline_count)
-            memcpy(p, ctx->pipelines, ctx->pipeline_count * sizeof *p);
-        q8conv_free(&ctx->allocator, ctx->pipelines);
-        ctx->pipelines = p;
-        ctx->pipeline_capacity = cap;
-    }
     /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp); 5-9: the
      * matrix tile, 10: subgroup size, 11: INPUT_XOR, 12: stages (shaders/q8conv_pw_coopmat.comp).
      * An entry whose id a module does not declare has no effect (Vulkan's rule). */
@@ -142,18 +302,10 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline
     if (ctx->tune_stats)
         ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
 #endif
-    VkPipeline p = VK_NULL_HANDLE;
-    VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, &p);
+    VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, out);
 #ifdef Q8CONV_TUNING
     if (r == VK_SUCCESS && ctx->tune_stats && getenv("Q8CONV_TUNE_STATS"))
-        tune_print_stats(ctx, p, key);
+        tune_print_stats(ctx, *out, key);
 #endif
-    if (r != VK_SUCCESS) {
-        st = q8conv_ctx_result(ctx, r);
-    } else {
-        ctx->pipelines[ctx->pipeline_count++] = (q8conv_pipeline_entry){.key = *key, .pipeline = p};
-        *out = p;
-    }
-    pthread_mutex_unlock(&ctx->lock);
-    return st;
+    return r == VK_SUCCESS ? Q8CONV_SUCCESS : q8conv_ctx_result(ctx, r);
 }

@@ -125,6 +125,7 @@ void q8conv_pw_destroy(q8conv_pw *op)
     if (!op)
         return;
     q8conv_context *ctx = op->ctx;
+    q8conv_ctx_release_pipelines(ctx, &op->pipelines);
     for (uint32_t v = 0; v < op->variant_count; ++v)
         q8conv_ctx_free_set(ctx, op->variants[v].set_pool, op->variants[v].set);
     q8conv_buffer_destroy(ctx, &op->params);
@@ -190,7 +191,7 @@ static void tune_matrix_tile(q8conv_dispatch_plan *plan, uint32_t pixels, uint32
 }
 #endif
 
-static q8conv_status resolve_piece(const q8conv_pw *op, uint32_t w, uint32_t rows, piece_plan *pp)
+static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, piece_plan *pp)
 {
     if (pp->pipeline && pp->rows == rows)
         return Q8CONV_SUCCESS;
@@ -226,7 +227,7 @@ static q8conv_status resolve_piece(const q8conv_pw *op, uint32_t w, uint32_t row
                                          .tile = {pp->plan.tile.bm, pp->plan.tile.bn, pp->plan.tile.sg_m,
                                                   pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages},
                                          .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u};
-        st = q8conv_ctx_get_pipeline((q8conv_context *)ctx, &key, &pp->pipeline);
+        st = q8conv_ctx_get_pipeline(op->ctx, &key, &op->pipelines, &pp->pipeline);
     }
     pp->rows = rows;
     return st;
@@ -248,7 +249,7 @@ static uint32_t piece_end(const q8conv_tensor *in, const q8conv_tensor *out, uin
 /* Records every dispatch of one run: the rows are cut where either tensor's binding window ends,
  * and each piece is split further where the device's group-count limit requires. Every plan and
  * pipeline is resolved before the first command is recorded, so a refusal records nothing. */
-static q8conv_status record_dispatches(const q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *in,
+static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *in,
                                        const q8conv_tensor *out)
 {
     q8conv_context *ctx = op->ctx;
