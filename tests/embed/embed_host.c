@@ -199,8 +199,13 @@ void embed_buffer_destroy(embed_host *h, embed_buffer *b)
 
 VkCommandBuffer embed_cmd_begin(embed_host *h)
 {
+    return embed_cmd_begin_in(h, h->command_pool);
+}
+
+VkCommandBuffer embed_cmd_begin_in(embed_host *h, VkCommandPool pool)
+{
     VkCommandBufferAllocateInfo cbai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                        .commandPool = h->command_pool,
+                                        .commandPool = pool,
                                         .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
                                         .commandBufferCount = 1};
     VkCommandBuffer cmd = VK_NULL_HANDLE;
@@ -208,10 +213,18 @@ VkCommandBuffer embed_cmd_begin(embed_host *h)
         return VK_NULL_HANDLE;
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     if (vkBeginCommandBuffer(cmd, &bi) != VK_SUCCESS) {
-        vkFreeCommandBuffers(h->device, h->command_pool, 1, &cmd);
+        vkFreeCommandBuffers(h->device, pool, 1, &cmd);
         return VK_NULL_HANDLE;
     }
     return cmd;
+}
+
+VkCommandPool embed_pool_create(embed_host *h)
+{
+    VkCommandPoolCreateInfo cpci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                    .queueFamilyIndex = h->queue_family};
+    VkCommandPool pool = VK_NULL_HANDLE;
+    return vkCreateCommandPool(h->device, &cpci, NULL, &pool) == VK_SUCCESS ? pool : VK_NULL_HANDLE;
 }
 
 bool embed_submit_wait(embed_host *h, const VkCommandBuffer *cmds, uint32_t count)

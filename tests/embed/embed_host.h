@@ -60,6 +60,10 @@ void embed_buffer_destroy(embed_host *h, embed_buffer *b);
 
 /* A primary command buffer from the host's pool, begun for reuse (no ONE_TIME_SUBMIT). */
 VkCommandBuffer embed_cmd_begin(embed_host *h);
+/* The same from `pool`: one of embed_pool_create's, for a thread of its own (pools are externally
+ * synchronized). VK_NULL_HANDLE on failure. */
+VkCommandBuffer embed_cmd_begin_in(embed_host *h, VkCommandPool pool);
+VkCommandPool embed_pool_create(embed_host *h);
 /* Submits the command buffers in one vkQueueSubmit and waits for them. */
 bool embed_submit_wait(embed_host *h, const VkCommandBuffer *cmds, uint32_t count);
 
