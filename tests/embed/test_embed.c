@@ -97,6 +97,40 @@ static void run_once_exact(q8conv_context *ctx, const test_op *t, const char *wh
     q8conv_pw_destroy(op);
 }
 
+/* What the recording suites start from: the host's device (integer dot product on where offered),
+ * a context on it and a fresh op of random shape, bias, activation and layouts. */
+typedef struct host_op {
+    embed_host h;
+    q8conv_context *ctx; /* NULL if it could not be made (reported) */
+    test_op t;
+    q8conv_pw *op;       /* likewise */
+} host_op;
+
+/* False when the host could not be created (reported, nothing to destroy). */
+static bool host_op_create(host_op *s)
+{
+    if (!embed_host_create(&s->h, EMBED_DOT_KHR_STRUCT)) {
+        test_failures++;
+        return false;
+    }
+    s->ctx = embed_host_context(&s->h, NULL);
+    test_op_random(&s->t, test_range(1, 40), test_range(1, 40), (q8conv_bias_mode)test_range(0, 2),
+                   (q8conv_activation)test_range(0, 2), (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1),
+                   Q8CONV_KERNEL_AUTO);
+    s->op = NULL;
+    if (s->ctx)
+        CHECK_OK(q8conv_pw_create(s->ctx, &s->t.desc, &s->op));
+    return true;
+}
+
+static void host_op_destroy(host_op *s)
+{
+    q8conv_pw_destroy(s->op);
+    q8conv_context_destroy(s->ctx);
+    test_op_free(&s->t);
+    embed_host_destroy(&s->h);
+}
+
 /* ---- suites ---- */
 
 /* The same op recorded five times, with five different tensor pairs (library-owned and wrapped,
@@ -105,31 +139,21 @@ static void run_once_exact(q8conv_context *ctx, const test_op *t, const char *wh
  * more after new inputs are written: a recording stays valid until the op or a tensor goes. */
 static void suite_record_repeat(void)
 {
-    embed_host h;
-    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
-        test_failures++;
+    host_op s;
+    if (!host_op_create(&s))
         return;
-    }
-    q8conv_context *ctx = embed_host_context(&h, NULL);
-    test_op t;
-    test_op_random(&t, test_range(1, 40), test_range(1, 40), (q8conv_bias_mode)test_range(0, 2),
-                   (q8conv_activation)test_range(0, 2), (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1),
-                   Q8CONV_KERNEL_AUTO);
-    q8conv_pw *op = NULL;
-    if (ctx)
-        CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     enum { PAIRS = 5 };
     pair p[PAIRS];
     memset(p, 0, sizeof p);
     embed_buffer arena = {0};
     VkCommandBuffer cmd[2] = {VK_NULL_HANDLE, VK_NULL_HANDLE};
-    if (!op)
+    if (!s.op)
         goto done;
 
     for (int i = 0; i < 3; ++i)
-        pair_create(&p[i], ctx, &t, test_range(1, 2), test_range(1, 6), test_range(1, 13));
+        pair_create(&p[i], s.ctx, &s.t, test_range(1, 2), test_range(1, 6), test_range(1, 13));
     /* Pairs 3 and 4 live in one host buffer, each tensor at its own aligned offset. */
-    VkDeviceSize align = h.props.limits.minStorageBufferOffsetAlignment < 16 ? 16 : h.props.limits.minStorageBufferOffsetAlignment;
+    VkDeviceSize align = s.h.props.limits.minStorageBufferOffsetAlignment < 16 ? 16 : s.h.props.limits.minStorageBufferOffsetAlignment;
     q8conv_tensor_desc d[4];
     VkDeviceSize off[4], end = align; /* start one alignment in: a non-zero offset */
     for (int i = 0; i < 2; ++i) {
@@ -137,29 +161,29 @@ static void suite_record_repeat(void)
         p[3 + i].n = n;
         p[3 + i].h = hh;
         p[3 + i].w = w;
-        d[2 * i] = (q8conv_tensor_desc){n, t.desc.in_channels, hh, w, t.desc.input_layout};
-        d[2 * i + 1] = (q8conv_tensor_desc){n, t.desc.out_channels, hh, w, t.desc.output_layout};
+        d[2 * i] = (q8conv_tensor_desc){n, s.t.desc.in_channels, hh, w, s.t.desc.input_layout};
+        d[2 * i + 1] = (q8conv_tensor_desc){n, s.t.desc.out_channels, hh, w, s.t.desc.output_layout};
     }
     for (int k = 0; k < 4; ++k) {
         off[k] = end;
         end = (off[k] + q8conv_tensor_size_bytes(&d[k]) + align - 1) / align * align;
     }
-    if (!embed_buffer_create(&h, end, &arena)) {
+    if (!embed_buffer_create(&s.h, end, &arena)) {
         test_failures++;
         goto done;
     }
     for (int i = 0; i < 2; ++i) {
-        CHECK_OK(q8conv_tensor_wrap(ctx, &d[2 * i], arena.buffer, off[2 * i], &p[3 + i].in));
-        CHECK_OK(q8conv_tensor_wrap_sized(ctx, &d[2 * i + 1], arena.buffer, off[2 * i + 1], arena.size, &p[3 + i].out));
+        CHECK_OK(q8conv_tensor_wrap(s.ctx, &d[2 * i], arena.buffer, off[2 * i], &p[3 + i].in));
+        CHECK_OK(q8conv_tensor_wrap_sized(s.ctx, &d[2 * i + 1], arena.buffer, off[2 * i + 1], arena.size, &p[3 + i].out));
     }
     for (int i = 0; i < PAIRS; ++i) {
         if (!p[i].in || !p[i].out)
             goto done;
-        pair_prepare(&p[i], &t);
+        pair_prepare(&p[i], &s.t);
     }
 
-    cmd[0] = embed_cmd_begin(&h);
-    cmd[1] = embed_cmd_begin(&h);
+    cmd[0] = embed_cmd_begin(&s.h);
+    cmd[1] = embed_cmd_begin(&s.h);
     if (!cmd[0] || !cmd[1]) {
         test_failures++;
         goto done;
@@ -167,32 +191,29 @@ static void suite_record_repeat(void)
     for (int c = 0; c < 2; ++c)
         embed_barrier_before_record(cmd[c]);
     for (int i = 0; i < PAIRS; ++i)
-        CHECK_OK(q8conv_pw_record(op, cmd[i < 3 ? 0 : 1], p[i].in, p[i].out));
+        CHECK_OK(q8conv_pw_record(s.op, cmd[i < 3 ? 0 : 1], p[i].in, p[i].out));
     for (int c = 0; c < 2; ++c) {
         embed_barrier_after_record(cmd[c]);
         CHECK(vkEndCommandBuffer(cmd[c]) == VK_SUCCESS, "vkEndCommandBuffer");
     }
-    CHECK(embed_submit_wait(&h, cmd, 2), "submit of both command buffers");
+    CHECK(embed_submit_wait(&s.h, cmd, 2), "submit of both command buffers");
     for (int i = 0; i < PAIRS; ++i)
         pair_check(&p[i], i < 3 ? "recording into command buffer 1" : "recording into command buffer 2");
 
     for (int i = 0; i < 3; ++i)
-        pair_prepare(&p[i], &t);
-    CHECK(embed_submit_wait(&h, cmd, 1), "second submit of command buffer 1");
+        pair_prepare(&p[i], &s.t);
+    CHECK(embed_submit_wait(&s.h, cmd, 1), "second submit of command buffer 1");
     for (int i = 0; i < 3; ++i)
         pair_check(&p[i], "command buffer 1 submitted again with new inputs");
 
 done:
     for (int c = 0; c < 2; ++c)
         if (cmd[c])
-            vkFreeCommandBuffers(h.device, h.command_pool, 1, &cmd[c]);
+            vkFreeCommandBuffers(s.h.device, s.h.command_pool, 1, &cmd[c]);
     for (int i = 0; i < PAIRS; ++i)
         pair_free(&p[i]);
-    embed_buffer_destroy(&h, &arena);
-    q8conv_pw_destroy(op);
-    q8conv_context_destroy(ctx);
-    test_op_free(&t);
-    embed_host_destroy(&h);
+    embed_buffer_destroy(&s.h, &arena);
+    host_op_destroy(&s);
 }
 
 /* q8conv_pw_record and q8conv_pw_run on one op from several threads at once, on the host's device
@@ -238,38 +259,28 @@ static void *record_thread_main(void *arg)
 
 static void suite_record_threads(void)
 {
-    embed_host h;
-    if (!embed_host_create(&h, EMBED_DOT_KHR_STRUCT)) {
-        test_failures++;
+    host_op s;
+    if (!host_op_create(&s))
         return;
-    }
-    q8conv_context *ctx = embed_host_context(&h, NULL);
-    test_op t;
-    test_op_random(&t, test_range(1, 40), test_range(1, 40), (q8conv_bias_mode)test_range(0, 2),
-                   (q8conv_activation)test_range(0, 2), (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1),
-                   Q8CONV_KERNEL_AUTO);
-    q8conv_pw *op = NULL;
-    if (ctx)
-        CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     record_thread r[RECORD_THREADS];
     memset(r, 0, sizeof r);
     pthread_barrier_t start;
     pthread_t threads[RECORD_THREADS];
-    const bool barrier = op != NULL && pthread_barrier_init(&start, NULL, RECORD_THREADS) == 0;
+    const bool barrier = s.op != NULL && pthread_barrier_init(&start, NULL, RECORD_THREADS) == 0;
     bool ready = barrier;
     for (int k = 0; ready && k < RECORD_THREADS; ++k) {
-        r[k].op = op;
+        r[k].op = s.op;
         r[k].start = &start;
-        r[k].pool = embed_pool_create(&h);
-        r[k].cmd = r[k].pool ? embed_cmd_begin_in(&h, r[k].pool) : VK_NULL_HANDLE;
+        r[k].pool = embed_pool_create(&s.h);
+        r[k].cmd = r[k].pool ? embed_cmd_begin_in(&s.h, r[k].pool) : VK_NULL_HANDLE;
         ready = r[k].cmd != VK_NULL_HANDLE;
         for (int i = 0; ready && i < RECORD_ROUNDS; ++i) {
             pair *both[2] = {&r[k].recorded[i], &r[k].ran[i]};
             for (int j = 0; j < 2; ++j) {
-                pair_create(both[j], ctx, &t, test_range(1, 2), test_range(1, 6), test_range(1, 13));
+                pair_create(both[j], s.ctx, &s.t, test_range(1, 2), test_range(1, 6), test_range(1, 13));
                 ready = ready && both[j]->in && both[j]->out;
                 if (ready)
-                    pair_prepare(both[j], &t);
+                    pair_prepare(both[j], &s.t);
             }
         }
     }
@@ -290,7 +301,7 @@ static void suite_record_threads(void)
             cmds[k] = r[k].cmd;
         }
         if (ok) {
-            CHECK(embed_submit_wait(&h, cmds, RECORD_THREADS), "submit of the threads' recordings");
+            CHECK(embed_submit_wait(&s.h, cmds, RECORD_THREADS), "submit of the threads' recordings");
             for (int k = 0; k < RECORD_THREADS; ++k)
                 for (int i = 0; i < RECORD_ROUNDS; ++i) {
                     pair_check(&r[k].recorded[i], "recorded by one of several threads");
@@ -302,16 +313,13 @@ static void suite_record_threads(void)
         pthread_barrier_destroy(&start);
     for (int k = 0; k < RECORD_THREADS; ++k) {
         if (r[k].pool)
-            vkDestroyCommandPool(h.device, r[k].pool, NULL);
+            vkDestroyCommandPool(s.h.device, r[k].pool, NULL);
         for (int i = 0; i < RECORD_ROUNDS; ++i) {
             pair_free(&r[k].recorded[i]);
             pair_free(&r[k].ran[i]);
         }
     }
-    q8conv_pw_destroy(op);
-    q8conv_context_destroy(ctx);
-    test_op_free(&t);
-    embed_host_destroy(&h);
+    host_op_destroy(&s);
 }
 
 /* An allocator that counts, so the test sees every host allocation the library makes. */

@@ -15,23 +15,12 @@
 #endif
 #include <q8conv.h>
 
-/* xorshift64*, seeded from Q8CONV_SEED when set (to replay a run), else from the clock. */
-static uint64_t rng_state;
-
-static uint64_t next_random(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-/* Uniform in [lo, hi], never 0. */
+/* Uniform in [lo, hi] (rand(), seeded in main), never 0. */
 static int32_t random_nonzero(int32_t lo, int32_t hi)
 {
     int32_t v;
     do
-        v = lo + (int32_t)(next_random() % (uint64_t)(hi - lo + 1));
+        v = lo + rand() % (hi - lo + 1);
     while (v == 0);
     return v;
 }
@@ -80,9 +69,10 @@ static int host_volk_intact(const host_volk *h)
 
 int main(void)
 {
+    /* Q8CONV_SEED replays a run; otherwise the clock seeds it. */
     const char *seed_env = getenv("Q8CONV_SEED");
-    const uint64_t seed = seed_env && *seed_env ? strtoull(seed_env, NULL, 10) : (uint64_t)time(NULL);
-    rng_state = seed ? seed : 1;
+    const unsigned seed = seed_env && *seed_env ? (unsigned)strtoul(seed_env, NULL, 10) : (unsigned)time(NULL);
+    srand(seed);
 #ifdef CONSUMER_HOST_VOLK
     host_volk host;
     if (!host_volk_load(&host))
@@ -97,7 +87,7 @@ int main(void)
     for (int i = 0; i < N * IC * H * W; ++i)
         x[i] = (int8_t)random_nonzero(-128, 127);
     for (int o = 0; o < OC; ++o) {
-        scales[o] = 0.002f + 0.001f * (float)(next_random() % 8);
+        scales[o] = 0.002f + 0.001f * (float)(rand() % 8);
         bias[o] = random_nonzero(-3000, 3000);
     }
     const q8conv_pw_desc desc = {.in_channels = IC, .out_channels = OC,
@@ -105,7 +95,7 @@ int main(void)
                                  .output_scale = 0.5f, .output_zero_point = random_nonzero(-10, 10),
                                  .weights = weights, .weight_scales = scales,
                                  .bias_mode = Q8CONV_BIAS_INT32, .bias = bias,
-                                 .activation = (q8conv_activation)(next_random() % 3)};
+                                 .activation = (q8conv_activation)(rand() % 3)};
     q8conv_status st = q8conv_pw_reference(&desc, N, H, W, x, want);
     if (st != Q8CONV_SUCCESS) {
         fprintf(stderr, "consumer: q8conv_pw_reference: %s\n", q8conv_status_string(st));
@@ -134,12 +124,12 @@ int main(void)
     q8conv_pw_destroy(op);
     q8conv_context_destroy(ctx);
     if (st != Q8CONV_SUCCESS) {
-        fprintf(stderr, "consumer: %s (seed %llu)\n", q8conv_status_string(st), (unsigned long long)seed);
+        fprintf(stderr, "consumer: %s (seed %u)\n", q8conv_status_string(st), seed);
         return 1;
     }
     if (memcmp(got, want, sizeof got) != 0) {
-        fprintf(stderr, "consumer: GPU result differs from q8conv_pw_reference (seed %llu; replay with Q8CONV_SEED)\n",
-                (unsigned long long)seed);
+        fprintf(stderr, "consumer: GPU result differs from q8conv_pw_reference (seed %u; replay with Q8CONV_SEED)\n",
+                seed);
         return 1;
     }
 #ifdef CONSUMER_HOST_VOLK
@@ -147,7 +137,7 @@ int main(void)
         return 1;
     printf("consumer: the host's volk globals are untouched\n");
 #endif
-    printf("consumer: libq8conv %d.%d.%d, seed %llu, %d output bytes equal the reference\n", Q8CONV_VERSION_MAJOR,
-           Q8CONV_VERSION_MINOR, Q8CONV_VERSION_PATCH, (unsigned long long)seed, (int)sizeof got);
+    printf("consumer: libq8conv %d.%d.%d, seed %u, %d output bytes equal the reference\n", Q8CONV_VERSION_MAJOR,
+           Q8CONV_VERSION_MINOR, Q8CONV_VERSION_PATCH, seed, (int)sizeof got);
     return 0;
 }
