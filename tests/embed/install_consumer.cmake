@@ -4,15 +4,7 @@
 # and checks it against the CPU reference.
 #   cmake -DBUILD_DIR= -DWORK_DIR= -DCONSUMER_DIR= -DLIBDIR= -DCC= -DGENERATOR= -DPKG_CONFIG= -DVERSION=
 #         [-DCONFIG=<multi-config build type>] [-DEXTRA_FLAGS=<compile+link flags, ;-list>] -P install_consumer.cmake
-function(run what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    string(REPLACE ";" " " cmd "${ARGN}")
-    message(FATAL_ERROR "${what} failed (${rc}):\n${cmd}\n${out}\n${err}")
-  endif()
-  message(STATUS "${what}: ok")
-  set(run_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/run_step.cmake)
 
 set(prefix ${WORK_DIR}/prefix)
 # A sanitizer build of the library needs the same runtime in every program that links it.

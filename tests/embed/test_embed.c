@@ -5,6 +5,7 @@
  * vkGetInstanceProcAddr.
  *
  * usage: q8conv-test-embed SUITE   (one ctest per suite; see main) */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,129 @@ done:
     for (int i = 0; i < PAIRS; ++i)
         pair_free(&p[i]);
     test_vk_buffer_free(&h.vk, &arena);
+    q8conv_pw_destroy(op);
+    q8conv_context_destroy(ctx);
+    test_op_free(&t);
+    test_device_destroy(&h);
+}
+
+/* q8conv_pw_record and q8conv_pw_run on one op from several threads at once, on the host's device
+ * (the header: an op may be run or recorded from several threads, into different command buffers).
+ * The op is fresh, so its pipelines are created while the threads race. Each thread records the op
+ * for tensors of random shapes into its own command buffer, from its own pool, and between the
+ * recordings runs it on other tensors with q8conv_pw_run. Shapes, data and references are made on
+ * the main thread beforehand (the test RNG and CHECK are not thread-safe); after the join it submits
+ * the recordings and compares every output with the reference. CI runs this suite under
+ * ThreadSanitizer as well (label `threads`). */
+enum { RECORD_THREADS = 4, RECORD_ROUNDS = 3 };
+
+typedef struct record_thread {
+    const test_vk *vk;
+    q8conv_pw *op;
+    VkCommandPool pool;
+    VkCommandBuffer cmd;
+    pair recorded[RECORD_ROUNDS], ran[RECORD_ROUNDS];
+    pthread_barrier_t *start;
+    const char *failed; /* the first call that failed, and its status */
+    q8conv_status status;
+} record_thread;
+
+static void *record_thread_main(void *arg)
+{
+    record_thread *r = arg;
+    pthread_barrier_wait(r->start);
+    test_vk_barrier_before_record(r->vk, r->cmd);
+    for (int i = 0; i < RECORD_ROUNDS && !r->failed; ++i) {
+        r->status = q8conv_pw_record(r->op, r->cmd, r->recorded[i].in, r->recorded[i].out);
+        if (r->status != Q8CONV_SUCCESS) {
+            r->failed = "q8conv_pw_record";
+            break;
+        }
+        r->status = q8conv_pw_run(r->op, r->ran[i].in, r->ran[i].out);
+        if (r->status != Q8CONV_SUCCESS)
+            r->failed = "q8conv_pw_run";
+    }
+    test_vk_barrier_after_record(r->vk, r->cmd);
+    if (vkEndCommandBuffer(r->cmd) != VK_SUCCESS && !r->failed)
+        r->failed = "vkEndCommandBuffer";
+    return NULL;
+}
+
+static void suite_record_threads(void)
+{
+    test_device h;
+    if (!host_create(&h, TEST_DOT_KHR_STRUCT)) {
+        test_failures++;
+        return;
+    }
+    q8conv_context *ctx = host_context(&h);
+    test_op t;
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 40), .oc = test_range(1, 40),
+                                     .bias = (q8conv_bias_mode)test_range(0, 2),
+                                     .activation = (q8conv_activation)test_range(0, 2),
+                                     .input_layout = (q8conv_layout)test_range(0, 1),
+                                     .output_layout = (q8conv_layout)test_range(0, 1)});
+    q8conv_pw *op = NULL;
+    if (ctx)
+        CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
+    record_thread r[RECORD_THREADS];
+    memset(r, 0, sizeof r);
+    pthread_barrier_t start;
+    pthread_t threads[RECORD_THREADS];
+    const bool barrier = op != NULL && pthread_barrier_init(&start, NULL, RECORD_THREADS) == 0;
+    bool ready = barrier;
+    for (int k = 0; ready && k < RECORD_THREADS; ++k) {
+        r[k].vk = &h.vk;
+        r[k].op = op;
+        r[k].start = &start;
+        ready = test_vk_begin(&h.vk, &r[k].pool, &r[k].cmd);
+        for (int i = 0; ready && i < RECORD_ROUNDS; ++i) {
+            pair *both[2] = {&r[k].recorded[i], &r[k].ran[i]};
+            for (int j = 0; j < 2; ++j) {
+                pair_create(both[j], ctx, &t, test_range(1, 2), test_range(1, 6), test_range(1, 13));
+                ready = ready && both[j]->in && both[j]->out;
+                if (ready)
+                    pair_prepare(both[j], &t);
+            }
+        }
+    }
+    CHECK(ready, "setting up %d threads' pools, command buffers and tensors", RECORD_THREADS);
+    int started = 0;
+    for (int k = 0; ready && k < RECORD_THREADS; ++k, ++started)
+        if (pthread_create(&threads[k], NULL, record_thread_main, &r[k]) != 0) {
+            CHECK(0, "pthread_create"); /* the threads started wait at the barrier for good */
+            return;
+        }
+    for (int k = 0; k < started; ++k)
+        pthread_join(threads[k], NULL);
+    if (ready) {
+        VkCommandBuffer cmds[RECORD_THREADS];
+        bool ok = true;
+        for (int k = 0; k < RECORD_THREADS; ++k) {
+            CHECK(!r[k].failed, "thread %d: %s returned %s", k, r[k].failed, q8conv_status_string(r[k].status));
+            ok = ok && !r[k].failed;
+            cmds[k] = r[k].cmd;
+        }
+        if (ok) {
+            CHECK(test_vk_submit_wait(&h.vk, cmds, RECORD_THREADS), "submit of the threads' recordings");
+            for (int k = 0; k < RECORD_THREADS; ++k)
+                for (int i = 0; i < RECORD_ROUNDS; ++i) {
+                    pair_check(&r[k].recorded[i], "recorded by one of several threads");
+                    pair_check(&r[k].ran[i], "run by one of several threads");
+                }
+        }
+    }
+    if (barrier)
+        pthread_barrier_destroy(&start);
+    for (int k = 0; k < RECORD_THREADS; ++k) {
+        if (r[k].pool)
+            vkDestroyCommandPool(h.vk.device, r[k].pool, NULL);
+        for (int i = 0; i < RECORD_ROUNDS; ++i) {
+            pair_free(&r[k].recorded[i]);
+            pair_free(&r[k].ran[i]);
+        }
+    }
     q8conv_pw_destroy(op);
     q8conv_context_destroy(ctx);
     test_op_free(&t);
@@ -726,7 +850,7 @@ int main(int argc, char **argv)
     } suites[] = {{"record_repeat", suite_record_repeat},       {"record_no_alloc", suite_record_no_alloc},
                   {"pipeline_cache", suite_pipeline_cache},     {"info", suite_info},
                   {"external_features", suite_external_features}, {"handles_survive", suite_handles_survive},
-                  {"wrap", suite_wrap}};
+                  {"wrap", suite_wrap},                         {"record_threads", suite_record_threads}};
     const char *name = argc > 1 ? argv[1] : "";
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; ++i) {
         if (strcmp(name, suites[i].name) == 0) {
