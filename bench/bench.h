@@ -14,6 +14,8 @@
 #define BENCH_MAX_REPS 512
 #define BENCH_MAX_SETS 64
 #define BENCH_MAX_SHAPES 128
+/* Timestamp pairs of one chained submission (the query pool holds 2 * BENCH_MAX_REPS). */
+#define BENCH_MAX_BATCHES 64
 
 typedef struct bench_shape {
     char name[48];
@@ -23,7 +25,8 @@ typedef struct bench_shape {
 } bench_shape;
 
 typedef struct bench_options {
-    int reps;
+    int reps;            /* timed runs per batch */
+    int batches;         /* chained batches per submission, the median reported */
     double warmup_ms;    /* GPU busy time before the reported batch */
     double rotate_bytes; /* bytes of input+output sets to rotate over */
     q8conv_layout layout;
@@ -39,10 +42,14 @@ typedef struct bench_row {
     char variant[32];
     int sets;
     int batches;           /* timed batches run, the last one reported */
-    double gpu_us;         /* median GPU time (CPU rows: median wall time) */
+    double gpu_us;         /* median GPU time of one run, timestamps around each (the per-run figure);
+                            * CPU rows: median wall time */
+    double chained_us;     /* GPU time per run of --reps runs chained with the barrier between dependent
+                            * layers, timestamps at the ends only: median over --batches batches */
+    int chain_submissions; /* submissions of the chained batches (warm-up included) */
     double run_us;         /* q8conv_pw_run end to end, host wall clock (record+submit+wait) */
     double record_us;      /* host time of one q8conv_pw_record */
-    double gops, gbps;
+    double gops, gbps;     /* from the headline time: chained_us (CPU rows: gpu_us) */
     int exact, checked, skipped, cpu;
     /* A peer whose bytes are not claimed to match (XNNPACK's own requantization): compared with
      * the reference anyway, for information. */
@@ -97,6 +104,10 @@ void bench_fill_random(int8_t *p, size_t n, uint64_t *state);
 int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
                     q8conv_layout layout);
 void bench_free_desc(bench_op_data *d);
+/* Fills the tensor's device bytes, padding included, with 0xA5 before the runs whose output is
+ * checked: memory freed by an earlier op may hold the right answer, and a kernel that wrote nothing
+ * must not pass on it. 0, or -1 when a call failed. */
+int bench_poison_tensor(q8conv_tensor *t);
 
 /* gpu_timer.c: the bench's command buffer, with timestamp pairs around what it records. 0 on
  * success, -1 on a Vulkan failure (init: also when the queue has no timestamps). */
@@ -107,6 +118,23 @@ void bench_gpu_barrier(bench_gpu *g);
 void bench_gpu_stamp(bench_gpu *g, uint32_t query);
 int bench_gpu_submit(bench_gpu *g);
 int bench_gpu_durations(bench_gpu *g, int n, double *us);
+/* The barrier a runtime puts between dependent layers: compute -> compute, SHADER_WRITE ->
+ * SHADER_READ | SHADER_WRITE. */
+void bench_gpu_compute_barrier(bench_gpu *g);
+
+/* A chain to time: `batches` batches of `steps` recordings, each recording preceded by
+ * bench_gpu_compute_barrier when `barrier` is set, timestamps at the two ends of each batch only.
+ * record() records step `step` (counted over all batches, from 0) into cmd; 0 on success. */
+typedef int (*bench_record_fn)(void *user, VkCommandBuffer cmd, int step);
+typedef struct bench_chain {
+    int steps, batches, barrier;
+    bench_record_fn record;
+    void *user;
+} bench_chain;
+/* Records the chain once and submits it until the GPU has been busy for warmup_ms (once at least);
+ * batch_us[0..batches) gets the durations of the last submission's batches, *submissions the
+ * submissions made. 0 on success, -1 on a failed recording or Vulkan call. */
+int bench_gpu_chain(bench_gpu *g, const bench_chain *c, double warmup_ms, double *batch_us, int *submissions);
 
 /* roofline.c: measures the device's ceilings with small Vulkan microkernels. 0 on success. */
 int bench_roofline(bench_gpu *g, const bench_options *opt, bench_roof *roof);

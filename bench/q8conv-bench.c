@@ -1,14 +1,20 @@
 /* q8conv-bench: GPU time of libq8conv's kernels on real network shapes, each result checked byte
  * for byte against the CPU reference.
  *
- * GPU time comes from timestamp queries written at BOTTOM_OF_PIPE around each dispatch in one
- * command buffer, runs separated by a compute barrier so none overlaps the next; the median of
- * --reps runs after warm-up is reported. The runs rotate over several input/output buffer sets so
- * that small shapes are not flattered by a cache holding the previous run's data.
+ * GPU time comes from timestamp queries written at BOTTOM_OF_PIPE, two ways per (shape, kernel):
+ *  - chained, the headline: --reps runs recorded back to back, each after the compute barrier a
+ *    runtime puts between dependent layers, timestamps at the two ends of the batch only; the
+ *    median over --batches batches, per run. This is what a layer costs inside a network.
+ *  - per run: timestamps around each run, runs separated by a barrier so none overlaps the next;
+ *    the median of --reps runs. Each run then also pays for its own timestamps, which on a small
+ *    layer is a visible part of the figure (GPU.md: 5.0-7.6 us per run against 3.8-5.6 us chained
+ *    for MobileNetV2's layers on the H100).
+ * Both follow warm-up and rotate over the same input/output buffer sets, so that small shapes are
+ * not flattered by a cache holding the previous run's data.
  *
  * This file is the program: the command line, the shape lists and the measurement loop. It calls
- * down into util.c (clock, medians, data), gpu_timer.c (timestamps), roofline.c (ceilings), cpu.c
- * (CPU peers) and report.c (output formats); none of them calls back into it. */
+ * down into util.c (clock, medians, data), gpu_timer.c (timestamps, chains), roofline.c (ceilings),
+ * cpu.c (CPU peers) and report.c (output formats); none of them calls back into it. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <math.h>
@@ -101,6 +107,69 @@ static void ref_cache_reset(ref_cache *c)
     c->set = -1;
 }
 
+/* Whether `out`, set `set` of the shape, equals the reference of the op `d` on that set's input x:
+ * 1 yes, 0 no, -1 when a call failed. got receives the output (NCHW). */
+static int matches_reference(const bench_op_data *d, const bench_shape *s, const int8_t *x, int set,
+                             const q8conv_tensor *out, int8_t *got, ref_cache *cache)
+{
+    const size_t out_n = (size_t)s->n * s->oc * s->h * s->w;
+    if (cache->set != set || cache->size != out_n) {
+        ref_cache_reset(cache);
+        cache->out = malloc(out_n);
+        if (!cache->out || q8conv_pw_reference(&d->desc, s->n, s->h, s->w, x, cache->out) != Q8CONV_SUCCESS)
+            return -1;
+        cache->set = set;
+        cache->size = out_n;
+    }
+    if (q8conv_tensor_read(out, got, Q8CONV_HOST_NCHW) != Q8CONV_SUCCESS)
+        return -1;
+    return memcmp(got, cache->out, out_n) == 0;
+}
+
+/* The chained runs of one (shape, kernel), recorded by bench_gpu_chain. */
+typedef struct chained_runs {
+    q8conv_pw *op;
+    q8conv_tensor *const *in, *const *out;
+    int sets;
+} chained_runs;
+
+static int record_chained_run(void *user, VkCommandBuffer cmd, int step)
+{
+    const chained_runs *c = user;
+    const int set = step % c->sets;
+    return q8conv_pw_record(c->op, cmd, c->in[set], c->out[set]) == Q8CONV_SUCCESS ? 0 : -1;
+}
+
+/* The headline figure: --reps runs of the op recorded back to back, each after the barrier a
+ * runtime records between dependent layers, over the same rotating sets as the per-run figure;
+ * timestamps at the two ends of each batch only, so the figure holds no timestamp of its own per
+ * run. The median batch over --batches, divided by --reps. The checked set is poisoned first: the
+ * per-run batches wrote it already, and the check after this must see what the chained runs wrote
+ * (every set is written: --batches x --reps runs over at most --reps sets). */
+static int measure_chained(bench_gpu *g, const bench_options *opt, q8conv_pw *op, q8conv_tensor *const *in,
+                           q8conv_tensor *const *out, int sets, bench_row *row)
+{
+    if (bench_poison_tensor(out[sets - 1]) != 0)
+        return -1;
+    chained_runs runs = {.op = op, .in = in, .out = out, .sets = sets};
+    const bench_chain c = {
+        .steps = opt->reps, .batches = opt->batches, .barrier = 1, .record = record_chained_run, .user = &runs};
+    double us[BENCH_MAX_BATCHES];
+    if (bench_gpu_chain(g, &c, opt->warmup_ms, us, &row->chain_submissions) != 0)
+        return -1;
+    row->chained_us = bench_median(us, opt->batches) / opt->reps;
+    if (!(row->chained_us > 0)) {
+        fprintf(stderr, "%s %s: the chained timestamps measured no time\n", row->shape.name, row->variant);
+        return -1;
+    }
+    const bench_shape *s = &row->shape;
+    const double macs = (double)s->n * s->h * s->w * s->ic * s->oc;
+    const double bytes = (double)s->n * s->h * s->w * (s->ic + s->oc) + (double)s->ic * s->oc;
+    row->gops = 2.0 * macs / row->chained_us * 1e-3;
+    row->gbps = bytes / row->chained_us * 1e-3;
+    return 0;
+}
+
 /* Measures one (shape, kernel). Returns 0 (the row says whether it was skipped or inexact), or -1
  * on an error that ends the benchmark. */
 static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s, q8conv_kernel kernel,
@@ -162,18 +231,8 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
 
     /* Poison the checked output first: freed memory of an earlier variant of this shape may hold
      * the right answer, and a kernel that wrote nothing must not pass on it. */
-    if (rc == 0) {
-        const size_t raw = (size_t)q8conv_tensor_size_bytes(&dout);
-        uint8_t *poison = malloc(raw);
-        if (!poison)
-            rc = -1;
-        else {
-            memset(poison, 0xA5, raw);
-            if (q8conv_tensor_write_raw(out[last], poison, raw) != Q8CONV_SUCCESS)
-                rc = -1;
-            free(poison);
-        }
-    }
+    if (rc == 0 && bench_poison_tensor(out[last]) != 0)
+        rc = -1;
 
     /* Warm-up through the public run path, also timing it end to end on the host. */
     double run_us[8];
@@ -225,31 +284,22 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
             rc = -1;
         }
     }
-    if (rc == 0) {
-        const double macs = (double)s->n * s->h * s->w * s->ic * s->oc;
-        const double bytes = (double)s->n * s->h * s->w * (s->ic + s->oc) + (double)s->ic * s->oc;
-        row->gops = 2.0 * macs / row->gpu_us * 1e-3;
-        row->gbps = bytes / row->gpu_us * 1e-3;
-    }
 
-    /* Exactness of the last set, whose input x holds and whose output the timed runs wrote last. */
+    /* Exactness of the last set, whose input x holds and whose output the timed runs wrote, after
+     * the per-run batches and again after the chained ones. */
+    int per_run_exact = 1, chained_exact = 1;
+    if (rc == 0 && !opt->no_check && (per_run_exact = matches_reference(&d, s, x, last, out[last], got, cache)) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = measure_chained(g, opt, op, in, out, sets, row);
+    if (rc == 0 && !opt->no_check && (chained_exact = matches_reference(&d, s, x, last, out[last], got, cache)) < 0)
+        rc = -1;
     if (rc == 0 && !opt->no_check) {
-        if (cache->set != last || cache->size != out_n) {
-            ref_cache_reset(cache);
-            cache->out = malloc(out_n);
-            if (!cache->out || q8conv_pw_reference(&d.desc, s->n, s->h, s->w, x, cache->out) != Q8CONV_SUCCESS)
-                rc = -1;
-            else {
-                cache->set = last;
-                cache->size = out_n;
-            }
-        }
-        if (rc == 0 && q8conv_tensor_read(out[last], got, Q8CONV_HOST_NCHW) != Q8CONV_SUCCESS)
-            rc = -1;
-        if (rc == 0) {
-            row->exact = memcmp(got, cache->out, out_n) == 0 ? 1 : 0;
-            row->checked = 1;
-        }
+        row->exact = per_run_exact && chained_exact;
+        row->checked = 1;
+        if (per_run_exact != chained_exact)
+            fprintf(stderr, "  %s %s: only the %s runs differ from the CPU reference\n", s->name, row->variant,
+                    chained_exact ? "per-run" : "chained");
     }
     for (int i = 0; i < BENCH_MAX_SETS; ++i) {
         q8conv_tensor_destroy(in[i]);
@@ -270,21 +320,25 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,legacy,fallback]\n"
-            "                    [--layout 4w4c|4c1w] [--reps N] [--rotate-mb MB] [--json FILE] [--svg FILE]\n"
-            "                    [--roofline] [--cpu] [--threads N] [--no-check] [--device N] [--seed S]\n"
-            "                    [--validate]\n"
+            "                    [--layout 4w4c|4c1w] [--reps N] [--batches N] [--warmup-ms MS] [--rotate-mb MB]\n"
+            "                    [--json FILE] [--svg FILE] [--roofline] [--cpu] [--threads N] [--no-check]\n"
+            "                    [--device N] [--seed S] [--validate]\n"
             "\n"
-            "Times libq8conv's pointwise kernels on network shapes with GPU timestamps (median of --reps runs\n"
-            "after warm-up) and checks every result byte for byte against the CPU reference (exit 1 on a\n"
-            "mismatch).\n"
+            "Times libq8conv's pointwise kernels on network shapes with GPU timestamps and checks every result\n"
+            "byte for byte against the CPU reference (exit 1 on a mismatch). Per shape and kernel:\n"
+            "  chained  (the headline) --reps runs recorded back to back in one command buffer, the barrier a\n"
+            "           runtime puts between dependent layers before each, timestamps at the two ends only;\n"
+            "           the median over --batches such batches, per run, after warm-up\n"
+            "  per run  timestamps around each run (median of --reps): adds the timestamps' own cost\n"
             "  --suite       quick: 5 small shapes; mobilenet (default): MobileNetV2 224's 19 distinct\n"
             "                pointwise shapes, plus the 34-layer weighted total; full: mobilenet + extra shapes\n"
             "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment)\n"
             "  --variants    kernels to time (default coopmat,dot,legacy,fallback; auto: the kernel AUTO\n"
             "                picks per shape; coopmat and dot are skipped where the device lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
-            "  --reps        timed runs per configuration, 20..%d (default 50)\n"
-            "  --warmup-ms   GPU busy time per configuration before the reported batch (default 500)\n"
+            "  --reps        timed runs per batch (chained and per run), 20..%d (default 50)\n"
+            "  --batches     chained batches whose median is reported, 1..%d (default 7)\n"
+            "  --warmup-ms   GPU busy time per measurement before the reported batch(es) (default 500)\n"
             "  --rotate-mb   MB of input+output buffer sets rotated over so caches do not flatter small\n"
             "                shapes (default 256; at most min(--reps, %d) sets)\n"
             "  --roofline    measure the device's packed-int8 dot and copy ceilings and report against them\n"
@@ -295,7 +349,7 @@ static void usage(FILE *f)
             "  --seed S      seed of the random weights and inputs\n"
             "  --device N    physical device index (default: env Q8CONV_DEVICE, else 0)\n"
             "  --validate    run under VK_LAYER_KHRONOS_validation; any error it reports fails the run\n",
-            BENCH_MAX_REPS, BENCH_MAX_SETS);
+            BENCH_MAX_REPS, BENCH_MAX_BATCHES, BENCH_MAX_SETS);
 }
 
 static int parse_variants(const char *s, q8conv_kernel *out)
@@ -349,8 +403,8 @@ static void print_message(void *user_data, q8conv_message_severity severity, con
 
 int main(int argc, char **argv)
 {
-    bench_options opt = {.reps = 50, .warmup_ms = 500, .rotate_bytes = 256.0 * (1 << 20), .layout = Q8CONV_LAYOUT_4W4C,
-                         .seed = 0x5EED1234u, .threads = 0};
+    bench_options opt = {.reps = 50, .batches = 7, .warmup_ms = 500, .rotate_bytes = 256.0 * (1 << 20),
+                         .layout = Q8CONV_LAYOUT_4W4C, .seed = 0x5EED1234u, .threads = 0};
     const char *suite = "mobilenet", *shapes_file = NULL, *variants = "coopmat,dot,legacy,fallback";
     uint32_t device = 0;
     int have_device = 0, validate = 0;
@@ -381,6 +435,10 @@ int main(int argc, char **argv)
             if (parse_int(a, v, 20, BENCH_MAX_REPS, &n) != 0)
                 return 2;
             opt.reps = (int)n;
+        } else if (ARG("--batches")) {
+            if (parse_int(a, v, 1, BENCH_MAX_BATCHES, &n) != 0)
+                return 2;
+            opt.batches = (int)n;
         } else if (ARG("--warmup-ms")) {
             if (parse_int(a, v, 0, 10000, &n) != 0)
                 return 2;

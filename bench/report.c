@@ -16,6 +16,9 @@ static const bench_row *dot_row(const bench_report *r, const bench_shape *s)
     return NULL;
 }
 
+/* A row's headline time: the chained figure of a GPU row, the wall time of a CPU row. */
+static double headline_us(const bench_row *w) { return w->cpu ? w->gpu_us : w->chained_us; }
+
 static int has_dot(const bench_report *r) { return r->roof.valid && r->roof.dot_tops > 0; }
 static int has_copy(const bench_report *r) { return r->roof.valid && r->roof.copy_gbps > 0; }
 
@@ -63,8 +66,10 @@ void bench_print_table(const bench_report *r)
            in->driver_info, VK_API_VERSION_MAJOR(in->api_version), VK_API_VERSION_MINOR(in->api_version),
            VK_API_VERSION_PATCH(in->api_version), in->integer_dot_product_supported ? "yes" : "no",
            in->integer_dot_product_accelerated ? " (accelerated)" : "");
-    printf("suite: %s | reps: %d (median, after %.0f ms of GPU warm-up per row) | layout: %s\n", r->suite,
-           r->opt->reps, r->opt->warmup_ms, r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
+    printf("suite: %s | reps: %d per batch, chained: median of %d batches (after %.0f ms of GPU warm-up per "
+           "measurement) | layout: %s\n",
+           r->suite, r->opt->reps, r->opt->batches, r->opt->warmup_ms,
+           r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
     if (r->roof.valid) {
         /* Both copy methods: %copy is taken against the faster one, and the gap between them says
          * whether vkCmdCopyBuffer alone would have been a usable ceiling on this device. */
@@ -75,8 +80,8 @@ void bench_print_table(const bench_report *r)
         printf("measured ceilings: packed int8 dot %s, copy (read + write) %s (shader), %s (vkCmdCopyBuffer)\n", dot,
                shader, cmd);
     }
-    printf("\n%-16s %-20s %-18s %4s %10s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC", "variant", "sets",
-           "time_us", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us", "rec_us", "exact");
+    printf("\n%-16s %-20s %-18s %4s %10s %9s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC", "variant",
+           "sets", "chain_us", "per_run", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us", "rec_us", "exact");
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
         if (i > 0 && strcmp(w->shape.name, r->rows[i - 1].shape.name))
@@ -84,11 +89,12 @@ void bench_print_table(const bench_report *r)
         char shape[48];
         snprintf(shape, sizeof shape, "%u,%u,%u,%u,%u", w->shape.n, w->shape.h, w->shape.w, w->shape.ic, w->shape.oc);
         const bench_row *d = dot_row(r, &w->shape);
-        char sets[16], pdot[16], pcopy[16], ratio[16], run[16], rec[16], exact[16];
+        char sets[16], per_run[16], pdot[16], pcopy[16], ratio[16], run[16], rec[16], exact[16];
         cell(sets, sizeof sets, "%.0f", w->cpu ? NAN : (double)w->sets);
+        cell(per_run, sizeof per_run, "%.2f", w->cpu ? NAN : w->gpu_us);
         cell(pdot, sizeof pdot, "%.1f", w->cpu || !has_dot(r) ? NAN : pct(w->gops * 1e-3, r->roof.dot_tops));
         cell(pcopy, sizeof pcopy, "%.1f", w->cpu || !has_copy(r) ? NAN : pct(w->gbps, r->roof.copy_gbps));
-        cell(ratio, sizeof ratio, "%.2fx", d && d->gpu_us > 0 && w != d ? w->gpu_us / d->gpu_us : NAN);
+        cell(ratio, sizeof ratio, "%.2fx", d && headline_us(d) > 0 && w != d ? headline_us(w) / headline_us(d) : NAN);
         cell(run, sizeof run, "%.1f", w->cpu ? NAN : w->run_us);
         cell(rec, sizeof rec, "%.2f", w->cpu ? NAN : w->record_us);
         if (w->checked)
@@ -97,13 +103,16 @@ void bench_print_table(const bench_report *r)
             snprintf(exact, sizeof exact, "~%d", w->max_abs_diff);
         else
             snprintf(exact, sizeof exact, "-");
-        printf("%-16s %-20s %-18s %4s %10.2f %9.2f %8.2f %6s %6s %7s %9s %7s %5s\n", w->shape.name, shape, w->variant,
-               sets, w->gpu_us, w->gops, w->gbps, pdot, pcopy, ratio, run, rec, exact);
+        printf("%-16s %-20s %-18s %4s %10.2f %9s %9.2f %8.2f %6s %6s %7s %9s %7s %5s\n", w->shape.name, shape,
+               w->variant, sets, headline_us(w), per_run, w->gops, w->gbps, pdot, pcopy, ratio, run, rec, exact);
     }
-    printf("\ntime_us: GPU time per run from timestamps (CPU rows: wall time); GOPS counts 2 ops per MAC; GB/s\n"
-           "counts input, weights and output once; t/t_dot: time over the dot kernel's; run_us: q8conv_pw_run end\n"
-           "to end on the host; rec_us: host time of q8conv_pw_record; exact: byte-identical to the CPU\n"
-           "reference (~k: not claimed, own requantization; largest difference k from the reference).\n");
+    printf("\nchain_us: GPU time per run, runs chained with the barrier between dependent layers, timestamps at\n"
+           "the ends of each batch only (CPU rows: wall time of one run); per_run: GPU time of one run with\n"
+           "timestamps around it, which adds their own cost; GOPS\n"
+           "(2 ops per MAC), GB/s (input, weights and output once), %%dot, %%copy and t/t_dot (time over the dot\n"
+           "kernel's) from chain_us; run_us: q8conv_pw_run end to end on the host; rec_us: host time of\n"
+           "q8conv_pw_record; exact: byte-identical to the CPU reference after the per-run and after the chained\n"
+           "runs (~k: not claimed, own requantization; largest difference k from the reference).\n");
 
     /* Whole network: each distinct shape of the network weighted by how many layers have it. The
      * extra shapes of the full suite and the quick suite's are not layers of it. */
@@ -119,14 +128,14 @@ void bench_print_table(const bench_report *r)
     }
     if (most == 0)
         return;
-    printf("\nweighted total over the network's layers (%s):\n",
+    printf("\nweighted total of the chained figures over the network's layers (%s):\n",
            strcmp(r->suite, "custom") ? "MobileNetV2 224, batch 1" : "the shapes file, by its counts");
     for (int v = 0; v < nv; ++v) {
         double total = 0;
         unsigned layers = 0;
         for (int i = 0; i < r->count; ++i)
             if (r->rows[i].shape.in_total && !strcmp(r->rows[i].variant, variants[v])) {
-                total += r->rows[i].gpu_us * r->rows[i].shape.count;
+                total += headline_us(&r->rows[i]) * r->rows[i].shape.count;
                 layers += r->rows[i].shape.count;
             }
         if (layers)
@@ -155,7 +164,9 @@ static void json_number(FILE *f, double v)
         fputs("null", f);
 }
 
-/* One object: the device, the measured ceilings, and "rows", one object per (shape, variant). */
+/* One object: the device, the measured ceilings, and "rows", one object per (shape, variant). A row's gpu_us is its
+ * headline time: chained_us for a GPU row, the wall time for a CPU row; per_run_us is the GPU
+ * time of one run with timestamps around it. */
 int bench_write_json(const bench_report *r, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -174,7 +185,8 @@ int bench_write_json(const bench_report *r, const char *path)
             in->integer_dot_product_accelerated ? "true" : "false");
     fputs("  \"suite\": ", f);
     json_string(f, r->suite);
-    fprintf(f, ", \"reps\": %d, \"warmup_ms\": %.0f, \"layout\": \"%s\",\n", r->opt->reps, r->opt->warmup_ms,
+    fprintf(f, ", \"reps\": %d, \"batches\": %d, \"warmup_ms\": %.0f, \"layout\": \"%s\",\n", r->opt->reps,
+            r->opt->batches, r->opt->warmup_ms,
             r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4w4c" : "4c1w");
     fputs("  \"roofline\": {\"dot_tops\": ", f);
     json_number(f, has_dot(r) ? r->roof.dot_tops : NAN);
@@ -195,7 +207,11 @@ int bench_write_json(const bench_report *r, const char *path)
         fprintf(f, ", \"cpu\": %s, \"kernel\": ", w->cpu ? "true" : "false");
         json_string(f, w->cpu ? "cpu" : q8conv_kernel_name(w->kernel));
         fputs(", \"gpu_us\": ", f);
-        json_number(f, w->gpu_us);
+        json_number(f, headline_us(w));
+        fputs(", \"chained_us\": ", f);
+        json_number(f, w->cpu ? NAN : w->chained_us);
+        fputs(", \"per_run_us\": ", f);
+        json_number(f, w->cpu ? NAN : w->gpu_us);
         fputs(", \"gops\": ", f);
         json_number(f, w->gops);
         fputs(", \"gbps\": ", f);
@@ -329,7 +345,7 @@ static double svg_bars(FILE *f, const bench_report *r, const char **variants, in
 
     fprintf(f, "<text x=\"20\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">Throughput per layer</text>\n", y);
     fprintf(f, "<text x=\"215\" y=\"%.1f\" font-size=\"12\" fill=\"#555\">GOPS on a log scale (2 ops per MAC), "
-               "higher is better; each bar labelled GOPS and time per run</text>\n", y);
+               "higher is better; each bar labelled GOPS and chained time per run</text>\n", y);
     y += 30;
     /* shapes, in order of first appearance */
     const char *shapes[BENCH_MAX_SHAPES];
@@ -407,11 +423,14 @@ static double svg_bars(FILE *f, const bench_report *r, const char **variants, in
             xml_text(f, w->shape.name);
             fputs(" / ", f);
             xml_text(f, w->variant);
-            fprintf(f, ": %.2f us, %.2f GOPS, %.2f GB/s%s</title></rect>\n", w->gpu_us, w->gops, w->gbps,
-                    bad ? ", MISMATCH" : "");
+            if (w->cpu)
+                fprintf(f, ": %.2f us wall", w->gpu_us);
+            else
+                fprintf(f, ": %.2f us chained, %.2f us per run with its own timestamps", w->chained_us, w->gpu_us);
+            fprintf(f, ", %.2f GOPS, %.2f GB/s%s</title></rect>\n", w->gops, w->gbps, bad ? ", MISMATCH" : "");
             char g[32], t[32];
             short_number(g, sizeof g, w->gops);
-            short_number(t, sizeof t, w->gpu_us);
+            short_number(t, sizeof t, headline_us(w));
             fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9.5\" fill=\"%s\" " SVG_HALO ">%s%s \xc2\xb7 %s us</text>\n",
                     x1 + 4, by + bar - 1.5, bad ? "#d00" : "#333", bad ? "MISMATCH " : "", g, t);
         }
@@ -530,7 +549,8 @@ static double svg_roofline(FILE *f, const bench_report *r, const char **variants
             xml_text(f, w->shape.name);
             fputs(" / ", f);
             xml_text(f, w->variant);
-            fprintf(f, ": %.1f ops/B, %.2f GOPS, %.2f us</title></circle>\n", w->gops / w->gbps, w->gops, w->gpu_us);
+            fprintf(f, ": %.1f ops/B, %.2f GOPS, %.2f us chained</title></circle>\n", w->gops / w->gbps, w->gops,
+                    w->chained_us);
         }
     /* Shape names after every point, so no point hides a label; one per shape, at the first
      * variant's point (the dot kernel's where it ran). Where shapes crowd, a label goes right,
@@ -594,7 +614,8 @@ int bench_write_svg(const bench_report *r, const char *path)
     for (int i = 0; i < r->count; ++i)
         gpu_rows += !r->rows[i].cpu && r->rows[i].gops > 0;
     const int roof = r->roof.valid && gpu_rows > 0;
-    const double bars_y = 92 + 20.0 * legend_rows;
+    const double legend_y = 92;
+    const double bars_y = legend_y + 20.0 * legend_rows;
     const double height = bars_y + 30 + ns * (nv * 13.0 + 16) + 56 + (roof ? 24 + 420 + 50 + 30 : 0) + 10;
 
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
@@ -610,10 +631,11 @@ int bench_write_svg(const bench_report *r, const char *path)
     xml_text(f, in->driver_name);
     fputc(' ', f);
     xml_text(f, in->driver_info);
-    fprintf(f, " | Vulkan %u.%u | int8 dot product: %s | %s layout | median of %d runs per GPU row</text>\n",
+    fprintf(f, " | Vulkan %u.%u | int8 dot product: %s | %s layout | GPU rows: %d runs chained with barriers, "
+               "median of %d batches</text>\n",
             VK_API_VERSION_MAJOR(in->api_version), VK_API_VERSION_MINOR(in->api_version),
             in->integer_dot_product_supported ? (in->integer_dot_product_accelerated ? "accelerated" : "yes") : "no",
-            r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W", r->opt->reps);
+            r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W", r->opt->reps, r->opt->batches);
     fputs("<text x=\"20\" y=\"68\" font-size=\"12\" fill=\"#555\">", f);
     if (r->roof.valid) {
         char dot[48], copy[48];
@@ -631,7 +653,7 @@ int bench_write_svg(const bench_report *r, const char *path)
     fputs("</text>\n", f);
 
     lx = 20;
-    double ly = 92;
+    double ly = legend_y;
     for (int v = 0; v < nv; ++v) {
         double wdt = 30 + 7.0 * (double)strlen(variants[v]);
         if (lx + wdt > SVG_W - 20) {
