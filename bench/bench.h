@@ -66,6 +66,15 @@ typedef struct bench_roof {
     double copy_cmd_gbps;    /* the same, by vkCmdCopyBuffer */
 } bench_roof;
 
+/* The dispatch floor: an empty compute dispatch, --reps of them chained the way bench_gpu_chain
+ * chains a layer's runs (bench/shaders/floor_empty.comp, pipeline bound once). No kernel of a chain of
+ * dependent layers can cost less than `us`. */
+typedef struct bench_floor {
+    int valid;
+    double us;           /* per dispatch, with the compute->compute barrier before each */
+    double nobarrier_us; /* per dispatch, no barrier: what the dispatches alone cost when they may overlap */
+} bench_floor;
+
 typedef struct bench_report {
     const bench_options *opt;
     const char *suite;
@@ -73,6 +82,7 @@ typedef struct bench_report {
     bench_roof roof;
     bench_row *rows;
     int count;
+    bench_floor floor;
 } bench_report;
 
 typedef struct bench_op_data {
@@ -138,6 +148,8 @@ int bench_gpu_chain(bench_gpu *g, const bench_chain *c, double warmup_ms, double
 
 /* roofline.c: measures the device's ceilings with small Vulkan microkernels. 0 on success. */
 int bench_roofline(bench_gpu *g, const bench_options *opt, bench_roof *roof);
+/* roofline.c: the dispatch floor, with and without the barrier. 0 on success. */
+int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *floor);
 /* cpu.c: CPU peers for one shape (reference; XNNPACK QC8 when built with it); returns rows added. */
 int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows);
 /* report.c */

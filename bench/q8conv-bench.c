@@ -10,11 +10,13 @@
  *    layer is a visible part of the figure (GPU.md: 5.0-7.6 us per run against 3.8-5.6 us chained
  *    for MobileNetV2's layers on the H100).
  * Both follow warm-up and rotate over the same input/output buffer sets, so that small shapes are
- * not flattered by a cache holding the previous run's data.
+ * not flattered by a cache holding the previous run's data. The same run measures the dispatch
+ * floor (roofline.c) the chained way.
  *
  * This file is the program: the command line, the shape lists and the measurement loop. It calls
- * down into util.c (clock, medians, data), gpu_timer.c (timestamps, chains), roofline.c (ceilings),
- * cpu.c (CPU peers) and report.c (output formats); none of them calls back into it. */
+ * down into util.c (clock, medians, data), gpu_timer.c (timestamps, chains), roofline.c (ceilings,
+ * the dispatch floor), cpu.c (CPU peers) and report.c (output formats); none of them calls back
+ * into it. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <math.h>
@@ -330,6 +332,8 @@ static void usage(FILE *f)
             "           runtime puts between dependent layers before each, timestamps at the two ends only;\n"
             "           the median over --batches such batches, per run, after warm-up\n"
             "  per run  timestamps around each run (median of --reps): adds the timestamps' own cost\n"
+            "The dispatch floor (an empty dispatch chained the same way, with and without the barrier) is\n"
+            "measured in the same run.\n"
             "  --suite       quick: 5 small shapes; mobilenet (default): MobileNetV2 224's 19 distinct\n"
             "                pointwise shapes, plus the 34-layer weighted total; full: mobilenet + extra shapes\n"
             "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment)\n"
@@ -547,6 +551,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "device: %s\n", rep.info.device_name);
     if (opt.roofline && bench_roofline(&g, &opt, &rep.roof) != 0)
         fprintf(stderr, "warning: roofline microkernels failed; ceilings not reported\n");
+    if (bench_floor_measure(&g, &opt, &rep.floor) != 0)
+        fprintf(stderr, "warning: the dispatch floor was not measured\n");
 
     /* Each shape: up to nk GPU rows and 3 CPU rows (reference, XNNPACK 1 thread, N threads). */
     rep.rows = calloc((size_t)ns * (size_t)(nk + 3), sizeof *rep.rows);

@@ -70,6 +70,12 @@ void bench_print_table(const bench_report *r)
            "measurement) | layout: %s\n",
            r->suite, r->opt->reps, r->opt->batches, r->opt->warmup_ms,
            r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
+    if (r->floor.valid)
+        printf("dispatch floor: empty dispatch + compute barrier %.3f us, without the barrier %.3f us (%d chained, "
+               "median of %d batches)\n",
+               r->floor.us, r->floor.nobarrier_us, r->opt->reps, r->opt->batches);
+    else
+        printf("dispatch floor: not measured (see the errors above)\n");
     if (r->roof.valid) {
         /* Both copy methods: %copy is taken against the faster one, and the gap between them says
          * whether vkCmdCopyBuffer alone would have been a usable ceiling on this device. */
@@ -80,8 +86,9 @@ void bench_print_table(const bench_report *r)
         printf("measured ceilings: packed int8 dot %s, copy (read + write) %s (shader), %s (vkCmdCopyBuffer)\n", dot,
                shader, cmd);
     }
-    printf("\n%-16s %-20s %-18s %4s %10s %9s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC", "variant",
-           "sets", "chain_us", "per_run", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us", "rec_us", "exact");
+    printf("\n%-16s %-20s %-18s %4s %10s %10s %9s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC",
+           "variant", "sets", "chain_us", "over_floor", "per_run", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us",
+           "rec_us", "exact");
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
         if (i > 0 && strcmp(w->shape.name, r->rows[i - 1].shape.name))
@@ -89,8 +96,9 @@ void bench_print_table(const bench_report *r)
         char shape[48];
         snprintf(shape, sizeof shape, "%u,%u,%u,%u,%u", w->shape.n, w->shape.h, w->shape.w, w->shape.ic, w->shape.oc);
         const bench_row *d = dot_row(r, &w->shape);
-        char sets[16], per_run[16], pdot[16], pcopy[16], ratio[16], run[16], rec[16], exact[16];
+        char sets[16], over[16], per_run[16], pdot[16], pcopy[16], ratio[16], run[16], rec[16], exact[16];
         cell(sets, sizeof sets, "%.0f", w->cpu ? NAN : (double)w->sets);
+        cell(over, sizeof over, "%.2f", w->cpu || !r->floor.valid ? NAN : w->chained_us - r->floor.us);
         cell(per_run, sizeof per_run, "%.2f", w->cpu ? NAN : w->gpu_us);
         cell(pdot, sizeof pdot, "%.1f", w->cpu || !has_dot(r) ? NAN : pct(w->gops * 1e-3, r->roof.dot_tops));
         cell(pcopy, sizeof pcopy, "%.1f", w->cpu || !has_copy(r) ? NAN : pct(w->gbps, r->roof.copy_gbps));
@@ -103,12 +111,12 @@ void bench_print_table(const bench_report *r)
             snprintf(exact, sizeof exact, "~%d", w->max_abs_diff);
         else
             snprintf(exact, sizeof exact, "-");
-        printf("%-16s %-20s %-18s %4s %10.2f %9s %9.2f %8.2f %6s %6s %7s %9s %7s %5s\n", w->shape.name, shape,
-               w->variant, sets, headline_us(w), per_run, w->gops, w->gbps, pdot, pcopy, ratio, run, rec, exact);
+        printf("%-16s %-20s %-18s %4s %10.2f %10s %9s %9.2f %8.2f %6s %6s %7s %9s %7s %5s\n", w->shape.name, shape,
+               w->variant, sets, headline_us(w), over, per_run, w->gops, w->gbps, pdot, pcopy, ratio, run, rec, exact);
     }
     printf("\nchain_us: GPU time per run, runs chained with the barrier between dependent layers, timestamps at\n"
-           "the ends of each batch only (CPU rows: wall time of one run); per_run: GPU time of one run with\n"
-           "timestamps around it, which adds their own cost; GOPS\n"
+           "the ends of each batch only (CPU rows: wall time of one run); over_floor: chain_us minus the dispatch\n"
+           "floor; per_run: GPU time of one run with timestamps around it, which adds their own cost; GOPS\n"
            "(2 ops per MAC), GB/s (input, weights and output once), %%dot, %%copy and t/t_dot (time over the dot\n"
            "kernel's) from chain_us; run_us: q8conv_pw_run end to end on the host; rec_us: host time of\n"
            "q8conv_pw_record; exact: byte-identical to the CPU reference after the per-run and after the chained\n"
@@ -164,9 +172,9 @@ static void json_number(FILE *f, double v)
         fputs("null", f);
 }
 
-/* One object: the device, the measured ceilings, and "rows", one object per (shape, variant). A row's gpu_us is its
- * headline time: chained_us for a GPU row, the wall time for a CPU row; per_run_us is the GPU
- * time of one run with timestamps around it. */
+/* One object: the device, the measured ceilings, the dispatch floor, and "rows", one object per
+ * (shape, variant). A row's gpu_us is its headline time: chained_us for a GPU row, the wall time
+ * for a CPU row; per_run_us is the GPU time of one run with timestamps around it. */
 int bench_write_json(const bench_report *r, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -196,7 +204,12 @@ int bench_write_json(const bench_report *r, const char *path)
     json_number(f, r->roof.valid && r->roof.copy_shader_gbps > 0 ? r->roof.copy_shader_gbps : NAN);
     fputs(", \"copy_cmd_gbps\": ", f);
     json_number(f, r->roof.valid && r->roof.copy_cmd_gbps > 0 ? r->roof.copy_cmd_gbps : NAN);
-    fputs("},\n  \"rows\": [\n", f);
+    fputs("},\n  \"floor\": {\"us\": ", f);
+    json_number(f, r->floor.valid ? r->floor.us : NAN);
+    fputs(", \"nobarrier_us\": ", f);
+    json_number(f, r->floor.valid ? r->floor.nobarrier_us : NAN);
+    fprintf(f, ", \"chained\": %d, \"batches\": %d},\n", r->opt->reps, r->opt->batches);
+    fputs("  \"rows\": [\n", f);
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
         fputs("    {\"shape\": ", f);
@@ -212,6 +225,10 @@ int bench_write_json(const bench_report *r, const char *path)
         json_number(f, w->cpu ? NAN : w->chained_us);
         fputs(", \"per_run_us\": ", f);
         json_number(f, w->cpu ? NAN : w->gpu_us);
+        fputs(", \"floor_us\": ", f);
+        json_number(f, w->cpu || !r->floor.valid ? NAN : r->floor.us);
+        fputs(", \"over_floor_us\": ", f);
+        json_number(f, w->cpu || !r->floor.valid ? NAN : w->chained_us - r->floor.us);
         fputs(", \"gops\": ", f);
         json_number(f, w->gops);
         fputs(", \"gbps\": ", f);
@@ -614,7 +631,7 @@ int bench_write_svg(const bench_report *r, const char *path)
     for (int i = 0; i < r->count; ++i)
         gpu_rows += !r->rows[i].cpu && r->rows[i].gops > 0;
     const int roof = r->roof.valid && gpu_rows > 0;
-    const double legend_y = 92;
+    const double legend_y = 110;
     const double bars_y = legend_y + 20.0 * legend_rows;
     const double height = bars_y + 30 + ns * (nv * 13.0 + 16) + 56 + (roof ? 24 + 420 + 50 + 30 : 0) + 10;
 
@@ -653,6 +670,14 @@ int bench_write_svg(const bench_report *r, const char *path)
     fputs("</text>\n", f);
 
     lx = 20;
+    /* The dispatch floor. */
+    fputs("<text x=\"20\" y=\"86\" font-size=\"12\" fill=\"#555\">", f);
+    if (r->floor.valid)
+        fprintf(f, "dispatch floor, measured in the same run: %.2f us per empty dispatch + barrier, %.2f us without "
+                   "the barrier.", r->floor.us, r->floor.nobarrier_us);
+    else
+        fputs("dispatch floor: not measured.", f);
+    fputs("</text>\n", f);
     double ly = legend_y;
     for (int v = 0; v < nv; ++v) {
         double wdt = 30 + 7.0 * (double)strlen(variants[v]);
