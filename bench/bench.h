@@ -16,16 +16,19 @@
 #define BENCH_MAX_SHAPES 128
 /* Timestamp pairs of one chained submission (the query pool holds 2 * BENCH_MAX_REPS). */
 #define BENCH_MAX_BATCHES 64
+/* Layers of a network (the sum of its shapes' counts). */
+#define BENCH_MAX_LAYERS 1024
 
 typedef struct bench_shape {
     char name[48];
     uint32_t n, h, w, ic, oc;
-    uint32_t count; /* layers of the network with this shape (mobilenet suite) */
-    int in_total;   /* counted in the weighted whole-network total (MobileNetV2 list, user files) */
+    uint32_t count; /* layers of the network with this shape */
+    int in_total;   /* a layer of the network: weighted in its total and recorded in it (MobileNetV2's
+                     * list, user files, the quick suite's shapes for CI) */
 } bench_shape;
 
 typedef struct bench_options {
-    int reps;            /* timed runs per batch */
+    int reps;            /* timed runs per batch; also the passes of a network per batch */
     int batches;         /* chained batches per submission, the median reported */
     double warmup_ms;    /* GPU busy time before the reported batch */
     double rotate_bytes; /* bytes of input+output sets to rotate over */
@@ -75,6 +78,18 @@ typedef struct bench_floor {
     double nobarrier_us; /* per dispatch, no barrier: what the dispatches alone cost when they may overlap */
 } bench_floor;
 
+/* One kernel variant's whole network: every layer recorded in network order into one command
+ * buffer, the compute barrier before each, --reps passes per batch. */
+typedef struct bench_network {
+    q8conv_kernel kernel;
+    char variant[32];
+    int layers, passes, sets;
+    double set_bytes;    /* device bytes of one set: every layer's input and output */
+    double us;           /* median GPU time of one pass over --batches batches */
+    int submissions;
+    int exact, checked, skipped;
+} bench_network;
+
 typedef struct bench_report {
     const bench_options *opt;
     const char *suite;
@@ -83,6 +98,10 @@ typedef struct bench_report {
     bench_row *rows;
     int count;
     bench_floor floor;
+    bench_network networks[8]; /* one per kernel variant */
+    int network_count;
+    int network_chained_order; /* the layers follow each other by channels (see network.c) */
+    const char *network_name;  /* what the network is, for the table */
 } bench_report;
 
 typedef struct bench_op_data {
@@ -152,6 +171,19 @@ int bench_roofline(bench_gpu *g, const bench_options *opt, bench_roof *roof);
 int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *floor);
 /* cpu.c: CPU peers for one shape (reference; XNNPACK QC8 when built with it); returns rows added. */
 int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows);
+/* network.c: the whole network. bench_network_order fills order[BENCH_MAX_LAYERS] with the shape
+ * index of each layer of the network (the shapes marked in_total, each `count` times) in network
+ * order: a chain where each layer's IC is the previous layer's OC when one exists (*chained = 1),
+ * else the list's order. Returns the number of layers (0: no network), or -1 when there are too many. */
+int bench_network_order(const bench_shape *shapes, int ns, int *order, int *chained);
+typedef struct bench_net bench_net;
+/* The layers' weights, inputs and rotating buffer sets, shared by every variant; NULL on failure. */
+bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const bench_shape *shapes, const int *order,
+                                int layers);
+/* Times one kernel variant over the whole network and checks every layer; 0 (res says whether it
+ * was skipped or inexact), or -1 on an error that ends the benchmark. */
+int bench_network_measure(bench_net *net, q8conv_kernel kernel, const char *variant, bench_network *res);
+void bench_network_destroy(bench_net *net);
 /* report.c */
 void bench_print_table(const bench_report *r);
 int bench_write_json(const bench_report *r, const char *path);

@@ -1,4 +1,5 @@
-# ctest bench_quick: runs the quick suite with every output and peer, then checks what it wrote.
+# ctest bench_quick: runs the quick suite with every output and peer, then checks what it wrote;
+# then checks the network order the bench derives for MobileNetV2 (--list, no device).
 #   cmake -DBENCH=<q8conv-bench> -DOUT_DIR=<dir> -P check_quick.cmake
 # The bench itself exits 1 on any mismatch; this also catches a JSON or SVG that is unusable
 # while the exit code is 0. CMake's string(JSON) parses the file, so no tool beyond cmake is needed.
@@ -31,10 +32,11 @@ if(err)
 endif()
 
 # A measured figure: a JSON number (the bench writes null for anything not finite) above 0.
-# Timing relations (the floor below each layer's chained time) are not checked: on lavapipe the
-# "GPU" is the CPU's threads, on 2 cores shared with the rest of CI, and one descheduled thread
-# during a batch of the floor can put it above the smallest layer's median. What the code
-# guarantees, on any device, is that every figure was measured: present, finite, positive.
+# Timing relations (the floor below each layer's chained time, the network near the sum of its
+# layers) are not checked: on lavapipe the "GPU" is the CPU's threads, on 2 cores shared with
+# the rest of CI, and one descheduled thread during a batch of the floor can put it above the
+# smallest layer's median. What the code guarantees, on any device, is that every figure was
+# measured: present, finite, positive.
 function(require_measured what json_text)
   string(REPLACE ";" "." path "${ARGN}")
   string(JSON type ERROR_VARIABLE err TYPE "${json_text}" ${ARGN})
@@ -53,6 +55,31 @@ endfunction()
 require_measured("floor" "${text}" floor us)
 require_measured("floor" "${text}" floor nobarrier_us)
 
+# The network: the quick suite's 6 layers (one shape twice), one entry per GPU variant, each
+# measured and exact.
+string(JSON net_layers ERROR_VARIABLE err GET "${text}" network layers)
+if(err)
+  message(FATAL_ERROR "network: ${err}")
+elseif(NOT net_layers EQUAL 6)
+  message(FATAL_ERROR "network layers: ${net_layers} (want the quick suite's 6)")
+endif()
+string(JSON nnet LENGTH "${text}" network variants)
+if(nnet LESS 2)
+  message(FATAL_ERROR "only ${nnet} network variant(s) (want fallback and legacy at least)")
+endif()
+math(EXPR net_last "${nnet} - 1")
+foreach(i RANGE ${net_last})
+  string(JSON net GET "${text}" network variants ${i})
+  string(JSON net_variant GET "${net}" variant)
+  foreach(field network_us sum_chained_us floor_share sets)
+    require_measured("network ${net_variant}" "${net}" ${field})
+  endforeach()
+  string(JSON net_exact GET "${net}" exact)
+  string(JSON net_exact_type TYPE "${net}" exact)
+  if(NOT net_exact_type STREQUAL "BOOLEAN" OR NOT net_exact)
+    message(FATAL_ERROR "network ${net_variant}: exact is ${net_exact} (want true)")
+  endif()
+endforeach()
 set(gpu_rows 0)
 set(cpu_rows 0)
 math(EXPR last "${nrows} - 1")
@@ -117,5 +144,25 @@ if(NOT whole MATCHES "</svg>[ \t\r\n]*$")
   message(FATAL_ERROR "${svg} is not closed")
 endif()
 
-message(STATUS "bench_quick: ${gpu_rows} GPU rows exact (per run and chained), ${cpu_rows} CPU rows, floor "
-               "measured, JSON and SVG written")
+# MobileNetV2's real layer order, which the bench derives from its shape list (grouped by shape,
+# with counts) by chaining channels: block 1's projection, then per block an expansion and a
+# projection (blocks 2-17), then the head.
+execute_process(COMMAND ${BENCH} --suite mobilenet --list RESULT_VARIABLE rc OUTPUT_VARIABLE listing)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "q8conv-bench --list exited with ${rc}")
+endif()
+string(REGEX MATCHALL "\n +[0-9]+ [a-z0-9_]+" layers "${listing}")
+list(TRANSFORM layers REPLACE "^\n +[0-9]+ " "")
+set(want b1_project
+         b2_expand b2_project   b3_expand b3_project   b3_expand b4_project
+         b4_expand b5_project   b4_expand b5_project   b4_expand b6_project
+         b6_expand b7_project   b6_expand b7_project   b6_expand b7_project   b6_expand b8_project
+         b8_expand b9_project   b8_expand b9_project   b8_expand b10_project
+         b10_expand b11_project b10_expand b11_project b10_expand b12_project
+         head)
+if(NOT layers STREQUAL want OR NOT listing MATCHES "network: 34 layers, chained by channels")
+  message(FATAL_ERROR "network order of the mobilenet suite:\n${listing}\nwant: ${want}")
+endif()
+
+message(STATUS "bench_quick: ${gpu_rows} GPU rows exact (per run and chained), ${cpu_rows} CPU rows, floor and "
+               "${nnet} network variant(s) measured and exact, JSON and SVG written, MobileNetV2 order derived")

@@ -11,12 +11,12 @@
  *    for MobileNetV2's layers on the H100).
  * Both follow warm-up and rotate over the same input/output buffer sets, so that small shapes are
  * not flattered by a cache holding the previous run's data. The same run measures the dispatch
- * floor (roofline.c) the chained way.
+ * floor (roofline.c) and the whole network (network.c) the chained way.
  *
  * This file is the program: the command line, the shape lists and the measurement loop. It calls
- * down into util.c (clock, medians, data), gpu_timer.c (timestamps, chains), roofline.c (ceilings,
- * the dispatch floor), cpu.c (CPU peers) and report.c (output formats); none of them calls back
- * into it. */
+ * down into util.c (clock, medians, data), gpu_timer.c (timestamps, chains), network.c (the whole
+ * network), roofline.c (ceilings, the dispatch floor), cpu.c (CPU peers) and report.c (output
+ * formats); none of them calls back into it. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <math.h>
@@ -316,6 +316,60 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
     return rc;
 }
 
+/* ---- the whole network ---- */
+
+static int kernel_available(const q8conv_context_info *info, q8conv_kernel k)
+{
+    return !(k == Q8CONV_KERNEL_DOT && !info->integer_dot_product_supported) &&
+           !(k == Q8CONV_KERNEL_COOPMAT && !info->cooperative_matrix_used);
+}
+
+/* The network of the shape list, once per kernel variant, into rep->networks. Returns 0 (also when
+ * there is no network, or a variant was skipped), or -1 on an error that ends the benchmark. */
+static int measure_networks(bench_gpu *g, const bench_options *opt, const bench_shape *shapes, int ns,
+                            const q8conv_kernel *kernels, int nk, bench_report *rep)
+{
+    static int order[BENCH_MAX_LAYERS];
+    const int layers = bench_network_order(shapes, ns, order, &rep->network_chained_order);
+    if (layers <= 0)
+        return 0;
+    bench_net *net = bench_network_create(g, opt, shapes, order, layers);
+    if (!net)
+        return -1;
+    int rc = 0;
+    for (int k = 0; k < nk && rc == 0 && rep->network_count < (int)(sizeof rep->networks / sizeof rep->networks[0]);
+         ++k) {
+        if (!kernel_available(&rep->info, kernels[k]))
+            continue;
+        fprintf(stderr, "[network] %d layers, %s\n", layers, variant_label(kernels[k]));
+        bench_network *res = &rep->networks[rep->network_count];
+        rc = bench_network_measure(net, kernels[k], variant_label(kernels[k]), res);
+        if (rc == 0 && !res->skipped)
+            rep->network_count++;
+    }
+    bench_network_destroy(net);
+    return rc;
+}
+
+/* --list: the shapes and the network's layer order, without a device. */
+static void list_shapes(const char *suite, const bench_shape *shapes, int ns)
+{
+    printf("suite %s: %d shape(s) (name N,H,W,IC,OC x count, * = a layer of the network)\n", suite, ns);
+    for (int i = 0; i < ns; ++i)
+        printf("  %-18s %u,%u,%u,%u,%u x%u%s\n", shapes[i].name, shapes[i].n, shapes[i].h, shapes[i].w, shapes[i].ic,
+               shapes[i].oc, shapes[i].count, shapes[i].in_total ? " *" : "");
+    static int order[BENCH_MAX_LAYERS];
+    int chained = 0;
+    const int layers = bench_network_order(shapes, ns, order, &chained);
+    if (layers <= 0)
+        return;
+    printf("network: %d layers, %s:\n", layers,
+           chained ? "chained by channels (each layer's IC is the previous layer's OC)"
+                   : "in the list's order (no chain of channels covers every layer)");
+    for (int l = 0; l < layers; ++l)
+        printf("  %3d %s\n", l + 1, shapes[order[l]].name);
+}
+
 /* ---- CLI ---- */
 
 static void usage(FILE *f)
@@ -324,7 +378,7 @@ static void usage(FILE *f)
             "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,legacy,fallback]\n"
             "                    [--layout 4w4c|4c1w] [--reps N] [--batches N] [--warmup-ms MS] [--rotate-mb MB]\n"
             "                    [--json FILE] [--svg FILE] [--roofline] [--cpu] [--threads N] [--no-check]\n"
-            "                    [--device N] [--seed S] [--validate]\n"
+            "                    [--device N] [--seed S] [--validate] [--list]\n"
             "\n"
             "Times libq8conv's pointwise kernels on network shapes with GPU timestamps and checks every result\n"
             "byte for byte against the CPU reference (exit 1 on a mismatch). Per shape and kernel:\n"
@@ -332,19 +386,24 @@ static void usage(FILE *f)
             "           runtime puts between dependent layers before each, timestamps at the two ends only;\n"
             "           the median over --batches such batches, per run, after warm-up\n"
             "  per run  timestamps around each run (median of --reps): adds the timestamps' own cost\n"
-            "The dispatch floor (an empty dispatch chained the same way, with and without the barrier) is\n"
-            "measured in the same run.\n"
-            "  --suite       quick: 5 small shapes; mobilenet (default): MobileNetV2 224's 19 distinct\n"
-            "                pointwise shapes, plus the 34-layer weighted total; full: mobilenet + extra shapes\n"
-            "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment)\n"
+            "The dispatch floor (an empty dispatch chained the same way, with and without the barrier) and\n"
+            "the whole network (every layer, each shape count times, in network order, --reps passes per\n"
+            "batch) are measured in the same run.\n"
+            "  --suite       quick: 5 small shapes (a 6-layer network of them for CI); mobilenet (default):\n"
+            "                MobileNetV2 224's 19 distinct pointwise shapes and its 34 layers as a network;\n"
+            "                full: mobilenet + extra shapes (not part of the network)\n"
+            "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment); its shapes,\n"
+            "                each count times, are the network\n"
             "  --variants    kernels to time (default coopmat,dot,legacy,fallback; auto: the kernel AUTO\n"
             "                picks per shape; coopmat and dot are skipped where the device lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
-            "  --reps        timed runs per batch (chained and per run), 20..%d (default 50)\n"
+            "  --reps        timed runs per batch (chained and per run) and network passes per batch,\n"
+            "                20..%d (default 50)\n"
             "  --batches     chained batches whose median is reported, 1..%d (default 7)\n"
             "  --warmup-ms   GPU busy time per measurement before the reported batch(es) (default 500)\n"
             "  --rotate-mb   MB of input+output buffer sets rotated over so caches do not flatter small\n"
-            "                shapes (default 256; at most min(--reps, %d) sets)\n"
+            "                shapes (default 256; at most min(--reps, %d) sets); the network rotates whole\n"
+            "                sets of its layers' tensors across passes when two or more fit\n"
             "  --roofline    measure the device's packed-int8 dot and copy ceilings and report against them\n"
             "  --cpu         add the CPU peers: the reference, XNNPACK QC8 (1 thread and --threads)\n"
             "  --threads     threads of the multi-threaded CPU peer (default 0 = all cores)\n"
@@ -352,7 +411,8 @@ static void usage(FILE *f)
             "  --no-check    skip the comparison with the CPU reference (timing only)\n"
             "  --seed S      seed of the random weights and inputs\n"
             "  --device N    physical device index (default: env Q8CONV_DEVICE, else 0)\n"
-            "  --validate    run under VK_LAYER_KHRONOS_validation; any error it reports fails the run\n",
+            "  --validate    run under VK_LAYER_KHRONOS_validation; any error it reports fails the run\n"
+            "  --list        print the shapes and the network's layer order, then exit (no device needed)\n",
             BENCH_MAX_REPS, BENCH_MAX_BATCHES, BENCH_MAX_SETS);
 }
 
@@ -411,7 +471,7 @@ int main(int argc, char **argv)
                          .layout = Q8CONV_LAYOUT_4W4C, .seed = 0x5EED1234u, .threads = 0};
     const char *suite = "mobilenet", *shapes_file = NULL, *variants = "coopmat,dot,legacy,fallback";
     uint32_t device = 0;
-    int have_device = 0, validate = 0;
+    int have_device = 0, validate = 0, list = 0;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -478,6 +538,8 @@ int main(int argc, char **argv)
             opt.no_check = 1;
         else if (!strcmp(a, "--validate"))
             validate = 1;
+        else if (!strcmp(a, "--list"))
+            list = 1;
         else {
             fprintf(stderr, "unknown or incomplete argument '%s'\n", a);
             usage(stderr);
@@ -505,11 +567,12 @@ int main(int argc, char **argv)
         suite = "custom";
     } else if (!strcmp(suite, "quick")) {
         /* Small shapes for CI on lavapipe: an expansion, a projection, a deep K, and one whose
-         * every dimension needs padding. */
+         * every dimension needs padding. They are no real network, but CI runs the network
+         * measurement on them: one shape twice, so that two layers share a shape. */
         static const bench_shape quick[] = {
-            {"q_56_24_144", 1, 56, 56, 24, 144, 1, 0}, {"q_28_192_32", 1, 28, 28, 192, 32, 1, 0},
-            {"q_14_64_384", 1, 14, 14, 64, 384, 1, 0}, {"q_7_960_160", 1, 7, 7, 960, 160, 1, 0},
-            {"q_57_7_13", 1, 57, 33, 7, 13, 1, 0},
+            {"q_56_24_144", 1, 56, 56, 24, 144, 1, 1}, {"q_28_192_32", 1, 28, 28, 192, 32, 2, 1},
+            {"q_14_64_384", 1, 14, 14, 64, 384, 1, 1}, {"q_7_960_160", 1, 7, 7, 960, 160, 1, 1},
+            {"q_57_7_13", 1, 57, 33, 7, 13, 1, 1},
         };
         ns = (int)(sizeof quick / sizeof quick[0]);
         memcpy(shapes, quick, sizeof quick);
@@ -527,6 +590,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "no shapes\n");
         return 2;
     }
+    if (list) {
+        list_shapes(suite, shapes, ns);
+        return 0;
+    }
 
     q8conv_context *ctx = NULL;
     q8conv_context_desc cdesc = {.device_index = device,
@@ -539,7 +606,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "q8conv_context_create: %s\n", q8conv_status_string(st));
         return 1;
     }
-    bench_report rep = {.opt = &opt, .suite = suite};
+    bench_report rep = {.opt = &opt,
+                        .suite = suite,
+                        .network_name = !strcmp(suite, "custom")  ? "the shapes file, by its counts"
+                                        : !strcmp(suite, "quick") ? "the quick suite's shapes, not a real network"
+                                                                  : "MobileNetV2 224, batch 1"};
     q8conv_context_get_info(ctx, &rep.info);
     bench_gpu g;
     if (bench_gpu_init(&g, ctx) != 0) {
@@ -566,8 +637,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < ns && !failed; ++i) {
         ref_cache_reset(&cache);
         for (int k = 0; k < nk && !failed; ++k) {
-            if ((kernels[k] == Q8CONV_KERNEL_DOT && !rep.info.integer_dot_product_supported) ||
-                (kernels[k] == Q8CONV_KERNEL_COOPMAT && !rep.info.cooperative_matrix_used))
+            if (!kernel_available(&rep.info, kernels[k]))
                 continue;
             fprintf(stderr, "[%d/%d] %s %s\n", i + 1, ns, shapes[i].name, variant_label(kernels[k]));
             bench_row *row = &rep.rows[rep.count];
@@ -588,6 +658,8 @@ int main(int argc, char **argv)
         }
     }
     ref_cache_reset(&cache);
+    if (!failed && measure_networks(&g, &opt, shapes, ns, kernels, nk, &rep) != 0)
+        failed = 1;
     bench_print_table(&rep);
     if (opt.json_path && bench_write_json(&rep, opt.json_path) != 0) {
         fprintf(stderr, "cannot write %s\n", opt.json_path);
@@ -600,6 +672,9 @@ int main(int argc, char **argv)
     int inexact = 0;
     for (int i = 0; i < rep.count; ++i)
         if (rep.rows[i].checked && !rep.rows[i].exact)
+            inexact++;
+    for (int i = 0; i < rep.network_count; ++i)
+        if (rep.networks[i].checked && !rep.networks[i].exact)
             inexact++;
     if (inexact)
         fprintf(stderr, "FAILED: %d configuration(s) differ from the CPU reference\n", inexact);

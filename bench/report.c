@@ -47,6 +47,34 @@ static int list_variants(const bench_report *r, const char **out, int cap)
 
 #define REPORT_MAX_VARIANTS 8
 
+/* The network's weighted total of a variant: the headline time of each of its shapes times the
+ * shape's count; *layers gets the sum of the counts. */
+static double weighted_total(const bench_report *r, const char *variant, unsigned *layers)
+{
+    double total = 0;
+    *layers = 0;
+    for (int i = 0; i < r->count; ++i)
+        if (r->rows[i].shape.in_total && !strcmp(r->rows[i].variant, variant)) {
+            total += headline_us(&r->rows[i]) * r->rows[i].shape.count;
+            *layers += r->rows[i].shape.count;
+        }
+    return total;
+}
+
+static const bench_network *network_of(const bench_report *r, const char *variant)
+{
+    for (int i = 0; i < r->network_count; ++i)
+        if (!strcmp(r->networks[i].variant, variant))
+            return &r->networks[i];
+    return NULL;
+}
+
+/* The part of the measured network that the dispatch floor alone accounts for. */
+static double floor_share(const bench_report *r, const bench_network *n)
+{
+    return r->floor.valid && n->us > 0 ? n->layers * r->floor.us / n->us : NAN;
+}
+
 /* The first GPU row of a shape: its dot kernel's where there is one. */
 static const bench_row *first_gpu_row(const bench_report *r, const bench_shape *s)
 {
@@ -122,33 +150,54 @@ void bench_print_table(const bench_report *r)
            "q8conv_pw_record; exact: byte-identical to the CPU reference after the per-run and after the chained\n"
            "runs (~k: not claimed, own requantization; largest difference k from the reference).\n");
 
-    /* Whole network: each distinct shape of the network weighted by how many layers have it. The
-     * extra shapes of the full suite and the quick suite's are not layers of it. */
+    /* Whole network: each distinct shape of the network weighted by how many layers have it, beside
+     * the network measured as one command buffer. The extra shapes of the full suite are not
+     * layers of it. */
     const char *variants[REPORT_MAX_VARIANTS];
     const int nv = list_variants(r, variants, REPORT_MAX_VARIANTS);
     unsigned most = 0;
     for (int v = 0; v < nv; ++v) {
         unsigned layers = 0;
-        for (int i = 0; i < r->count; ++i)
-            if (r->rows[i].shape.in_total && !strcmp(r->rows[i].variant, variants[v]))
-                layers += r->rows[i].shape.count;
+        weighted_total(r, variants[v], &layers);
         most = layers > most ? layers : most;
     }
     if (most == 0)
         return;
-    printf("\nweighted total of the chained figures over the network's layers (%s):\n",
-           strcmp(r->suite, "custom") ? "MobileNetV2 224, batch 1" : "the shapes file, by its counts");
+    printf("\nwhole network (%s), %u layers", r->network_name ? r->network_name : "?", most);
+    if (r->network_count)
+        printf(", recorded %s", r->network_chained_order
+                                    ? "in network order (each layer's IC is the previous layer's OC)"
+                                    : "in the list's order, each shape count times");
+    printf(":\n  %-18s %6s %12s %12s %8s %4s %5s\n", "variant", "layers", "sum_chain", "network_us", "floor%",
+           "sets", "exact");
     for (int v = 0; v < nv; ++v) {
-        double total = 0;
         unsigned layers = 0;
-        for (int i = 0; i < r->count; ++i)
-            if (r->rows[i].shape.in_total && !strcmp(r->rows[i].variant, variants[v])) {
-                total += headline_us(&r->rows[i]) * r->rows[i].shape.count;
-                layers += r->rows[i].shape.count;
-            }
-        if (layers)
-            printf("  %-18s %3u layers: %10.1f us%s\n", variants[v], layers, total,
-                   layers < most ? " (some shapes skipped)" : "");
+        const double total = weighted_total(r, variants[v], &layers);
+        if (!layers)
+            continue;
+        const bench_network *n = network_of(r, variants[v]);
+        char measured[32], share[16], sets[16], exact[16];
+        cell(measured, sizeof measured, "%.1f", n ? n->us : NAN);
+        cell(share, sizeof share, "%.1f", n ? floor_share(r, n) * 100.0 : NAN);
+        cell(sets, sizeof sets, "%.0f", n ? (double)n->sets : NAN);
+        snprintf(exact, sizeof exact, "%s", !n || !n->checked ? "-" : n->exact ? "yes" : "NO");
+        printf("  %-18s %6u %12.1f %12s %8s %4s %5s%s\n", variants[v], layers, total, measured, share, sets, exact,
+               layers < most ? " (some shapes skipped)" : "");
+    }
+    printf("sum_chain: each shape's chain_us (CPU rows: wall time) times its count; network_us: GPU time of one\n"
+           "pass over every layer, all recorded into one command buffer with the compute barrier before each,\n"
+           "%d passes per batch, median of %d batches; floor%%: layers x dispatch floor / network_us.\n",
+           r->opt->reps, r->opt->batches);
+    if (r->network_count) {
+        const bench_network *n = &r->networks[0];
+        if (n->sets > 1)
+            printf("The network's tensors (%.2f MiB a set) rotate over %d sets across passes, so a pass does not find\n"
+                   "the previous pass's tensors in the cache; the weights are one per layer.\n",
+                   n->set_bytes / (1 << 20), n->sets);
+        else
+            printf("The network's tensors (%.2f MiB) exceed the rotation budget (--rotate-mb): one set, used by every\n"
+                   "pass, so caches may hold part of it from the previous pass.\n",
+                   n->set_bytes / (1 << 20));
     }
 }
 
@@ -172,9 +221,48 @@ static void json_number(FILE *f, double v)
         fputs("null", f);
 }
 
-/* One object: the device, the measured ceilings, the dispatch floor, and "rows", one object per
- * (shape, variant). A row's gpu_us is its headline time: chained_us for a GPU row, the wall time
- * for a CPU row; per_run_us is the GPU time of one run with timestamps around it. */
+/* "network": what was measured, and one entry per kernel variant. */
+static void write_json_network(FILE *f, const bench_report *r)
+{
+    const char *variants[REPORT_MAX_VARIANTS];
+    const int nv = list_variants(r, variants, REPORT_MAX_VARIANTS);
+    if (!r->network_count) {
+        fputs("  \"network\": null,\n", f);
+        return;
+    }
+    fputs("  \"network\": {\"name\": ", f);
+    json_string(f, r->network_name ? r->network_name : "");
+    fprintf(f, ", \"layers\": %d, \"order\": \"%s\", \"passes\": %d, \"batches\": %d, \"variants\": [\n",
+            r->networks[0].layers, r->network_chained_order ? "channels" : "list", r->opt->reps, r->opt->batches);
+    for (int i = 0; i < r->network_count; ++i) {
+        const bench_network *n = &r->networks[i];
+        unsigned layers = 0;
+        double total = NAN;
+        for (int v = 0; v < nv; ++v)
+            if (!strcmp(variants[v], n->variant))
+                total = weighted_total(r, n->variant, &layers);
+        fputs("    {\"variant\": ", f);
+        json_string(f, n->variant);
+        fputs(", \"kernel\": ", f);
+        json_string(f, q8conv_kernel_name(n->kernel));
+        fputs(", \"network_us\": ", f);
+        json_number(f, n->us);
+        /* Only a sum over every layer compares with the network. */
+        fputs(", \"sum_chained_us\": ", f);
+        json_number(f, layers == (unsigned)n->layers ? total : NAN);
+        fputs(", \"floor_share\": ", f);
+        json_number(f, floor_share(r, n));
+        fprintf(f, ", \"sets\": %d, \"set_bytes\": %.0f, \"submissions\": %d, \"exact\": %s}%s\n", n->sets,
+                n->set_bytes, n->submissions, !n->checked ? "null" : n->exact ? "true" : "false",
+                i + 1 < r->network_count ? "," : "");
+    }
+    fputs("  ]},\n", f);
+}
+
+/* One object: the device, the measured ceilings, the dispatch floor, the network ("network": null
+ * when the shapes make none), and "rows", one object per (shape, variant). A row's gpu_us is its
+ * headline time: chained_us for a GPU row, the wall time for a CPU row; per_run_us is the GPU
+ * time of one run with timestamps around it. */
 int bench_write_json(const bench_report *r, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -209,6 +297,7 @@ int bench_write_json(const bench_report *r, const char *path)
     fputs(", \"nobarrier_us\": ", f);
     json_number(f, r->floor.valid ? r->floor.nobarrier_us : NAN);
     fprintf(f, ", \"chained\": %d, \"batches\": %d},\n", r->opt->reps, r->opt->batches);
+    write_json_network(f, r);
     fputs("  \"rows\": [\n", f);
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
@@ -631,7 +720,7 @@ int bench_write_svg(const bench_report *r, const char *path)
     for (int i = 0; i < r->count; ++i)
         gpu_rows += !r->rows[i].cpu && r->rows[i].gops > 0;
     const int roof = r->roof.valid && gpu_rows > 0;
-    const double legend_y = 110;
+    const double legend_y = 128;
     const double bars_y = legend_y + 20.0 * legend_rows;
     const double height = bars_y + 30 + ns * (nv * 13.0 + 16) + 56 + (roof ? 24 + 420 + 50 + 30 : 0) + 10;
 
@@ -670,13 +759,26 @@ int bench_write_svg(const bench_report *r, const char *path)
     fputs("</text>\n", f);
 
     lx = 20;
-    /* The dispatch floor. */
+    /* The dispatch floor and the network measured as one command buffer, the first variant's (the
+     * dot kernel's where it ran). */
     fputs("<text x=\"20\" y=\"86\" font-size=\"12\" fill=\"#555\">", f);
     if (r->floor.valid)
         fprintf(f, "dispatch floor, measured in the same run: %.2f us per empty dispatch + barrier, %.2f us without "
                    "the barrier.", r->floor.us, r->floor.nobarrier_us);
     else
         fputs("dispatch floor: not measured.", f);
+    fputs("</text>\n<text x=\"20\" y=\"104\" font-size=\"12\" fill=\"#555\">", f);
+    if (r->network_count) {
+        const bench_network *n = &r->networks[0];
+        fputs("Whole network (", f);
+        xml_text(f, r->network_name ? r->network_name : "");
+        fprintf(f, "), %d layers in one command buffer, ", n->layers);
+        xml_text(f, n->variant);
+        fprintf(f, ": %.1f us per pass", n->us);
+        if (r->floor.valid)
+            fprintf(f, ", %.1f%% of it the floor", floor_share(r, n) * 100.0);
+        fputc('.', f);
+    }
     fputs("</text>\n", f);
     double ly = legend_y;
     for (int v = 0; v < nv; ++v) {
