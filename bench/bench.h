@@ -14,16 +14,22 @@
 #define BENCH_MAX_REPS 512
 #define BENCH_MAX_SETS 64
 #define BENCH_MAX_SHAPES 128
+/* Timestamp pairs of one chained submission (the query pool holds 2 * BENCH_MAX_REPS). */
+#define BENCH_MAX_BATCHES 64
+/* Layers of a network (the sum of its shapes' counts). */
+#define BENCH_MAX_LAYERS 1024
 
 typedef struct bench_shape {
     char name[48];
     uint32_t n, h, w, ic, oc;
-    uint32_t count; /* layers of the network with this shape (mobilenet suite) */
-    int in_total;   /* counted in the weighted whole-network total (MobileNetV2 list, user files) */
+    uint32_t count; /* layers of the network with this shape */
+    int in_total;   /* a layer of the network: weighted in its total and recorded in it (MobileNetV2's
+                     * list, user files, the quick suite's shapes for CI) */
 } bench_shape;
 
 typedef struct bench_options {
-    int reps;
+    int reps;            /* timed runs per batch; also the passes of a network per batch */
+    int batches;         /* chained batches per submission, the median reported */
     double warmup_ms;    /* GPU busy time before the reported batch */
     double rotate_bytes; /* bytes of input+output sets to rotate over */
     q8conv_layout layout;
@@ -39,10 +45,14 @@ typedef struct bench_row {
     char variant[32];
     int sets;
     int batches;           /* timed batches run, the last one reported */
-    double gpu_us;         /* median GPU time (CPU rows: median wall time) */
+    double gpu_us;         /* median GPU time of one run, timestamps around each (the per-run figure);
+                            * CPU rows: median wall time */
+    double chained_us;     /* GPU time per run of --reps runs chained with the barrier between dependent
+                            * layers, timestamps at the ends only: median over --batches batches */
+    int chain_submissions; /* submissions of the chained batches (warm-up included) */
     double run_us;         /* q8conv_pw_run end to end, host wall clock (record+submit+wait) */
     double record_us;      /* host time of one q8conv_pw_record */
-    double gops, gbps;
+    double gops, gbps;     /* from the headline time: chained_us (CPU rows: gpu_us) */
     int exact, checked, skipped, cpu;
     /* A peer whose bytes are not claimed to match (XNNPACK's own requantization): compared with
      * the reference anyway, for information. */
@@ -59,6 +69,27 @@ typedef struct bench_roof {
     double copy_cmd_gbps;    /* the same, by vkCmdCopyBuffer */
 } bench_roof;
 
+/* The dispatch floor: an empty compute dispatch, --reps of them chained the way bench_gpu_chain
+ * chains a layer's runs (bench/shaders/floor_empty.comp, pipeline bound once). No kernel of a chain of
+ * dependent layers can cost less than `us`. */
+typedef struct bench_floor {
+    int valid;
+    double us;           /* per dispatch, with the compute->compute barrier before each */
+    double nobarrier_us; /* per dispatch, no barrier: what the dispatches alone cost when they may overlap */
+} bench_floor;
+
+/* One kernel variant's whole network: every layer recorded in network order into one command
+ * buffer, the compute barrier before each, --reps passes per batch. */
+typedef struct bench_network {
+    q8conv_kernel kernel;
+    char variant[32];
+    int layers, passes, sets;
+    double set_bytes;    /* device bytes of one set: every layer's input and output */
+    double us;           /* median GPU time of one pass over --batches batches */
+    int submissions;
+    int exact, checked, skipped;
+} bench_network;
+
 typedef struct bench_report {
     const bench_options *opt;
     const char *suite;
@@ -66,6 +97,11 @@ typedef struct bench_report {
     bench_roof roof;
     bench_row *rows;
     int count;
+    bench_floor floor;
+    bench_network networks[8]; /* one per kernel variant */
+    int network_count;
+    int network_chained_order; /* the layers follow each other by channels (see network.c) */
+    const char *network_name;  /* what the network is, for the table */
 } bench_report;
 
 typedef struct bench_op_data {
@@ -97,6 +133,10 @@ void bench_fill_random(int8_t *p, size_t n, uint64_t *state);
 int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
                     q8conv_layout layout);
 void bench_free_desc(bench_op_data *d);
+/* Fills the tensor's device bytes, padding included, with 0xA5 before the runs whose output is
+ * checked: memory freed by an earlier op may hold the right answer, and a kernel that wrote nothing
+ * must not pass on it. 0, or -1 when a call failed. */
+int bench_poison_tensor(q8conv_tensor *t);
 
 /* gpu_timer.c: the bench's command buffer, with timestamp pairs around what it records. 0 on
  * success, -1 on a Vulkan failure (init: also when the queue has no timestamps). */
@@ -107,11 +147,43 @@ void bench_gpu_barrier(bench_gpu *g);
 void bench_gpu_stamp(bench_gpu *g, uint32_t query);
 int bench_gpu_submit(bench_gpu *g);
 int bench_gpu_durations(bench_gpu *g, int n, double *us);
+/* The barrier a runtime puts between dependent layers: compute -> compute, SHADER_WRITE ->
+ * SHADER_READ | SHADER_WRITE. */
+void bench_gpu_compute_barrier(bench_gpu *g);
+
+/* A chain to time: `batches` batches of `steps` recordings, each recording preceded by
+ * bench_gpu_compute_barrier when `barrier` is set, timestamps at the two ends of each batch only.
+ * record() records step `step` (counted over all batches, from 0) into cmd; 0 on success. */
+typedef int (*bench_record_fn)(void *user, VkCommandBuffer cmd, int step);
+typedef struct bench_chain {
+    int steps, batches, barrier;
+    bench_record_fn record;
+    void *user;
+} bench_chain;
+/* Records the chain once and submits it until the GPU has been busy for warmup_ms (once at least);
+ * batch_us[0..batches) gets the durations of the last submission's batches, *submissions the
+ * submissions made. 0 on success, -1 on a failed recording or Vulkan call. */
+int bench_gpu_chain(bench_gpu *g, const bench_chain *c, double warmup_ms, double *batch_us, int *submissions);
 
 /* roofline.c: measures the device's ceilings with small Vulkan microkernels. 0 on success. */
 int bench_roofline(bench_gpu *g, const bench_options *opt, bench_roof *roof);
+/* roofline.c: the dispatch floor, with and without the barrier. 0 on success. */
+int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *floor);
 /* cpu.c: CPU peers for one shape (reference; XNNPACK QC8 when built with it); returns rows added. */
 int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows);
+/* network.c: the whole network. bench_network_order fills order[BENCH_MAX_LAYERS] with the shape
+ * index of each layer of the network (the shapes marked in_total, each `count` times) in network
+ * order: a chain where each layer's IC is the previous layer's OC when one exists (*chained = 1),
+ * else the list's order. Returns the number of layers (0: no network), or -1 when there are too many. */
+int bench_network_order(const bench_shape *shapes, int ns, int *order, int *chained);
+typedef struct bench_net bench_net;
+/* The layers' weights, inputs and rotating buffer sets, shared by every variant; NULL on failure. */
+bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const bench_shape *shapes, const int *order,
+                                int layers);
+/* Times one kernel variant over the whole network and checks every layer; 0 (res says whether it
+ * was skipped or inexact), or -1 on an error that ends the benchmark. */
+int bench_network_measure(bench_net *net, q8conv_kernel kernel, const char *variant, bench_network *res);
+void bench_network_destroy(bench_net *net);
 /* report.c */
 void bench_print_table(const bench_report *r);
 int bench_write_json(const bench_report *r, const char *path);

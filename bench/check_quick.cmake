@@ -1,4 +1,5 @@
-# ctest bench_quick: runs the quick suite with every output and peer, then checks what it wrote.
+# ctest bench_quick: runs the quick suite with every output and peer, then checks what it wrote;
+# then checks the network order the bench derives for MobileNetV2 (--list, no device).
 #   cmake -DBENCH=<q8conv-bench> -DOUT_DIR=<dir> -P check_quick.cmake
 # The bench itself exits 1 on any mismatch; this also catches a JSON or SVG that is unusable
 # while the exit code is 0. CMake's string(JSON) parses the file, so no tool beyond cmake is needed.
@@ -11,9 +12,11 @@ set(svg ${OUT_DIR}/bench_quick.svg)
 file(REMOVE ${json} ${svg})
 
 # A small rotation: on lavapipe caches are the CPU's, and 20 sets of the quick shapes already
-# exceed them; more would only slow CI down.
+# exceed them; more would only slow CI down. Three chained batches: a median, at a third of the
+# default's time.
 execute_process(
-  COMMAND ${BENCH} --suite quick --reps 20 --rotate-mb 8 --warmup-ms 20 --json ${json} --svg ${svg} --roofline --cpu
+  COMMAND ${BENCH} --suite quick --reps 20 --batches 3 --rotate-mb 8 --warmup-ms 20 --json ${json} --svg ${svg}
+          --roofline --cpu
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "q8conv-bench exited with ${rc}")
@@ -27,6 +30,61 @@ string(JSON nrows ERROR_VARIABLE err LENGTH "${text}" rows)
 if(err)
   message(FATAL_ERROR "${json}: ${err}")
 endif()
+
+# A measured figure: a JSON number (the bench writes null for anything not finite) above 0.
+# Timing relations (the floor below each layer's chained time, the network near the sum of its
+# layers) are not checked: on lavapipe the "GPU" is the CPU's threads, on 2 cores shared with
+# the rest of CI, and one descheduled thread during a batch of the floor can put it above the
+# smallest layer's median. What the code guarantees, on any device, is that every figure was
+# measured: present, finite, positive.
+function(require_measured what json_text)
+  string(REPLACE ";" "." path "${ARGN}")
+  string(JSON type ERROR_VARIABLE err TYPE "${json_text}" ${ARGN})
+  if(err)
+    message(FATAL_ERROR "${what}: ${path}: ${err}")
+  elseif(NOT type STREQUAL "NUMBER")
+    message(FATAL_ERROR "${what}: ${path} is ${type} (want a number)")
+  endif()
+  string(JSON value GET "${json_text}" ${ARGN})
+  if(NOT value GREATER 0)
+    message(FATAL_ERROR "${what}: ${path} = ${value} is not positive")
+  endif()
+endfunction()
+
+# A result compared with the CPU reference and found identical: exact is true, not null (unchecked).
+function(require_exact what json_text)
+  string(JSON type TYPE "${json_text}" exact)
+  string(JSON exact GET "${json_text}" exact)
+  if(NOT type STREQUAL "BOOLEAN" OR NOT exact)
+    message(FATAL_ERROR "${what}: exact is ${exact} (want true)")
+  endif()
+endfunction()
+
+# The dispatch floor, measured on every run.
+require_measured("floor" "${text}" floor us)
+require_measured("floor" "${text}" floor nobarrier_us)
+
+# The network: the quick suite's 6 layers (one shape twice), one entry per GPU variant, each
+# measured and exact.
+string(JSON net_layers ERROR_VARIABLE err GET "${text}" network layers)
+if(err)
+  message(FATAL_ERROR "network: ${err}")
+elseif(NOT net_layers EQUAL 6)
+  message(FATAL_ERROR "network layers: ${net_layers} (want the quick suite's 6)")
+endif()
+string(JSON nnet LENGTH "${text}" network variants)
+if(nnet LESS 2)
+  message(FATAL_ERROR "only ${nnet} network variant(s) (want fallback and legacy at least)")
+endif()
+math(EXPR net_last "${nnet} - 1")
+foreach(i RANGE ${net_last})
+  string(JSON net GET "${text}" network variants ${i})
+  string(JSON net_variant GET "${net}" variant)
+  foreach(field network_us sum_chained_us floor_share sets)
+    require_measured("network ${net_variant}" "${net}" ${field})
+  endforeach()
+  require_exact("network ${net_variant}" "${net}")
+endforeach()
 set(gpu_rows 0)
 set(cpu_rows 0)
 math(EXPR last "${nrows} - 1")
@@ -44,13 +102,22 @@ foreach(i RANGE ${last})
     message(FATAL_ERROR "${shape} / ${variant}: gpu_us ${gpu_us} is not positive")
   endif()
   if(is_cpu)
+    string(JSON chained_type TYPE "${row}" chained_us)
+    if(NOT chained_type STREQUAL "NULL")
+      message(FATAL_ERROR "${shape} / ${variant}: a CPU row with a chained time")
+    endif()
     math(EXPR cpu_rows "${cpu_rows} + 1")
   else()
-    string(JSON exact_type TYPE "${row}" exact)
-    string(JSON exact GET "${row}" exact)
-    if(NOT exact_type STREQUAL "BOOLEAN" OR NOT exact)
-      message(FATAL_ERROR "${shape} / ${variant}: exact is ${exact} (want true)")
+    # The headline is the chained figure; the per-run figure and the floor stand beside it.
+    foreach(field chained_us per_run_us floor_us)
+      require_measured("${shape} / ${variant}" "${row}" ${field})
+    endforeach()
+    string(JSON gpu_us_headline GET "${row}" gpu_us)
+    string(JSON chained_us GET "${row}" chained_us)
+    if(NOT gpu_us_headline EQUAL chained_us)
+      message(FATAL_ERROR "${shape} / ${variant}: gpu_us ${gpu_us_headline} is not the chained ${chained_us}")
     endif()
+    require_exact("${shape} / ${variant}" "${row}")
     math(EXPR gpu_rows "${gpu_rows} + 1")
   endif()
 endforeach()
@@ -77,4 +144,26 @@ file(READ ${svg} whole)
 if(NOT whole MATCHES "</svg>[ \t\r\n]*$")
   message(FATAL_ERROR "${svg} is not closed")
 endif()
-message(STATUS "bench_quick: ${gpu_rows} GPU rows exact, ${cpu_rows} CPU rows, JSON and SVG written")
+
+# MobileNetV2's real layer order, which the bench derives from its shape list (grouped by shape,
+# with counts) by chaining channels: block 1's projection, then per block an expansion and a
+# projection (blocks 2-17), then the head.
+execute_process(COMMAND ${BENCH} --suite mobilenet --list RESULT_VARIABLE rc OUTPUT_VARIABLE listing)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "q8conv-bench --list exited with ${rc}")
+endif()
+string(REGEX MATCHALL "\n +[0-9]+ [a-z0-9_]+" layers "${listing}")
+list(TRANSFORM layers REPLACE "^\n +[0-9]+ " "")
+set(want b1_project
+         b2_expand b2_project   b3_expand b3_project   b3_expand b4_project
+         b4_expand b5_project   b4_expand b5_project   b4_expand b6_project
+         b6_expand b7_project   b6_expand b7_project   b6_expand b7_project   b6_expand b8_project
+         b8_expand b9_project   b8_expand b9_project   b8_expand b10_project
+         b10_expand b11_project b10_expand b11_project b10_expand b12_project
+         head)
+if(NOT layers STREQUAL want OR NOT listing MATCHES "network: 34 layers, chained by channels")
+  message(FATAL_ERROR "network order of the mobilenet suite:\n${listing}\nwant: ${want}")
+endif()
+
+message(STATUS "bench_quick: ${gpu_rows} GPU rows exact (per run and chained), ${cpu_rows} CPU rows, floor and "
+               "${nnet} network variant(s) measured and exact, JSON and SVG written, MobileNetV2 order derived")

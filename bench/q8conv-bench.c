@@ -1,14 +1,22 @@
 /* q8conv-bench: GPU time of libq8conv's kernels on real network shapes, each result checked byte
  * for byte against the CPU reference.
  *
- * GPU time comes from timestamp queries written at BOTTOM_OF_PIPE around each dispatch in one
- * command buffer, runs separated by a compute barrier so none overlaps the next; the median of
- * --reps runs after warm-up is reported. The runs rotate over several input/output buffer sets so
- * that small shapes are not flattered by a cache holding the previous run's data.
+ * GPU time comes from timestamp queries written at BOTTOM_OF_PIPE, two ways per (shape, kernel):
+ *  - chained, the headline: --reps runs recorded back to back, each after the compute barrier a
+ *    runtime puts between dependent layers, timestamps at the two ends of the batch only; the
+ *    median over --batches batches, per run. This is what a layer costs inside a network.
+ *  - per run: timestamps around each run, runs separated by a barrier so none overlaps the next;
+ *    the median of --reps runs. Each run then also pays for its own timestamps, which on a small
+ *    layer is a visible part of the figure (GPU.md: 5.0-7.6 us per run against 3.8-5.6 us chained
+ *    for MobileNetV2's layers on the H100).
+ * Both follow warm-up and rotate over the same input/output buffer sets, so that small shapes are
+ * not flattered by a cache holding the previous run's data. The same run measures the dispatch
+ * floor (roofline.c) and the whole network (network.c) the chained way.
  *
  * This file is the program: the command line, the shape lists and the measurement loop. It calls
- * down into util.c (clock, medians, data), gpu_timer.c (timestamps), roofline.c (ceilings), cpu.c
- * (CPU peers) and report.c (output formats); none of them calls back into it. */
+ * down into util.c (clock, medians, data), gpu_timer.c (timestamps, chains), network.c (the whole
+ * network), roofline.c (ceilings, the dispatch floor), cpu.c (CPU peers) and report.c (output
+ * formats); none of them calls back into it. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <math.h>
@@ -101,6 +109,69 @@ static void ref_cache_reset(ref_cache *c)
     c->set = -1;
 }
 
+/* Whether `out`, set `set` of the shape, equals the reference of the op `d` on that set's input x:
+ * 1 yes, 0 no, -1 when a call failed. got receives the output (NCHW). */
+static int matches_reference(const bench_op_data *d, const bench_shape *s, const int8_t *x, int set,
+                             const q8conv_tensor *out, int8_t *got, ref_cache *cache)
+{
+    const size_t out_n = (size_t)s->n * s->oc * s->h * s->w;
+    if (cache->set != set || cache->size != out_n) {
+        ref_cache_reset(cache);
+        cache->out = malloc(out_n);
+        if (!cache->out || q8conv_pw_reference(&d->desc, s->n, s->h, s->w, x, cache->out) != Q8CONV_SUCCESS)
+            return -1;
+        cache->set = set;
+        cache->size = out_n;
+    }
+    if (q8conv_tensor_read(out, got, Q8CONV_HOST_NCHW) != Q8CONV_SUCCESS)
+        return -1;
+    return memcmp(got, cache->out, out_n) == 0;
+}
+
+/* The chained runs of one (shape, kernel), recorded by bench_gpu_chain. */
+typedef struct chained_runs {
+    q8conv_pw *op;
+    q8conv_tensor *const *in, *const *out;
+    int sets;
+} chained_runs;
+
+static int record_chained_run(void *user, VkCommandBuffer cmd, int step)
+{
+    const chained_runs *c = user;
+    const int set = step % c->sets;
+    return q8conv_pw_record(c->op, cmd, c->in[set], c->out[set]) == Q8CONV_SUCCESS ? 0 : -1;
+}
+
+/* The headline figure: --reps runs of the op recorded back to back, each after the barrier a
+ * runtime records between dependent layers, over the same rotating sets as the per-run figure;
+ * timestamps at the two ends of each batch only, so the figure holds no timestamp of its own per
+ * run. The median batch over --batches, divided by --reps. The checked set is poisoned first: the
+ * per-run batches wrote it already, and the check after this must see what the chained runs wrote
+ * (every set is written: --batches x --reps runs over at most --reps sets). */
+static int measure_chained(bench_gpu *g, const bench_options *opt, q8conv_pw *op, q8conv_tensor *const *in,
+                           q8conv_tensor *const *out, int sets, bench_row *row)
+{
+    if (bench_poison_tensor(out[sets - 1]) != 0)
+        return -1;
+    chained_runs runs = {.op = op, .in = in, .out = out, .sets = sets};
+    const bench_chain c = {
+        .steps = opt->reps, .batches = opt->batches, .barrier = 1, .record = record_chained_run, .user = &runs};
+    double us[BENCH_MAX_BATCHES];
+    if (bench_gpu_chain(g, &c, opt->warmup_ms, us, &row->chain_submissions) != 0)
+        return -1;
+    row->chained_us = bench_median(us, opt->batches) / opt->reps;
+    if (!(row->chained_us > 0)) {
+        fprintf(stderr, "%s %s: the chained timestamps measured no time\n", row->shape.name, row->variant);
+        return -1;
+    }
+    const bench_shape *s = &row->shape;
+    const double macs = (double)s->n * s->h * s->w * s->ic * s->oc;
+    const double bytes = (double)s->n * s->h * s->w * (s->ic + s->oc) + (double)s->ic * s->oc;
+    row->gops = 2.0 * macs / row->chained_us * 1e-3;
+    row->gbps = bytes / row->chained_us * 1e-3;
+    return 0;
+}
+
 /* Measures one (shape, kernel). Returns 0 (the row says whether it was skipped or inexact), or -1
  * on an error that ends the benchmark. */
 static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s, q8conv_kernel kernel,
@@ -162,18 +233,8 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
 
     /* Poison the checked output first: freed memory of an earlier variant of this shape may hold
      * the right answer, and a kernel that wrote nothing must not pass on it. */
-    if (rc == 0) {
-        const size_t raw = (size_t)q8conv_tensor_size_bytes(&dout);
-        uint8_t *poison = malloc(raw);
-        if (!poison)
-            rc = -1;
-        else {
-            memset(poison, 0xA5, raw);
-            if (q8conv_tensor_write_raw(out[last], poison, raw) != Q8CONV_SUCCESS)
-                rc = -1;
-            free(poison);
-        }
-    }
+    if (rc == 0 && bench_poison_tensor(out[last]) != 0)
+        rc = -1;
 
     /* Warm-up through the public run path, also timing it end to end on the host. */
     double run_us[8];
@@ -225,31 +286,22 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
             rc = -1;
         }
     }
-    if (rc == 0) {
-        const double macs = (double)s->n * s->h * s->w * s->ic * s->oc;
-        const double bytes = (double)s->n * s->h * s->w * (s->ic + s->oc) + (double)s->ic * s->oc;
-        row->gops = 2.0 * macs / row->gpu_us * 1e-3;
-        row->gbps = bytes / row->gpu_us * 1e-3;
-    }
 
-    /* Exactness of the last set, whose input x holds and whose output the timed runs wrote last. */
+    /* Exactness of the last set, whose input x holds and whose output the timed runs wrote, after
+     * the per-run batches and again after the chained ones. */
+    int per_run_exact = 1, chained_exact = 1;
+    if (rc == 0 && !opt->no_check && (per_run_exact = matches_reference(&d, s, x, last, out[last], got, cache)) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = measure_chained(g, opt, op, in, out, sets, row);
+    if (rc == 0 && !opt->no_check && (chained_exact = matches_reference(&d, s, x, last, out[last], got, cache)) < 0)
+        rc = -1;
     if (rc == 0 && !opt->no_check) {
-        if (cache->set != last || cache->size != out_n) {
-            ref_cache_reset(cache);
-            cache->out = malloc(out_n);
-            if (!cache->out || q8conv_pw_reference(&d.desc, s->n, s->h, s->w, x, cache->out) != Q8CONV_SUCCESS)
-                rc = -1;
-            else {
-                cache->set = last;
-                cache->size = out_n;
-            }
-        }
-        if (rc == 0 && q8conv_tensor_read(out[last], got, Q8CONV_HOST_NCHW) != Q8CONV_SUCCESS)
-            rc = -1;
-        if (rc == 0) {
-            row->exact = memcmp(got, cache->out, out_n) == 0 ? 1 : 0;
-            row->checked = 1;
-        }
+        row->exact = per_run_exact && chained_exact;
+        row->checked = 1;
+        if (per_run_exact != chained_exact)
+            fprintf(stderr, "  %s %s: only the %s runs differ from the CPU reference\n", s->name, row->variant,
+                    chained_exact ? "per-run" : "chained");
     }
     for (int i = 0; i < BENCH_MAX_SETS; ++i) {
         q8conv_tensor_destroy(in[i]);
@@ -264,29 +316,94 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
     return rc;
 }
 
+/* ---- the whole network ---- */
+
+static int kernel_available(const q8conv_context_info *info, q8conv_kernel k)
+{
+    return !(k == Q8CONV_KERNEL_DOT && !info->integer_dot_product_supported) &&
+           !(k == Q8CONV_KERNEL_COOPMAT && !info->cooperative_matrix_used);
+}
+
+/* The network of the shape list, once per kernel variant, into rep->networks. Returns 0 (also when
+ * there is no network, or a variant was skipped), or -1 on an error that ends the benchmark. */
+static int measure_networks(bench_gpu *g, const bench_options *opt, const bench_shape *shapes, int ns,
+                            const q8conv_kernel *kernels, int nk, bench_report *rep)
+{
+    static int order[BENCH_MAX_LAYERS];
+    const int layers = bench_network_order(shapes, ns, order, &rep->network_chained_order);
+    if (layers <= 0)
+        return 0;
+    bench_net *net = bench_network_create(g, opt, shapes, order, layers);
+    if (!net)
+        return -1;
+    int rc = 0;
+    for (int k = 0; k < nk && rc == 0 && rep->network_count < (int)(sizeof rep->networks / sizeof rep->networks[0]);
+         ++k) {
+        if (!kernel_available(&rep->info, kernels[k]))
+            continue;
+        fprintf(stderr, "[network] %d layers, %s\n", layers, variant_label(kernels[k]));
+        bench_network *res = &rep->networks[rep->network_count];
+        rc = bench_network_measure(net, kernels[k], variant_label(kernels[k]), res);
+        if (rc == 0 && !res->skipped)
+            rep->network_count++;
+    }
+    bench_network_destroy(net);
+    return rc;
+}
+
+/* --list: the shapes and the network's layer order, without a device. */
+static void list_shapes(const char *suite, const bench_shape *shapes, int ns)
+{
+    printf("suite %s: %d shape(s) (name N,H,W,IC,OC x count, * = a layer of the network)\n", suite, ns);
+    for (int i = 0; i < ns; ++i)
+        printf("  %-18s %u,%u,%u,%u,%u x%u%s\n", shapes[i].name, shapes[i].n, shapes[i].h, shapes[i].w, shapes[i].ic,
+               shapes[i].oc, shapes[i].count, shapes[i].in_total ? " *" : "");
+    static int order[BENCH_MAX_LAYERS];
+    int chained = 0;
+    const int layers = bench_network_order(shapes, ns, order, &chained);
+    if (layers <= 0)
+        return;
+    printf("network: %d layers, %s:\n", layers,
+           chained ? "chained by channels (each layer's IC is the previous layer's OC)"
+                   : "in the list's order (no chain of channels covers every layer)");
+    for (int l = 0; l < layers; ++l)
+        printf("  %3d %s\n", l + 1, shapes[order[l]].name);
+}
+
 /* ---- CLI ---- */
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,legacy,fallback]\n"
-            "                    [--layout 4w4c|4c1w] [--reps N] [--rotate-mb MB] [--json FILE] [--svg FILE]\n"
-            "                    [--roofline] [--cpu] [--threads N] [--no-check] [--device N] [--seed S]\n"
-            "                    [--validate]\n"
+            "                    [--layout 4w4c|4c1w] [--reps N] [--batches N] [--warmup-ms MS] [--rotate-mb MB]\n"
+            "                    [--json FILE] [--svg FILE] [--roofline] [--cpu] [--threads N] [--no-check]\n"
+            "                    [--device N] [--seed S] [--validate] [--list]\n"
             "\n"
-            "Times libq8conv's pointwise kernels on network shapes with GPU timestamps (median of --reps runs\n"
-            "after warm-up) and checks every result byte for byte against the CPU reference (exit 1 on a\n"
-            "mismatch).\n"
-            "  --suite       quick: 5 small shapes; mobilenet (default): MobileNetV2 224's 19 distinct\n"
-            "                pointwise shapes, plus the 34-layer weighted total; full: mobilenet + extra shapes\n"
-            "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment)\n"
+            "Times libq8conv's pointwise kernels on network shapes with GPU timestamps and checks every result\n"
+            "byte for byte against the CPU reference (exit 1 on a mismatch). Per shape and kernel:\n"
+            "  chained  (the headline) --reps runs recorded back to back in one command buffer, the barrier a\n"
+            "           runtime puts between dependent layers before each, timestamps at the two ends only;\n"
+            "           the median over --batches such batches, per run, after warm-up\n"
+            "  per run  timestamps around each run (median of --reps): adds the timestamps' own cost\n"
+            "The dispatch floor (an empty dispatch chained the same way, with and without the barrier) and\n"
+            "the whole network (every layer, each shape count times, in network order, --reps passes per\n"
+            "batch) are measured in the same run.\n"
+            "  --suite       quick: 5 small shapes (a 6-layer network of them for CI); mobilenet (default):\n"
+            "                MobileNetV2 224's 19 distinct pointwise shapes and its 34 layers as a network;\n"
+            "                full: mobilenet + extra shapes (not part of the network)\n"
+            "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment); its shapes,\n"
+            "                each count times, are the network\n"
             "  --variants    kernels to time (default coopmat,dot,legacy,fallback; auto: the kernel AUTO\n"
             "                picks per shape; coopmat and dot are skipped where the device lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
-            "  --reps        timed runs per configuration, 20..%d (default 50)\n"
-            "  --warmup-ms   GPU busy time per configuration before the reported batch (default 500)\n"
+            "  --reps        timed runs per batch (chained and per run) and network passes per batch,\n"
+            "                20..%d (default 50)\n"
+            "  --batches     chained batches whose median is reported, 1..%d (default 7)\n"
+            "  --warmup-ms   GPU busy time per measurement before the reported batch(es) (default 500)\n"
             "  --rotate-mb   MB of input+output buffer sets rotated over so caches do not flatter small\n"
-            "                shapes (default 256; at most min(--reps, %d) sets)\n"
+            "                shapes (default 256; at most min(--reps, %d) sets); the network rotates whole\n"
+            "                sets of its layers' tensors across passes when two or more fit\n"
             "  --roofline    measure the device's packed-int8 dot and copy ceilings and report against them\n"
             "  --cpu         add the CPU peers: the reference, XNNPACK QC8 (1 thread and --threads)\n"
             "  --threads     threads of the multi-threaded CPU peer (default 0 = all cores)\n"
@@ -294,8 +411,9 @@ static void usage(FILE *f)
             "  --no-check    skip the comparison with the CPU reference (timing only)\n"
             "  --seed S      seed of the random weights and inputs\n"
             "  --device N    physical device index (default: env Q8CONV_DEVICE, else 0)\n"
-            "  --validate    run under VK_LAYER_KHRONOS_validation; any error it reports fails the run\n",
-            BENCH_MAX_REPS, BENCH_MAX_SETS);
+            "  --validate    run under VK_LAYER_KHRONOS_validation; any error it reports fails the run\n"
+            "  --list        print the shapes and the network's layer order, then exit (no device needed)\n",
+            BENCH_MAX_REPS, BENCH_MAX_BATCHES, BENCH_MAX_SETS);
 }
 
 static int parse_variants(const char *s, q8conv_kernel *out)
@@ -349,11 +467,11 @@ static void print_message(void *user_data, q8conv_message_severity severity, con
 
 int main(int argc, char **argv)
 {
-    bench_options opt = {.reps = 50, .warmup_ms = 500, .rotate_bytes = 256.0 * (1 << 20), .layout = Q8CONV_LAYOUT_4W4C,
-                         .seed = 0x5EED1234u, .threads = 0};
+    bench_options opt = {.reps = 50, .batches = 7, .warmup_ms = 500, .rotate_bytes = 256.0 * (1 << 20),
+                         .layout = Q8CONV_LAYOUT_4W4C, .seed = 0x5EED1234u, .threads = 0};
     const char *suite = "mobilenet", *shapes_file = NULL, *variants = "coopmat,dot,legacy,fallback";
     uint32_t device = 0;
-    int have_device = 0, validate = 0;
+    int have_device = 0, validate = 0, list = 0;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -381,6 +499,10 @@ int main(int argc, char **argv)
             if (parse_int(a, v, 20, BENCH_MAX_REPS, &n) != 0)
                 return 2;
             opt.reps = (int)n;
+        } else if (ARG("--batches")) {
+            if (parse_int(a, v, 1, BENCH_MAX_BATCHES, &n) != 0)
+                return 2;
+            opt.batches = (int)n;
         } else if (ARG("--warmup-ms")) {
             if (parse_int(a, v, 0, 10000, &n) != 0)
                 return 2;
@@ -416,6 +538,8 @@ int main(int argc, char **argv)
             opt.no_check = 1;
         else if (!strcmp(a, "--validate"))
             validate = 1;
+        else if (!strcmp(a, "--list"))
+            list = 1;
         else {
             fprintf(stderr, "unknown or incomplete argument '%s'\n", a);
             usage(stderr);
@@ -443,11 +567,12 @@ int main(int argc, char **argv)
         suite = "custom";
     } else if (!strcmp(suite, "quick")) {
         /* Small shapes for CI on lavapipe: an expansion, a projection, a deep K, and one whose
-         * every dimension needs padding. */
+         * every dimension needs padding. They are no real network, but CI runs the network
+         * measurement on them: one shape twice, so that two layers share a shape. */
         static const bench_shape quick[] = {
-            {"q_56_24_144", 1, 56, 56, 24, 144, 1, 0}, {"q_28_192_32", 1, 28, 28, 192, 32, 1, 0},
-            {"q_14_64_384", 1, 14, 14, 64, 384, 1, 0}, {"q_7_960_160", 1, 7, 7, 960, 160, 1, 0},
-            {"q_57_7_13", 1, 57, 33, 7, 13, 1, 0},
+            {"q_56_24_144", 1, 56, 56, 24, 144, 1, 1}, {"q_28_192_32", 1, 28, 28, 192, 32, 2, 1},
+            {"q_14_64_384", 1, 14, 14, 64, 384, 1, 1}, {"q_7_960_160", 1, 7, 7, 960, 160, 1, 1},
+            {"q_57_7_13", 1, 57, 33, 7, 13, 1, 1},
         };
         ns = (int)(sizeof quick / sizeof quick[0]);
         memcpy(shapes, quick, sizeof quick);
@@ -465,6 +590,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "no shapes\n");
         return 2;
     }
+    if (list) {
+        list_shapes(suite, shapes, ns);
+        return 0;
+    }
 
     q8conv_context *ctx = NULL;
     q8conv_context_desc cdesc = {.device_index = device,
@@ -477,7 +606,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "q8conv_context_create: %s\n", q8conv_status_string(st));
         return 1;
     }
-    bench_report rep = {.opt = &opt, .suite = suite};
+    bench_report rep = {.opt = &opt,
+                        .suite = suite,
+                        .network_name = !strcmp(suite, "custom")  ? "the shapes file, by its counts"
+                                        : !strcmp(suite, "quick") ? "the quick suite's shapes, not a real network"
+                                                                  : "MobileNetV2 224, batch 1"};
     q8conv_context_get_info(ctx, &rep.info);
     bench_gpu g;
     if (bench_gpu_init(&g, ctx) != 0) {
@@ -489,6 +622,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "device: %s\n", rep.info.device_name);
     if (opt.roofline && bench_roofline(&g, &opt, &rep.roof) != 0)
         fprintf(stderr, "warning: roofline microkernels failed; ceilings not reported\n");
+    if (bench_floor_measure(&g, &opt, &rep.floor) != 0)
+        fprintf(stderr, "warning: the dispatch floor was not measured\n");
 
     /* Each shape: up to nk GPU rows and 3 CPU rows (reference, XNNPACK 1 thread, N threads). */
     rep.rows = calloc((size_t)ns * (size_t)(nk + 3), sizeof *rep.rows);
@@ -502,8 +637,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < ns && !failed; ++i) {
         ref_cache_reset(&cache);
         for (int k = 0; k < nk && !failed; ++k) {
-            if ((kernels[k] == Q8CONV_KERNEL_DOT && !rep.info.integer_dot_product_supported) ||
-                (kernels[k] == Q8CONV_KERNEL_COOPMAT && !rep.info.cooperative_matrix_used))
+            if (!kernel_available(&rep.info, kernels[k]))
                 continue;
             fprintf(stderr, "[%d/%d] %s %s\n", i + 1, ns, shapes[i].name, variant_label(kernels[k]));
             bench_row *row = &rep.rows[rep.count];
@@ -524,6 +658,8 @@ int main(int argc, char **argv)
         }
     }
     ref_cache_reset(&cache);
+    if (!failed && measure_networks(&g, &opt, shapes, ns, kernels, nk, &rep) != 0)
+        failed = 1;
     bench_print_table(&rep);
     if (opt.json_path && bench_write_json(&rep, opt.json_path) != 0) {
         fprintf(stderr, "cannot write %s\n", opt.json_path);
@@ -536,6 +672,9 @@ int main(int argc, char **argv)
     int inexact = 0;
     for (int i = 0; i < rep.count; ++i)
         if (rep.rows[i].checked && !rep.rows[i].exact)
+            inexact++;
+    for (int i = 0; i < rep.network_count; ++i)
+        if (rep.networks[i].checked && !rep.networks[i].exact)
             inexact++;
     if (inexact)
         fprintf(stderr, "FAILED: %d configuration(s) differ from the CPU reference\n", inexact);

@@ -16,6 +16,9 @@ static const bench_row *dot_row(const bench_report *r, const bench_shape *s)
     return NULL;
 }
 
+/* A row's headline time: the chained figure of a GPU row, the wall time of a CPU row. */
+static double headline_us(const bench_row *w) { return w->cpu ? w->gpu_us : w->chained_us; }
+
 static int has_dot(const bench_report *r) { return r->roof.valid && r->roof.dot_tops > 0; }
 static int has_copy(const bench_report *r) { return r->roof.valid && r->roof.copy_gbps > 0; }
 
@@ -44,6 +47,34 @@ static int list_variants(const bench_report *r, const char **out, int cap)
 
 #define REPORT_MAX_VARIANTS 8
 
+/* The network's weighted total of a variant: the headline time of each of its shapes times the
+ * shape's count; *layers gets the sum of the counts. */
+static double weighted_total(const bench_report *r, const char *variant, unsigned *layers)
+{
+    double total = 0;
+    *layers = 0;
+    for (int i = 0; i < r->count; ++i)
+        if (r->rows[i].shape.in_total && !strcmp(r->rows[i].variant, variant)) {
+            total += headline_us(&r->rows[i]) * r->rows[i].shape.count;
+            *layers += r->rows[i].shape.count;
+        }
+    return total;
+}
+
+static const bench_network *network_of(const bench_report *r, const char *variant)
+{
+    for (int i = 0; i < r->network_count; ++i)
+        if (!strcmp(r->networks[i].variant, variant))
+            return &r->networks[i];
+    return NULL;
+}
+
+/* The part of the measured network that the dispatch floor alone accounts for. */
+static double floor_share(const bench_report *r, const bench_network *n)
+{
+    return r->floor.valid && n->us > 0 ? n->layers * r->floor.us / n->us : NAN;
+}
+
 /* The first GPU row of a shape: its dot kernel's where there is one. */
 static const bench_row *first_gpu_row(const bench_report *r, const bench_shape *s)
 {
@@ -63,8 +94,16 @@ void bench_print_table(const bench_report *r)
            in->driver_info, VK_API_VERSION_MAJOR(in->api_version), VK_API_VERSION_MINOR(in->api_version),
            VK_API_VERSION_PATCH(in->api_version), in->integer_dot_product_supported ? "yes" : "no",
            in->integer_dot_product_accelerated ? " (accelerated)" : "");
-    printf("suite: %s | reps: %d (median, after %.0f ms of GPU warm-up per row) | layout: %s\n", r->suite,
-           r->opt->reps, r->opt->warmup_ms, r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
+    printf("suite: %s | reps: %d per batch, chained: median of %d batches (after %.0f ms of GPU warm-up per "
+           "measurement) | layout: %s\n",
+           r->suite, r->opt->reps, r->opt->batches, r->opt->warmup_ms,
+           r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
+    if (r->floor.valid)
+        printf("dispatch floor: empty dispatch + compute barrier %.3f us, without the barrier %.3f us (%d chained, "
+               "median of %d batches)\n",
+               r->floor.us, r->floor.nobarrier_us, r->opt->reps, r->opt->batches);
+    else
+        printf("dispatch floor: not measured (see the errors above)\n");
     if (r->roof.valid) {
         /* Both copy methods: %copy is taken against the faster one, and the gap between them says
          * whether vkCmdCopyBuffer alone would have been a usable ceiling on this device. */
@@ -75,8 +114,9 @@ void bench_print_table(const bench_report *r)
         printf("measured ceilings: packed int8 dot %s, copy (read + write) %s (shader), %s (vkCmdCopyBuffer)\n", dot,
                shader, cmd);
     }
-    printf("\n%-16s %-20s %-18s %4s %10s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC", "variant", "sets",
-           "time_us", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us", "rec_us", "exact");
+    printf("\n%-16s %-20s %-18s %4s %10s %10s %9s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC",
+           "variant", "sets", "chain_us", "over_floor", "per_run", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us",
+           "rec_us", "exact");
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
         if (i > 0 && strcmp(w->shape.name, r->rows[i - 1].shape.name))
@@ -84,11 +124,13 @@ void bench_print_table(const bench_report *r)
         char shape[48];
         snprintf(shape, sizeof shape, "%u,%u,%u,%u,%u", w->shape.n, w->shape.h, w->shape.w, w->shape.ic, w->shape.oc);
         const bench_row *d = dot_row(r, &w->shape);
-        char sets[16], pdot[16], pcopy[16], ratio[16], run[16], rec[16], exact[16];
+        char sets[16], over[16], per_run[16], pdot[16], pcopy[16], ratio[16], run[16], rec[16], exact[16];
         cell(sets, sizeof sets, "%.0f", w->cpu ? NAN : (double)w->sets);
+        cell(over, sizeof over, "%.2f", w->cpu || !r->floor.valid ? NAN : w->chained_us - r->floor.us);
+        cell(per_run, sizeof per_run, "%.2f", w->cpu ? NAN : w->gpu_us);
         cell(pdot, sizeof pdot, "%.1f", w->cpu || !has_dot(r) ? NAN : pct(w->gops * 1e-3, r->roof.dot_tops));
         cell(pcopy, sizeof pcopy, "%.1f", w->cpu || !has_copy(r) ? NAN : pct(w->gbps, r->roof.copy_gbps));
-        cell(ratio, sizeof ratio, "%.2fx", d && d->gpu_us > 0 && w != d ? w->gpu_us / d->gpu_us : NAN);
+        cell(ratio, sizeof ratio, "%.2fx", d && headline_us(d) > 0 && w != d ? headline_us(w) / headline_us(d) : NAN);
         cell(run, sizeof run, "%.1f", w->cpu ? NAN : w->run_us);
         cell(rec, sizeof rec, "%.2f", w->cpu ? NAN : w->record_us);
         if (w->checked)
@@ -97,41 +139,65 @@ void bench_print_table(const bench_report *r)
             snprintf(exact, sizeof exact, "~%d", w->max_abs_diff);
         else
             snprintf(exact, sizeof exact, "-");
-        printf("%-16s %-20s %-18s %4s %10.2f %9.2f %8.2f %6s %6s %7s %9s %7s %5s\n", w->shape.name, shape, w->variant,
-               sets, w->gpu_us, w->gops, w->gbps, pdot, pcopy, ratio, run, rec, exact);
+        printf("%-16s %-20s %-18s %4s %10.2f %10s %9s %9.2f %8.2f %6s %6s %7s %9s %7s %5s\n", w->shape.name, shape,
+               w->variant, sets, headline_us(w), over, per_run, w->gops, w->gbps, pdot, pcopy, ratio, run, rec, exact);
     }
-    printf("\ntime_us: GPU time per run from timestamps (CPU rows: wall time); GOPS counts 2 ops per MAC; GB/s\n"
-           "counts input, weights and output once; t/t_dot: time over the dot kernel's; run_us: q8conv_pw_run end\n"
-           "to end on the host; rec_us: host time of q8conv_pw_record; exact: byte-identical to the CPU\n"
-           "reference (~k: not claimed, own requantization; largest difference k from the reference).\n");
+    printf("\nchain_us: GPU time per run, runs chained with the barrier between dependent layers, timestamps at\n"
+           "the ends of each batch only (CPU rows: wall time of one run); over_floor: chain_us minus the dispatch\n"
+           "floor; per_run: GPU time of one run with timestamps around it, which adds their own cost; GOPS\n"
+           "(2 ops per MAC), GB/s (input, weights and output once), %%dot, %%copy and t/t_dot (time over the dot\n"
+           "kernel's) from chain_us; run_us: q8conv_pw_run end to end on the host; rec_us: host time of\n"
+           "q8conv_pw_record; exact: byte-identical to the CPU reference after the per-run and after the chained\n"
+           "runs (~k: not claimed, own requantization; largest difference k from the reference).\n");
 
-    /* Whole network: each distinct shape of the network weighted by how many layers have it. The
-     * extra shapes of the full suite and the quick suite's are not layers of it. */
+    /* Whole network: each distinct shape of the network weighted by how many layers have it, beside
+     * the network measured as one command buffer. The extra shapes of the full suite are not
+     * layers of it. */
     const char *variants[REPORT_MAX_VARIANTS];
     const int nv = list_variants(r, variants, REPORT_MAX_VARIANTS);
     unsigned most = 0;
     for (int v = 0; v < nv; ++v) {
         unsigned layers = 0;
-        for (int i = 0; i < r->count; ++i)
-            if (r->rows[i].shape.in_total && !strcmp(r->rows[i].variant, variants[v]))
-                layers += r->rows[i].shape.count;
+        weighted_total(r, variants[v], &layers);
         most = layers > most ? layers : most;
     }
     if (most == 0)
         return;
-    printf("\nweighted total over the network's layers (%s):\n",
-           strcmp(r->suite, "custom") ? "MobileNetV2 224, batch 1" : "the shapes file, by its counts");
+    printf("\nwhole network (%s), %u layers", r->network_name ? r->network_name : "?", most);
+    if (r->network_count)
+        printf(", recorded %s", r->network_chained_order
+                                    ? "in network order (each layer's IC is the previous layer's OC)"
+                                    : "in the list's order, each shape count times");
+    printf(":\n  %-18s %6s %12s %12s %8s %4s %5s\n", "variant", "layers", "sum_chain", "network_us", "floor%",
+           "sets", "exact");
     for (int v = 0; v < nv; ++v) {
-        double total = 0;
         unsigned layers = 0;
-        for (int i = 0; i < r->count; ++i)
-            if (r->rows[i].shape.in_total && !strcmp(r->rows[i].variant, variants[v])) {
-                total += r->rows[i].gpu_us * r->rows[i].shape.count;
-                layers += r->rows[i].shape.count;
-            }
-        if (layers)
-            printf("  %-18s %3u layers: %10.1f us%s\n", variants[v], layers, total,
-                   layers < most ? " (some shapes skipped)" : "");
+        const double total = weighted_total(r, variants[v], &layers);
+        if (!layers)
+            continue;
+        const bench_network *n = network_of(r, variants[v]);
+        char measured[32], share[16], sets[16], exact[16];
+        cell(measured, sizeof measured, "%.1f", n ? n->us : NAN);
+        cell(share, sizeof share, "%.1f", n ? floor_share(r, n) * 100.0 : NAN);
+        cell(sets, sizeof sets, "%.0f", n ? (double)n->sets : NAN);
+        snprintf(exact, sizeof exact, "%s", !n || !n->checked ? "-" : n->exact ? "yes" : "NO");
+        printf("  %-18s %6u %12.1f %12s %8s %4s %5s%s\n", variants[v], layers, total, measured, share, sets, exact,
+               layers < most ? " (some shapes skipped)" : "");
+    }
+    printf("sum_chain: each shape's chain_us (CPU rows: wall time) times its count; network_us: GPU time of one\n"
+           "pass over every layer, all recorded into one command buffer with the compute barrier before each,\n"
+           "%d passes per batch, median of %d batches; floor%%: layers x dispatch floor / network_us.\n",
+           r->opt->reps, r->opt->batches);
+    if (r->network_count) {
+        const bench_network *n = &r->networks[0];
+        if (n->sets > 1)
+            printf("The network's tensors (%.2f MiB a set) rotate over %d sets across passes, so a pass does not find\n"
+                   "the previous pass's tensors in the cache; the weights are one per layer.\n",
+                   n->set_bytes / (1 << 20), n->sets);
+        else
+            printf("The network's tensors (%.2f MiB) exceed the rotation budget (--rotate-mb): one set, used by every\n"
+                   "pass, so caches may hold part of it from the previous pass.\n",
+                   n->set_bytes / (1 << 20));
     }
 }
 
@@ -155,7 +221,48 @@ static void json_number(FILE *f, double v)
         fputs("null", f);
 }
 
-/* One object: the device, the measured ceilings, and "rows", one object per (shape, variant). */
+/* "network": what was measured, and one entry per kernel variant. */
+static void write_json_network(FILE *f, const bench_report *r)
+{
+    const char *variants[REPORT_MAX_VARIANTS];
+    const int nv = list_variants(r, variants, REPORT_MAX_VARIANTS);
+    if (!r->network_count) {
+        fputs("  \"network\": null,\n", f);
+        return;
+    }
+    fputs("  \"network\": {\"name\": ", f);
+    json_string(f, r->network_name ? r->network_name : "");
+    fprintf(f, ", \"layers\": %d, \"order\": \"%s\", \"passes\": %d, \"batches\": %d, \"variants\": [\n",
+            r->networks[0].layers, r->network_chained_order ? "channels" : "list", r->opt->reps, r->opt->batches);
+    for (int i = 0; i < r->network_count; ++i) {
+        const bench_network *n = &r->networks[i];
+        unsigned layers = 0;
+        double total = NAN;
+        for (int v = 0; v < nv; ++v)
+            if (!strcmp(variants[v], n->variant))
+                total = weighted_total(r, n->variant, &layers);
+        fputs("    {\"variant\": ", f);
+        json_string(f, n->variant);
+        fputs(", \"kernel\": ", f);
+        json_string(f, q8conv_kernel_name(n->kernel));
+        fputs(", \"network_us\": ", f);
+        json_number(f, n->us);
+        /* Only a sum over every layer compares with the network. */
+        fputs(", \"sum_chained_us\": ", f);
+        json_number(f, layers == (unsigned)n->layers ? total : NAN);
+        fputs(", \"floor_share\": ", f);
+        json_number(f, floor_share(r, n));
+        fprintf(f, ", \"sets\": %d, \"set_bytes\": %.0f, \"submissions\": %d, \"exact\": %s}%s\n", n->sets,
+                n->set_bytes, n->submissions, !n->checked ? "null" : n->exact ? "true" : "false",
+                i + 1 < r->network_count ? "," : "");
+    }
+    fputs("  ]},\n", f);
+}
+
+/* One object: the device, the measured ceilings, the dispatch floor, the network ("network": null
+ * when the shapes make none), and "rows", one object per (shape, variant). A row's gpu_us is its
+ * headline time: chained_us for a GPU row, the wall time for a CPU row; per_run_us is the GPU
+ * time of one run with timestamps around it. */
 int bench_write_json(const bench_report *r, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -174,7 +281,8 @@ int bench_write_json(const bench_report *r, const char *path)
             in->integer_dot_product_accelerated ? "true" : "false");
     fputs("  \"suite\": ", f);
     json_string(f, r->suite);
-    fprintf(f, ", \"reps\": %d, \"warmup_ms\": %.0f, \"layout\": \"%s\",\n", r->opt->reps, r->opt->warmup_ms,
+    fprintf(f, ", \"reps\": %d, \"batches\": %d, \"warmup_ms\": %.0f, \"layout\": \"%s\",\n", r->opt->reps,
+            r->opt->batches, r->opt->warmup_ms,
             r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4w4c" : "4c1w");
     fputs("  \"roofline\": {\"dot_tops\": ", f);
     json_number(f, has_dot(r) ? r->roof.dot_tops : NAN);
@@ -184,7 +292,13 @@ int bench_write_json(const bench_report *r, const char *path)
     json_number(f, r->roof.valid && r->roof.copy_shader_gbps > 0 ? r->roof.copy_shader_gbps : NAN);
     fputs(", \"copy_cmd_gbps\": ", f);
     json_number(f, r->roof.valid && r->roof.copy_cmd_gbps > 0 ? r->roof.copy_cmd_gbps : NAN);
-    fputs("},\n  \"rows\": [\n", f);
+    fputs("},\n  \"floor\": {\"us\": ", f);
+    json_number(f, r->floor.valid ? r->floor.us : NAN);
+    fputs(", \"nobarrier_us\": ", f);
+    json_number(f, r->floor.valid ? r->floor.nobarrier_us : NAN);
+    fprintf(f, ", \"chained\": %d, \"batches\": %d},\n", r->opt->reps, r->opt->batches);
+    write_json_network(f, r);
+    fputs("  \"rows\": [\n", f);
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
         fputs("    {\"shape\": ", f);
@@ -195,7 +309,15 @@ int bench_write_json(const bench_report *r, const char *path)
         fprintf(f, ", \"cpu\": %s, \"kernel\": ", w->cpu ? "true" : "false");
         json_string(f, w->cpu ? "cpu" : q8conv_kernel_name(w->kernel));
         fputs(", \"gpu_us\": ", f);
-        json_number(f, w->gpu_us);
+        json_number(f, headline_us(w));
+        fputs(", \"chained_us\": ", f);
+        json_number(f, w->cpu ? NAN : w->chained_us);
+        fputs(", \"per_run_us\": ", f);
+        json_number(f, w->cpu ? NAN : w->gpu_us);
+        fputs(", \"floor_us\": ", f);
+        json_number(f, w->cpu || !r->floor.valid ? NAN : r->floor.us);
+        fputs(", \"over_floor_us\": ", f);
+        json_number(f, w->cpu || !r->floor.valid ? NAN : w->chained_us - r->floor.us);
         fputs(", \"gops\": ", f);
         json_number(f, w->gops);
         fputs(", \"gbps\": ", f);
@@ -329,7 +451,7 @@ static double svg_bars(FILE *f, const bench_report *r, const char **variants, in
 
     fprintf(f, "<text x=\"20\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">Throughput per layer</text>\n", y);
     fprintf(f, "<text x=\"215\" y=\"%.1f\" font-size=\"12\" fill=\"#555\">GOPS on a log scale (2 ops per MAC), "
-               "higher is better; each bar labelled GOPS and time per run</text>\n", y);
+               "higher is better; each bar labelled GOPS and chained time per run</text>\n", y);
     y += 30;
     /* shapes, in order of first appearance */
     const char *shapes[BENCH_MAX_SHAPES];
@@ -407,11 +529,14 @@ static double svg_bars(FILE *f, const bench_report *r, const char **variants, in
             xml_text(f, w->shape.name);
             fputs(" / ", f);
             xml_text(f, w->variant);
-            fprintf(f, ": %.2f us, %.2f GOPS, %.2f GB/s%s</title></rect>\n", w->gpu_us, w->gops, w->gbps,
-                    bad ? ", MISMATCH" : "");
+            if (w->cpu)
+                fprintf(f, ": %.2f us wall", w->gpu_us);
+            else
+                fprintf(f, ": %.2f us chained, %.2f us per run with its own timestamps", w->chained_us, w->gpu_us);
+            fprintf(f, ", %.2f GOPS, %.2f GB/s%s</title></rect>\n", w->gops, w->gbps, bad ? ", MISMATCH" : "");
             char g[32], t[32];
             short_number(g, sizeof g, w->gops);
-            short_number(t, sizeof t, w->gpu_us);
+            short_number(t, sizeof t, headline_us(w));
             fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9.5\" fill=\"%s\" " SVG_HALO ">%s%s \xc2\xb7 %s us</text>\n",
                     x1 + 4, by + bar - 1.5, bad ? "#d00" : "#333", bad ? "MISMATCH " : "", g, t);
         }
@@ -530,7 +655,8 @@ static double svg_roofline(FILE *f, const bench_report *r, const char **variants
             xml_text(f, w->shape.name);
             fputs(" / ", f);
             xml_text(f, w->variant);
-            fprintf(f, ": %.1f ops/B, %.2f GOPS, %.2f us</title></circle>\n", w->gops / w->gbps, w->gops, w->gpu_us);
+            fprintf(f, ": %.1f ops/B, %.2f GOPS, %.2f us chained</title></circle>\n", w->gops / w->gbps, w->gops,
+                    w->chained_us);
         }
     /* Shape names after every point, so no point hides a label; one per shape, at the first
      * variant's point (the dot kernel's where it ran). Where shapes crowd, a label goes right,
@@ -594,7 +720,8 @@ int bench_write_svg(const bench_report *r, const char *path)
     for (int i = 0; i < r->count; ++i)
         gpu_rows += !r->rows[i].cpu && r->rows[i].gops > 0;
     const int roof = r->roof.valid && gpu_rows > 0;
-    const double bars_y = 92 + 20.0 * legend_rows;
+    const double legend_y = 128;
+    const double bars_y = legend_y + 20.0 * legend_rows;
     const double height = bars_y + 30 + ns * (nv * 13.0 + 16) + 56 + (roof ? 24 + 420 + 50 + 30 : 0) + 10;
 
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n", f);
@@ -610,10 +737,11 @@ int bench_write_svg(const bench_report *r, const char *path)
     xml_text(f, in->driver_name);
     fputc(' ', f);
     xml_text(f, in->driver_info);
-    fprintf(f, " | Vulkan %u.%u | int8 dot product: %s | %s layout | median of %d runs per GPU row</text>\n",
+    fprintf(f, " | Vulkan %u.%u | int8 dot product: %s | %s layout | GPU rows: %d runs chained with barriers, "
+               "median of %d batches</text>\n",
             VK_API_VERSION_MAJOR(in->api_version), VK_API_VERSION_MINOR(in->api_version),
             in->integer_dot_product_supported ? (in->integer_dot_product_accelerated ? "accelerated" : "yes") : "no",
-            r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W", r->opt->reps);
+            r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W", r->opt->reps, r->opt->batches);
     fputs("<text x=\"20\" y=\"68\" font-size=\"12\" fill=\"#555\">", f);
     if (r->roof.valid) {
         char dot[48], copy[48];
@@ -631,7 +759,28 @@ int bench_write_svg(const bench_report *r, const char *path)
     fputs("</text>\n", f);
 
     lx = 20;
-    double ly = 92;
+    /* The dispatch floor and the network measured as one command buffer, the first variant's (the
+     * dot kernel's where it ran). */
+    fputs("<text x=\"20\" y=\"86\" font-size=\"12\" fill=\"#555\">", f);
+    if (r->floor.valid)
+        fprintf(f, "dispatch floor, measured in the same run: %.2f us per empty dispatch + barrier, %.2f us without "
+                   "the barrier.", r->floor.us, r->floor.nobarrier_us);
+    else
+        fputs("dispatch floor: not measured.", f);
+    fputs("</text>\n<text x=\"20\" y=\"104\" font-size=\"12\" fill=\"#555\">", f);
+    if (r->network_count) {
+        const bench_network *n = &r->networks[0];
+        fputs("Whole network (", f);
+        xml_text(f, r->network_name ? r->network_name : "");
+        fprintf(f, "), %d layers in one command buffer, ", n->layers);
+        xml_text(f, n->variant);
+        fprintf(f, ": %.1f us per pass", n->us);
+        if (r->floor.valid)
+            fprintf(f, ", %.1f%% of it the floor", floor_share(r, n) * 100.0);
+        fputc('.', f);
+    }
+    fputs("</text>\n", f);
+    double ly = legend_y;
     for (int v = 0; v < nv; ++v) {
         double wdt = 30 + 7.0 * (double)strlen(variants[v]);
         if (lx + wdt > SVG_W - 20) {

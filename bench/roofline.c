@@ -1,4 +1,4 @@
-/* The device's own ceilings, measured with two Vulkan microkernels on the bench's queue, so the
+/* The device's own ceilings, measured with Vulkan microkernels on the bench's queue, so the
  * table can say how close a kernel runs to what this device and driver actually deliver rather
  * than to a datasheet figure:
  *  - packed int8 dot product: bench/shaders/roof_dot.comp, long chains of OpSDot + add (the library kernel's form);
@@ -8,11 +8,15 @@
  *    vkCmdCopyBuffer alone can sit far below what shaders reach (an H100 measured 850 GB/s with it
  *    where a CUDA copy reaches 3.0 TB/s, and the library's kernels 715 GB/s), which would make
  *    it no ceiling at all for the library's compute kernels.
+ *  - the dispatch floor: bench/shaders/floor_empty.comp, an empty dispatch chained the way the
+ *    layers' runs are chained (bench_gpu_chain), with and without the barrier between them: the
+ *    least a layer of a chain of dependent layers can cost.
  * All are timed with the bench's timestamp queries, median of several runs. */
 #include <stdio.h>
 #include <string.h>
 
 #include "bench.h"
+#include "floor_empty_spv.h"
 #include "roof_copy_spv.h"
 #include "roof_dot_spv.h"
 
@@ -129,14 +133,15 @@ static void pipeline_destroy(VkDevice dev, roof_pipeline *p)
     memset(p, 0, sizeof *p);
 }
 
-/* The shader `code` with storage buffer bindings 0..nbuf-1 = bufs[] in set 0 and `push_size` bytes
- * of push constants. On failure the objects made so far stay in *p for pipeline_destroy. */
+/* The shader `code` with storage buffer bindings 0..nbuf-1 = bufs[] in set 0 (no set at all for
+ * nbuf 0) and `push_size` bytes of push constants. On failure the objects made so far stay in *p
+ * for pipeline_destroy. */
 static int pipeline_create(const bench_gpu *g, const uint32_t *code, size_t code_size, uint32_t nbuf,
                            const VkDescriptorBufferInfo *bufs, uint32_t push_size, roof_pipeline *p)
 {
     VkDevice dev = g->vk.device;
     memset(p, 0, sizeof *p);
-    if (nbuf < 1 || nbuf > ROOF_MAX_BINDINGS)
+    if (nbuf > ROOF_MAX_BINDINGS)
         return -1;
     VkShaderModuleCreateInfo smci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                      .codeSize = code_size,
@@ -144,6 +149,7 @@ static int pipeline_create(const bench_gpu *g, const uint32_t *code, size_t code
     if (!vk_ok(vkCreateShaderModule(dev, &smci, NULL, &p->module), "vkCreateShaderModule"))
         return -1;
     VkDescriptorSetLayoutBinding bindings[ROOF_MAX_BINDINGS];
+    const uint32_t nsets = nbuf ? 1 : 0;
     for (uint32_t i = 0; i < nbuf; ++i)
         bindings[i] = (VkDescriptorSetLayoutBinding){.binding = i,
                                                      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
@@ -152,11 +158,11 @@ static int pipeline_create(const bench_gpu *g, const uint32_t *code, size_t code
     VkDescriptorSetLayoutCreateInfo dslci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
                                              .bindingCount = nbuf,
                                              .pBindings = bindings};
-    if (!vk_ok(vkCreateDescriptorSetLayout(dev, &dslci, NULL, &p->set_layout), "vkCreateDescriptorSetLayout"))
+    if (nsets && !vk_ok(vkCreateDescriptorSetLayout(dev, &dslci, NULL, &p->set_layout), "vkCreateDescriptorSetLayout"))
         return -1;
     VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = push_size};
     VkPipelineLayoutCreateInfo plci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
-                                       .setLayoutCount = 1,
+                                       .setLayoutCount = nsets,
                                        .pSetLayouts = &p->set_layout,
                                        .pushConstantRangeCount = push_size ? 1 : 0,
                                        .pPushConstantRanges = push_size ? &pcr : NULL};
@@ -172,6 +178,8 @@ static int pipeline_create(const bench_gpu *g, const uint32_t *code, size_t code
     if (!vk_ok(vkCreateComputePipelines(dev, VK_NULL_HANDLE, 1, &cpci, NULL, &p->pipeline),
                "vkCreateComputePipelines"))
         return -1;
+    if (!nsets)
+        return 0;
     VkDescriptorPoolSize ps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = nbuf};
     VkDescriptorPoolCreateInfo dpci = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                        .maxSets = 1,
@@ -508,6 +516,47 @@ static int measure_copy(bench_gpu *g, const q8conv_context_info *info, bench_roo
     /* Kernels are judged against the best copy this device does, whichever way it does it. */
     roof->copy_gbps = roof->copy_shader_gbps > roof->copy_cmd_gbps ? roof->copy_shader_gbps : roof->copy_cmd_gbps;
     return roof->copy_gbps > 0 ? 0 : -1;
+}
+
+/* ---- (c) the dispatch floor ---- */
+
+/* One empty dispatch. The pipeline is bound at the first step only: a bind is state, and what the
+ * floor measures is what every dispatch of a chain pays. */
+static int record_empty(void *user, VkCommandBuffer cmd, int step)
+{
+    const roof_pipeline *p = user;
+    if (step == 0)
+        vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
+    vkCmdDispatch(cmd, 1, 1, 1);
+    return 0;
+}
+
+int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *floor)
+{
+    memset(floor, 0, sizeof *floor);
+    roof_pipeline p;
+    int rc = pipeline_create(g, floor_empty_spv, sizeof floor_empty_spv, 0, NULL, 0, &p);
+    double us[BENCH_MAX_BATCHES];
+    /* With the barrier first: it is the figure the layers are compared with. */
+    for (int barrier = 1; barrier >= 0 && rc == 0; --barrier) {
+        const bench_chain c = {
+            .steps = opt->reps, .batches = opt->batches, .barrier = barrier, .record = record_empty, .user = &p};
+        int submissions = 0;
+        rc = bench_gpu_chain(g, &c, opt->warmup_ms, us, &submissions);
+        if (rc != 0)
+            break;
+        const double each = bench_median(us, opt->batches) / opt->reps;
+        if (barrier)
+            floor->us = each;
+        else
+            floor->nobarrier_us = each;
+        fprintf(stderr, "floor: empty dispatch %s: %.3f us each (%d chained, median of %d batches, %d submissions)\n",
+                barrier ? "+ compute barrier" : "without barrier", each, opt->reps, opt->batches, submissions);
+    }
+    pipeline_destroy(g->vk.device, &p);
+    /* A floor of 0 would be a timestamp that measured nothing, not a free dispatch. */
+    floor->valid = rc == 0 && floor->us > 0 && floor->nobarrier_us > 0;
+    return floor->valid ? 0 : -1;
 }
 
 int bench_roofline(bench_gpu *g, const bench_options *opt, bench_roof *roof)

@@ -3,6 +3,7 @@
 #define _XOPEN_SOURCE 700
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "bench.h"
@@ -91,4 +92,19 @@ void bench_free_desc(bench_op_data *d)
     d->weights = NULL;
     d->scales = NULL;
     d->bias = NULL;
+}
+
+int bench_poison_tensor(q8conv_tensor *t)
+{
+    q8conv_tensor_desc d;
+    if (q8conv_tensor_get_desc(t, &d) != Q8CONV_SUCCESS)
+        return -1;
+    const size_t raw = (size_t)q8conv_tensor_size_bytes(&d);
+    uint8_t *poison = malloc(raw);
+    if (!poison)
+        return -1;
+    memset(poison, 0xA5, raw);
+    const int rc = q8conv_tensor_write_raw(t, poison, raw) == Q8CONV_SUCCESS ? 0 : -1;
+    free(poison);
+    return rc;
 }
