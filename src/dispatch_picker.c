@@ -7,6 +7,29 @@
 
 #include "pure.h"
 
+#ifdef Q8CONV_TUNING
+/* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): Q8CONV_TUNE_KSPLIT="below,max,min_steps"
+ * and Q8CONV_TUNE_WG=invocations replace tiling.h's split-K and workgroup constants, so that they
+ * can be timed without a rebuild. */
+#include <stdio.h>
+#include <stdlib.h>
+static uint32_t tune_value(const char *var, int index, uint32_t fallback)
+{
+    const char *v = getenv(var);
+    unsigned a[3];
+    int n = v ? sscanf(v, "%u,%u,%u", &a[0], &a[1], &a[2]) : 0;
+    return index < n && a[index] ? a[index] : fallback;
+}
+#undef Q8CONV_KSPLIT_BELOW
+#undef Q8CONV_KSPLIT_MAX
+#undef Q8CONV_KSPLIT_MIN_STEPS
+#undef Q8CONV_WORKGROUP_INVOCATIONS
+#define Q8CONV_KSPLIT_BELOW tune_value("Q8CONV_TUNE_KSPLIT", 0, 32768u)
+#define Q8CONV_KSPLIT_MAX tune_value("Q8CONV_TUNE_KSPLIT", 1, 16u)
+#define Q8CONV_KSPLIT_MIN_STEPS tune_value("Q8CONV_TUNE_KSPLIT", 2, 8u)
+#define Q8CONV_WORKGROUP_INVOCATIONS tune_value("Q8CONV_TUNE_WG", 0, 64u)
+#endif
+
 /* ceil(a / b) without the a + b - 1 overflow of q8conv_div_up (a may be close to 2^32). */
 static uint32_t div_up_safe(uint32_t a, uint32_t b)
 {
