@@ -233,12 +233,14 @@ uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t)
     return 4u * (stage > epi ? stage : epi) + 16u * t->bn;
 }
 
-/* Measured on the H100 (bench/RESULTS.md): below about 64 input channels the K loop is too short
- * for the matrix units to pay for their staging, and with fewer than 2^16 outputs (pixels x
- * channels) there are too few tiles to fill the GPU while the packed-dot kernel splits K. */
+/* From the chained times of every MobileNetV2 layer and the extra shapes on the H100
+ * (bench/RESULTS.md): the matrix kernel wins once a run has about 2^15 outputs (pixels x
+ * channels) to spread over its tiles, unless IC x OC is so small (IC 16 to 48 with few output
+ * channels) that its tiles are mostly padding along K or N; below that the packed-dot kernel,
+ * which splits K, is ahead. */
 bool q8conv_matrix_pays(uint64_t pixels, uint32_t ic, uint32_t oc)
 {
-    return ic >= Q8CONV_CM_MIN_IC && pixels * oc >= Q8CONV_CM_MIN_OUTPUTS;
+    return pixels * oc >= Q8CONV_CM_MIN_OUTPUTS && (uint64_t)ic * oc >= Q8CONV_CM_MIN_WEIGHTS;
 }
 
 /* Workgroups that keep a large GPU busy: the largest tile that still yields this many is taken

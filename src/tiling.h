@@ -45,10 +45,10 @@
  * of the menu below), so a tile's weight loads need no bounds check along K. */
 #define Q8CONV_CM_WEIGHT_K_ALIGN 128
 
-/* AUTO takes the cooperative-matrix kernel over the packed-dot one only for at least this many input
- * channels and output elements per run (src/dispatch_picker.c, q8conv_matrix_pays). */
-#define Q8CONV_CM_MIN_IC 64
-#define Q8CONV_CM_MIN_OUTPUTS 65536
+/* AUTO takes the cooperative-matrix kernel over the packed-dot one only for at least this many
+ * output elements per run and weights (IC x OC) per op (src/dispatch_picker.c, q8conv_matrix_pays). */
+#define Q8CONV_CM_MIN_OUTPUTS 32768
+#define Q8CONV_CM_MIN_WEIGHTS 2048
 
 /* The picker's menu of workgroup tiles, largest first: pixels (BM) x output channels (BN) per
  * workgroup, pixels x channels per subgroup (SG_M x SG_N, multiples of Q8CONV_CM_M/N), bytes of K

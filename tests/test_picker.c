@@ -431,10 +431,12 @@ static void test_matrix_plan(void)
 static void test_matrix_pays(void)
 {
     CHECK(q8conv_matrix_pays(32768, 512, 512), "big layer");
-    CHECK(!q8conv_matrix_pays(32768, Q8CONV_CM_MIN_IC - 1, 512), "short K");
-    CHECK(q8conv_matrix_pays(Q8CONV_CM_MIN_OUTPUTS / 64, Q8CONV_CM_MIN_IC, 64), "the threshold itself");
-    CHECK(!q8conv_matrix_pays(Q8CONV_CM_MIN_OUTPUTS / 64 - 1, Q8CONV_CM_MIN_IC, 64), "one pixel short");
-    CHECK(!q8conv_matrix_pays(49, 960, 160), "7x7 layer");
+    CHECK(q8conv_matrix_pays(Q8CONV_CM_MIN_OUTPUTS / 64, Q8CONV_CM_MIN_WEIGHTS / 64, 64), "the thresholds themselves");
+    CHECK(!q8conv_matrix_pays(Q8CONV_CM_MIN_OUTPUTS / 64 - 1, 512, 64), "one pixel short");
+    CHECK(!q8conv_matrix_pays(32768, Q8CONV_CM_MIN_WEIGHTS / 64 - 1, 64), "weights short");
+    CHECK(!q8conv_matrix_pays(49, 960, 160), "7x7x960 -> 160");
+    CHECK(!q8conv_matrix_pays(12544, 16, 96), "112x112x16 -> 96");
+    CHECK(q8conv_matrix_pays(3136, 24, 144), "56x56x24 -> 144");
     CHECK(q8conv_matrix_pays(0xFFFFFFFFull, 16384, 16384), "no overflow");
 }
 
