@@ -109,6 +109,21 @@ typedef struct q8conv_context q8conv_context;
 typedef struct q8conv_tensor q8conv_tensor;
 typedef struct q8conv_pw q8conv_pw;
 
+/** How a context waits for its GPU work (q8conv_context_desc.wait_mode). */
+typedef enum q8conv_wait_mode {
+    /** vkWaitForFences: the thread sleeps until the GPU is done. The default, because on phones
+     *  and laptops a spinning core costs battery; some desktop drivers take tens of microseconds
+     *  to wake the thread, which matters only for short runs. */
+    Q8CONV_WAIT_BLOCK = 0,
+    /** Low latency: poll the fence (vkGetFenceStatus) for up to wait_poll_us, then block as
+     *  BLOCK does. A short run returns within a microsecond or two of the GPU finishing, at the
+     *  cost of one busy core while it waits. */
+    Q8CONV_WAIT_POLL = 1
+} q8conv_wait_mode;
+
+/** Upper bound of q8conv_context_desc.wait_poll_us (one second). */
+#define Q8CONV_MAX_WAIT_POLL_US 1000000u
+
 /** Host memory hooks for every allocation the library itself makes (not the driver's).
  *  Zero-initialized (all NULL) means malloc/free. `alloc` returns memory aligned to at least
  *  `alignment` (a power of two <= 64) or NULL; `free` accepts NULL. */
@@ -172,6 +187,12 @@ typedef struct q8conv_context_desc {
     /** Where validation messages go (the library never prints); NULL: counted only. */
     q8conv_message_fn message_callback;
     void *message_user_data;
+    /** How every wait of the context is done: q8conv_pw_run, tensor read/write and the weight
+     *  upload of q8conv_pw_create. 0 = Q8CONV_WAIT_BLOCK. */
+    q8conv_wait_mode wait_mode;
+    /** Q8CONV_WAIT_POLL only: the longest time to poll before blocking, in microseconds, at most
+     *  Q8CONV_MAX_WAIT_POLL_US; 0 = 1000. Must be 0 with Q8CONV_WAIT_BLOCK. */
+    uint32_t wait_poll_us;
 } q8conv_context_desc;
 
 /** Capacity of q8conv_context_info.cooperative_matrix_shapes. */
@@ -231,7 +252,8 @@ typedef struct q8conv_pw_desc {
  *  @param out  receives the context on success.
  *  @retval Q8CONV_SUCCESS
  *  @retval Q8CONV_ERROR_INVALID_ARGUMENT out NULL, unknown flag bits, an incomplete external device,
- *          pipeline_cache_size without data, an allocator with only one hook.
+ *          pipeline_cache_size without data, an allocator with only one hook, an unknown wait_mode,
+ *          wait_poll_us above Q8CONV_MAX_WAIT_POLL_US or given with Q8CONV_WAIT_BLOCK.
  *  @retval Q8CONV_ERROR_NO_DEVICE no loader, no Vulkan 1.1 device, or device_index out of range.
  *  @retval Q8CONV_ERROR_UNSUPPORTED the device lacks what every kernel needs (8-bit storage is not
  *          required; Vulkan 1.1 and a compute queue are), or VALIDATION was asked for and the layer is absent.
@@ -396,8 +418,13 @@ Q8CONV_API q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_d
 
 /** Runs the op: N, H, W come from `input`, whose shape must be [N][IC][H][W] in the op's input
  *  layout; `output` must be [N][OC][H][W] in its output layout, from the same context, and not
- *  the same memory as `input`. Submits on the context's queue, waits, and returns once the output
- *  is written.
+ *  the same memory as `input`. Submits on the context's queue, waits (q8conv_context_desc.wait_mode),
+ *  and returns once the output is written.
+ *  The op keeps the command buffer it recorded for its last pair of tensors: called again with the
+ *  same input and output (the same tensors, not others made since at the same address), a run is
+ *  one submit and one wait, with no recording and no allocation. Another pair records it again.
+ *  (While another thread runs the same op, a run records into the context's one-shot command
+ *  buffer instead.)
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, mismatched or aliasing tensors
  *          (output untouched).
  *  @retval Q8CONV_ERROR_UNSUPPORTED the shape exceeds the device even when split (output untouched).

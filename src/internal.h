@@ -172,6 +172,26 @@ void q8conv_submit_destroy(q8conv_context *ctx);
 q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cmd);
 q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorded);
 
+/* Replayed submissions: a command buffer (from the context's pool) and a fence owned by one user,
+ * q8conv_pw_run's per op, recorded once and submitted many times. The pool is
+ * externally synchronized, so create/destroy and begin..end run under the context's lock (create
+ * and destroy take it; the caller holds it from begin to end). */
+q8conv_status q8conv_ctx_create_replay(q8conv_context *ctx, VkCommandBuffer *cmd, VkFence *fence);
+void q8conv_ctx_destroy_replay(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
+/* Resets and begins cmd (reusable, not one-time) and records the run prologue. */
+q8conv_status q8conv_replay_begin(q8conv_context *ctx, VkCommandBuffer cmd);
+/* Records the run epilogue and ends cmd; returns `recorded` if that already failed. */
+q8conv_status q8conv_replay_end(q8conv_context *ctx, VkCommandBuffer cmd, q8conv_status recorded);
+/* Submits cmd under the lock with the fence (reset first), then waits outside the lock, so that
+ * runs of several threads overlap. */
+q8conv_status q8conv_ctx_submit_wait(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
+
+/* The barriers of a run's recording. Prologue: earlier transfer and compute work on the queue
+ * (tensor writes, other runs) before the dispatches' reads and writes. Epilogue: the dispatches' writes before later transfer, compute and host
+ * reads (tensor_read, the next run). */
+void q8conv_cmd_run_prologue(const q8conv_context *ctx, VkCommandBuffer cmd);
+void q8conv_cmd_run_epilogue(const q8conv_context *ctx, VkCommandBuffer cmd);
+
 /* ---- context (src/context.c) ---- */
 
 /* The context's fields, grouped by the room (file) that sets them. context.c creates the rooms in
@@ -181,6 +201,8 @@ struct q8conv_context {
     q8conv_allocator allocator;
     uint32_t flags;
     bool owns_device;
+    q8conv_wait_mode wait_mode;
+    uint64_t wait_poll_ns; /* Q8CONV_WAIT_POLL: how long to poll before blocking */
     /* Recursive. Guards the pipeline table, the descriptor pools, the one-shot command buffer and
      * vkQueueSubmit on `queue`. */
     pthread_mutex_t lock;
@@ -223,7 +245,7 @@ struct q8conv_context {
     /* descriptors.c, under the lock */
     q8conv_pool_chain pools;
 
-    /* submit.c, under the lock */
+    /* submit.c, under the lock (replayed command buffers come from this pool too) */
     VkCommandPool command_pool;
     VkCommandBuffer command_buffer;
     VkFence fence;
@@ -268,6 +290,18 @@ struct q8conv_tensor {
 
 /* ---- operator (src/pw.c) ---- */
 
+/* q8conv_pw_run's own recording of the op for one pair of tensors, replayed while the pair stays
+ * the same: a repeated run is a submit and a wait. One run at a time holds it (busy); a run of the
+ * op on another thread meanwhile takes the context's one-shot path. cmd and fence are made by the
+ * first run. */
+typedef struct q8conv_pw_replay {
+    atomic_bool busy;
+    VkCommandBuffer cmd;
+    VkFence fence;
+    uint64_t input_id, output_id; /* the tensors cmd holds (ids are never 0); 0: none */
+    uint32_t recordings;          /* how often cmd was recorded: tests watch it */
+} q8conv_pw_replay;
+
 struct q8conv_pw {
     q8conv_context *ctx;
     uint32_t ic, oc, c4_in, c4_out;
@@ -286,6 +320,7 @@ struct q8conv_pw {
         VkDescriptorPool set_pool;
     } variants[2];
     uint32_t variant_count;
+    q8conv_pw_replay replay;
 };
 
 /* Push constants of shaders/q8conv_pw.comp, in its std430 order. */
