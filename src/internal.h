@@ -173,7 +173,7 @@ q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cm
 q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorded);
 
 /* Replayed submissions: a command buffer (from the context's pool) and a fence owned by one user,
- * q8conv_pw_run's per op, recorded once and submitted many times. The pool is
+ * q8conv_pw_run's per op or a sequence's, recorded once and submitted many times. The pool is
  * externally synchronized, so create/destroy and begin..end run under the context's lock (create
  * and destroy take it; the caller holds it from begin to end). */
 q8conv_status q8conv_ctx_create_replay(q8conv_context *ctx, VkCommandBuffer *cmd, VkFence *fence);
@@ -187,9 +187,12 @@ q8conv_status q8conv_replay_end(q8conv_context *ctx, VkCommandBuffer cmd, q8conv
 q8conv_status q8conv_ctx_submit_wait(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
 
 /* The barriers of a run's recording. Prologue: earlier transfer and compute work on the queue
- * (tensor writes, other runs) before the dispatches' reads and writes. Epilogue: the dispatches' writes before later transfer, compute and host
+ * (tensor writes, other runs) before the dispatches' reads and writes. Between: one step's
+ * dispatches before the next one's (shader writes made visible to reads and writes, and reads
+ * ordered before writes). Epilogue: the dispatches' writes before later transfer, compute and host
  * reads (tensor_read, the next run). */
 void q8conv_cmd_run_prologue(const q8conv_context *ctx, VkCommandBuffer cmd);
+void q8conv_cmd_run_between(const q8conv_context *ctx, VkCommandBuffer cmd);
 void q8conv_cmd_run_epilogue(const q8conv_context *ctx, VkCommandBuffer cmd);
 
 /* ---- context (src/context.c) ---- */
@@ -268,6 +271,31 @@ void q8conv_buffer_destroy(q8conv_context *ctx, q8conv_buffer *b);
 q8conv_status q8conv_upload(q8conv_context *ctx, VkBuffer dst, VkDeviceSize offset, const void *src, VkDeviceSize size);
 q8conv_status q8conv_download(q8conv_context *ctx, VkBuffer src, VkDeviceSize offset, void *dst, VkDeviceSize size);
 
+/* ---- sequence (src/sequence.c) ---- */
+
+/* What a test can observe of a sequence's last recording. */
+typedef struct q8conv_sequence_stats {
+    uint32_t steps;
+    uint32_t barriers;   /* recorded between steps (the prologue and epilogue are not counted) */
+    uint32_t recordings; /* how often the command buffer was recorded */
+    bool recorded;       /* it holds every step now */
+} q8conv_sequence_stats;
+
+void q8conv_sequence_get_stats(const q8conv_sequence *seq, q8conv_sequence_stats *out);
+
+/* Kept in every op and tensor: how many sequence steps name it, and whether it was destroyed
+ * meanwhile. Destroying such an object releases its Vulkan objects at once but keeps its host
+ * struct, so that a sequence can see it is gone without touching freed memory; the last sequence
+ * that names it frees the struct. `refs` changes under the context's lock. */
+typedef struct q8conv_sequence_member {
+    uint32_t refs;
+    atomic_bool destroyed;
+} q8conv_sequence_member;
+
+/* The last step of destroying an op or tensor whose Vulkan objects are released: frees `object`
+ * (allocated from ctx) unless a sequence names it, in which case it is only marked destroyed. */
+void q8conv_sequence_member_retire(q8conv_context *ctx, q8conv_sequence_member *m, void *object);
+
 /* ---- tensor (src/tensor.c) ---- */
 
 /* A tensor is bound in windows of whole rows, each no larger than maxStorageBufferRange and
@@ -286,6 +314,7 @@ struct q8conv_tensor {
     uint32_t window_count;
     VkDescriptorSet *sets;
     VkDescriptorPool *set_pools;
+    q8conv_sequence_member member;
 };
 
 /* ---- operator (src/pw.c) ---- */
@@ -321,7 +350,14 @@ struct q8conv_pw {
     } variants[2];
     uint32_t variant_count;
     q8conv_pw_replay replay;
+    q8conv_sequence_member member;
 };
+
+/* What the sequence room needs of the operator: q8conv_pw_run's checks of a step (arguments,
+ * shapes, layouts, context, aliasing, a lost device), and whether two tensors are the same memory
+ * (the same tensor, or byte ranges of one VkBuffer that intersect). */
+q8conv_status q8conv_pw_check_step(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out);
+bool q8conv_tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b);
 
 /* Push constants of shaders/q8conv_pw.comp, in its std430 order. */
 typedef struct q8conv_push {

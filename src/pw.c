@@ -95,6 +95,7 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     }
     op->ctx = ctx;
     atomic_init(&op->replay.busy, false);
+    atomic_init(&op->member.destroyed, false);
     op->ic = desc->in_channels;
     op->oc = desc->out_channels;
     op->c4_in = q8conv_div_up(desc->in_channels, 4);
@@ -130,7 +131,7 @@ void q8conv_pw_destroy(q8conv_pw *op)
     for (uint32_t v = 0; v < op->variant_count; ++v)
         q8conv_ctx_free_set(ctx, op->variants[v].set_pool, op->variants[v].set);
     q8conv_buffer_destroy(ctx, &op->params);
-    q8conv_free(&ctx->allocator, op);
+    q8conv_sequence_member_retire(ctx, &op->member, op);
 }
 
 q8conv_kernel q8conv_pw_get_kernel(const q8conv_pw *op)
@@ -322,6 +323,16 @@ q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_
     if (st != Q8CONV_SUCCESS)
         return st;
     return record_dispatches(op, cmd, input, output);
+}
+
+q8conv_status q8conv_pw_check_step(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out)
+{
+    return check_tensors(op, in, out);
+}
+
+bool q8conv_tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b)
+{
+    return tensors_overlap(a, b);
 }
 
 /* A run in the context's one-shot command buffer, recorded afresh each time. */

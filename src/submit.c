@@ -1,6 +1,6 @@
 /* Submission on the context's queue: the command pool; its one-shot command buffer and fence,
  * with begin/end of a recording that is submitted and waited for; command buffers that are
- * recorded once and replayed (q8conv_pw_run's per op); the barriers every run
+ * recorded once and replayed (q8conv_pw_run's per op, a sequence's); the barriers every run
  * recording starts and ends with; and the wait, blocking or polling as the context asks. */
 #include <time.h>
 
@@ -188,6 +188,14 @@ void q8conv_cmd_run_prologue(const q8conv_context *ctx, VkCommandBuffer cmd)
     memory_barrier(ctx, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                    VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                    VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+}
+
+void q8conv_cmd_run_between(const q8conv_context *ctx, VkCommandBuffer cmd)
+{
+    /* The stage-to-stage dependency alone orders earlier reads before later writes (WAR); the
+     * access masks carry earlier writes to later reads and writes (RAW, WAW). */
+    memory_barrier(ctx, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
 }
 
 void q8conv_cmd_run_epilogue(const q8conv_context *ctx, VkCommandBuffer cmd)
