@@ -48,6 +48,9 @@ typedef struct bench_row {
      * the reference anyway, for information. */
     int compared, max_abs_diff;
     double diff_frac;      /* fraction of output bytes that differ */
+    /* host_time.c: q8conv_pw_run again on the same op and tensors, median host wall time, on a
+     * blocking and on a polling context (NAN: not measured) */
+    double host_run_us, host_run_poll_us;
 } bench_row;
 
 typedef struct bench_roof {
@@ -59,6 +62,14 @@ typedef struct bench_roof {
     double copy_cmd_gbps;    /* the same, by vkCmdCopyBuffer */
 } bench_roof;
 
+/* host_time.c: the network's layers as one q8conv_sequence. */
+typedef struct bench_host_network {
+    int layers;              /* 0: the shapes name no network */
+    q8conv_kernel kernel;    /* what AUTO resolved to */
+    double block_us, poll_us; /* median host wall time of q8conv_sequence_run */
+    int checked, exact;      /* the last layer against the reference, on both contexts */
+} bench_host_network;
+
 typedef struct bench_report {
     const bench_options *opt;
     const char *suite;
@@ -66,6 +77,7 @@ typedef struct bench_report {
     bench_roof roof;
     bench_row *rows;
     int count;
+    bench_host_network network_host;
 } bench_report;
 
 typedef struct bench_op_data {
@@ -112,8 +124,15 @@ int bench_gpu_durations(bench_gpu *g, int n, double *us);
 int bench_roofline(bench_gpu *g, const bench_options *opt, bench_roof *roof);
 /* cpu.c: CPU peers for one shape (reference; XNNPACK QC8 when built with it); returns rows added. */
 int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows);
+/* host_time.c: host wall time of q8conv_pw_run for every GPU row and of the network (the shapes
+ * counted in its total) as one q8conv_sequence, on `ctx` and on a second context made from `desc`
+ * (the same device: Q8CONV_DEVICE when !have_device) that polls. 0, or -1 after a message. */
+#define BENCH_HOST_WARMUP 3
+int bench_host_measure(q8conv_context *ctx, const q8conv_context_desc *desc, int have_device, const bench_options *opt,
+                       const bench_shape *shapes, int ns, bench_report *r);
 /* report.c */
 void bench_print_table(const bench_report *r);
+void bench_print_host(const bench_report *r);
 int bench_write_json(const bench_report *r, const char *path);
 int bench_write_svg(const bench_report *r, const char *path);
 

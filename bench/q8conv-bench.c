@@ -276,7 +276,8 @@ static void usage(FILE *f)
             "\n"
             "Times libq8conv's pointwise kernels on network shapes with GPU timestamps (median of --reps runs\n"
             "after warm-up) and checks every result byte for byte against the CPU reference (exit 1 on a\n"
-            "mismatch).\n"
+            "mismatch). Beside them, the host wall time of q8conv_pw_run per row and of the network's layers\n"
+            "as one q8conv_sequence, with a blocking and with a polling wait.\n"
             "  --suite       quick: 5 small shapes; mobilenet (default): MobileNetV2 224's 19 distinct\n"
             "                pointwise shapes, plus the 34-layer weighted total; full: mobilenet + extra shapes\n"
             "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment)\n"
@@ -524,7 +525,11 @@ int main(int argc, char **argv)
         }
     }
     ref_cache_reset(&cache);
+    /* Host wall time of the run paths a caller uses, beside the GPU times. */
+    if (!failed && bench_host_measure(ctx, &cdesc, have_device, &opt, shapes, ns, &rep) != 0)
+        failed = 1;
     bench_print_table(&rep);
+    bench_print_host(&rep);
     if (opt.json_path && bench_write_json(&rep, opt.json_path) != 0) {
         fprintf(stderr, "cannot write %s\n", opt.json_path);
         failed = 1;
