@@ -175,7 +175,8 @@ q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorde
 /* Replayed submissions: a command buffer (from the context's pool) and a fence owned by one user,
  * q8conv_pw_run's per op or a sequence's, recorded once and submitted many times. The pool is
  * externally synchronized, so create/destroy and begin..end run under the context's lock (create
- * and destroy take it; the caller holds it from begin to end). */
+ * and destroy take it; the caller holds it from begin to end). Destroyed pairs are kept as spares
+ * (up to Q8CONV_SPARE_REPLAYS) and handed out again before new ones are allocated. */
 q8conv_status q8conv_ctx_create_replay(q8conv_context *ctx, VkCommandBuffer *cmd, VkFence *fence);
 void q8conv_ctx_destroy_replay(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
 /* Resets and begins cmd (reusable, not one-time) and records the run prologue. */
@@ -196,6 +197,9 @@ void q8conv_cmd_run_between(const q8conv_context *ctx, VkCommandBuffer cmd);
 void q8conv_cmd_run_epilogue(const q8conv_context *ctx, VkCommandBuffer cmd);
 
 /* ---- context (src/context.c) ---- */
+
+/* Replay command buffers and fences a context keeps for reuse (src/submit.c). */
+#define Q8CONV_SPARE_REPLAYS 16
 
 /* The context's fields, grouped by the room (file) that sets them. context.c creates the rooms in
  * this order (descriptor pools on first use) and destroys them in reverse. */
@@ -252,6 +256,11 @@ struct q8conv_context {
     VkCommandPool command_pool;
     VkCommandBuffer command_buffer;
     VkFence fence;
+    struct {
+        VkCommandBuffer cmd;
+        VkFence fence;
+    } spare_replays[Q8CONV_SPARE_REPLAYS];
+    uint32_t spare_replay_count;
 };
 
 /* ---- memory (src/memory.c) ---- */

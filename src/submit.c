@@ -30,6 +30,8 @@ q8conv_status q8conv_submit_create(q8conv_context *ctx)
 
 void q8conv_submit_destroy(q8conv_context *ctx)
 {
+    for (uint32_t i = 0; i < ctx->spare_replay_count; ++i)
+        ctx->vk.vkDestroyFence(ctx->device, ctx->spare_replays[i].fence, NULL);
     if (ctx->fence)
         ctx->vk.vkDestroyFence(ctx->device, ctx->fence, NULL);
     if (ctx->command_pool)
@@ -112,10 +114,17 @@ q8conv_status q8conv_ctx_create_replay(q8conv_context *ctx, VkCommandBuffer *cmd
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkCommandBuffer c = VK_NULL_HANDLE;
     VkFence f = VK_NULL_HANDLE;
+    VkResult r = VK_SUCCESS;
     pthread_mutex_lock(&ctx->lock);
-    VkResult r = ctx->vk.vkAllocateCommandBuffers(ctx->device, &cbai, &c);
-    if (r == VK_SUCCESS)
-        r = ctx->vk.vkCreateFence(ctx->device, &fci, NULL, &f);
+    if (ctx->spare_replay_count) {
+        const uint32_t i = --ctx->spare_replay_count;
+        c = ctx->spare_replays[i].cmd;
+        f = ctx->spare_replays[i].fence;
+    } else {
+        r = ctx->vk.vkAllocateCommandBuffers(ctx->device, &cbai, &c);
+        if (r == VK_SUCCESS)
+            r = ctx->vk.vkCreateFence(ctx->device, &fci, NULL, &f);
+    }
     pthread_mutex_unlock(&ctx->lock);
     if (r != VK_SUCCESS) {
         q8conv_ctx_destroy_replay(ctx, c, VK_NULL_HANDLE);
@@ -126,13 +135,24 @@ q8conv_status q8conv_ctx_create_replay(q8conv_context *ctx, VkCommandBuffer *cmd
     return Q8CONV_SUCCESS;
 }
 
+/* A runtime that creates and destroys ops and sequences (a model reloaded, a fuzzer) reuses their
+ * command buffers instead of allocating new ones from the driver and any layer each time (the
+ * validation layer with synchronization validation even keeps part of every command buffer ever
+ * allocated: tests/sanitizer/lsan.supp). Kept ones are reset before they are recorded again; none
+ * is pending, since every replayed submission is waited for. */
 void q8conv_ctx_destroy_replay(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence)
 {
-    if (cmd) {
-        pthread_mutex_lock(&ctx->lock);
-        ctx->vk.vkFreeCommandBuffers(ctx->device, ctx->command_pool, 1, &cmd);
-        pthread_mutex_unlock(&ctx->lock);
+    pthread_mutex_lock(&ctx->lock);
+    if (cmd && fence && ctx->spare_replay_count < Q8CONV_SPARE_REPLAYS) {
+        ctx->spare_replays[ctx->spare_replay_count].cmd = cmd;
+        ctx->spare_replays[ctx->spare_replay_count].fence = fence;
+        ctx->spare_replay_count++;
+        cmd = VK_NULL_HANDLE;
+        fence = VK_NULL_HANDLE;
     }
+    if (cmd)
+        ctx->vk.vkFreeCommandBuffers(ctx->device, ctx->command_pool, 1, &cmd);
+    pthread_mutex_unlock(&ctx->lock);
     if (fence)
         ctx->vk.vkDestroyFence(ctx->device, fence, NULL);
 }

@@ -10,7 +10,8 @@
  *   misuse   bad arguments, destroyed ops and tensors, empty sequences: documented statuses,
  *            nothing written
  *   threads  sequences sharing an output run from two threads; one sequence run from two threads
- *   replay   q8conv_pw_run records again only when its tensors change
+ *   replay   q8conv_pw_run records again only when its tensors change; a destroyed op's command
+ *            buffer serves the next op
  * Every suite runs on a blocking context and on a polling one (q8conv_context_desc.wait_mode), and
  * the validation layer (Q8CONV_VALIDATION=1: synchronization validation) must stay silent: it is
  * what checks that the barriers the sequence leaves out were not needed. */
@@ -807,7 +808,15 @@ static void suite_replay(q8conv_context *ctx)
         CHECK(o.pw->replay.recordings == 4, "a new tensor%s: %u recordings (want 4)",
               out.t == before ? " at the freed one's address" : "", o.pw->replay.recordings);
     }
+    /* A destroyed op's command buffer is kept for the next one, not allocated anew. */
+    const VkCommandBuffer kept = o.pw->replay.cmd;
     op_free(&o);
+    op next = {0};
+    if (op_make(ctx, &next, &in, &out)) {
+        run_checked(&next, &in, &out, "replay: an op made after one was destroyed");
+        CHECK(next.pw->replay.cmd == kept, "the next op's run allocated a command buffer instead of reusing one");
+    }
+    op_free(&next);
     tensor_free(&in);
     tensor_free(&out);
     tensor_free(&other);
