@@ -58,6 +58,9 @@ typedef struct bench_row {
      * the reference anyway, for information. */
     int compared, max_abs_diff;
     double diff_frac;      /* fraction of output bytes that differ */
+    /* host_time.c: q8conv_pw_run again on the same op and tensors, median host wall time, on a
+     * blocking and on a polling context (NAN: not measured) */
+    double host_run_us, host_run_poll_us;
 } bench_row;
 
 typedef struct bench_roof {
@@ -89,6 +92,13 @@ typedef struct bench_network {
     int submissions;
     int exact, checked, skipped;
 } bench_network;
+/* host_time.c: the network's layers as one q8conv_sequence. */
+typedef struct bench_host_network {
+    int layers;              /* 0: the shapes name no network */
+    q8conv_kernel kernel;    /* what AUTO resolved to */
+    double block_us, poll_us; /* median host wall time of q8conv_sequence_run */
+    int checked, exact;      /* the last layer against the reference, on both contexts */
+} bench_host_network;
 
 typedef struct bench_report {
     const bench_options *opt;
@@ -102,6 +112,7 @@ typedef struct bench_report {
     int network_count;
     int network_chained_order; /* the layers follow each other by channels (see network.c) */
     const char *network_name;  /* what the network is, for the table */
+    bench_host_network network_host;
 } bench_report;
 
 typedef struct bench_op_data {
@@ -184,8 +195,15 @@ bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const be
  * was skipped or inexact), or -1 on an error that ends the benchmark. */
 int bench_network_measure(bench_net *net, q8conv_kernel kernel, const char *variant, bench_network *res);
 void bench_network_destroy(bench_net *net);
+/* host_time.c: host wall time of q8conv_pw_run for every GPU row and of the network (the shapes
+ * counted in its total) as one q8conv_sequence, on `ctx` and on a second context made from `desc`
+ * (the same device: Q8CONV_DEVICE when !have_device) that polls. 0, or -1 after a message. */
+#define BENCH_HOST_WARMUP 3
+int bench_host_measure(q8conv_context *ctx, const q8conv_context_desc *desc, int have_device, const bench_options *opt,
+                       const bench_shape *shapes, int ns, bench_report *r);
 /* report.c */
 void bench_print_table(const bench_report *r);
+void bench_print_host(const bench_report *r);
 int bench_write_json(const bench_report *r, const char *path);
 int bench_write_svg(const bench_report *r, const char *path);
 

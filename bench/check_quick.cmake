@@ -1,5 +1,6 @@
-# ctest bench_quick: runs the quick suite with every output and peer, then checks what it wrote;
-# then checks the network order the bench derives for MobileNetV2 (--list, no device).
+# ctest bench_quick: runs the quick suite with every output and peer, then a small network as a
+# sequence, and checks what they wrote; then checks the network order the bench derives for
+# MobileNetV2 (--list, no device).
 #   cmake -DBENCH=<q8conv-bench> -DOUT_DIR=<dir> -P check_quick.cmake
 # The bench itself exits 1 on any mismatch; this also catches a JSON or SVG that is unusable
 # while the exit code is 0. CMake's string(JSON) parses the file, so no tool beyond cmake is needed.
@@ -7,6 +8,15 @@ cmake_minimum_required(VERSION 3.25)
 if(NOT BENCH OR NOT OUT_DIR)
   message(FATAL_ERROR "usage: cmake -DBENCH=<q8conv-bench> -DOUT_DIR=<dir> -P check_quick.cmake")
 endif()
+# Fails unless the JSON text holds a positive number at the path given after `what`.
+function(require_positive text what)
+  string(JSON type TYPE "${text}" ${ARGN})
+  string(JSON value GET "${text}" ${ARGN})
+  if(NOT type STREQUAL "NUMBER" OR NOT value GREATER 0)
+    message(FATAL_ERROR "${what}: ${ARGN} is ${value} (want a positive number)")
+  endif()
+endfunction()
+
 set(json ${OUT_DIR}/bench_quick.json)
 set(svg ${OUT_DIR}/bench_quick.svg)
 file(REMOVE ${json} ${svg})
@@ -93,14 +103,7 @@ foreach(i RANGE ${last})
   string(JSON shape GET "${row}" shape)
   string(JSON variant GET "${row}" variant)
   string(JSON is_cpu GET "${row}" cpu)
-  string(JSON gpu_us_type TYPE "${row}" gpu_us)
-  if(NOT gpu_us_type STREQUAL "NUMBER")
-    message(FATAL_ERROR "${shape} / ${variant}: gpu_us is ${gpu_us_type}")
-  endif()
-  string(JSON gpu_us GET "${row}" gpu_us)
-  if(NOT gpu_us GREATER 0)
-    message(FATAL_ERROR "${shape} / ${variant}: gpu_us ${gpu_us} is not positive")
-  endif()
+  require_positive("${row}" "${shape} / ${variant}" gpu_us)
   if(is_cpu)
     string(JSON chained_type TYPE "${row}" chained_us)
     if(NOT chained_type STREQUAL "NULL")
@@ -108,6 +111,8 @@ foreach(i RANGE ${last})
     endif()
     math(EXPR cpu_rows "${cpu_rows} + 1")
   else()
+    require_positive("${row}" "${shape} / ${variant}" host_run_us)
+    require_positive("${row}" "${shape} / ${variant}" host_run_poll_us)
     # The headline is the chained figure; the per-run figure and the floor stand beside it.
     foreach(field chained_us per_run_us floor_us)
       require_measured("${shape} / ${variant}" "${row}" ${field})
@@ -165,5 +170,26 @@ if(NOT layers STREQUAL want OR NOT listing MATCHES "network: 34 layers, chained 
   message(FATAL_ERROR "network order of the mobilenet suite:\n${listing}\nwant: ${want}")
 endif()
 
+# The network as a sequence: a shapes file with counts, chained layers of odd sizes, both wait
+# modes timed and the last layer exact.
+set(net_csv ${OUT_DIR}/bench_quick_network.csv)
+set(net_json ${OUT_DIR}/bench_quick_network.json)
+file(REMOVE ${net_json})
+file(WRITE ${net_csv} "# name,N,H,W,IC,OC,count\nexpand,1,14,14,16,48,2\nproject,1,14,14,48,16,2\nodd,1,7,9,13,21,1\n")
+execute_process(
+  COMMAND ${BENCH} --shapes ${net_csv} --variants fallback --reps 20 --rotate-mb 1 --warmup-ms 5 --json ${net_json}
+  RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "q8conv-bench --shapes (network) exited with ${rc}")
+endif()
+file(READ ${net_json} text)
+string(JSON layers GET "${text}" network_layers)
+string(JSON net_exact GET "${text}" network_host_exact)
+if(NOT layers EQUAL 5 OR NOT net_exact)
+  message(FATAL_ERROR "${net_json}: network_layers ${layers} (want 5), network_host_exact ${net_exact}")
+endif()
+require_positive("${text}" "${net_json}" network_host_us)
+require_positive("${text}" "${net_json}" network_host_poll_us)
 message(STATUS "bench_quick: ${gpu_rows} GPU rows exact (per run and chained), ${cpu_rows} CPU rows, floor and "
-               "${nnet} network variant(s) measured and exact, JSON and SVG written, MobileNetV2 order derived")
+               "${nnet} network variant(s) measured and exact, JSON and SVG written, MobileNetV2 order derived; "
+               "host times per row and for a ${layers}-layer sequence, exact")

@@ -388,7 +388,8 @@ static void usage(FILE *f)
             "  per run  timestamps around each run (median of --reps): adds the timestamps' own cost\n"
             "The dispatch floor (an empty dispatch chained the same way, with and without the barrier) and\n"
             "the whole network (every layer, each shape count times, in network order, --reps passes per\n"
-            "batch) are measured in the same run.\n"
+            "batch) are measured in the same run, and beside them the host wall time of q8conv_pw_run per row\n"
+            "and of the network's layers as one q8conv_sequence, with a blocking and with a polling wait.\n"
             "  --suite       quick: 5 small shapes (a 6-layer network of them for CI); mobilenet (default):\n"
             "                MobileNetV2 224's 19 distinct pointwise shapes and its 34 layers as a network;\n"
             "                full: mobilenet + extra shapes (not part of the network)\n"
@@ -660,7 +661,11 @@ int main(int argc, char **argv)
     ref_cache_reset(&cache);
     if (!failed && measure_networks(&g, &opt, shapes, ns, kernels, nk, &rep) != 0)
         failed = 1;
+    /* Host wall time of the run paths a caller uses, beside the GPU times. */
+    if (!failed && bench_host_measure(ctx, &cdesc, have_device, &opt, shapes, ns, &rep) != 0)
+        failed = 1;
     bench_print_table(&rep);
+    bench_print_host(&rep);
     if (opt.json_path && bench_write_json(&rep, opt.json_path) != 0) {
         fprintf(stderr, "cannot write %s\n", opt.json_path);
         failed = 1;

@@ -201,6 +201,50 @@ void bench_print_table(const bench_report *r)
     }
 }
 
+/* ---- host wall time (host_time.c measures it) ---- */
+
+/* The weighted GPU total of the network's layers for one kernel, each layer timed apart; NAN
+ * when that kernel was not among the variants timed. */
+static double network_gpu_us(const bench_report *r, q8conv_kernel kernel)
+{
+    double total = 0;
+    int rows = 0;
+    for (int i = 0; i < r->count; ++i)
+        if (!r->rows[i].cpu && r->rows[i].shape.in_total && r->rows[i].kernel == kernel) {
+            total += r->rows[i].gpu_us * r->rows[i].shape.count;
+            rows++;
+        }
+    return rows ? total : NAN;
+}
+
+void bench_print_host(const bench_report *r)
+{
+    printf("\nhost wall time per call (median of %d after %d untimed ones):\n", r->opt->reps, BENCH_HOST_WARMUP);
+    printf("%-16s %-20s %-18s %10s %12s %12s\n", "layer", "N,H,W,IC,OC", "variant", "time_us", "host_run_us",
+           "host_poll_us");
+    for (int i = 0; i < r->count; ++i) {
+        const bench_row *w = &r->rows[i];
+        if (w->cpu || isnan(w->host_run_us))
+            continue;
+        char shape[48];
+        snprintf(shape, sizeof shape, "%u,%u,%u,%u,%u", w->shape.n, w->shape.h, w->shape.w, w->shape.ic, w->shape.oc);
+        printf("%-16s %-20s %-18s %10.2f %12.1f %12.1f\n", w->shape.name, shape, w->variant, w->gpu_us, w->host_run_us,
+               w->host_run_poll_us);
+    }
+    printf("host_run_us / host_poll_us: q8conv_pw_run on the same op and tensors again (a submit and a wait), host\n"
+           "wall clock, on a context that blocks / one that polls (Q8CONV_WAIT_POLL); time_us: the layer's GPU time.\n");
+    const bench_host_network *n = &r->network_host;
+    if (n->layers > 0 && !isnan(n->block_us)) {
+        char gpu[32];
+        cell(gpu, sizeof gpu, "%.1f us", network_gpu_us(r, n->kernel));
+        printf("\nthe network as one q8conv_sequence (%d layers, kernel %s, each reading what the one before wrote):\n"
+               "  host wall time per q8conv_sequence_run: %.1f us blocking, %.1f us polling; GPU sum of its layers\n"
+               "  timed apart: %s; last layer exact: %s\n",
+               n->layers, q8conv_kernel_name(n->kernel), n->block_us, n->poll_us, gpu,
+               n->checked ? (n->exact ? "yes" : "NO") : "-");
+    }
+}
+
 static void json_string(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -298,6 +342,14 @@ int bench_write_json(const bench_report *r, const char *path)
     json_number(f, r->floor.valid ? r->floor.nobarrier_us : NAN);
     fprintf(f, ", \"chained\": %d, \"batches\": %d},\n", r->opt->reps, r->opt->batches);
     write_json_network(f, r);
+    const bench_host_network *net = &r->network_host;
+    fprintf(f, "  \"network_layers\": %d, \"network_kernel\": ", net->layers);
+    json_string(f, net->layers ? q8conv_kernel_name(net->kernel) : "");
+    fputs(", \"network_host_us\": ", f);
+    json_number(f, net->layers ? net->block_us : NAN);
+    fputs(", \"network_host_poll_us\": ", f);
+    json_number(f, net->layers ? net->poll_us : NAN);
+    fprintf(f, ", \"network_host_exact\": %s,\n", !net->checked ? "null" : net->exact ? "true" : "false");
     fputs("  \"rows\": [\n", f);
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
@@ -326,6 +378,10 @@ int bench_write_json(const bench_report *r, const char *path)
         json_number(f, w->cpu ? NAN : w->run_us);
         fputs(", \"record_us\": ", f);
         json_number(f, w->cpu ? NAN : w->record_us);
+        fputs(", \"host_run_us\": ", f);
+        json_number(f, w->cpu ? NAN : w->host_run_us);
+        fputs(", \"host_run_poll_us\": ", f);
+        json_number(f, w->cpu ? NAN : w->host_run_poll_us);
         fputs(", \"pct_dot\": ", f);
         json_number(f, w->cpu || !has_dot(r) ? NAN : pct(w->gops * 1e-3, r->roof.dot_tops));
         fputs(", \"pct_copy\": ", f);

@@ -5,8 +5,8 @@
  * executable form and every GPU result equals it byte for byte.
  *
  * Life cycle: q8conv_context_create -> q8conv_pw_create (weights packed once) ->
- * q8conv_tensor_create / q8conv_tensor_wrap -> q8conv_pw_run or q8conv_pw_record ->
- * destroy in reverse order.
+ * q8conv_tensor_create / q8conv_tensor_wrap -> q8conv_pw_run, a q8conv_sequence of several runs,
+ * or q8conv_pw_record -> destroy in reverse order.
  *
  * Conventions
  * - Every descriptor may be zero-initialized; a zero field means its documented default. Callers
@@ -20,14 +20,21 @@
  *
  * Thread safety
  * - A q8conv_context may be used from several threads at once: q8conv_pw_create, tensor
- *   create/wrap/destroy, q8conv_pw_run and tensor read/write serialize their use of the queue,
- *   the descriptor pool and the pipeline cache inside the context.
+ *   create/wrap/destroy, q8conv_pw_run, sequences and tensor read/write serialize their use of the
+ *   queue, the descriptor pool and the pipeline cache inside the context. Runs and sequence runs
+ *   wait outside that lock, so runs of several threads overlap.
  * - A q8conv_pw may be run or recorded from several threads at once (it is immutable after
  *   creation). q8conv_pw_destroy must not race with any other use of that op.
  * - A q8conv_tensor must not be written (q8conv_tensor_write, or as the output of a run) while
  *   another thread reads or writes it; that is the caller's data race, as with any buffer.
- * - q8conv_context_destroy must be called after every op and tensor of the context is destroyed
- *   and no other call on it is in flight.
+ * - A q8conv_sequence is used by one thread at a time; an add, finalize or run that overlaps
+ *   another on the same sequence is refused (Q8CONV_ERROR_INVALID_ARGUMENT, nothing changed).
+ *   Different sequences of one context may run from several threads at once. Two runs (of
+ *   sequences or ops) that write one tensor at once race on it as above: on the queue each is
+ *   ordered after the ones submitted before it, so the tensor ends up as one of them wrote it;
+ *   the library neither crashes nor hangs.
+ * - q8conv_context_destroy must be called after every sequence, op and tensor of the context is
+ *   destroyed and no other call on it is in flight.
  */
 #ifndef Q8CONV_H
 #define Q8CONV_H
@@ -108,6 +115,23 @@ typedef enum q8conv_kernel {
 typedef struct q8conv_context q8conv_context;
 typedef struct q8conv_tensor q8conv_tensor;
 typedef struct q8conv_pw q8conv_pw;
+typedef struct q8conv_sequence q8conv_sequence;
+
+/** How a context waits for its GPU work (q8conv_context_desc.wait_mode). */
+typedef enum q8conv_wait_mode {
+    /** vkWaitForFences: the thread sleeps until the GPU is done. The default, because on phones
+     *  and laptops a spinning core costs battery; some desktop drivers take tens of microseconds
+     *  to wake the thread (an empty submit and wait: 35-46 us on an H100, against 12 us polling),
+     *  which matters only for short runs. */
+    Q8CONV_WAIT_BLOCK = 0,
+    /** Low latency: poll the fence (vkGetFenceStatus) for up to wait_poll_us, then block as
+     *  BLOCK does. A short run returns as soon as the fence is seen signaled, without the
+     *  driver's wake-up, at the cost of one busy core while it waits. */
+    Q8CONV_WAIT_POLL = 1
+} q8conv_wait_mode;
+
+/** Upper bound of q8conv_context_desc.wait_poll_us (one second). */
+#define Q8CONV_MAX_WAIT_POLL_US 1000000u
 
 /** Host memory hooks for every allocation the library itself makes (not the driver's).
  *  Zero-initialized (all NULL) means malloc/free. `alloc` returns memory aligned to at least
@@ -130,8 +154,8 @@ typedef struct q8conv_external_device {
     VkInstance instance;
     VkPhysicalDevice physical_device;
     VkDevice device;
-    VkQueue queue;                      /**< used by q8conv_pw_create (weight upload), q8conv_pw_run and
-                                             tensor read/write only */
+    VkQueue queue;                      /**< used by q8conv_pw_create (weight upload), q8conv_pw_run,
+                                             q8conv_sequence_run and tensor read/write only */
     uint32_t queue_family_index;        /**< must support compute */
     uint32_t api_version;               /**< the instance's apiVersion (>= 1.1) */
     PFN_vkGetInstanceProcAddr get_instance_proc_addr;
@@ -156,9 +180,9 @@ typedef struct q8conv_context_desc {
     uint32_t flags; /**< Q8CONV_CONTEXT_* */
     /** NULL: libq8conv loads the Vulkan loader and creates its own instance, device and queue.
      *  Otherwise the caller's device is used; the struct is copied, the handles must outlive the
-     *  context. The queue is used only by q8conv_pw_create (weight upload), q8conv_pw_run and
-     *  tensor read/write; the caller must not use it from another thread during those calls
-     *  (Vulkan's external-sync rule). */
+     *  context. The queue is used only by q8conv_pw_create (weight upload), q8conv_pw_run,
+     *  q8conv_sequence_run and tensor read/write; the caller must not use it from another thread
+     *  during those calls (Vulkan's external-sync rule). */
     const q8conv_external_device *external;
     /** Serialized pipeline cache from q8conv_context_get_pipeline_cache() of an earlier run.
      *  Not kept. A blob reaches the driver only when its length and checksum match what a context
@@ -172,6 +196,12 @@ typedef struct q8conv_context_desc {
     /** Where validation messages go (the library never prints); NULL: counted only. */
     q8conv_message_fn message_callback;
     void *message_user_data;
+    /** How every wait of the context is done: q8conv_pw_run, q8conv_sequence_run, tensor
+     *  read/write and the weight upload of q8conv_pw_create. 0 = Q8CONV_WAIT_BLOCK. */
+    q8conv_wait_mode wait_mode;
+    /** Q8CONV_WAIT_POLL only: the longest time to poll before blocking, in microseconds, at most
+     *  Q8CONV_MAX_WAIT_POLL_US; 0 = 1000. Must be 0 with Q8CONV_WAIT_BLOCK. */
+    uint32_t wait_poll_us;
 } q8conv_context_desc;
 
 /** Capacity of q8conv_context_info.cooperative_matrix_shapes. */
@@ -231,7 +261,8 @@ typedef struct q8conv_pw_desc {
  *  @param out  receives the context on success.
  *  @retval Q8CONV_SUCCESS
  *  @retval Q8CONV_ERROR_INVALID_ARGUMENT out NULL, unknown flag bits, an incomplete external device,
- *          pipeline_cache_size without data, an allocator with only one hook.
+ *          pipeline_cache_size without data, an allocator with only one hook, an unknown wait_mode,
+ *          wait_poll_us above Q8CONV_MAX_WAIT_POLL_US or given with Q8CONV_WAIT_BLOCK.
  *  @retval Q8CONV_ERROR_NO_DEVICE no loader, no Vulkan 1.1 device, or device_index out of range.
  *  @retval Q8CONV_ERROR_UNSUPPORTED the device lacks what every kernel needs (8-bit storage is not
  *          required; Vulkan 1.1 and a compute queue are), or VALIDATION was asked for and the layer is absent.
@@ -255,8 +286,9 @@ typedef struct q8conv_vulkan_handles {
     VkInstance instance;
     VkPhysicalDevice physical_device;
     VkDevice device;
-    VkQueue queue;               /**< shared with q8conv_pw_create, q8conv_pw_run and tensor read/write:
-                                      do not use it from another thread while such a call is in flight */
+    VkQueue queue;               /**< shared with q8conv_pw_create, q8conv_pw_run, q8conv_sequence_run and
+                                      tensor read/write: do not use it from another thread while such a
+                                      call is in flight */
     uint32_t queue_family_index;
     uint32_t api_version;
     PFN_vkGetInstanceProcAddr get_instance_proc_addr;
@@ -380,7 +412,8 @@ Q8CONV_API q8conv_status q8conv_tensor_write_raw(q8conv_tensor *t, const void *s
 Q8CONV_API q8conv_status q8conv_tensor_get_desc(const q8conv_tensor *t, q8conv_tensor_desc *desc);
 
 /** Destroys the tensor (and its memory, unless wrapped). The caller ensures no pending GPU work
- *  uses it. */
+ *  uses it. A sequence that names the tensor keeps a small host record of it, so that the
+ *  sequence can tell (q8conv_sequence_run refuses to run) until it is destroyed itself. */
 Q8CONV_API void q8conv_tensor_destroy(q8conv_tensor *t);
 
 /** Creates a pointwise convolution: validates the descriptor (SEMANTICS.md "Valid parameters"),
@@ -396,8 +429,13 @@ Q8CONV_API q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_d
 
 /** Runs the op: N, H, W come from `input`, whose shape must be [N][IC][H][W] in the op's input
  *  layout; `output` must be [N][OC][H][W] in its output layout, from the same context, and not
- *  the same memory as `input`. Submits on the context's queue, waits, and returns once the output
- *  is written.
+ *  the same memory as `input`. Submits on the context's queue, waits (q8conv_context_desc.wait_mode),
+ *  and returns once the output is written.
+ *  The op keeps the command buffer it recorded for its last pair of tensors: called again with the
+ *  same input and output (the same tensors, not others made since at the same address), a run is
+ *  one submit and one wait, with no recording and no allocation. Another pair records it again;
+ *  for several pairs, or several ops in a row, see q8conv_sequence. (While another thread runs the
+ *  same op, a run records into the context's one-shot command buffer instead.)
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, mismatched or aliasing tensors
  *          (output untouched).
  *  @retval Q8CONV_ERROR_UNSUPPORTED the shape exceeds the device even when split (output untouched).
@@ -443,8 +481,79 @@ Q8CONV_API q8conv_kernel q8conv_pw_get_kernel(const q8conv_pw *op);
  *  context keeps only what its live ops use (beyond a fixed base: shader modules, layouts, the
  *  pipeline cache, a pipeline table of at least 16 slots, descriptor pools sized by the most
  *  tensors ever alive at once). The caller ensures no recorded command buffer that uses the op is
- *  still pending. */
+ *  still pending. A sequence that names the op keeps a small host record of it, as for
+ *  q8conv_tensor_destroy. */
 Q8CONV_API void q8conv_pw_destroy(q8conv_pw *op);
+
+/* ---- sequences: many runs, one submit ----
+ *
+ * A sequence is a list of steps (op, input, output) that libq8conv records once into a command
+ * buffer of its own and then replays: q8conv_sequence_run is one vkQueueSubmit and one wait, with
+ * no recording, allocation, descriptor update or pipeline lookup, however many steps there are.
+ * It is the way to run a network's layers without paying a submit and a wait per layer.
+ *
+ * Steps behave as if run one after another in the order added. A barrier goes before a step only
+ * when that step reads or writes memory that a step since the previous barrier wrote, or writes
+ * memory that such a step read (read-after-write, write-after-write, write-after-read); steps on
+ * unrelated tensors share one barrier-free stretch and may overlap on the GPU. Tensors on one
+ * VkBuffer are the same memory where their byte ranges intersect (wrapped tensors at offsets);
+ * tensors on different VkBuffers are taken to be different memory, so a caller that binds two
+ * VkBuffers to overlapping device memory must not put tensors of both into one sequence.
+ *
+ * The recording also orders the run after earlier work on the queue (tensor writes, other runs)
+ * and makes every output readable by q8conv_tensor_read and by later runs, as q8conv_pw_run does.
+ */
+
+/** Creates an empty sequence on `ctx`, with its own command buffer and fence.
+ *  @param out receives the sequence on success.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT ctx or out NULL.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
+Q8CONV_API q8conv_status q8conv_sequence_create(q8conv_context *ctx, q8conv_sequence **out);
+
+/** Appends the step `op` from `input` to `output`. The tensors follow q8conv_pw_run's rules (shapes,
+ *  layouts, not the same memory), and the op and tensors must belong to the sequence's context.
+ *  Any number of steps; an op or a tensor may appear in any number of them (the output of one step
+ *  as the input of a later one makes a chain). Nothing is recorded here.
+ *  The sequence keeps the three pointers until it is destroyed. Destroying one of those objects
+ *  first is allowed: the sequence then refuses to run (see q8conv_sequence_run).
+ *  Adding after a run or q8conv_sequence_finalize is allowed: the next run records the whole
+ *  sequence again, once.
+ *  @retval Q8CONV_SUCCESS
+ *  @retval Q8CONV_ERROR_INVALID_ARGUMENT seq, op, input or output NULL; a step q8conv_pw_run would
+ *          refuse; an op or tensor of another context; another thread's add, finalize or run of this
+ *          sequence in progress. The sequence is unchanged.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY (the sequence is unchanged), Q8CONV_ERROR_DEVICE_LOST */
+Q8CONV_API q8conv_status q8conv_sequence_add(q8conv_sequence *seq, q8conv_pw *op, const q8conv_tensor *input,
+                                             q8conv_tensor *output);
+
+/** Records the sequence now, creating the pipelines its steps need, so that even the first run is
+ *  a submit and a wait. Optional: q8conv_sequence_run records when the sequence has changed since
+ *  the last recording. Submits nothing.
+ *  @retval Q8CONV_SUCCESS (also for an empty sequence)
+ *  @retval Q8CONV_ERROR_INVALID_ARGUMENT seq NULL, an op or tensor of a step destroyed, or another
+ *          thread's add, finalize or run of this sequence in progress.
+ *  @retval Q8CONV_ERROR_UNSUPPORTED a step's shape exceeds the device even when split.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN
+ *  On failure the sequence keeps its steps and no recording; a later call records again. */
+Q8CONV_API q8conv_status q8conv_sequence_finalize(q8conv_sequence *seq);
+
+/** Runs every step: records first if needed (as q8conv_sequence_finalize), submits the recording
+ *  once on the context's queue, waits (q8conv_context_desc.wait_mode), and returns once every
+ *  output is written. An empty sequence submits nothing and returns Q8CONV_SUCCESS.
+ *  If an op or a tensor of a step has been destroyed, the run is refused before anything is
+ *  submitted: the library keeps the host record of such an object while a sequence names it, so
+ *  this is detected exactly, without touching freed memory. Such a sequence can only be destroyed.
+ *  @retval Q8CONV_SUCCESS
+ *  @retval Q8CONV_ERROR_INVALID_ARGUMENT seq NULL, a destroyed op or tensor, or another thread's add,
+ *          finalize or run of this sequence in progress: nothing was submitted, no tensor written.
+ *  @retval Q8CONV_ERROR_UNSUPPORTED, Q8CONV_ERROR_OUT_OF_HOST_MEMORY as q8conv_sequence_finalize
+ *          (nothing submitted).
+ *  @retval Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
+Q8CONV_API q8conv_status q8conv_sequence_run(q8conv_sequence *seq);
+
+/** Destroys the sequence: its command buffer and fence, and what remains of ops and tensors that
+ *  were destroyed while it named them. Not while a run of it is in flight on another thread. */
+Q8CONV_API void q8conv_sequence_destroy(q8conv_sequence *seq);
 
 /** The CPU reference (SEMANTICS.md as code): computes the op for host arrays, no device needed.
  *  @param input  [n][in_channels][h][w] int8 (NCHW); not kept.

@@ -32,6 +32,9 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if (desc->allocator && (!desc->allocator->alloc != !desc->allocator->free))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
+    if ((unsigned)desc->wait_mode > Q8CONV_WAIT_POLL || desc->wait_poll_us > Q8CONV_MAX_WAIT_POLL_US ||
+        (desc->wait_mode == Q8CONV_WAIT_BLOCK && desc->wait_poll_us != 0))
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
 
     q8conv_allocator allocator = desc->allocator ? *desc->allocator : (q8conv_allocator){0};
     q8conv_context *ctx = q8conv_calloc(&allocator, 1, sizeof *ctx);
@@ -39,6 +42,8 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
     ctx->allocator = allocator;
     ctx->flags = desc->flags;
+    ctx->wait_mode = desc->wait_mode;
+    ctx->wait_poll_ns = (uint64_t)(desc->wait_poll_us ? desc->wait_poll_us : 1000u) * 1000u;
     if (env_flag("Q8CONV_VALIDATION") && !desc->external)
         ctx->flags |= Q8CONV_CONTEXT_VALIDATION;
     ctx->message_callback = desc->message_callback;

@@ -187,7 +187,34 @@ void q8conv_submit_destroy(q8conv_context *ctx);
 q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cmd);
 q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorded);
 
+/* Replayed submissions: a command buffer (from the context's pool) and a fence owned by one user,
+ * q8conv_pw_run's per op or a sequence's, recorded once and submitted many times. The pool is
+ * externally synchronized, so create/destroy and begin..end run under the context's lock (create
+ * and destroy take it; the caller holds it from begin to end). Destroyed pairs are kept as spares
+ * (up to Q8CONV_SPARE_REPLAYS) and handed out again before new ones are allocated. */
+q8conv_status q8conv_ctx_create_replay(q8conv_context *ctx, VkCommandBuffer *cmd, VkFence *fence);
+void q8conv_ctx_destroy_replay(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
+/* Resets and begins cmd (reusable, not one-time) and records the run prologue. */
+q8conv_status q8conv_replay_begin(q8conv_context *ctx, VkCommandBuffer cmd);
+/* Records the run epilogue and ends cmd; returns `recorded` if that already failed. */
+q8conv_status q8conv_replay_end(q8conv_context *ctx, VkCommandBuffer cmd, q8conv_status recorded);
+/* Submits cmd under the lock with the fence (reset first), then waits outside the lock, so that
+ * runs of several threads overlap. */
+q8conv_status q8conv_ctx_submit_wait(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
+
+/* The barriers of a run's recording. Prologue: earlier transfer and compute work on the queue
+ * (tensor writes, other runs) before the dispatches' reads and writes. Between: one step's
+ * dispatches before the next one's (shader writes made visible to reads and writes, and reads
+ * ordered before writes). Epilogue: the dispatches' writes before later transfer, compute and host
+ * reads (tensor_read, the next run). */
+void q8conv_cmd_run_prologue(const q8conv_context *ctx, VkCommandBuffer cmd);
+void q8conv_cmd_run_between(const q8conv_context *ctx, VkCommandBuffer cmd);
+void q8conv_cmd_run_epilogue(const q8conv_context *ctx, VkCommandBuffer cmd);
+
 /* ---- context (src/context.c) ---- */
+
+/* Replay command buffers and fences a context keeps for reuse (src/submit.c). */
+#define Q8CONV_SPARE_REPLAYS 16
 
 /* The context's fields, grouped by the room (file) that sets them. context.c creates the rooms in
  * this order (descriptor pools on first use) and destroys them in reverse. */
@@ -196,6 +223,8 @@ struct q8conv_context {
     q8conv_allocator allocator;
     uint32_t flags;
     bool owns_device;
+    q8conv_wait_mode wait_mode;
+    uint64_t wait_poll_ns; /* Q8CONV_WAIT_POLL: how long to poll before blocking */
     /* Recursive. Guards the pipeline table, the descriptor pools, the one-shot command buffer and
      * vkQueueSubmit on `queue`. */
     pthread_mutex_t lock;
@@ -240,10 +269,15 @@ struct q8conv_context {
     /* descriptors.c, under the lock */
     q8conv_pool_chain pools;
 
-    /* submit.c, under the lock */
+    /* submit.c, under the lock (replayed command buffers come from this pool too) */
     VkCommandPool command_pool;
     VkCommandBuffer command_buffer;
     VkFence fence;
+    struct {
+        VkCommandBuffer cmd;
+        VkFence fence;
+    } spare_replays[Q8CONV_SPARE_REPLAYS];
+    uint32_t spare_replay_count;
 };
 
 /* ---- memory (src/memory.c) ---- */
@@ -263,6 +297,31 @@ void q8conv_buffer_destroy(q8conv_context *ctx, q8conv_buffer *b);
 q8conv_status q8conv_upload(q8conv_context *ctx, VkBuffer dst, VkDeviceSize offset, const void *src, VkDeviceSize size);
 q8conv_status q8conv_download(q8conv_context *ctx, VkBuffer src, VkDeviceSize offset, void *dst, VkDeviceSize size);
 
+/* ---- sequence (src/sequence.c) ---- */
+
+/* What a test can observe of a sequence's last recording. */
+typedef struct q8conv_sequence_stats {
+    uint32_t steps;
+    uint32_t barriers;   /* recorded between steps (the prologue and epilogue are not counted) */
+    uint32_t recordings; /* how often the command buffer was recorded */
+    bool recorded;       /* it holds every step now */
+} q8conv_sequence_stats;
+
+void q8conv_sequence_get_stats(const q8conv_sequence *seq, q8conv_sequence_stats *out);
+
+/* Kept in every op and tensor: how many sequence steps name it, and whether it was destroyed
+ * meanwhile. Destroying such an object releases its Vulkan objects at once but keeps its host
+ * struct, so that a sequence can see it is gone without touching freed memory; the last sequence
+ * that names it frees the struct. `refs` changes under the context's lock. */
+typedef struct q8conv_sequence_member {
+    uint32_t refs;
+    atomic_bool destroyed;
+} q8conv_sequence_member;
+
+/* The last step of destroying an op or tensor whose Vulkan objects are released: frees `object`
+ * (allocated from ctx) unless a sequence names it, in which case it is only marked destroyed. */
+void q8conv_sequence_member_retire(q8conv_context *ctx, q8conv_sequence_member *m, void *object);
+
 /* ---- tensor (src/tensor.c) ---- */
 
 /* A tensor is bound in windows of whole rows, each no larger than maxStorageBufferRange and
@@ -281,9 +340,22 @@ struct q8conv_tensor {
     uint32_t window_count;
     VkDescriptorSet *sets;
     VkDescriptorPool *set_pools;
+    q8conv_sequence_member member;
 };
 
 /* ---- operator (src/pw.c) ---- */
+
+/* q8conv_pw_run's own recording of the op for one pair of tensors, replayed while the pair stays
+ * the same: a repeated run is a submit and a wait. One run at a time holds it (busy); a run of the
+ * op on another thread meanwhile takes the context's one-shot path. cmd and fence are made by the
+ * first run. */
+typedef struct q8conv_pw_replay {
+    atomic_bool busy;
+    VkCommandBuffer cmd;
+    VkFence fence;
+    uint64_t input_id, output_id; /* the tensors cmd holds (ids are never 0); 0: none */
+    uint32_t recordings;          /* how often cmd was recorded: tests watch it */
+} q8conv_pw_replay;
 
 struct q8conv_pw {
     q8conv_context *ctx;
@@ -304,7 +376,15 @@ struct q8conv_pw {
     } variants[2];
     uint32_t variant_count;
     q8conv_pipeline_holds pipelines; /* under the context's lock */
+    q8conv_pw_replay replay;
+    q8conv_sequence_member member;
 };
+
+/* What the sequence room needs of the operator: q8conv_pw_run's checks of a step (arguments,
+ * shapes, layouts, context, aliasing, a lost device), and whether two tensors are the same memory
+ * (the same tensor, or byte ranges of one VkBuffer that intersect). */
+q8conv_status q8conv_pw_check_step(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out);
+bool q8conv_tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b);
 
 /* Push constants of shaders/q8conv_pw.comp, in its std430 order. */
 typedef struct q8conv_push {

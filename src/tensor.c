@@ -82,6 +82,7 @@ static q8conv_status tensor_init(q8conv_context *ctx, const q8conv_tensor_desc *
     if (!t)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
     t->ctx = ctx;
+    atomic_init(&t->member.destroyed, false);
     t->desc = *desc;
     t->id = atomic_fetch_add(&next_tensor_id, 1);
     t->size = q8conv_packed_size(desc);
@@ -168,7 +169,7 @@ void q8conv_tensor_destroy(q8conv_tensor *t)
         q8conv_buffer b = {.buffer = t->buffer, .memory = t->memory};
         q8conv_buffer_destroy(ctx, &b);
     }
-    q8conv_free(&ctx->allocator, t);
+    q8conv_sequence_member_retire(ctx, &t->member, t);
 }
 
 q8conv_status q8conv_tensor_get_desc(const q8conv_tensor *t, q8conv_tensor_desc *desc)

@@ -345,8 +345,14 @@ static void print_message(void *user, q8conv_message_severity severity, const ch
 
 q8conv_context *test_context(uint32_t flags)
 {
+    return test_context_with((q8conv_context_desc){.flags = flags});
+}
+
+q8conv_context *test_context_with(q8conv_context_desc desc)
+{
     q8conv_context *ctx = NULL;
-    q8conv_context_desc desc = {.flags = flags, .message_callback = print_message};
+    if (!desc.message_callback)
+        desc.message_callback = print_message;
     q8conv_status st = q8conv_context_create(&desc, &ctx);
     if (st != Q8CONV_SUCCESS) {
         fprintf(stderr, "FAIL: q8conv_context_create: %s\n", q8conv_status_string(st));

@@ -101,6 +101,8 @@ extern int test_failures;
 
 /* Creates a context for tests (validation per Q8CONV_VALIDATION, handled by the library). */
 q8conv_context *test_context(uint32_t flags);
+/* The same from a whole descriptor (a wait mode, say); messages are printed unless it names a callback. */
+q8conv_context *test_context_with(q8conv_context_desc desc);
 /* Fails the test if the validation layer reported anything on ctx. */
 void test_check_validation(const q8conv_context *ctx);
 /* Prints the summary line and returns the process exit code. */

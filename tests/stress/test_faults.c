@@ -7,13 +7,15 @@
  * next attempt must succeed.
  *
  * Device: the context runs on a device the test creates, with a get_instance_proc_addr that
- * interposes vkAllocateMemory (fails on demand), vkQueueSubmit and vkWaitForFences (report
- * VK_ERROR_DEVICE_LOST on demand), and counts live buffers and memory objects. */
+ * interposes vkAllocateMemory (fails on demand), vkQueueSubmit, vkWaitForFences and
+ * vkGetFenceStatus (report VK_ERROR_DEVICE_LOST on demand; the last two are counted, which shows
+ * how each wait mode waits), and counts live buffers and memory objects. */
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "common.h"
 #include "test_device.h"
 
@@ -91,15 +93,18 @@ typedef struct fault_env {
     VkCommandPool pool;
     VkCommandBuffer cmd;
     device_env *device; /* the context runs on the interposed device (NULL: its own) */
+    q8conv_sequence *seq;
     /* what a successful attempt made */
     q8conv_context *made_ctx;
     q8conv_pw *made_op;
     q8conv_tensor *made_tensor;
+    q8conv_sequence *made_seq;
 } fault_env;
 
 #define SENTINEL_CTX ((q8conv_context *)(uintptr_t)0x5E47)
 #define SENTINEL_OP ((q8conv_pw *)(uintptr_t)0x5E47)
 #define SENTINEL_TENSOR ((q8conv_tensor *)(uintptr_t)0x5E47)
+#define SENTINEL_SEQ ((q8conv_sequence *)(uintptr_t)0x5E47)
 
 static q8conv_context_desc context_desc(fault_env *e)
 {
@@ -323,8 +328,76 @@ static bool recording_exact(fault_env *e, char *err, size_t n)
     return output_exact(e, err, n);
 }
 
+static q8conv_status attempt_sequence_create(fault_env *e)
+{
+    e->made_seq = SENTINEL_SEQ;
+    q8conv_status st = q8conv_sequence_create(e->ctx, &e->made_seq);
+    CHECK(st == Q8CONV_SUCCESS || e->made_seq == SENTINEL_SEQ, "sequence_create failed but wrote *out");
+    return st;
+}
+
+static uint32_t sequence_steps(const q8conv_sequence *seq)
+{
+    q8conv_sequence_stats s;
+    q8conv_sequence_get_stats(seq, &s);
+    return s.steps;
+}
+
+/* A sequence holding a full array of steps (16, in -> out each), so that the next add grows it. */
+static bool setup_sequence_full(fault_env *e)
+{
+    if (!make_run_setup(e) || q8conv_sequence_create(e->ctx, &e->seq) != Q8CONV_SUCCESS)
+        return false;
+    for (int i = 0; i < 16; ++i)
+        if (q8conv_sequence_add(e->seq, e->op, e->in, e->out) != Q8CONV_SUCCESS)
+            return false;
+    return true;
+}
+
+static q8conv_status attempt_sequence_add(fault_env *e)
+{
+    return q8conv_sequence_add(e->seq, e->op, e->in, e->out);
+}
+
+static bool sequence_unchanged(fault_env *e, char *err, size_t n)
+{
+    if (sequence_steps(e->seq) != 16) {
+        snprintf(err, n, "the failed add changed the sequence: %u steps", sequence_steps(e->seq));
+        return false;
+    }
+    return true;
+}
+
+/* Every step writes the output from the same input, so after a run it is one step's result. */
+static bool sequence_grown_exact(fault_env *e, char *err, size_t n)
+{
+    if (sequence_steps(e->seq) != 17) {
+        snprintf(err, n, "%u steps after the add (want 17)", sequence_steps(e->seq));
+        return false;
+    }
+    if (q8conv_sequence_run(e->seq) != Q8CONV_SUCCESS) {
+        snprintf(err, n, "the grown sequence did not run");
+        return false;
+    }
+    return output_exact(e, err, n);
+}
+
+static bool setup_sequence_run(fault_env *e)
+{
+    return make_run_setup(e) && q8conv_sequence_create(e->ctx, &e->seq) == Q8CONV_SUCCESS &&
+           q8conv_sequence_add(e->seq, e->op, e->in, e->out) == Q8CONV_SUCCESS;
+}
+
+static q8conv_status attempt_sequence_run(fault_env *e)
+{
+    return q8conv_sequence_run(e->seq);
+}
+
 static void undo_made(fault_env *e)
 {
+    if (e->made_seq != SENTINEL_SEQ)
+        q8conv_sequence_destroy(e->made_seq);
+    e->made_seq = SENTINEL_SEQ;
     if (e->made_tensor != SENTINEL_TENSOR)
         q8conv_tensor_destroy(e->made_tensor);
     if (e->made_op != SENTINEL_OP)
@@ -339,6 +412,8 @@ static void undo_made(fault_env *e)
 static void teardown(fault_env *e)
 {
     undo_made(e);
+    q8conv_sequence_destroy(e->seq);
+    e->seq = NULL;
     for (uint32_t i = 0; i < e->fill_count; ++i)
         q8conv_tensor_destroy(e->fill[i]);
     e->fill_count = 0;
@@ -386,6 +461,11 @@ static const fault_case host_cases[] = {
     {"tensor_read", make_run_setup, attempt_read, read_dst_untouched, read_exact},
     {"pw_run (first run: pipeline creation)", make_run_setup, attempt_run, output_still_poisoned, output_exact},
     {"pw_record (first recording: pipeline creation)", setup_record, attempt_record, NULL, recording_exact},
+    {"sequence_create", make_context, attempt_sequence_create, NULL, NULL},
+    {"sequence_add (the step array grows)", setup_sequence_full, attempt_sequence_add, sequence_unchanged,
+     sequence_grown_exact},
+    {"sequence_run (first run: recording, pipeline creation)", setup_sequence_run, attempt_sequence_run,
+     output_still_poisoned, output_exact},
 };
 
 static void run_host_case(const fault_case *c)
@@ -400,6 +480,7 @@ static void run_host_case(const fault_case *c)
         e.made_ctx = SENTINEL_CTX;
         e.made_op = SENTINEL_OP;
         e.made_tensor = SENTINEL_TENSOR;
+        e.made_seq = SENTINEL_SEQ;
         if (!c->setup(&e)) {
             CHECK(0, "%s: setup failed", c->name);
             teardown(&e);
@@ -460,10 +541,12 @@ static struct {
     PFN_vkDestroyBuffer real_destroy_buffer;
     PFN_vkQueueSubmit real_submit;
     PFN_vkWaitForFences real_wait;
+    PFN_vkGetFenceStatus real_status;
     atomic_long allocate_calls; /* since the last device_arm */
     atomic_long allocate_fail_at; /* that call fails; -1: every call fails; 0: none */
     atomic_long live_memory, live_buffers;
-    atomic_bool lose_on_submit, lose_on_wait, lost;
+    atomic_bool lose_on_submit, lose_on_wait, lose_on_status, lost;
+    atomic_long wait_calls, status_calls;
     atomic_long calls_after_loss; /* submits, waits and allocations the library made after the loss */
     atomic_long submits;
     /* strict descriptor pools: a pool refuses sets beyond its maxSets (single-threaded use) */
@@ -579,6 +662,7 @@ static VkResult VKAPI_PTR fault_queue_submit(VkQueue queue, uint32_t count, cons
 static VkResult VKAPI_PTR fault_wait_for_fences(VkDevice device, uint32_t count, const VkFence *fences, VkBool32 all,
                                                 uint64_t timeout)
 {
+    atomic_fetch_add(&fx.wait_calls, 1);
     if (atomic_load(&fx.lost))
         atomic_fetch_add(&fx.calls_after_loss, 1);
     VkResult r = fx.real_wait(device, count, fences, all, timeout);
@@ -589,6 +673,20 @@ static VkResult VKAPI_PTR fault_wait_for_fences(VkDevice device, uint32_t count,
         return VK_ERROR_DEVICE_LOST;
     }
     return r;
+}
+
+static VkResult VKAPI_PTR fault_get_fence_status(VkDevice device, VkFence fence)
+{
+    atomic_fetch_add(&fx.status_calls, 1);
+    if (atomic_load(&fx.lost))
+        atomic_fetch_add(&fx.calls_after_loss, 1);
+    if (atomic_load(&fx.lose_on_status)) {
+        /* As in vkWaitForFences: the work finishes, then the poll hears of the loss. */
+        fx.real_wait(device, 1, &fence, VK_TRUE, UINT64_MAX);
+        atomic_store(&fx.lost, true);
+        return VK_ERROR_DEVICE_LOST;
+    }
+    return fx.real_status(device, fence);
 }
 
 static PFN_vkVoidFunction VKAPI_PTR fault_gdpa(VkDevice device, const char *name)
@@ -605,6 +703,8 @@ static PFN_vkVoidFunction VKAPI_PTR fault_gdpa(VkDevice device, const char *name
         return (PFN_vkVoidFunction)fault_queue_submit;
     if (!strcmp(name, "vkWaitForFences"))
         return (PFN_vkVoidFunction)fault_wait_for_fences;
+    if (!strcmp(name, "vkGetFenceStatus"))
+        return (PFN_vkVoidFunction)fault_get_fence_status;
     if (!strcmp(name, "vkCreateDescriptorPool"))
         return (PFN_vkVoidFunction)fault_create_pool;
     if (!strcmp(name, "vkDestroyDescriptorPool"))
@@ -634,7 +734,8 @@ struct device_env {
     q8conv_context *ctx;
 };
 
-static bool device_env_create(device_env *d, const q8conv_allocator *hooks, bool strict_pools)
+/* `cd` says how the context is made (allocator, wait mode); the device and messages are filled in. */
+static bool device_env_create(device_env *d, q8conv_context_desc cd, bool strict_pools)
 {
     memset(d, 0, sizeof *d);
     if (test_device_create(&d->dev, &(test_device_options){.validation = test_validation_requested()}) !=
@@ -654,6 +755,7 @@ static bool device_env_create(device_env *d, const q8conv_allocator *hooks, bool
     REAL(real_destroy_buffer, vkDestroyBuffer);
     REAL(real_submit, vkQueueSubmit);
     REAL(real_wait, vkWaitForFences);
+    REAL(real_status, vkGetFenceStatus);
     REAL(real_create_pool, vkCreateDescriptorPool);
     REAL(real_destroy_pool, vkDestroyDescriptorPool);
     REAL(real_allocate_sets, vkAllocateDescriptorSets);
@@ -662,7 +764,8 @@ static bool device_env_create(device_env *d, const q8conv_allocator *hooks, bool
     fx.strict_pools = strict_pools;
     q8conv_external_device ext = test_device_external(&d->dev);
     ext.get_instance_proc_addr = fault_gipa;
-    q8conv_context_desc cd = {.external = &ext, .allocator = hooks, .message_callback = print_message};
+    cd.external = &ext;
+    cd.message_callback = print_message;
     q8conv_status st = q8conv_context_create(&cd, &d->ctx);
     CHECK(st == Q8CONV_SUCCESS, "context on the interposed device: %s", q8conv_status_string(st));
     return st == Q8CONV_SUCCESS;
@@ -671,7 +774,7 @@ static bool device_env_create(device_env *d, const q8conv_allocator *hooks, bool
 static device_env *device_env_new(const q8conv_allocator *hooks, bool strict_pools)
 {
     device_env *d = malloc(sizeof *d);
-    if (d && !device_env_create(d, hooks, strict_pools)) {
+    if (d && !device_env_create(d, (q8conv_context_desc){.allocator = hooks}, strict_pools)) {
         device_env_delete(d);
         return NULL;
     }
@@ -724,7 +827,7 @@ static bool raw_equals(const q8conv_tensor *t, const uint8_t *expect, size_t siz
 static void test_device_memory(void)
 {
     device_env d;
-    if (!device_env_create(&d, NULL, false))
+    if (!device_env_create(&d, (q8conv_context_desc){0}, false))
         return;
     q8conv_context *ctx = d.ctx;
     char err[512];
@@ -844,12 +947,19 @@ static double now_s(void)
               q8conv_status_string(st_), dt_);                                                                \
     } while (0)
 
-/* The device is lost in vkQueueSubmit (first run) or in vkWaitForFences (a tensor write). */
-static void test_device_lost(bool in_wait)
+/* Where the loss is met: vkQueueSubmit in a first pw_run; vkWaitForFences in a tensor write or in
+ * a sequence run; vkGetFenceStatus in a sequence run on a polling context. */
+typedef enum loss_point { LOSS_RUN_SUBMIT, LOSS_WRITE_WAIT, LOSS_SEQUENCE_WAIT, LOSS_SEQUENCE_POLL } loss_point;
+
+static void test_device_lost(loss_point where)
 {
+    static const char *const names[] = {"vkQueueSubmit (pw_run)", "vkWaitForFences (tensor_write)",
+                                        "vkWaitForFences (sequence_run)", "vkGetFenceStatus (sequence_run, polling)"};
     const int failures_before = test_failures;
     device_env d;
-    if (!device_env_create(&d, NULL, false))
+    const q8conv_context_desc cd = {.wait_mode = where == LOSS_SEQUENCE_POLL ? Q8CONV_WAIT_POLL : Q8CONV_WAIT_BLOCK,
+                                    .wait_poll_us = where == LOSS_SEQUENCE_POLL ? Q8CONV_MAX_WAIT_POLL_US : 0};
+    if (!device_env_create(&d, cd, false))
         return;
     q8conv_context *ctx = d.ctx;
     char err[512];
@@ -860,6 +970,7 @@ static void test_device_lost(bool in_wait)
     const q8conv_tensor_desc di = {.n = 1, .c = 16, .h = 4, .w = 4}, dout = {.n = 1, .c = 8, .h = 4, .w = 4};
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL;
+    q8conv_sequence *seq = NULL;
     test_vk vk;
     test_buffer buf = {0};
     VkCommandPool pool = VK_NULL_HANDLE;
@@ -871,19 +982,36 @@ static void test_device_lost(bool in_wait)
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     CHECK_OK(q8conv_tensor_create(ctx, &di, &in));
     CHECK_OK(q8conv_tensor_create(ctx, &dout, &out));
+    CHECK_OK(q8conv_sequence_create(ctx, &seq));
+    if (seq && op && in && out)
+        CHECK_OK(q8conv_sequence_add(seq, op, in, out));
     CHECK(test_vk_load_context(&vk, ctx) && test_vk_buffer(&vk, 4096, TEST_MEMORY_DEVICE, &buf) &&
               test_vk_begin(&vk, &pool, &cmd),
           "Vulkan objects of the test");
-    if (op && in && out && cmd) {
+    if (op && in && out && seq && cmd) {
         const double t0 = now_s();
-        if (in_wait) {
+        if (where != LOSS_WRITE_WAIT)
+            CHECK_OK(q8conv_tensor_write(in, host, Q8CONV_HOST_NCHW));
+        switch (where) {
+        case LOSS_RUN_SUBMIT:
+            atomic_store(&fx.lose_on_submit, true);
+            CHECK(q8conv_pw_run(op, in, out) == Q8CONV_ERROR_DEVICE_LOST, "pw_run with the device lost in vkQueueSubmit");
+            break;
+        case LOSS_WRITE_WAIT:
             atomic_store(&fx.lose_on_wait, true);
             CHECK(q8conv_tensor_write(in, host, Q8CONV_HOST_NCHW) == Q8CONV_ERROR_DEVICE_LOST,
                   "tensor_write with the device lost in vkWaitForFences");
-        } else {
-            CHECK_OK(q8conv_tensor_write(in, host, Q8CONV_HOST_NCHW));
-            atomic_store(&fx.lose_on_submit, true);
-            CHECK(q8conv_pw_run(op, in, out) == Q8CONV_ERROR_DEVICE_LOST, "pw_run with the device lost in vkQueueSubmit");
+            break;
+        case LOSS_SEQUENCE_WAIT:
+            atomic_store(&fx.lose_on_wait, true);
+            CHECK(q8conv_sequence_run(seq) == Q8CONV_ERROR_DEVICE_LOST,
+                  "sequence_run with the device lost in vkWaitForFences");
+            break;
+        case LOSS_SEQUENCE_POLL:
+            atomic_store(&fx.lose_on_status, true);
+            CHECK(q8conv_sequence_run(seq) == Q8CONV_ERROR_DEVICE_LOST,
+                  "sequence_run with the device lost in vkGetFenceStatus");
+            break;
         }
         CHECK(now_s() - t0 < 1.0, "the call that met the loss took %.3f s", now_s() - t0);
         CHECK(atomic_load(&fx.lost), "the interposer never reported the loss");
@@ -891,8 +1019,13 @@ static void test_device_lost(bool in_wait)
 
         q8conv_tensor *made_t = SENTINEL_TENSOR;
         q8conv_pw *made_op = SENTINEL_OP;
+        q8conv_sequence *made_seq = SENTINEL_SEQ;
         const q8conv_tensor_desc wd = {.n = 1, .c = 8, .h = 4, .w = 4};
         EXPECT_LOST(q8conv_pw_run(op, in, out));
+        EXPECT_LOST(q8conv_sequence_run(seq));
+        EXPECT_LOST(q8conv_sequence_finalize(seq));
+        EXPECT_LOST(q8conv_sequence_add(seq, op, in, out));
+        EXPECT_LOST(q8conv_sequence_create(ctx, &made_seq));
         EXPECT_LOST(q8conv_pw_record(op, cmd, in, out));
         EXPECT_LOST(q8conv_tensor_write(in, host, Q8CONV_HOST_NCHW));
         EXPECT_LOST(q8conv_tensor_read(in, host, Q8CONV_HOST_NCHW));
@@ -902,7 +1035,8 @@ static void test_device_lost(bool in_wait)
         EXPECT_LOST(q8conv_tensor_wrap_sized(ctx, &wd, buf.buffer, 0, 4096, &made_t));
         EXPECT_LOST(q8conv_pw_create(ctx, &t.desc, &made_op));
         EXPECT_LOST(q8conv_pw_run(op, in, out));
-        CHECK(made_t == SENTINEL_TENSOR && made_op == SENTINEL_OP, "a call after the loss wrote *out");
+        CHECK(made_t == SENTINEL_TENSOR && made_op == SENTINEL_OP && made_seq == SENTINEL_SEQ,
+              "a call after the loss wrote *out");
         CHECK(atomic_load(&fx.calls_after_loss) == 0,
               "%ld submit/wait/allocate call(s) reached the device after it was lost",
               atomic_load(&fx.calls_after_loss));
@@ -911,8 +1045,9 @@ static void test_device_lost(bool in_wait)
         q8conv_context_info info;
         CHECK_OK(q8conv_context_get_info(ctx, &info));
     }
-    printf("device lost in %s: %s\n", in_wait ? "vkWaitForFences" : "vkQueueSubmit",
+    printf("device lost in %s: %s\n", names[where],
            test_failures == failures_before ? "every later call returned DEVICE_LOST at once" : "FAILED");
+    q8conv_sequence_destroy(seq);
     if (pool)
         vk.DestroyCommandPool(vk.device, pool, NULL);
     test_vk_buffer_free(&vk, &buf);
@@ -922,7 +1057,77 @@ static void test_device_lost(bool in_wait)
     test_op_free(&t);
     atomic_store(&fx.lose_on_submit, false);
     atomic_store(&fx.lose_on_wait, false);
+    atomic_store(&fx.lose_on_status, false);
     device_env_destroy(&d);
+}
+
+/* How each wait mode waits, counted at the interposer around a run and a sequence run: BLOCK
+ * never polls; POLL with a long bound polls until done and never blocks; POLL with a bound of
+ * 1 us polls, then blocks (the run takes milliseconds on lavapipe). */
+static void test_wait_modes(void)
+{
+    static const struct {
+        const char *name;
+        q8conv_wait_mode mode;
+        uint32_t poll_us;
+    } modes[] = {{"BLOCK", Q8CONV_WAIT_BLOCK, 0},
+                 {"POLL, 1 s bound", Q8CONV_WAIT_POLL, Q8CONV_MAX_WAIT_POLL_US},
+                 {"POLL, 1 us bound", Q8CONV_WAIT_POLL, 1}};
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; ++m) {
+        device_env d;
+        if (!device_env_create(&d, (q8conv_context_desc){.wait_mode = modes[m].mode, .wait_poll_us = modes[m].poll_us},
+                               false))
+            return;
+        q8conv_context *ctx = d.ctx;
+        test_op_params p = {.ic = 64, .oc = 64, .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C};
+        test_op t;
+        test_op_random(&t, &rng, &p);
+        const q8conv_tensor_desc td = {.n = 1, .c = 64, .h = 48, .w = 48};
+        const size_t count = 64 * 48 * 48;
+        int8_t *x = malloc(count), *ref = malloc(count), *got = malloc(count);
+        test_rng_fill(&rng, x, count);
+        q8conv_pw *op = NULL;
+        q8conv_tensor *in = NULL, *out = NULL;
+        q8conv_sequence *seq = NULL;
+        CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
+        CHECK_OK(q8conv_tensor_create(ctx, &td, &in));
+        CHECK_OK(q8conv_tensor_create(ctx, &td, &out));
+        CHECK_OK(q8conv_sequence_create(ctx, &seq));
+        if (op && in && out && seq) {
+            CHECK_OK(q8conv_tensor_write(in, x, Q8CONV_HOST_NCHW));
+            CHECK_OK(q8conv_sequence_add(seq, op, in, out));
+            CHECK_OK(q8conv_sequence_finalize(seq));
+            atomic_store(&fx.wait_calls, 0);
+            atomic_store(&fx.status_calls, 0);
+            CHECK_OK(q8conv_pw_run(op, in, out));
+            CHECK_OK(q8conv_sequence_run(seq));
+            const long waits = atomic_load(&fx.wait_calls), polls = atomic_load(&fx.status_calls);
+            if (modes[m].mode == Q8CONV_WAIT_BLOCK)
+                CHECK(polls == 0 && waits == 2, "%s: %ld vkGetFenceStatus, %ld vkWaitForFences (want 0, 2)",
+                      modes[m].name, polls, waits);
+            else if (modes[m].poll_us == Q8CONV_MAX_WAIT_POLL_US)
+                CHECK(polls >= 2 && waits == 0, "%s: %ld vkGetFenceStatus, %ld vkWaitForFences (want >= 2, 0)",
+                      modes[m].name, polls, waits);
+            else /* past a 1 us bound a wait blocks, unless its first poll already found the fence signaled */
+                CHECK(polls >= 2 && (waits >= 1 || polls == 2),
+                      "%s: %ld vkGetFenceStatus, %ld vkWaitForFences (want >= 2 and >= 1, or exactly 2 and 0)",
+                      modes[m].name, polls, waits);
+            CHECK_OK(q8conv_pw_reference(&t.desc, 1, 48, 48, x, ref));
+            CHECK_OK(q8conv_tensor_read(out, got, Q8CONV_HOST_NCHW));
+            CHECK(memcmp(ref, got, count) == 0, "%s: the output differs from the reference", modes[m].name);
+            printf("wait mode %-16s: a run and a sequence run made %ld vkGetFenceStatus and %ld vkWaitForFences call(s)\n",
+                   modes[m].name, polls, waits);
+        }
+        q8conv_sequence_destroy(seq);
+        q8conv_tensor_destroy(in);
+        q8conv_tensor_destroy(out);
+        q8conv_pw_destroy(op);
+        test_op_free(&t);
+        free(x);
+        free(ref);
+        free(got);
+        device_env_destroy(&d);
+    }
 }
 
 /* q8conv_external_device.queue names the calls that use the caller's queue (pw_create, pw_run,
@@ -931,7 +1136,7 @@ static void test_device_lost(bool in_wait)
 static void test_queue_users(void)
 {
     device_env d;
-    if (!device_env_create(&d, NULL, false))
+    if (!device_env_create(&d, (q8conv_context_desc){0}, false))
         return;
     q8conv_context *ctx = d.ctx;
     test_op_params p = {.ic = 8, .oc = 8, .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C};
@@ -940,6 +1145,7 @@ static void test_queue_users(void)
     const q8conv_tensor_desc td = {.n = 1, .c = 8, .h = 2, .w = 4};
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL, *wrapped = NULL;
+    q8conv_sequence *seq = NULL;
     test_vk vk;
     test_buffer buf = {0};
     VkCommandPool pool = VK_NULL_HANDLE;
@@ -956,6 +1162,12 @@ static void test_queue_users(void)
     CHECK_OK(q8conv_tensor_wrap_sized(ctx, &td, buf.buffer, 0, 4096, &wrapped));
     if (op && in && out && cmd)
         CHECK_OK(q8conv_pw_record(op, cmd, in, out));
+    CHECK_OK(q8conv_sequence_create(ctx, &seq));
+    if (op && in && out && seq) {
+        CHECK_OK(q8conv_sequence_add(seq, op, in, out));
+        CHECK_OK(q8conv_sequence_finalize(seq));
+    }
+    q8conv_sequence_destroy(seq);
     CHECK_OK(q8conv_context_get_pipeline_cache(ctx, NULL, &size));
     CHECK_OK(q8conv_context_get_info(ctx, &info));
     q8conv_tensor_destroy(wrapped);
@@ -963,9 +1175,11 @@ static void test_queue_users(void)
     q8conv_tensor_destroy(out);
     q8conv_pw_destroy(op);
     CHECK(atomic_load(&fx.submits) == before,
-          "tensor create/wrap/destroy, pw_record, pw_destroy or a context query submitted to the queue (%ld times)",
+          "tensor create/wrap/destroy, pw_record, pw_destroy, sequence create/add/finalize/destroy or a context query "
+          "submitted to the queue (%ld times)",
           atomic_load(&fx.submits) - before);
-    printf("queue: tensor create/wrap/destroy, pw_record, pw_destroy and queries never submit\n");
+    printf("queue: tensor create/wrap/destroy, pw_record, pw_destroy, sequence create/add/finalize/destroy and "
+           "queries never submit\n");
     if (pool)
         vk.DestroyCommandPool(vk.device, pool, NULL);
     test_vk_buffer_free(&vk, &buf);
@@ -982,8 +1196,11 @@ int main(void)
     for (size_t i = 0; i < sizeof host_cases / sizeof host_cases[0]; ++i)
         run_host_case(&host_cases[i]);
     test_device_memory();
-    test_device_lost(false);
-    test_device_lost(true);
+    test_device_lost(LOSS_RUN_SUBMIT);
+    test_device_lost(LOSS_WRITE_WAIT);
+    test_device_lost(LOSS_SEQUENCE_WAIT);
+    test_device_lost(LOSS_SEQUENCE_POLL);
+    test_wait_modes();
     test_queue_users();
     return test_finish("stress_faults");
 }

@@ -528,14 +528,23 @@ static void test_runs(void)
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
     CHECK(test_vk_begin(&vk, &pool, &cmd), "a command buffer");
+    /* Every case as a sequence step too: refused, and the sequence stays empty. */
+    q8conv_sequence *seq = NULL;
+    CHECK_OK(q8conv_sequence_create(ctx, &seq));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
         const run_case *c = &cases[i];
         q8conv_status st = q8conv_pw_run(c->op, c->in, c->out);
         CHECK(st == INV, "pw_run: %s: %s", c->name, q8conv_status_string(st));
         st = q8conv_pw_record(c->op, cmd, c->in, c->out);
         CHECK(st == INV, "pw_record: %s: %s", c->name, q8conv_status_string(st));
+        st = q8conv_sequence_add(seq, c->op, c->in, c->out);
+        CHECK(st == INV, "sequence_add: %s: %s", c->name, q8conv_status_string(st));
         check_guard(c->name);
     }
+    CHECK(q8conv_sequence_add(NULL, op, t[IN], guard) == INV, "sequence_add(NULL sequence)");
+    CHECK_OK(q8conv_sequence_run(seq));
+    check_guard("the sequence of refused steps");
+    q8conv_sequence_destroy(seq);
     CHECK(q8conv_pw_record(op, VK_NULL_HANDLE, t[IN], guard) == INV, "pw_record(cmd NULL)");
     /* Whatever the failed recordings left in the command buffer would run now. */
     CHECK(vk.EndCommandBuffer(cmd) == VK_SUCCESS && test_vk_submit_wait(&vk, &cmd, 1),
@@ -616,6 +625,11 @@ static void test_contexts(void)
         {"pipeline_cache_size without data", {.pipeline_cache_size = 16}, INV},
         {"allocator with alloc only", {.allocator = &(q8conv_allocator){.alloc = alloc_only}}, INV},
         {"allocator with free only", {.allocator = &(q8conv_allocator){.free = free_only}}, INV},
+        {"wait_mode 2", {.wait_mode = (q8conv_wait_mode)2}, INV},
+        {"wait_mode -1", {.wait_mode = (q8conv_wait_mode)-1}, INV},
+        {"wait_poll_us with BLOCK", {.wait_poll_us = 1}, INV},
+        {"wait_poll_us one above the bound", {.wait_mode = Q8CONV_WAIT_POLL, .wait_poll_us = Q8CONV_MAX_WAIT_POLL_US + 1}, INV},
+        {"wait_poll_us ~0", {.wait_mode = Q8CONV_WAIT_POLL, .wait_poll_us = ~0u}, INV},
         {"device_index 1000", {.device_index = 1000}, Q8CONV_ERROR_NO_DEVICE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {

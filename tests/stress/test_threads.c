@@ -2,7 +2,9 @@
  * - each thread creates and destroys its own ops and tensors and runs them (pw_create uploads
  *   through the shared queue; the first use of a shape creates pipelines that others may want at
  *   the same moment);
- * - all threads run one shared op, each on its own tensors;
+ * - all threads run one shared op, each on its own tensors, with q8conv_pw_run (the op's own
+ *   recording for one thread, the one-shot path for the others meanwhile) and in sequences of
+ *   their own (recorded under the context's lock, their waits overlapping);
  * - one thread also serializes the pipeline cache while the others work;
  * - then all threads record the shared op into their own command buffers at once, and the main
  *   thread submits them.
@@ -41,6 +43,50 @@ static void fail(worker *w, const char *what, const char *detail)
         snprintf(w->first_error, sizeof w->first_error, "thread %d: %s: %s", w->index, what, detail);
 }
 
+/* A sequence of two independent steps of the shared op on this thread's tensors, run three times. */
+static bool sequence_round(worker *w, char *err, size_t err_size)
+{
+    const q8conv_pw_desc *d = w->shared_desc;
+    const uint32_t n = test_rng_range(&w->rng, 1, 2), h = test_rng_range(&w->rng, 1, 6), wd = test_rng_range(&w->rng, 1, 12);
+    const q8conv_tensor_desc di = {n, d->in_channels, h, wd, d->input_layout};
+    const q8conv_tensor_desc dout = {n, d->out_channels, h, wd, d->output_layout};
+    const size_t in_n = (size_t)n * di.c * h * wd, out_n = (size_t)n * dout.c * h * wd;
+    q8conv_tensor *in[2] = {NULL, NULL}, *out[2] = {NULL, NULL};
+    int8_t *x[2] = {malloc(in_n), malloc(in_n)}, *ref = malloc(out_n), *got = malloc(out_n);
+    q8conv_sequence *seq = NULL;
+    q8conv_status st = q8conv_sequence_create(w->ctx, &seq);
+    for (int i = 0; i < 2 && st == Q8CONV_SUCCESS; ++i) {
+        test_rng_fill(&w->rng, x[i], in_n);
+        st = q8conv_tensor_create(w->ctx, &di, &in[i]);
+        if (st == Q8CONV_SUCCESS)
+            st = q8conv_tensor_create(w->ctx, &dout, &out[i]);
+        if (st == Q8CONV_SUCCESS)
+            st = q8conv_tensor_write(in[i], x[i], Q8CONV_HOST_NCHW);
+        if (st == Q8CONV_SUCCESS)
+            st = q8conv_sequence_add(seq, w->shared, in[i], out[i]);
+    }
+    for (int r = 0; r < 3 && st == Q8CONV_SUCCESS; ++r)
+        st = q8conv_sequence_run(seq);
+    bool ok = st == Q8CONV_SUCCESS;
+    if (!ok)
+        snprintf(err, err_size, "%s", q8conv_status_string(st));
+    for (int i = 0; i < 2 && ok; ++i) {
+        ok = q8conv_pw_reference(d, n, h, wd, x[i], ref) == Q8CONV_SUCCESS &&
+             q8conv_tensor_read(out[i], got, Q8CONV_HOST_NCHW) == Q8CONV_SUCCESS && memcmp(ref, got, out_n) == 0;
+        if (!ok)
+            snprintf(err, err_size, "step %d differs from the reference", i);
+    }
+    q8conv_sequence_destroy(seq);
+    for (int i = 0; i < 2; ++i) {
+        q8conv_tensor_destroy(in[i]);
+        q8conv_tensor_destroy(out[i]);
+        free(x[i]);
+    }
+    free(ref);
+    free(got);
+    return ok;
+}
+
 static void *work(void *arg)
 {
     worker *w = arg;
@@ -73,6 +119,10 @@ static void *work(void *arg)
         if (!test_check_run(w->ctx, w->shared, w->shared_desc, test_rng_range(&w->rng, 1, 2),
                             test_rng_range(&w->rng, 1, 12), test_rng_range(&w->rng, 1, 20), &w->rng, err, sizeof err))
             fail(w, "shared op", err);
+        w->runs++;
+
+        if (!sequence_round(w, err, sizeof err))
+            fail(w, "sequence of the shared op", err);
         w->runs++;
 
         if (w->index == 0) {
