@@ -334,22 +334,24 @@ static bool pick_device(test_device *d, uint32_t *family)
     return true;
 }
 
-/* The device with what q8conv_device_requirements asks for, integer dot product as `dot` says. */
-static bool create_device(test_device *d, test_dot_mode dot, uint32_t family)
+/* The device with what q8conv_device_requirements2 asks for, integer dot product as `dot` says and
+ * cooperative matrices if `coopmat`. */
+static bool create_device(test_device *d, test_dot_mode dot, bool coopmat, uint32_t family)
 {
     const char *extensions[4];
     uint32_t extension_count = 4;
-    bool wants_dot = false;
-    q8conv_status st = q8conv_device_requirements(d->gipa, d->vk.instance, d->vk.physical_device, extensions,
-                                                  &extension_count, &wants_dot);
+    q8conv_device_features wants;
+    q8conv_status st = q8conv_device_requirements2(d->gipa, d->vk.instance, d->vk.physical_device, extensions,
+                                                   &extension_count, &wants);
     if (st != Q8CONV_SUCCESS || extension_count > 4) {
-        fprintf(stderr, "test device: q8conv_device_requirements: %s\n", q8conv_status_string(st));
+        fprintf(stderr, "test device: q8conv_device_requirements2: %s\n", q8conv_status_string(st));
         return false;
     }
     const bool core13 = d->api_version >= VK_API_VERSION_1_3 && d->props.apiVersion >= VK_API_VERSION_1_3;
     if (dot == TEST_DOT_VULKAN13 && !core13)
         dot = TEST_DOT_KHR_STRUCT;
-    d->dot_enabled = wants_dot && dot != TEST_DOT_OFF;
+    d->dot_enabled = wants.integer_dot_product && dot != TEST_DOT_OFF;
+    d->coopmat_enabled = coopmat && wants.cooperative_matrix && wants.shader_int8 && wants.vulkan_memory_model;
     d->dot_features = (VkPhysicalDeviceShaderIntegerDotProductFeatures){
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES, .shaderIntegerDotProduct = VK_TRUE};
     d->vulkan13_features = (VkPhysicalDeviceVulkan13Features){
@@ -357,8 +359,20 @@ static bool create_device(test_device *d, test_dot_mode dot, uint32_t family)
     d->features = (VkPhysicalDeviceFeatures2){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
     if (d->dot_enabled)
         d->features.pNext = dot == TEST_DOT_VULKAN13 ? (void *)&d->vulkan13_features : (void *)&d->dot_features;
-    else
-        extension_count = 0; /* the extension only matters for the feature */
+    if (d->coopmat_enabled) {
+        d->memory_model_features = (VkPhysicalDeviceVulkanMemoryModelFeatures){
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES, .pNext = d->features.pNext,
+            .vulkanMemoryModel = VK_TRUE};
+        d->int8_features = (VkPhysicalDeviceShaderFloat16Int8Features){
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES, .pNext = &d->memory_model_features,
+            .shaderInt8 = VK_TRUE};
+        d->coopmat_features = (VkPhysicalDeviceCooperativeMatrixFeaturesNV){
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV, .pNext = &d->int8_features,
+            .cooperativeMatrix = VK_TRUE};
+        d->features.pNext = &d->coopmat_features;
+    }
+    if (!d->dot_enabled && !d->coopmat_enabled)
+        extension_count = 0; /* the extensions only matter for the features */
 
     PFN_vkCreateDevice create = (PFN_vkCreateDevice)d->gipa(d->vk.instance, "vkCreateDevice");
     PFN_vkGetDeviceProcAddr gdpa = (PFN_vkGetDeviceProcAddr)d->gipa(d->vk.instance, "vkGetDeviceProcAddr");
@@ -412,7 +426,7 @@ test_device_result test_device_create(test_device *d, const test_device_options 
     }
     test_device_result result = create_instance(d, o);
     uint32_t family = UINT32_MAX;
-    if (result == TEST_DEVICE_OK && !(pick_device(d, &family) && create_device(d, o->dot, family)))
+    if (result == TEST_DEVICE_OK && !(pick_device(d, &family) && create_device(d, o->dot, o->cooperative_matrix, family)))
         result = TEST_DEVICE_FAILED;
     if (result != TEST_DEVICE_OK)
         test_device_destroy(d);

@@ -96,6 +96,9 @@ typedef struct test_device_options {
     /* VK_LAYER_KHRONOS_validation with synchronization validation and a messenger that counts
      * into errors, warnings and hazards. */
     bool validation;
+    /* Turn on what the COOPMAT kernel needs where q8conv_device_requirements2 says the device has
+     * it (cooperativeMatrix, shaderInt8, vulkanMemoryModel). */
+    bool cooperative_matrix;
 } test_device_options;
 
 typedef struct test_device {
@@ -105,10 +108,14 @@ typedef struct test_device {
     VkPhysicalDeviceProperties props;
     test_vk vk; /* the instance, physical device, device and queue, and their functions */
     bool dot_enabled;
+    bool coopmat_enabled;
     /* The chain given to vkCreateDevice (passed on as q8conv_external_device.enabled_features). */
     VkPhysicalDeviceFeatures2 features;
     VkPhysicalDeviceShaderIntegerDotProductFeatures dot_features;
     VkPhysicalDeviceVulkan13Features vulkan13_features;
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat_features;
+    VkPhysicalDeviceShaderFloat16Int8Features int8_features;
+    VkPhysicalDeviceVulkanMemoryModelFeatures memory_model_features;
     VkDebugUtilsMessengerEXT messenger;
     atomic_uint errors, warnings, hazards;
     bool quiet; /* do not print validation messages (a test that provokes them on purpose) */

@@ -679,6 +679,48 @@ static void suite_external_features(void)
         test_device_destroy(&h);
     }
 
+    /* Cooperative matrices on a caller's device: used exactly when the device has them and the
+     * caller turned on what q8conv_device_requirements2 asks for and passed that chain. */
+    for (int pass_chain = 0; pass_chain < 2; ++pass_chain) {
+        test_device h;
+        const test_device_options o = {.gipa = vkGetInstanceProcAddr, .dot = TEST_DOT_KHR_STRUCT,
+                                       .cooperative_matrix = true};
+        if (test_device_create(&h, &o) != TEST_DEVICE_OK) {
+            test_failures++;
+            continue;
+        }
+        const bool coopmat = h.coopmat_enabled && pass_chain;
+        const char *what = pass_chain ? "cooperative matrices enabled" : "cooperative matrices enabled, no chain passed";
+        q8conv_external_device ext = test_device_external(&h);
+        if (!pass_chain)
+            ext.enabled_features = NULL;
+        q8conv_context *ctx = NULL;
+        CHECK_OK(q8conv_context_create(&(q8conv_context_desc){.external = &ext}, &ctx));
+        if (ctx) {
+            q8conv_context_info info;
+            CHECK_OK(q8conv_context_get_info(ctx, &info));
+            CHECK(info.cooperative_matrix_used == coopmat && info.cooperative_matrix_supported == coopmat,
+                  "%s: cooperative matrices supported %d, used %d", what, info.cooperative_matrix_supported,
+                  info.cooperative_matrix_used);
+            CHECK((info.default_kernel == Q8CONV_KERNEL_COOPMAT) == coopmat, "%s: default kernel %s", what,
+                  q8conv_kernel_name(info.default_kernel));
+            test_op d = t;
+            d.desc.kernel = Q8CONV_KERNEL_COOPMAT;
+            q8conv_pw *op = NULL;
+            q8conv_status st = q8conv_pw_create(ctx, &d.desc, &op);
+            CHECK(st == (coopmat ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED) && (op != NULL) == coopmat,
+                  "%s: COOPMAT op creation returned %s", what, q8conv_status_string(st));
+            q8conv_pw_destroy(op);
+            if (coopmat)
+                run_once_exact(ctx, &d, what);
+            run_once_exact(ctx, &t, what);
+        }
+        if (!h.coopmat_enabled && pass_chain)
+            printf("external_features: the device has no cooperative matrices; checked that none are used\n");
+        q8conv_context_destroy(ctx);
+        test_device_destroy(&h);
+    }
+
     /* An incomplete import is refused, not dereferenced. */
     test_device h;
     if (host_create(&h, TEST_DOT_OFF)) {
