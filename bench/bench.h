@@ -66,6 +66,7 @@ typedef struct bench_row {
 typedef struct bench_roof {
     int valid;
     double dot_tops;      /* packed int8 dot-product throughput, tera-ops/s (2 ops per MAC) */
+    double coopmat_tops;  /* int8 cooperative-matrix throughput (16x16x32 products), same units; 0: not measured */
     double copy_gbps;     /* device-to-device copy, bytes read + written per second: the better
                            * of the two methods below, the ceiling rows are judged against */
     double copy_shader_gbps; /* the same, by a compute shader (bench/shaders/roof_copy.comp) */

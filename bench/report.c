@@ -113,6 +113,8 @@ void bench_print_table(const bench_report *r)
         cell(cmd, sizeof cmd, "%.4g GB/s", r->roof.copy_cmd_gbps > 0 ? r->roof.copy_cmd_gbps : NAN);
         printf("measured ceilings: packed int8 dot %s, copy (read + write) %s (shader), %s (vkCmdCopyBuffer)\n", dot,
                shader, cmd);
+        if (r->roof.coopmat_tops > 0)
+            printf("measured ceiling: int8 cooperative matrices %.4g TOPS\n", r->roof.coopmat_tops);
     }
     printf("\n%-16s %-20s %-18s %4s %10s %10s %9s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC",
            "variant", "sets", "chain_us", "over_floor", "per_run", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us",
@@ -330,6 +332,8 @@ int bench_write_json(const bench_report *r, const char *path)
             r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4w4c" : "4c1w");
     fputs("  \"roofline\": {\"dot_tops\": ", f);
     json_number(f, has_dot(r) ? r->roof.dot_tops : NAN);
+    fputs(", \"coopmat_tops\": ", f);
+    json_number(f, r->roof.valid && r->roof.coopmat_tops > 0 ? r->roof.coopmat_tops : NAN);
     fputs(", \"copy_gbps\": ", f);
     json_number(f, has_copy(r) ? r->roof.copy_gbps : NAN);
     fputs(", \"copy_shader_gbps\": ", f);
@@ -386,6 +390,9 @@ int bench_write_json(const bench_report *r, const char *path)
         json_number(f, w->cpu || !has_dot(r) ? NAN : pct(w->gops * 1e-3, r->roof.dot_tops));
         fputs(", \"pct_copy\": ", f);
         json_number(f, w->cpu || !has_copy(r) ? NAN : pct(w->gbps, r->roof.copy_gbps));
+        fputs(", \"pct_coopmat\": ", f);
+        json_number(f, w->cpu || !(r->roof.valid && r->roof.coopmat_tops > 0) ? NAN
+                                                                              : pct(w->gops * 1e-3, r->roof.coopmat_tops));
         fprintf(f, ", \"sets\": %d, \"exact\": %s", w->sets, !w->checked ? "null" : w->exact ? "true" : "false");
         if (w->compared) {
             fprintf(f, ", \"max_abs_diff\": %d, \"diff_frac\": ", w->max_abs_diff);

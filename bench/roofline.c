@@ -19,6 +19,7 @@
 #include "floor_empty_spv.h"
 #include "roof_copy_spv.h"
 #include "roof_dot_spv.h"
+#include "roof_coopmat_spv.h"
 
 #define ROOF_REPS 7
 /* A run this long dwarfs launch overhead and clock ramp-up, yet the whole calibration stays well
@@ -328,6 +329,63 @@ static int measure_dot(bench_gpu *g, const q8conv_context_info *info, double *to
     return rc;
 }
 
+/* ---- (a') int8 cooperative matrices ---- */
+
+/* roof_coopmat.comp: workgroups of 128 invocations, each subgroup running 4 products of
+ * 16 x 16 x 32 (8192 multiply-adds each) per iteration. */
+#define ROOF_CM_WG_SIZE 128u
+#define ROOF_CM_MACS_PER_SUBGROUP_ITER (4.0 * 16.0 * 16.0 * 32.0)
+
+static int measure_coopmat(bench_gpu *g, const q8conv_context_info *info, double *tops)
+{
+    dot_kernel k; /* the same shape: one sink buffer, push constants {iters, seed, magic} */
+    memset(&k, 0, sizeof k);
+    int rc = vk_ok(buffer_create(g, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+                                 &k.sink),
+                   "sink buffer")
+                 ? 0
+                 : -1;
+    VkDescriptorBufferInfo dbi = {.buffer = k.sink.buf, .offset = 0, .range = VK_WHOLE_SIZE};
+    if (rc == 0)
+        rc = pipeline_create(g, roof_coopmat_spv, sizeof roof_coopmat_spv, 1, &dbi, sizeof(dot_params), &k.p);
+    const uint32_t max_x = info->max_compute_workgroup_count[0];
+    uint64_t groups = 64;
+    uint32_t iters = 16;
+    for (int step = 0; rc == 0 && step < 40; ++step) {
+        uint32_t gx, gy;
+        split_groups(groups, max_x, &gx, &gy);
+        double two[2];
+        rc = dot_time(g, &k, gx, gy, iters, 2, two);
+        if (rc != 0 || two[1] >= ROOF_TARGET_US)
+            break;
+        double f = two[1] > 0 ? ROOF_TARGET_US / two[1] : 8.0;
+        f = f > 8.0 ? 8.0 : f < 1.25 ? 1.25 : f;
+        if (groups < ROOF_MIN_FILL_GROUPS)
+            groups = (uint64_t)((double)groups * f + 1);
+        else if (iters < (1u << 20))
+            iters = (uint32_t)((double)iters * f + 1);
+        else
+            break;
+    }
+    double us[ROOF_REPS];
+    uint32_t gx = 0, gy = 0;
+    if (rc == 0) {
+        split_groups(groups, max_x, &gx, &gy);
+        rc = dot_time(g, &k, gx, gy, iters, ROOF_REPS, us);
+    }
+    if (rc == 0) {
+        const double med = bench_median(us, ROOF_REPS);
+        const double subgroups = (double)gx * gy * (ROOF_CM_WG_SIZE / (info->subgroup_size ? info->subgroup_size : 32u));
+        *tops = med > 0 ? subgroups * iters * ROOF_CM_MACS_PER_SUBGROUP_ITER * 2.0 / (med * 1e-6) * 1e-12 : 0;
+        fprintf(stderr, "roofline: cooperative matrices %u x %u groups x %u iters: %.1f us median -> %.1f TOPS\n", gx,
+                gy, iters, med, *tops);
+        if (*tops <= 0)
+            rc = -1;
+    }
+    dot_destroy(g->vk.device, &k);
+    return rc;
+}
+
 /* ---- (b) copy bandwidth ---- */
 
 /* GB/s of a copy of `bytes` (read + written) from its durations; 0 when the timestamps measured
@@ -570,6 +628,10 @@ int bench_roofline(bench_gpu *g, const bench_options *opt, bench_roof *roof)
         fprintf(stderr, "roofline: no integer dot product on this device; dot ceiling not measured\n");
     else if (measure_dot(g, &info, &roof->dot_tops) != 0)
         roof->dot_tops = 0;
+    if (!info.cooperative_matrix_used)
+        fprintf(stderr, "roofline: no cooperative matrices used on this device; their ceiling not measured\n");
+    else if (measure_coopmat(g, &info, &roof->coopmat_tops) != 0)
+        roof->coopmat_tops = 0;
     if (measure_copy(g, &info, roof) != 0)
         roof->copy_gbps = roof->copy_shader_gbps = roof->copy_cmd_gbps = 0;
     /* Valid when either was measured; a missing ceiling stays 0, which the report shows as not
