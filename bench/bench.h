@@ -80,7 +80,11 @@ typedef struct bench_floor {
     int valid;
     double us;           /* per dispatch, with the compute->compute barrier before each */
     double nobarrier_us; /* per dispatch, no barrier: what the dispatches alone cost when they may overlap */
+    double copy_us;      /* a copy of BENCH_FLOOR_COPY_BYTES in place of the empty dispatch, with the
+                          * barrier: what a layer that moves that much costs at least; 0: not measured */
 } bench_floor;
+/* Bytes read (and as many written) by the floor's copy: about a MobileNetV2 layer's. */
+#define BENCH_FLOOR_COPY_BYTES (512u * 1024u)
 
 /* One kernel variant's whole network: every layer recorded in network order into one command
  * buffer, the compute barrier before each, --reps passes per batch. */

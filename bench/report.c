@@ -102,7 +102,10 @@ void bench_print_table(const bench_report *r)
         printf("dispatch floor: empty dispatch + compute barrier %.3f us, without the barrier %.3f us (%d chained, "
                "median of %d batches)\n",
                r->floor.us, r->floor.nobarrier_us, r->opt->reps, r->opt->batches);
-    else
+    if (r->floor.valid && r->floor.copy_us > 0)
+        printf("dispatch floor with memory: a %u KiB copy (read + as much written) + compute barrier %.3f us\n",
+               BENCH_FLOOR_COPY_BYTES / 1024u, r->floor.copy_us);
+    if (!r->floor.valid)
         printf("dispatch floor: not measured (see the errors above)\n");
     if (r->roof.valid) {
         /* Both copy methods: %copy is taken against the faster one, and the gap between them says
@@ -344,6 +347,8 @@ int bench_write_json(const bench_report *r, const char *path)
     json_number(f, r->floor.valid ? r->floor.us : NAN);
     fputs(", \"nobarrier_us\": ", f);
     json_number(f, r->floor.valid ? r->floor.nobarrier_us : NAN);
+    fprintf(f, ", \"copy_bytes\": %u, \"copy_us\": ", BENCH_FLOOR_COPY_BYTES);
+    json_number(f, r->floor.valid && r->floor.copy_us > 0 ? r->floor.copy_us : NAN);
     fprintf(f, ", \"chained\": %d, \"batches\": %d},\n", r->opt->reps, r->opt->batches);
     write_json_network(f, r);
     const bench_host_network *net = &r->network_host;

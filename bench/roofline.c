@@ -589,6 +589,61 @@ static int record_empty(void *user, VkCommandBuffer cmd, int step)
     return 0;
 }
 
+/* One roof_copy.comp dispatch of BENCH_FLOOR_COPY_BYTES, state bound at the first step. */
+typedef struct floor_copy {
+    roof_pipeline p;
+    uint32_t blocks, gx;
+} floor_copy;
+
+static int record_copy(void *user, VkCommandBuffer cmd, int step)
+{
+    const floor_copy *c = user;
+    if (step == 0) {
+        vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->p.pipeline);
+        vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->p.layout, 0, 1, &c->p.set, 0, NULL);
+        vkCmdPushConstants(cmd, c->p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof c->blocks, &c->blocks);
+    }
+    vkCmdDispatch(cmd, c->gx, 1, 1);
+    return 0;
+}
+
+/* The floor of a dispatch that moves a layer's worth of memory: chained copies with the barrier. */
+static int measure_floor_copy(bench_gpu *g, const bench_options *opt, double *us_each)
+{
+    roof_buffer src, dst;
+    memset(&src, 0, sizeof src);
+    memset(&dst, 0, sizeof dst);
+    floor_copy c;
+    memset(&c, 0, sizeof c);
+    c.blocks = BENCH_FLOOR_COPY_BYTES / ROOF_COPY_BLOCK;
+    c.gx = (c.blocks + ROOF_COPY_BLOCKS_PER_GROUP - 1) / ROOF_COPY_BLOCKS_PER_GROUP;
+    int rc = vk_ok(buffer_create(g, BENCH_FLOOR_COPY_BYTES, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                                 VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &src), "floor copy source") &&
+                     vk_ok(buffer_create(g, BENCH_FLOOR_COPY_BYTES, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                                         VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &dst), "floor copy destination")
+                 ? 0
+                 : -1;
+    VkDescriptorBufferInfo dbi[2] = {{.buffer = src.buf, .offset = 0, .range = BENCH_FLOOR_COPY_BYTES},
+                                     {.buffer = dst.buf, .offset = 0, .range = BENCH_FLOOR_COPY_BYTES}};
+    if (rc == 0)
+        rc = pipeline_create(g, roof_copy_spv, sizeof roof_copy_spv, 2, dbi, sizeof c.blocks, &c.p);
+    double us[BENCH_MAX_BATCHES];
+    int submissions = 0;
+    const bench_chain chain = {
+        .steps = opt->reps, .batches = opt->batches, .barrier = 1, .record = record_copy, .user = &c};
+    if (rc == 0)
+        rc = bench_gpu_chain(g, &chain, opt->warmup_ms, us, &submissions);
+    if (rc == 0) {
+        *us_each = bench_median(us, opt->batches) / opt->reps;
+        fprintf(stderr, "floor: %u KiB copy + compute barrier: %.3f us each (%d chained, median of %d batches)\n",
+                BENCH_FLOOR_COPY_BYTES / 1024u, *us_each, opt->reps, opt->batches);
+    }
+    pipeline_destroy(g->vk.device, &c.p);
+    buffer_destroy(g->vk.device, &src);
+    buffer_destroy(g->vk.device, &dst);
+    return rc;
+}
+
 int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *floor)
 {
     memset(floor, 0, sizeof *floor);
@@ -612,6 +667,8 @@ int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *flo
                 barrier ? "+ compute barrier" : "without barrier", each, opt->reps, opt->batches, submissions);
     }
     pipeline_destroy(g->vk.device, &p);
+    if (rc == 0 && measure_floor_copy(g, opt, &floor->copy_us) != 0)
+        floor->copy_us = 0;
     /* A floor of 0 would be a timestamp that measured nothing, not a free dispatch. */
     floor->valid = rc == 0 && floor->us > 0 && floor->nobarrier_us > 0;
     return floor->valid ? 0 : -1;
