@@ -25,7 +25,7 @@
 #define MAX_WEIGHTS (1u << 16)
 
 static q8conv_context *g_ctx;
-static bool g_has_dot;
+static bool g_has_dot, g_has_coopmat;
 static uint64_t g_range;
 
 /* The descriptor of the input being run, printed with any failure. */
@@ -156,7 +156,7 @@ static q8conv_status expected_validity(const q8conv_pw_desc *d)
     if (d->in_channels < 1 || d->in_channels > 16384 || d->out_channels < 1 || d->out_channels > 16384)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if ((uint32_t)d->bias_mode > 2 || (uint32_t)d->activation > 2 || (uint32_t)d->input_layout > 1 ||
-        (uint32_t)d->output_layout > 1 || (uint32_t)d->kernel > 3)
+        (uint32_t)d->output_layout > 1 || (uint32_t)d->kernel > 4)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if (d->input_zero_point < -128 || d->input_zero_point > 127 || d->output_zero_point < -128 ||
         d->output_zero_point > 127)
@@ -181,7 +181,7 @@ static q8conv_status expected_validity(const q8conv_pw_desc *d)
 /* The header's UNSUPPORTED cases of q8conv_pw_create, for a valid descriptor. */
 static q8conv_status expected_create(const q8conv_pw_desc *d)
 {
-    if (d->kernel == Q8CONV_KERNEL_DOT && !g_has_dot)
+    if ((d->kernel == Q8CONV_KERNEL_DOT && !g_has_dot) || (d->kernel == Q8CONV_KERNEL_COOPMAT && !g_has_coopmat))
         return Q8CONV_ERROR_UNSUPPORTED;
     for (uint32_t o = 0; o < d->out_channels; ++o) {
         float eff = d->input_scale * d->weight_scales[o];
@@ -258,6 +258,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     q8conv_context_info info;
     q8conv_context_get_info(g_ctx, &info);
     g_has_dot = info.integer_dot_product_supported;
+    g_has_coopmat = info.cooperative_matrix_supported;
     g_range = info.max_storage_buffer_range;
     fprintf(stderr, "fuzz_pw: device %s, validation %s\n", info.device_name, info.validation_enabled ? "on" : "off");
     return 0;
@@ -288,7 +289,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     d.activation = (q8conv_activation)enum_value(&r, 3);
     d.input_layout = (q8conv_layout)enum_value(&r, 2);
     d.output_layout = (q8conv_layout)enum_value(&r, 2);
-    d.kernel = (q8conv_kernel)enum_value(&r, 4);
+    d.kernel = (q8conv_kernel)enum_value(&r, 5);
     const uint8_t flags = u8(&r);
     const uint32_t n = 1u + u8(&r) % 3u, h = 1u + u8(&r) % 6u, w = 1u + u8(&r) % 13u;
     uint64_t seed = u32(&r);
