@@ -10,7 +10,7 @@
 
 #include "pure.h"
 
-/* Pixels transposed at a time: 64 rows of at most 16 KiB stay within a typical L2. */
+/* Pixels transposed at a time: 64 rows of at most 32 KiB (int16 values) stay within a typical L2. */
 #define PIXEL_CHUNK 64u
 
 /* Per output channel constants, computed once per call. */
@@ -22,32 +22,15 @@ typedef struct ref_channel {
 typedef struct ref_op {
     const q8conv_pw_desc *d;
     uint32_t ic, oc;
-    bool u8_in;
+    bool u8_in; /* input bytes are uint8 values */
     ref_channel *ch;
     float inv_y, z_y, qmin, qmax;
 } ref_op;
 
-/* An int8 dot product. The fixed 16-wide inner loop is what lets gcc -O2 vectorize it (a loop of
- * unknown length needs an epilogue, which -O2's cost model refuses). Exact in int32: |sum| <= 2^28. */
-static int32_t dot_i8(const int8_t *a, const int8_t *b, size_t n)
-{
-    int32_t sum = 0;
-    size_t k = 0;
-    for (; k + 16 <= n; k += 16) {
-        int32_t part = 0;
-        for (size_t j = 0; j < 16; j++)
-            part += a[k + j] * b[k + j];
-        sum += part;
-    }
-    for (; k < n; k++)
-        sum += a[k] * b[k];
-    return sum;
-}
-
-/* The same for uint8 activations (SEMANTICS.md "uint8 activations": x read as 0..255), kept
- * separate rather than shifted so that the reference states the arithmetic as specified.
- * |sum| <= 16384 * 255 * 128 < 2^29. */
-static int32_t dot_u8(const uint8_t *a, const int8_t *b, size_t n)
+/* Activations (as values: -128..127 or 0..255) times int8 weights. The fixed 16-wide inner loop is
+ * what lets gcc -O2 vectorize it (a loop of unknown length needs an epilogue, which -O2's cost model
+ * refuses). Exact in int32: |sum| <= 16384 * 255 * 128 < 2^29. */
+static int32_t dot(const int16_t *a, const int8_t *b, size_t n)
 {
     int32_t sum = 0;
     size_t k = 0;
@@ -136,31 +119,28 @@ static uint8_t requantize(const ref_op *op, uint32_t oc, int32_t acc)
     return (uint8_t)(int32_t)y;
 }
 
-/* Copies pixels [m0, m0 + count) of one NCHW image into rows of ic contiguous bytes. */
-static void transpose_chunk(const uint8_t *image, size_t hw, uint32_t ic, size_t m0, size_t count,
-                            uint8_t *rows)
+/* Copies pixels [m0, m0 + count) of one NCHW image into rows of ic contiguous values, each byte
+ * read in the input type (SEMANTICS.md: uint8 x is 0..255, not shifted). */
+static void transpose_chunk(const uint8_t *image, size_t hw, uint32_t ic, bool u8_in, size_t m0, size_t count,
+                            int16_t *rows)
 {
     for (uint32_t k = 0; k < ic; k++) {
         const uint8_t *src = image + (size_t)k * hw + m0;
         for (size_t j = 0; j < count; j++)
-            rows[j * ic + k] = src[j];
+            rows[j * ic + k] = u8_in ? (int16_t)src[j] : (int16_t)(int8_t)src[j];
     }
 }
 
-/* Images are handled as bytes; only the dot product reads them in the input type. */
-static void run_image(const ref_op *op, const uint8_t *image, size_t hw, uint8_t *out, uint8_t *rows)
+static void run_image(const ref_op *op, const uint8_t *image, size_t hw, uint8_t *out, int16_t *rows)
 {
     for (size_t m0 = 0; m0 < hw; m0 += PIXEL_CHUNK) {
         size_t count = hw - m0 < PIXEL_CHUNK ? hw - m0 : PIXEL_CHUNK;
-        transpose_chunk(image, hw, op->ic, m0, count, rows);
+        transpose_chunk(image, hw, op->ic, op->u8_in, m0, count, rows);
         for (uint32_t oc = 0; oc < op->oc; oc++) {
             const int8_t *w = op->d->weights + (size_t)oc * op->ic;
             uint8_t *dst = out + (size_t)oc * hw + m0;
-            for (size_t j = 0; j < count; j++) {
-                const uint8_t *x = rows + j * op->ic;
-                int32_t acc = op->u8_in ? dot_u8(x, w, op->ic) : dot_i8((const int8_t *)x, w, op->ic);
-                dst[j] = requantize(op, oc, acc);
-            }
+            for (size_t j = 0; j < count; j++)
+                dst[j] = requantize(op, oc, dot(rows + j * op->ic, w, op->ic));
         }
     }
 }
@@ -175,7 +155,7 @@ Q8CONV_API q8conv_status q8conv_pw_reference(const q8conv_pw_desc *desc, uint32_
     ref_op op = {.d = desc, .ic = desc->in_channels, .oc = desc->out_channels,
                  .u8_in = desc->input_type == Q8CONV_DTYPE_UINT8};
     op.ch = malloc(sizeof(*op.ch) * op.oc);
-    uint8_t *rows = malloc((size_t)PIXEL_CHUNK * op.ic);
+    int16_t *rows = malloc(sizeof(*rows) * PIXEL_CHUNK * op.ic);
     if (op.ch == NULL || rows == NULL) {
         free(op.ch);
         free(rows);
