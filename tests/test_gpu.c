@@ -163,6 +163,85 @@ static void suite_uint8_shapes(q8conv_context *ctx)
                                    uint8_pairs[p][0], uint8_pairs[p][1], kernels[k], NULL);
 }
 
+/* Two ops chained through an int8 tensor, uint8 -> int8 -> uint8, as one q8conv_sequence and then
+ * as two q8conv_pw_run (the second pair of runs replays the recordings): both give the reference's
+ * chain, byte for byte. A step whose tensor has the other type is refused by q8conv_sequence_add. */
+static void suite_uint8_sequence(q8conv_context *ctx)
+{
+    const uint32_t n = 2, h = 3, w = 7, c0 = 13, c1 = 10, c2 = 7;
+    for (size_t k = 0; k < KERNEL_COUNT; ++k) {
+        test_op a, b;
+        test_op_random(&a, test_process_rng(),
+                       &(test_op_params){.ic = c0, .oc = c1, .bias = pick_bias(), .activation = pick_act(),
+                                         .input_layout = (q8conv_layout)test_range(0, 1),
+                                         .output_layout = Q8CONV_LAYOUT_4W4C, .input_type = Q8CONV_DTYPE_UINT8,
+                                         .kernel = kernels[k]});
+        test_op_random(&b, test_process_rng(),
+                       &(test_op_params){.ic = c1, .oc = c2, .bias = pick_bias(), .activation = pick_act(),
+                                         .input_layout = Q8CONV_LAYOUT_4W4C,
+                                         .output_layout = (q8conv_layout)test_range(0, 1),
+                                         .output_type = Q8CONV_DTYPE_UINT8, .kernel = kernels[k]});
+        char what[256];
+        test_describe_run(&a.desc, n, h, w, what, sizeof what);
+        q8conv_pw *opa = NULL, *opb = NULL;
+        const q8conv_status sa = q8conv_pw_create(ctx, &a.desc, &opa), sb = q8conv_pw_create(ctx, &b.desc, &opb);
+        if (kernels[k] == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
+            CHECK(sa == Q8CONV_ERROR_UNSUPPORTED && sb == Q8CONV_ERROR_UNSUPPORTED, "%scoopmat accepted", what);
+            coopmat_refused += 2;
+        } else if (sa == Q8CONV_SUCCESS && sb == Q8CONV_SUCCESS) {
+            const q8conv_tensor_desc dx = {n, c0, h, w, a.desc.input_layout, Q8CONV_DTYPE_UINT8};
+            const q8conv_tensor_desc dy = {n, c1, h, w, Q8CONV_LAYOUT_4W4C, Q8CONV_DTYPE_INT8};
+            const q8conv_tensor_desc dz = {n, c2, h, w, b.desc.output_layout, Q8CONV_DTYPE_UINT8};
+            const size_t nx = (size_t)n * c0 * h * w, ny = (size_t)n * c1 * h * w, nz = (size_t)n * c2 * h * w;
+            uint8_t *x = malloc(nx), *ref_y = malloc(ny), *ref_z = malloc(nz), *got = malloc(nz);
+            test_fill_i8((int8_t *)x, nx);
+            CHECK_OK(q8conv_pw_reference(&a.desc, n, h, w, (const int8_t *)x, (int8_t *)ref_y));
+            CHECK_OK(q8conv_pw_reference(&b.desc, n, h, w, (const int8_t *)ref_y, (int8_t *)ref_z));
+            q8conv_tensor *tx = NULL, *ty = NULL, *tz = NULL;
+            q8conv_sequence *seq = NULL;
+            CHECK_OK(q8conv_tensor_create(ctx, &dx, &tx));
+            CHECK_OK(q8conv_tensor_create(ctx, &dy, &ty));
+            CHECK_OK(q8conv_tensor_create(ctx, &dz, &tz));
+            CHECK_OK(q8conv_sequence_create(ctx, &seq));
+            CHECK_OK(q8conv_tensor_write(tx, (const int8_t *)x, Q8CONV_HOST_NCHW));
+            CHECK(q8conv_sequence_add(seq, opa, tx, tz) == Q8CONV_ERROR_INVALID_ARGUMENT,
+                  "%ssequence_add with a uint8 output for an int8 side", what);
+            CHECK_OK(q8conv_sequence_add(seq, opa, tx, ty));
+            CHECK_OK(q8conv_sequence_add(seq, opb, ty, tz));
+            for (int pass = 0; pass < 3; ++pass) {
+                memset(got, TEST_POISON, nz);
+                CHECK_OK(q8conv_tensor_write(tz, (const int8_t *)got, Q8CONV_HOST_NCHW));
+                if (pass == 0) {
+                    CHECK_OK(q8conv_sequence_run(seq));
+                } else { /* the second pass records both runs, the third replays them */
+                    CHECK_OK(q8conv_pw_run(opa, tx, ty));
+                    CHECK_OK(q8conv_pw_run(opb, ty, tz));
+                }
+                CHECK_OK(q8conv_tensor_read(tz, (int8_t *)got, Q8CONV_HOST_NCHW));
+                size_t bad = 0;
+                for (size_t i = 0; i < nz; ++i)
+                    bad += got[i] != ref_z[i];
+                CHECK(bad == 0, "%s%s: %zu of %zu bytes of the u8 -> s8 -> u8 chain differ", what,
+                      pass == 0 ? "sequence" : "two runs", bad, nz);
+            }
+            q8conv_sequence_destroy(seq);
+            q8conv_tensor_destroy(tx);
+            q8conv_tensor_destroy(ty);
+            q8conv_tensor_destroy(tz);
+            free(x);
+            free(ref_y);
+            free(ref_z);
+            free(got);
+        } else {
+            CHECK(0, "%spw_create: %s, %s", what, q8conv_status_string(sa), q8conv_status_string(sb));
+        }
+        q8conv_pw_destroy(opa);
+        q8conv_pw_destroy(opb);
+        test_op_free(&a);
+        test_op_free(&b);
+    }
+}
+
 /* Constants a device may flush to zero are refused, not computed differently. */
 static void suite_flush_guard(q8conv_context *ctx)
 {
@@ -288,6 +367,7 @@ int main(int argc, char **argv)
     else if (!strcmp(suite, "uint8")) {
         suite_uint8_modes(ctx);
         suite_uint8_shapes(ctx);
+        suite_uint8_sequence(ctx);
     }
     else
         CHECK(0, "unknown suite %s", suite);
