@@ -298,32 +298,36 @@ static void test_refusals(void)
     b.d.output_zero_point = -129;
     expect_refused("z_y -129", &b.d);
 
-    /* A uint8 side's zero points are [0, 255]; the other side keeps its own range. */
-    b = v;
-    b.d.input_type = Q8CONV_DTYPE_UINT8;
-    b.d.input_zero_point = -1;
-    expect_refused("u8 z_x -1", &b.d);
-    b.d.input_zero_point = 256;
-    expect_refused("u8 z_x 256", &b.d);
-    b.d.input_zero_point = 255;
-    b.d.output_zero_point = 128;
-    expect_refused("u8 z_x 255 with s8 z_y 128", &b.d);
-    b.d.output_zero_point = 127;
-    CHECK(q8conv_pw_validate_desc(&b.d) == Q8CONV_SUCCESS, "u8 z_x 255, s8 z_y 127 is valid");
-    b = v;
-    b.d.output_type = Q8CONV_DTYPE_UINT8;
-    b.d.output_zero_point = -7; /* valid for int8, not for uint8 */
-    expect_refused("u8 z_y -7", &b.d);
-    b.d.output_zero_point = 256;
-    expect_refused("u8 z_y 256", &b.d);
-    b.d.output_zero_point = 0;
-    CHECK(q8conv_pw_validate_desc(&b.d) == Q8CONV_SUCCESS, "u8 z_y 0 is valid");
-    b = v;
-    b.d.input_type = (q8conv_dtype)2;
-    expect_refused("input_type 2", &b.d);
-    b = v;
-    b.d.output_type = (q8conv_dtype)-1;
-    expect_refused("output_type -1", &b.d);
+    /* A uint8 side's zero points are [0, 255]; the other side keeps its own range; a type is one
+     * of the two. */
+    static const struct {
+        const char *what;
+        unsigned in_type, out_type;
+        int32_t z_x, z_y;
+        bool valid;
+    } typed[] = {
+        {"u8 z_x -1", 1, 0, -1, -7, false},
+        {"u8 z_x 256", 1, 0, 256, -7, false},
+        {"u8 z_x 255 with s8 z_y 128", 1, 0, 255, 128, false},
+        {"u8 z_x 255, s8 z_y 127", 1, 0, 255, 127, true},
+        {"u8 z_y -7 (valid for int8)", 0, 1, 3, -7, false},
+        {"u8 z_y 256", 0, 1, 3, 256, false},
+        {"u8 z_y 0", 0, 1, 3, 0, true},
+        {"u8 z_x 0, u8 z_y 255", 1, 1, 0, 255, true},
+        {"input_type 2", 2, 0, 3, -7, false},
+        {"output_type -1", 0, (unsigned)-1, 3, -7, false},
+    };
+    for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++) {
+        b = v;
+        b.d.input_type = (q8conv_dtype)typed[i].in_type;
+        b.d.output_type = (q8conv_dtype)typed[i].out_type;
+        b.d.input_zero_point = typed[i].z_x;
+        b.d.output_zero_point = typed[i].z_y;
+        if (typed[i].valid)
+            CHECK(q8conv_pw_validate_desc(&b.d) == Q8CONV_SUCCESS, "%s is valid", typed[i].what);
+        else
+            expect_refused(typed[i].what, &b.d);
+    }
 
     b = v;
     b.d.bias = b.bias_f;
