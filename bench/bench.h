@@ -33,6 +33,7 @@ typedef struct bench_options {
     double warmup_ms;    /* GPU busy time before the reported batch */
     double rotate_bytes; /* bytes of input+output sets to rotate over */
     q8conv_layout layout;
+    q8conv_dtype dtype;  /* activations of input and output (--dtype) */
     uint64_t seed;
     int threads;         /* CPU peers' multi-threaded runs; 0 = all cores */
     int roofline, cpu, no_check;
@@ -153,6 +154,9 @@ void bench_free_desc(bench_op_data *d);
  * checked: memory freed by an earlier op may hold the right answer, and a kernel that wrote nothing
  * must not pass on it. 0, or -1 when a call failed. */
 int bench_poison_tensor(q8conv_tensor *t);
+/* Makes both sides of a descriptor `type`: a uint8 side gets the same zero point shifted by 128,
+ * so that an op of either type computes the same values on the same bytes' values. */
+void bench_set_dtype(q8conv_pw_desc *desc, q8conv_dtype type);
 
 /* gpu_timer.c: the bench's command buffer, with timestamp pairs around what it records. 0 on
  * success, -1 on a Vulkan failure (init: also when the queue has no timestamps). */
@@ -185,7 +189,8 @@ int bench_gpu_chain(bench_gpu *g, const bench_chain *c, double warmup_ms, double
 int bench_roofline(bench_gpu *g, const bench_options *opt, bench_roof *roof);
 /* roofline.c: the dispatch floor, with and without the barrier. 0 on success. */
 int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *floor);
-/* cpu.c: CPU peers for one shape (reference; XNNPACK QC8 when built with it); returns rows added. */
+/* cpu.c: CPU peers for one shape (reference; XNNPACK QC8, or QU8 for --dtype u8, when built with
+ * it); returns rows added. */
 int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows);
 /* network.c: the whole network. bench_network_order fills order[BENCH_MAX_LAYERS] with the shape
  * index of each layer of the network (the shapes marked in_total, each `count` times) in network

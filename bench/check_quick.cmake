@@ -1,7 +1,7 @@
 # ctest bench_quick: runs the quick suite with every output and peer, then a small network as a
 # sequence, and checks what they wrote; then checks the network order the bench derives for
 # MobileNetV2 (--list, no device).
-#   cmake -DBENCH=<q8conv-bench> -DOUT_DIR=<dir> -P check_quick.cmake
+#   cmake -DBENCH=<q8conv-bench> -DOUT_DIR=<dir> [-DDTYPE=s8|u8] -P check_quick.cmake
 # The bench itself exits 1 on any mismatch; this also catches a JSON or SVG that is unusable
 # while the exit code is 0. CMake's string(JSON) parses the file, so no tool beyond cmake is needed.
 cmake_minimum_required(VERSION 3.25)
@@ -17,16 +17,19 @@ function(require_positive text what)
   endif()
 endfunction()
 
-set(json ${OUT_DIR}/bench_quick.json)
-set(svg ${OUT_DIR}/bench_quick.svg)
+if(NOT DTYPE)
+  set(DTYPE s8)
+endif()
+set(json ${OUT_DIR}/bench_quick_${DTYPE}.json)
+set(svg ${OUT_DIR}/bench_quick_${DTYPE}.svg)
 file(REMOVE ${json} ${svg})
 
 # A small rotation: on lavapipe caches are the CPU's, and 20 sets of the quick shapes already
 # exceed them; more would only slow CI down. Three chained batches: a median, at a third of the
 # default's time.
 execute_process(
-  COMMAND ${BENCH} --suite quick --reps 20 --batches 3 --rotate-mb 8 --warmup-ms 20 --json ${json} --svg ${svg}
-          --roofline --cpu
+  COMMAND ${BENCH} --suite quick --dtype ${DTYPE} --reps 20 --batches 3 --rotate-mb 8 --warmup-ms 20 --json ${json}
+          --svg ${svg} --roofline --cpu
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "q8conv-bench exited with ${rc}")
@@ -39,6 +42,10 @@ file(READ ${json} text)
 string(JSON nrows ERROR_VARIABLE err LENGTH "${text}" rows)
 if(err)
   message(FATAL_ERROR "${json}: ${err}")
+endif()
+string(JSON dtype ERROR_VARIABLE err GET "${text}" dtype)
+if(err OR NOT dtype STREQUAL DTYPE)
+  message(FATAL_ERROR "${json}: dtype '${dtype}', asked for ${DTYPE} ${err}")
 endif()
 
 # A measured figure: a JSON number (the bench writes null for anything not finite) above 0.
@@ -172,12 +179,13 @@ endif()
 
 # The network as a sequence: a shapes file with counts, chained layers of odd sizes, both wait
 # modes timed and the last layer exact.
-set(net_csv ${OUT_DIR}/bench_quick_network.csv)
-set(net_json ${OUT_DIR}/bench_quick_network.json)
+set(net_csv ${OUT_DIR}/bench_quick_network_${DTYPE}.csv)
+set(net_json ${OUT_DIR}/bench_quick_network_${DTYPE}.json)
 file(REMOVE ${net_json})
 file(WRITE ${net_csv} "# name,N,H,W,IC,OC,count\nexpand,1,14,14,16,48,2\nproject,1,14,14,48,16,2\nodd,1,7,9,13,21,1\n")
 execute_process(
-  COMMAND ${BENCH} --shapes ${net_csv} --variants fallback --reps 20 --rotate-mb 1 --warmup-ms 5 --json ${net_json}
+  COMMAND ${BENCH} --shapes ${net_csv} --dtype ${DTYPE} --variants fallback --reps 20 --rotate-mb 1 --warmup-ms 5
+          --json ${net_json}
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "q8conv-bench --shapes (network) exited with ${rc}")
@@ -190,6 +198,6 @@ if(NOT layers EQUAL 5 OR NOT net_exact)
 endif()
 require_positive("${text}" "${net_json}" network_host_us)
 require_positive("${text}" "${net_json}" network_host_poll_us)
-message(STATUS "bench_quick: ${gpu_rows} GPU rows exact (per run and chained), ${cpu_rows} CPU rows, floor and "
-               "${nnet} network variant(s) measured and exact, JSON and SVG written, MobileNetV2 order derived; "
+message(STATUS "bench_quick (${DTYPE}): ${gpu_rows} GPU rows exact (per run and chained), ${cpu_rows} CPU rows, "
+               "floor and ${nnet} network variant(s) measured and exact, JSON and SVG written, MobileNetV2 order derived; "
                "host times per row and for a ${layers}-layer sequence, exact")

@@ -4,7 +4,11 @@
  *    without a GPU would fall back to;
  *  - "xnnpack qc8 1t" / "xnnpack qc8 <N>t": XNNPACK's per-channel int8 convolution (Debian's
  *    libxnnpack-dev), NHWC, single- and multi-threaded, when the bench is built with it
- *    (Q8CONV_BENCH_XNNPACK).
+ *    (Q8CONV_BENCH_XNNPACK);
+ *  - with --dtype u8, "xnnpack qu8 1t" / "<N>t" instead: XNNPACK's uint8 convolution. It has one
+ *    weight scale for all channels and uint8 weights with a zero point, so it runs a twin of the op
+ *    that it can express (every channel at the first channel's scale, weights w + 128 with kernel
+ *    zero point 128, the same work) and is compared with the reference of that twin.
  * A row's time is the median of several runs after one warm-up run; the count of runs shrinks
  * with the shape so the quick suite stays short and a huge shape is timed once. */
 #define _XOPEN_SOURCE 700
@@ -109,28 +113,38 @@ static int xnn_ready(void)
     return state > 0;
 }
 
-/* ReLU6's upper bound in the quantized domain, as SEMANTICS.md computes it. */
-static int8_t relu6_max(float s_y, int32_t z_y)
+/* The clamp bounds of SEMANTICS.md in the output type's range, as XNNPACK takes them. */
+static void output_bounds(const q8conv_pw_desc *q, int *lo, int *hi)
 {
-    float inv = 1.0f / s_y;
-    float six = 6.0f * inv;
-    float b = nearbyintf(six) + (float)z_y;
-    return (int8_t)(b < 127.0f ? b : 127.0f);
+    const bool u8 = q->output_type == Q8CONV_DTYPE_UINT8;
+    *lo = u8 ? 0 : -128;
+    *hi = u8 ? 255 : 127;
+    if (q->activation != Q8CONV_ACTIVATION_NONE)
+        *lo = q->output_zero_point > *lo ? q->output_zero_point : *lo;
+    if (q->activation == Q8CONV_ACTIVATION_RELU6) {
+        float inv = 1.0f / q->output_scale;
+        float six = 6.0f * inv;
+        float b = nearbyintf(six) + (float)q->output_zero_point;
+        *hi = b < (float)*hi ? (int)b : *hi;
+    }
 }
 
 /* One XNNPACK row: sets up `op` for `pool` (setup chooses its tiling by the pool's thread count),
  * times it, and compares its NHWC output with the reference's NCHW one. */
-static int xnn_row(const bench_options *opt, const bench_shape *s, xnn_operator_t op, pthreadpool_t pool,
+static int xnn_row(const bench_options *opt, const bench_shape *s, xnn_operator_t op, bool qu8, pthreadpool_t pool,
                    int threads, const int8_t *x_nhwc, int8_t *y_nhwc, const int8_t *ref_nchw, bench_row *row)
 {
     memset(row, 0, sizeof *row);
     row->shape = *s;
     row->cpu = 1;
     row->sets = 1;
-    snprintf(row->variant, sizeof row->variant, "xnnpack qc8 %dt", threads);
+    snprintf(row->variant, sizeof row->variant, "xnnpack %s %dt", qu8 ? "qu8" : "qc8", threads);
     const size_t pixels = (size_t)s->n * s->h * s->w, out_n = pixels * s->oc;
     memset(y_nhwc, CPU_POISON, out_n);
-    if (xnn_setup_convolution2d_nhwc_qc8(op, s->n, s->h, s->w, x_nhwc, y_nhwc, pool) != xnn_status_success) {
+    const enum xnn_status set =
+        qu8 ? xnn_setup_convolution2d_nhwc_qu8(op, s->n, s->h, s->w, (const uint8_t *)x_nhwc, (uint8_t *)y_nhwc, pool)
+            : xnn_setup_convolution2d_nhwc_qc8(op, s->n, s->h, s->w, x_nhwc, y_nhwc, pool);
+    if (set != xnn_status_success) {
         fprintf(stderr, "%s %s: xnn_setup failed (skipped)\n", s->name, row->variant);
         return 0;
     }
@@ -163,25 +177,27 @@ static int xnn_row(const bench_options *opt, const bench_shape *s, xnn_operator_
     }
     /* Not claimed exact: XNNPACK requantizes with its own fp32 scheme, chosen per microkernel
      * (where it clamps, adds the zero point and rounds), so nothing promises SEMANTICS.md's bytes.
-     * Against the int32-bias reference it has matched on x86 for every shape tried so far, but a
-     * different CPU may pick a microkernel that rounds otherwise: the comparison is reported,
-     * never counted as a failure. */
+     * Against the int32-bias reference it has matched on x86 for every shape tried so far (QU8:
+     * the ctest xnnpack_qu8 checks it there), but a different CPU may pick a microkernel that
+     * rounds otherwise: the comparison is reported, never counted as a failure. */
     row->checked = 0;
     row->compared = 1;
     row->max_abs_diff = max_diff;
     row->diff_frac = (double)differ / (double)out_n;
-    fprintf(stderr, "  %s: %.0f us (%d run%s), %zu of %zu bytes differ from the int32-bias reference\n",
-            row->variant, row->gpu_us, runs, runs > 1 ? "s" : "", differ, out_n);
+    fprintf(stderr, "  %s: %.0f us (%d run%s), %zu of %zu bytes differ from the int32-bias reference%s\n",
+            row->variant, row->gpu_us, runs, runs > 1 ? "s" : "", differ, out_n,
+            qu8 ? " of its one-weight-scale twin" : "");
     return 1;
 }
 
-/* Both XNNPACK rows of a shape; returns the number of rows added. */
-static int xnn_rows(const bench_options *opt, const bench_shape *s, const bench_op_data *d, const int32_t *bias_i32,
-                    const int8_t *x_nchw, const int8_t *ref_nchw, bench_row *rows)
+/* Both XNNPACK rows of a shape for the int32-bias descriptor q, whose reference output is
+ * ref_nchw: QC8 for int8 activations, QU8 for uint8 ones (q then has one weight scale, see
+ * xnn_qu8_rows). Returns the number of rows added. */
+static int xnn_rows(const bench_options *opt, const bench_shape *s, const q8conv_pw_desc *q, const int8_t *x_nchw,
+                    const int8_t *ref_nchw, bench_row *rows)
 {
     if (!xnn_ready())
         return 0;
-    const q8conv_pw_desc *q = &d->desc;
     const size_t pixels = (size_t)s->n * s->h * s->w, hw = (size_t)s->h * s->w;
     /* XNNPACK may read up to XNN_EXTRA_BYTES past the end of its input. */
     int8_t *x_nhwc = malloc(pixels * s->ic + XNN_EXTRA_BYTES);
@@ -197,27 +213,41 @@ static int xnn_rows(const bench_options *opt, const bench_shape *s, const bench_
             x_nhwc[m * s->ic + k] = x_nchw[(img * s->ic + k) * hw + p];
     }
     memset(x_nhwc + pixels * s->ic, 0, XNN_EXTRA_BYTES);
-    int8_t qmin = -128, qmax = 127;
-    if (q->activation != Q8CONV_ACTIVATION_NONE)
-        qmin = (int8_t)(q->output_zero_point > -128 ? q->output_zero_point : -128);
-    if (q->activation == Q8CONV_ACTIVATION_RELU6)
-        qmax = relu6_max(q->output_scale, q->output_zero_point);
+    int qmin, qmax;
+    output_bounds(q, &qmin, &qmax);
 
+    const bool qu8 = q->input_type == Q8CONV_DTYPE_UINT8;
     xnn_operator_t op = NULL;
-    enum xnn_status st = xnn_create_convolution2d_nhwc_qc8(
-        0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, s->ic, s->oc, s->ic, s->oc, (int8_t)q->input_zero_point, q->input_scale,
-        q->weight_scales, q->weights, bias_i32, (int8_t)q->output_zero_point, q->output_scale, qmin, qmax, 0, &op);
+    enum xnn_status st = xnn_status_out_of_memory;
+    if (qu8) {
+        /* XNNPACK multiplies by (w + 128) - 128 = w: the same integer products. It packs the
+         * weights at creation and keeps no pointer to them. */
+        uint8_t *w_u8 = malloc((size_t)s->oc * s->ic);
+        for (size_t i = 0; w_u8 && i < (size_t)s->oc * s->ic; ++i)
+            w_u8[i] = (uint8_t)(q->weights[i] + 128);
+        if (w_u8)
+            st = xnn_create_convolution2d_nhwc_qu8(
+                0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, s->ic, s->oc, s->ic, s->oc, (uint8_t)q->input_zero_point,
+                q->input_scale, 128, q->weight_scales[0], w_u8, (const int32_t *)q->bias, (uint8_t)q->output_zero_point,
+                q->output_scale, (uint8_t)qmin, (uint8_t)qmax, 0, &op);
+        free(w_u8);
+    } else {
+        st = xnn_create_convolution2d_nhwc_qc8(
+            0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, s->ic, s->oc, s->ic, s->oc, (int8_t)q->input_zero_point, q->input_scale,
+            q->weight_scales, q->weights, (const int32_t *)q->bias, (int8_t)q->output_zero_point, q->output_scale,
+            (int8_t)qmin, (int8_t)qmax, 0, &op);
+    }
     int added = 0;
     if (st != xnn_status_success) {
-        fprintf(stderr, "%s: xnn_create_convolution2d_nhwc_qc8 failed (%d): XNNPACK rows skipped\n", s->name,
-                (int)st);
+        fprintf(stderr, "%s: xnn_create_convolution2d_nhwc_%s failed (%d): XNNPACK rows skipped\n", s->name,
+                qu8 ? "qu8" : "qc8", (int)st);
     } else {
-        added += xnn_row(opt, s, op, NULL, 1, x_nhwc, y_nhwc, ref_nchw, &rows[added]);
+        added += xnn_row(opt, s, op, qu8, NULL, 1, x_nhwc, y_nhwc, ref_nchw, &rows[added]);
         int threads = opt->threads > 0 ? opt->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (threads > 1) {
             pthreadpool_t pool = pthreadpool_create((size_t)threads);
             if (pool) {
-                added += xnn_row(opt, s, op, pool, threads, x_nhwc, y_nhwc, ref_nchw, &rows[added]);
+                added += xnn_row(opt, s, op, qu8, pool, threads, x_nhwc, y_nhwc, ref_nchw, &rows[added]);
                 pthreadpool_destroy(pool);
             }
         }
@@ -225,6 +255,36 @@ static int xnn_rows(const bench_options *opt, const bench_shape *s, const bench_
     }
     free(x_nhwc);
     free(y_nhwc);
+    return added;
+}
+
+/* The QU8 rows of a uint8 shape: XNNPACK's QU8 operator has one weight scale, so it runs the twin
+ * of `di` (the int32-bias descriptor) with every channel at channel 0's scale and the float bias
+ * re-expressed in that scale's units, and is compared with the twin's own reference. */
+static int xnn_qu8_rows(const bench_options *opt, const bench_shape *s, const bench_op_data *d,
+                        const q8conv_pw_desc *di, const int8_t *x_nchw, bench_row *rows)
+{
+    const size_t out_n = (size_t)s->n * s->oc * s->h * s->w;
+    float *scales = malloc(sizeof(float) * s->oc);
+    int32_t *bias = malloc(sizeof(int32_t) * s->oc);
+    int8_t *ref = malloc(out_n);
+    int added = 0;
+    if (scales && bias && ref) {
+        for (uint32_t o = 0; o < s->oc; ++o) {
+            scales[o] = d->scales[0];
+            bias[o] = (int32_t)lrintf(d->bias[o] / (di->input_scale * scales[o]));
+        }
+        q8conv_pw_desc twin = *di;
+        twin.weight_scales = scales;
+        twin.bias = bias;
+        if (q8conv_pw_reference(&twin, s->n, s->h, s->w, x_nchw, ref) == Q8CONV_SUCCESS)
+            added = xnn_rows(opt, s, &twin, x_nchw, ref, rows);
+        else
+            fprintf(stderr, "%s: reference of the one-scale twin failed: XNNPACK rows skipped\n", s->name);
+    }
+    free(scales);
+    free(bias);
+    free(ref);
     return added;
 }
 #endif
@@ -235,6 +295,7 @@ int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows)
     bench_op_data d;
     if (bench_make_desc(s, &d, &rng, Q8CONV_KERNEL_AUTO, opt->layout) != 0)
         return 0;
+    bench_set_dtype(&d.desc, opt->dtype);
     const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * s->h * s->w;
     int8_t *x = malloc(in_n), *y = malloc(out_n);
     int32_t *bias_i32 = malloc(sizeof(int32_t) * s->oc);
@@ -271,7 +332,10 @@ int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows)
     fprintf(stderr, "  cpu reference: %.0f us (%d run%s)\n", row->gpu_us, runs, runs > 1 ? "s" : "");
 
 #ifdef Q8CONV_BENCH_XNNPACK
-    added += xnn_rows(opt, s, &d, bias_i32, x, y, &rows[added]);
+    if (opt->dtype == Q8CONV_DTYPE_UINT8)
+        added += xnn_qu8_rows(opt, s, &d, &di, x, &rows[added]);
+    else
+        added += xnn_rows(opt, s, &di, x, y, &rows[added]);
 #endif
 done:
     free(x);

@@ -43,8 +43,11 @@ static double run_us(q8conv_context *ctx, const bench_options *opt, const bench_
     bench_op_data d;
     if (bench_make_desc(s, &d, &rng, kernel, opt->layout) != 0)
         return NAN;
-    const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = s->h, .w = s->w, .layout = opt->layout};
-    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = s->h, .w = s->w, .layout = opt->layout};
+    bench_set_dtype(&d.desc, opt->dtype);
+    const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = s->h, .w = s->w, .layout = opt->layout,
+                                    .dtype = opt->dtype};
+    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = s->h, .w = s->w, .layout = opt->layout,
+                                     .dtype = opt->dtype};
     const size_t in_n = (size_t)s->n * s->ic * s->h * s->w;
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL;
@@ -206,8 +209,8 @@ static int network_create(q8conv_context *ctx, const bench_options *opt, const b
         for (uint32_t c = 0; shapes[i].in_total && c < shapes[i].count; ++c) {
             const bench_shape *s = &shapes[i];
             n->shape[l++] = s;
-            const q8conv_tensor_desc din = {s->n, s->ic, s->h, s->w, opt->layout};
-            const q8conv_tensor_desc dout = {s->n, s->oc, s->h, s->w, opt->layout};
+            const q8conv_tensor_desc din = {s->n, s->ic, s->h, s->w, opt->layout, opt->dtype};
+            const q8conv_tensor_desc dout = {s->n, s->oc, s->h, s->w, opt->layout, opt->dtype};
             const VkDeviceSize in_size = q8conv_tensor_size_bytes(&din), out_size = q8conv_tensor_size_bytes(&dout);
             if (in_size > largest)
                 largest = in_size;
@@ -221,11 +224,13 @@ static int network_create(q8conv_context *ctx, const bench_options *opt, const b
     uint64_t rng = opt->seed ^ 0x4E45545755524Bull;
     for (int i = 0; i < n->layers; ++i) {
         const bench_shape *s = n->shape[i];
-        const q8conv_tensor_desc din = {s->n, s->ic, s->h, s->w, opt->layout};
-        const q8conv_tensor_desc dout = {s->n, s->oc, s->h, s->w, opt->layout};
+        const q8conv_tensor_desc din = {s->n, s->ic, s->h, s->w, opt->layout, opt->dtype};
+        const q8conv_tensor_desc dout = {s->n, s->oc, s->h, s->w, opt->layout, opt->dtype};
         const VkBuffer from = n->buffers.buffer[i % 2], to = n->buffers.buffer[(i + 1) % 2];
-        if (bench_make_desc(s, &n->data[i], &rng, Q8CONV_KERNEL_AUTO, opt->layout) != 0 ||
-            q8conv_pw_create(ctx, &n->data[i].desc, &n->op[i]) != Q8CONV_SUCCESS ||
+        if (bench_make_desc(s, &n->data[i], &rng, Q8CONV_KERNEL_AUTO, opt->layout) != 0)
+            return -1;
+        bench_set_dtype(&n->data[i].desc, opt->dtype);
+        if (q8conv_pw_create(ctx, &n->data[i].desc, &n->op[i]) != Q8CONV_SUCCESS ||
             q8conv_tensor_wrap_sized(ctx, &din, from, 0, n->buffers.size, &n->in[i]) != Q8CONV_SUCCESS ||
             q8conv_tensor_wrap_sized(ctx, &dout, to, 0, n->buffers.size, &n->out[i]) != Q8CONV_SUCCESS ||
             q8conv_sequence_add(n->seq, n->op[i], n->in[i], n->out[i]) != Q8CONV_SUCCESS)

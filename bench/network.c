@@ -116,7 +116,7 @@ static uint64_t layer_seed(const bench_options *opt, const bench_shape *s, int l
 
 static q8conv_tensor_desc tensor_desc(const bench_options *opt, const bench_shape *s, uint32_t c)
 {
-    return (q8conv_tensor_desc){.n = s->n, .c = c, .h = s->h, .w = s->w, .layout = opt->layout};
+    return (q8conv_tensor_desc){.n = s->n, .c = c, .h = s->h, .w = s->w, .layout = opt->layout, .dtype = opt->dtype};
 }
 
 void bench_network_destroy(bench_net *net)
@@ -180,6 +180,7 @@ bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const be
             bench_network_destroy(net);
             return NULL;
         }
+        bench_set_dtype(&y->d.desc, opt->dtype);
         bench_fill_random(y->x, in_n, &rng);
         const q8conv_tensor_desc din = tensor_desc(opt, &y->shape, y->shape.ic);
         const q8conv_tensor_desc dout = tensor_desc(opt, &y->shape, y->shape.oc);

@@ -187,6 +187,7 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
         fprintf(stderr, "%s: out of host memory\n", s->name);
         return -1;
     }
+    bench_set_dtype(&d.desc, opt->dtype);
 
     q8conv_pw *op = NULL;
     q8conv_status st = q8conv_pw_create(g->ctx, &d.desc, &op);
@@ -196,8 +197,10 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
         row->skipped = 1;
         return 0;
     }
-    const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = s->h, .w = s->w, .layout = opt->layout};
-    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = s->h, .w = s->w, .layout = opt->layout};
+    const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = s->h, .w = s->w, .layout = opt->layout,
+                                    .dtype = opt->dtype};
+    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = s->h, .w = s->w, .layout = opt->layout,
+                                     .dtype = opt->dtype};
     const double set_bytes = (double)q8conv_tensor_size_bytes(&din) + (double)q8conv_tensor_size_bytes(&dout);
     /* No more sets than timed runs: every set is then written by a timed run, the last set
      * included, which is the one checked. */
@@ -376,9 +379,9 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,legacy,fallback]\n"
-            "                    [--layout 4w4c|4c1w] [--reps N] [--batches N] [--warmup-ms MS] [--rotate-mb MB]\n"
-            "                    [--json FILE] [--svg FILE] [--roofline] [--cpu] [--threads N] [--no-check]\n"
-            "                    [--device N] [--seed S] [--validate] [--list]\n"
+            "                    [--layout 4w4c|4c1w] [--dtype s8|u8] [--reps N] [--batches N] [--warmup-ms MS]\n"
+            "                    [--rotate-mb MB] [--json FILE] [--svg FILE] [--roofline] [--cpu] [--threads N]\n"
+            "                    [--no-check] [--device N] [--seed S] [--validate] [--list]\n"
             "\n"
             "Times libq8conv's pointwise kernels on network shapes with GPU timestamps and checks every result\n"
             "byte for byte against the CPU reference (exit 1 on a mismatch). Per shape and kernel:\n"
@@ -398,6 +401,7 @@ static void usage(FILE *f)
             "  --variants    kernels to time (default coopmat,dot,legacy,fallback; auto: the kernel AUTO\n"
             "                picks per shape; coopmat and dot are skipped where the device lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
+            "  --dtype       activations: s8 (default) or u8 (uint8 in and out, U8S8, zero points + 128)\n"
             "  --reps        timed runs per batch (chained and per run) and network passes per batch,\n"
             "                20..%d (default 50)\n"
             "  --batches     chained batches whose median is reported, 1..%d (default 7)\n"
@@ -406,7 +410,8 @@ static void usage(FILE *f)
             "                shapes (default 256; at most min(--reps, %d) sets); the network rotates whole\n"
             "                sets of its layers' tensors across passes when two or more fit\n"
             "  --roofline    measure the device's packed-int8 dot and copy ceilings and report against them\n"
-            "  --cpu         add the CPU peers: the reference, XNNPACK QC8 (1 thread and --threads)\n"
+            "  --cpu         add the CPU peers: the reference, XNNPACK QC8 (QU8 for u8, on a one-weight-scale\n"
+            "                twin of the op) (1 thread and --threads)\n"
             "  --threads     threads of the multi-threaded CPU peer (default 0 = all cores)\n"
             "  --json FILE   write the results as JSON; --svg FILE: a chart of them\n"
             "  --no-check    skip the comparison with the CPU reference (timing only)\n"
@@ -494,6 +499,15 @@ int main(int argc, char **argv)
                 opt.layout = Q8CONV_LAYOUT_4C1W;
             else {
                 fprintf(stderr, "--layout is 4w4c or 4c1w, not '%s'\n", v);
+                return 2;
+            }
+        } else if (ARG("--dtype")) {
+            if (!strcmp(v, "s8"))
+                opt.dtype = Q8CONV_DTYPE_INT8;
+            else if (!strcmp(v, "u8"))
+                opt.dtype = Q8CONV_DTYPE_UINT8;
+            else {
+                fprintf(stderr, "--dtype is s8 or u8, not '%s'\n", v);
                 return 2;
             }
         } else if (ARG("--reps")) {

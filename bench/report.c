@@ -95,9 +95,9 @@ void bench_print_table(const bench_report *r)
            VK_API_VERSION_PATCH(in->api_version), in->integer_dot_product_supported ? "yes" : "no",
            in->integer_dot_product_accelerated ? " (accelerated)" : "");
     printf("suite: %s | reps: %d per batch, chained: median of %d batches (after %.0f ms of GPU warm-up per "
-           "measurement) | layout: %s\n",
+           "measurement) | layout: %s | activations: %s\n",
            r->suite, r->opt->reps, r->opt->batches, r->opt->warmup_ms,
-           r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W");
+           r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W", r->opt->dtype == Q8CONV_DTYPE_UINT8 ? "uint8" : "int8");
     if (r->floor.valid)
         printf("dispatch floor: empty dispatch + compute barrier %.3f us, without the barrier %.3f us (%d chained, "
                "median of %d batches)\n",
@@ -330,9 +330,9 @@ int bench_write_json(const bench_report *r, const char *path)
             in->integer_dot_product_accelerated ? "true" : "false");
     fputs("  \"suite\": ", f);
     json_string(f, r->suite);
-    fprintf(f, ", \"reps\": %d, \"batches\": %d, \"warmup_ms\": %.0f, \"layout\": \"%s\",\n", r->opt->reps,
-            r->opt->batches, r->opt->warmup_ms,
-            r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4w4c" : "4c1w");
+    fprintf(f, ", \"reps\": %d, \"batches\": %d, \"warmup_ms\": %.0f, \"layout\": \"%s\", \"dtype\": \"%s\",\n",
+            r->opt->reps, r->opt->batches, r->opt->warmup_ms, r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4w4c" : "4c1w",
+            r->opt->dtype == Q8CONV_DTYPE_UINT8 ? "u8" : "s8");
     fputs("  \"roofline\": {\"dot_tops\": ", f);
     json_number(f, has_dot(r) ? r->roof.dot_tops : NAN);
     fputs(", \"coopmat_tops\": ", f);

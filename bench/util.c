@@ -84,6 +84,15 @@ int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8con
     return 0;
 }
 
+void bench_set_dtype(q8conv_pw_desc *desc, q8conv_dtype type)
+{
+    if (type != Q8CONV_DTYPE_UINT8)
+        return;
+    desc->input_type = desc->output_type = Q8CONV_DTYPE_UINT8;
+    desc->input_zero_point += 128;
+    desc->output_zero_point += 128;
+}
+
 void bench_free_desc(bench_op_data *d)
 {
     free(d->weights);

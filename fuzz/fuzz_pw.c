@@ -5,7 +5,8 @@
  * - q8conv_pw_reference agrees with it, and leaves its output alone when it refuses;
  * - q8conv_pw_create gives SUCCESS or exactly the documented UNSUPPORTED cases, and never writes
  *   *out on failure;
- * - a created op, run on the shared context, equals the reference byte for byte;
+ * - a created op, run on the shared context, equals the reference byte for byte, and refuses
+ *   tensors of the other element type (nothing written);
  * - q8conv_tensor_size_bytes / q8conv_tensor_create agree with the layout formula;
  * - the validation layer (Q8CONV_VALIDATION=1) reports nothing.
  * Sanitizers (address, undefined) turn any memory or UB error into a crash as well.
@@ -25,7 +26,7 @@
 #define MAX_WEIGHTS (1u << 16)
 
 static q8conv_context *g_ctx;
-static bool g_has_dot;
+static bool g_has_dot, g_has_coopmat;
 static uint64_t g_range;
 
 /* The descriptor of the input being run, printed with any failure. */
@@ -35,10 +36,11 @@ static void print_desc(const q8conv_pw_desc *d)
 {
     if (!d)
         return;
-    fprintf(stderr, "  desc: IC %u OC %u s_x %a z_x %d s_y %a z_y %d bias_mode %u activation %u layouts %u->%u kernel %u\n",
+    fprintf(stderr, "  desc: IC %u OC %u s_x %a z_x %d s_y %a z_y %d bias_mode %u activation %u layouts %u->%u "
+            "types %u->%u kernel %u\n",
             d->in_channels, d->out_channels, (double)d->input_scale, d->input_zero_point, (double)d->output_scale,
             d->output_zero_point, (unsigned)d->bias_mode, (unsigned)d->activation, (unsigned)d->input_layout,
-            (unsigned)d->output_layout, (unsigned)d->kernel);
+            (unsigned)d->output_layout, (unsigned)d->input_type, (unsigned)d->output_type, (unsigned)d->kernel);
     if (d->weight_scales && d->out_channels <= 64)
         for (uint32_t o = 0; o < d->out_channels; ++o)
             fprintf(stderr, "  s_w[%u] %a bias %a\n", o, (double)d->weight_scales[o],
@@ -121,15 +123,16 @@ static uint32_t enum_value(reader *r, uint32_t count)
     return sel < 240 ? sel % count : u32(r);
 }
 
-/* Mostly in range; the values at and just past both ends are drawn on their own. */
-static int32_t zero_point(reader *r)
+/* Mostly in the range of the side's type (a type that is not UINT8 decodes as int8's); the values
+ * at and just past both ends of either range are drawn on their own. */
+static int32_t zero_point(reader *r, q8conv_dtype type)
 {
-    static const int32_t edges[] = {-128, 127, -129, 128, 255, -255, INT32_MIN, INT32_MAX};
+    static const int32_t edges[] = {-128, 127, -129, 128, 255, -255, INT32_MIN, INT32_MAX, 0, 256, -1};
     uint8_t sel = u8(r);
     if (sel < 216)
-        return (int8_t)u8(r);
+        return type == Q8CONV_DTYPE_UINT8 ? (int32_t)u8(r) : (int32_t)(int8_t)u8(r);
     if (sel < 248)
-        return edges[sel % 8];
+        return edges[sel % (sizeof edges / sizeof edges[0])];
     return (int32_t)u32(r);
 }
 
@@ -149,6 +152,11 @@ static bool scale_valid(float s)
     return isnormal(s) && s > 0.0f && isnormal(1.0f / s);
 }
 
+static bool zero_point_in_range(int32_t z, q8conv_dtype type)
+{
+    return type == Q8CONV_DTYPE_UINT8 ? z >= 0 && z <= 255 : z >= -128 && z <= 127;
+}
+
 static q8conv_status expected_validity(const q8conv_pw_desc *d)
 {
     if (!d->weights || !d->weight_scales)
@@ -156,10 +164,11 @@ static q8conv_status expected_validity(const q8conv_pw_desc *d)
     if (d->in_channels < 1 || d->in_channels > 16384 || d->out_channels < 1 || d->out_channels > 16384)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if ((uint32_t)d->bias_mode > 2 || (uint32_t)d->activation > 2 || (uint32_t)d->input_layout > 1 ||
-        (uint32_t)d->output_layout > 1 || (uint32_t)d->kernel > 3)
+        (uint32_t)d->output_layout > 1 || (uint32_t)d->kernel > 4 || (uint32_t)d->input_type > 1 ||
+        (uint32_t)d->output_type > 1)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
-    if (d->input_zero_point < -128 || d->input_zero_point > 127 || d->output_zero_point < -128 ||
-        d->output_zero_point > 127)
+    if (!zero_point_in_range(d->input_zero_point, d->input_type) ||
+        !zero_point_in_range(d->output_zero_point, d->output_type))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if (!scale_valid(d->input_scale) || !scale_valid(d->output_scale))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
@@ -181,7 +190,7 @@ static q8conv_status expected_validity(const q8conv_pw_desc *d)
 /* The header's UNSUPPORTED cases of q8conv_pw_create, for a valid descriptor. */
 static q8conv_status expected_create(const q8conv_pw_desc *d)
 {
-    if (d->kernel == Q8CONV_KERNEL_DOT && !g_has_dot)
+    if ((d->kernel == Q8CONV_KERNEL_DOT && !g_has_dot) || (d->kernel == Q8CONV_KERNEL_COOPMAT && !g_has_coopmat))
         return Q8CONV_ERROR_UNSUPPORTED;
     for (uint32_t o = 0; o < d->out_channels; ++o) {
         float eff = d->input_scale * d->weight_scales[o];
@@ -207,11 +216,13 @@ static void fuzz_tensor_desc(reader *r)
     uint8_t sel = u8(r);
     if (sel < 128) {
         d = (q8conv_tensor_desc){1u + u8(r) % 4u, 1u + u8(r) % 70u, 1u + u8(r) % 9u, 1u + u8(r) % 33u,
-                                 (q8conv_layout)(u8(r) % 2u)};
+                                 (q8conv_layout)(u8(r) % 2u), (q8conv_dtype)(u8(r) % 2u)};
     } else {
-        d = (q8conv_tensor_desc){u32(r), u32(r), u32(r), u32(r), (q8conv_layout)enum_value(r, 2)};
+        d = (q8conv_tensor_desc){u32(r), u32(r), u32(r), u32(r), (q8conv_layout)enum_value(r, 2),
+                                 (q8conv_dtype)enum_value(r, 2)};
     }
-    const bool invalid = d.n == 0 || d.c == 0 || d.h == 0 || d.w == 0 || (uint32_t)d.layout > 1;
+    const bool invalid =
+        d.n == 0 || d.c == 0 || d.h == 0 || d.w == 0 || (uint32_t)d.layout > 1 || (uint32_t)d.dtype > 1;
     /* Bytes per the layout formula, in long double (64 mantissa bits: exact up to 2^64, and
      * anything larger is far beyond the 2^40 limit either way). */
     const long double c4 = (long double)((d.c + 3ull) / 4ull);
@@ -258,6 +269,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     q8conv_context_info info;
     q8conv_context_get_info(g_ctx, &info);
     g_has_dot = info.integer_dot_product_supported;
+    g_has_coopmat = info.cooperative_matrix_supported;
     g_range = info.max_storage_buffer_range;
     fprintf(stderr, "fuzz_pw: device %s, validation %s\n", info.device_name, info.validation_enabled ? "on" : "off");
     return 0;
@@ -272,6 +284,30 @@ static void check_validation_clean(void)
                 info.validation_warnings);
 }
 
+/* The op given a tensor of the other element type on one side (the other side right): refused,
+ * and the poisoned output keeps every byte. */
+static void check_wrong_type(q8conv_pw *op, q8conv_tensor *ti, q8conv_tensor *to, q8conv_tensor_desc di,
+                             q8conv_tensor_desc dout, bool input_side)
+{
+    q8conv_tensor_desc *flip = input_side ? &di : &dout;
+    flip->dtype = flip->dtype == Q8CONV_DTYPE_UINT8 ? Q8CONV_DTYPE_INT8 : Q8CONV_DTYPE_UINT8;
+    q8conv_tensor *other = NULL;
+    FUZZ_ASSERT(q8conv_tensor_create(g_ctx, flip, &other) == Q8CONV_SUCCESS, "tensor of the other type");
+    q8conv_tensor *out = input_side ? to : other;
+    const size_t raw = (size_t)q8conv_tensor_size_bytes(&dout);
+    uint8_t *poison = malloc(raw), *now = malloc(raw);
+    memset(poison, 0xA5, raw);
+    FUZZ_ASSERT(q8conv_tensor_write_raw(out, poison, raw) == Q8CONV_SUCCESS, "poison the output");
+    const q8conv_status st = q8conv_pw_run(op, input_side ? other : ti, out);
+    FUZZ_ASSERT(st == Q8CONV_ERROR_INVALID_ARGUMENT, "pw_run with a %s tensor of the other type: %s",
+                input_side ? "input" : "output", q8conv_status_string(st));
+    FUZZ_ASSERT(q8conv_tensor_read_raw(out, now, raw) == Q8CONV_SUCCESS && memcmp(now, poison, raw) == 0,
+                "a refused run wrote its output");
+    q8conv_tensor_destroy(other);
+    free(poison);
+    free(now);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     reader r = {data, size, 0};
@@ -282,14 +318,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     d.out_channels = channels(&r);
     d.input_scale = scale(&r);
     d.output_scale = scale(&r);
-    d.input_zero_point = zero_point(&r);
-    d.output_zero_point = zero_point(&r);
+    d.input_type = (q8conv_dtype)enum_value(&r, 2);
+    d.output_type = (q8conv_dtype)enum_value(&r, 2);
+    d.input_zero_point = zero_point(&r, d.input_type);
+    d.output_zero_point = zero_point(&r, d.output_type);
     d.bias_mode = (q8conv_bias_mode)enum_value(&r, 3);
     d.activation = (q8conv_activation)enum_value(&r, 3);
     d.input_layout = (q8conv_layout)enum_value(&r, 2);
     d.output_layout = (q8conv_layout)enum_value(&r, 2);
-    d.kernel = (q8conv_kernel)enum_value(&r, 4);
+    d.kernel = (q8conv_kernel)enum_value(&r, 5);
     const uint8_t flags = u8(&r);
+    /* 1: the input tensor, 2: the output tensor of the other element type first (must be refused). */
+    const uint8_t wrong_type = u8(&r) % 4u;
     const uint32_t n = 1u + u8(&r) % 3u, h = 1u + u8(&r) % 6u, w = 1u + u8(&r) % 13u;
     uint64_t seed = u32(&r);
     const float sw_base = scale(&r);
@@ -373,9 +413,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         out_n = (size_t)n * d.out_channels * h * w;
         x = malloc(in_n);
         ref = malloc(out_n);
+        /* The ends of the input type's range: 0x7F/0x80 as int8, 0xFF/0x00 as uint8. */
+        const bool u8_in = d.input_type == Q8CONV_DTYPE_UINT8;
         for (size_t i = 0; i < in_n; ++i) {
             uint64_t v = next(&seed);
-            x[i] = data_kind % 4 == 1 ? ((v & 1) ? 127 : -128) : (int8_t)v;
+            x[i] = data_kind % 4 == 1 ? ((v & 1) ? (u8_in ? -1 : 127) : (u8_in ? 0 : -128)) : (int8_t)v;
         }
         memset(ref, 0xA5, out_n);
         const q8conv_status st = q8conv_pw_reference(&d, n, h, w, x, ref);
@@ -394,8 +436,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st != Q8CONV_SUCCESS)
             FUZZ_ASSERT(op == (q8conv_pw *)(uintptr_t)0x5E47, "pw_create failed but wrote *out");
         if (st == Q8CONV_SUCCESS) {
-            const q8conv_tensor_desc di = {n, d.in_channels, h, w, d.input_layout};
-            const q8conv_tensor_desc dout = {n, d.out_channels, h, w, d.output_layout};
+            const q8conv_tensor_desc di = {n, d.in_channels, h, w, d.input_layout, d.input_type};
+            const q8conv_tensor_desc dout = {n, d.out_channels, h, w, d.output_layout, d.output_type};
             q8conv_tensor *ti = NULL, *to = NULL;
             int8_t *got = malloc(out_n);
             const q8conv_host_layout host = (flags & 0x40) ? Q8CONV_HOST_NHWC : Q8CONV_HOST_NCHW;
@@ -411,14 +453,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_ASSERT(q8conv_tensor_create(g_ctx, &di, &ti) == Q8CONV_SUCCESS, "input tensor");
             FUZZ_ASSERT(q8conv_tensor_create(g_ctx, &dout, &to) == Q8CONV_SUCCESS, "output tensor");
             FUZZ_ASSERT(q8conv_tensor_write(ti, xh, host) == Q8CONV_SUCCESS, "tensor_write");
+            if (wrong_type == 1 || wrong_type == 2)
+                check_wrong_type(op, ti, to, di, dout, wrong_type == 1);
             q8conv_status run = q8conv_pw_run(op, ti, to);
             FUZZ_ASSERT(run == Q8CONV_SUCCESS, "pw_run: %s", q8conv_status_string(run));
             FUZZ_ASSERT(q8conv_tensor_read(to, got, Q8CONV_HOST_NCHW) == Q8CONV_SUCCESS, "tensor_read");
             for (size_t i = 0; i < out_n; ++i)
                 FUZZ_ASSERT(got[i] == ref[i],
-                            "GPU differs from the reference at %zu: %d vs %d (N%u H%u W%u %u->%u bias %u act %u kernel %s)",
-                            i, got[i], ref[i], n, h, w, d.in_channels, d.out_channels, (unsigned)d.bias_mode,
-                            (unsigned)d.activation, q8conv_kernel_name(q8conv_pw_get_kernel(op)));
+                            "GPU differs from the reference at %zu: 0x%02x vs 0x%02x (N%u H%u W%u %u->%u bias %u act %u "
+                            "kernel %s)",
+                            i, (uint8_t)got[i], (uint8_t)ref[i], n, h, w, d.in_channels, d.out_channels,
+                            (unsigned)d.bias_mode, (unsigned)d.activation, q8conv_kernel_name(q8conv_pw_get_kernel(op)));
             q8conv_tensor_destroy(ti);
             q8conv_tensor_destroy(to);
             q8conv_pw_destroy(op);

@@ -1,4 +1,5 @@
-/* libq8conv: quantized int8 pointwise (1x1) convolution on any Vulkan device.
+/* libq8conv: quantized 8-bit pointwise (1x1) convolution on any Vulkan device: int8 weights,
+ * int8 or uint8 activations.
  *
  * The whole public API is this header. What is computed, bit for bit, is documented in
  * SEMANTICS.md (shipped with the sources); the CPU reference q8conv_pw_reference() is its
@@ -80,9 +81,18 @@ typedef enum q8conv_layout {
 
 /** Host-side layout of tensor_write/read arrays and of the CPU reference (no padding). */
 typedef enum q8conv_host_layout {
-    Q8CONV_HOST_NCHW = 0, /**< int8 [N][C][H][W] */
-    Q8CONV_HOST_NHWC = 1  /**< int8 [N][H][W][C] */
+    Q8CONV_HOST_NCHW = 0, /**< bytes [N][C][H][W] */
+    Q8CONV_HOST_NHWC = 1  /**< bytes [N][H][W][C] */
 } q8conv_host_layout;
+
+/** Element type of an activation tensor, and of each side of an op (SEMANTICS.md "uint8
+ *  activations"). Weights are always int8. The host calls take and give a tensor's bytes as they
+ *  are, through `int8_t` pointers: pass a uint8 array with a cast, `(const int8_t *)u8` or
+ *  `(int8_t *)u8` (every byte keeps its bits; C lets any object be accessed as such bytes). */
+typedef enum q8conv_dtype {
+    Q8CONV_DTYPE_INT8 = 0,  /**< int8, zero point in [-128, 127] (TFLite, ExecuTorch, XNNPACK QC8) */
+    Q8CONV_DTYPE_UINT8 = 1  /**< uint8, zero point in [0, 255] (ONNX QLinearConv U8S8, PyTorch quint8, XNNPACK QU8) */
+} q8conv_dtype;
 
 typedef enum q8conv_bias_mode {
     Q8CONV_BIAS_NONE = 0,  /**< No bias; `bias` must be NULL. */
@@ -241,12 +251,17 @@ typedef struct q8conv_context_info {
 typedef struct q8conv_tensor_desc {
     uint32_t n, c, h, w;  /**< logical shape [N][C][H][W]; each >= 1 */
     q8conv_layout layout; /**< device packing; 0 = 4W4C */
+    q8conv_dtype dtype;   /**< element type; 0 = INT8. An op takes only tensors of its side's type. */
 } q8conv_tensor_desc;
 
 typedef struct q8conv_pw_desc {
     uint32_t in_channels, out_channels; /**< 1..16384 and >= 1 */
-    float input_scale;  int32_t input_zero_point;
-    float output_scale; int32_t output_zero_point;
+    float input_scale;  int32_t input_zero_point;  /**< zero point in the input type's range */
+    float output_scale; int32_t output_zero_point; /**< zero point in the output type's range */
+    /** Element types of input and output (0 = INT8), independently: U8S8 (uint8 in and out), and
+     *  mixed uint8 -> int8 or int8 -> uint8, are all valid. The clamp bounds of the activations
+     *  follow the output type's range. */
+    q8conv_dtype input_type, output_type;
     const int8_t *weights;        /**< [out_channels][in_channels]; copied by q8conv_pw_create */
     const float *weight_scales;   /**< [out_channels]; copied */
     q8conv_bias_mode bias_mode;
@@ -363,7 +378,7 @@ Q8CONV_API q8conv_status q8conv_device_requirements(PFN_vkGetInstanceProcAddr ge
 Q8CONV_API VkDeviceSize q8conv_tensor_size_bytes(const q8conv_tensor_desc *desc);
 
 /** Creates a device tensor owned by the library. Its contents are undefined until written.
- *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, a zero dimension, a bad layout.
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, a zero dimension, a bad layout or dtype.
  *  @retval Q8CONV_ERROR_UNSUPPORTED the buffer would exceed what the device can bind in parts.
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_tensor_create(q8conv_context *ctx, const q8conv_tensor_desc *desc, q8conv_tensor **out);
@@ -392,12 +407,14 @@ Q8CONV_API q8conv_status q8conv_tensor_wrap_sized(q8conv_context *ctx, const q8c
                                                   q8conv_tensor **out);
 
 /** Copies a host array of the tensor's logical shape into the device packing, padding with zeros.
- *  @param src N*C*H*W int8 values in `layout`; not kept. Blocks until the copy is done.
+ *  @param src N*C*H*W bytes in `layout`, copied as they are (a uint8 tensor's array is passed
+ *         cast to `const int8_t *`, see q8conv_dtype); not kept. Blocks until the copy is done.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, bad host layout.
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_tensor_write(q8conv_tensor *t, const int8_t *src, q8conv_host_layout layout);
 
 /** Copies the tensor back into a host array of its logical shape (padding dropped). Blocks.
+ *  @param dst N*C*H*W bytes in `layout` (a uint8 tensor's array cast to `int8_t *`).
  *  @retval as q8conv_tensor_write. */
 Q8CONV_API q8conv_status q8conv_tensor_read(const q8conv_tensor *t, int8_t *dst, q8conv_host_layout layout);
 
@@ -428,16 +445,16 @@ Q8CONV_API void q8conv_tensor_destroy(q8conv_tensor *t);
 Q8CONV_API q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, q8conv_pw **out);
 
 /** Runs the op: N, H, W come from `input`, whose shape must be [N][IC][H][W] in the op's input
- *  layout; `output` must be [N][OC][H][W] in its output layout, from the same context, and not
- *  the same memory as `input`. Submits on the context's queue, waits (q8conv_context_desc.wait_mode),
- *  and returns once the output is written.
+ *  layout and input_type; `output` must be [N][OC][H][W] in its output layout and output_type,
+ *  from the same context, and not the same memory as `input`. Submits on the context's queue,
+ *  waits (q8conv_context_desc.wait_mode), and returns once the output is written.
  *  The op keeps the command buffer it recorded for its last pair of tensors: called again with the
  *  same input and output (the same tensors, not others made since at the same address), a run is
  *  one submit and one wait, with no recording and no allocation. Another pair records it again;
  *  for several pairs, or several ops in a row, see q8conv_sequence. (While another thread runs the
  *  same op, a run records into the context's one-shot command buffer instead.)
- *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, mismatched or aliasing tensors
- *          (output untouched).
+ *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, mismatched (shape, layout, dtype,
+ *          context) or aliasing tensors (output untouched).
  *  @retval Q8CONV_ERROR_UNSUPPORTED the shape exceeds the device even when split (output untouched).
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_pw_run(q8conv_pw *op, const q8conv_tensor *input, q8conv_tensor *output);
@@ -511,7 +528,8 @@ Q8CONV_API void q8conv_pw_destroy(q8conv_pw *op);
 Q8CONV_API q8conv_status q8conv_sequence_create(q8conv_context *ctx, q8conv_sequence **out);
 
 /** Appends the step `op` from `input` to `output`. The tensors follow q8conv_pw_run's rules (shapes,
- *  layouts, not the same memory), and the op and tensors must belong to the sequence's context.
+ *  layouts, element types, not the same memory), and the op and tensors must belong to the
+ *  sequence's context.
  *  Any number of steps; an op or a tensor may appear in any number of them (the output of one step
  *  as the input of a later one makes a chain). Nothing is recorded here.
  *  The sequence keeps the three pointers until it is destroyed. Destroying one of those objects
@@ -556,8 +574,9 @@ Q8CONV_API q8conv_status q8conv_sequence_run(q8conv_sequence *seq);
 Q8CONV_API void q8conv_sequence_destroy(q8conv_sequence *seq);
 
 /** The CPU reference (SEMANTICS.md as code): computes the op for host arrays, no device needed.
- *  @param input  [n][in_channels][h][w] int8 (NCHW); not kept.
- *  @param output [n][out_channels][h][w] int8 (NCHW).
+ *  @param input  [n][in_channels][h][w] bytes (NCHW) of the desc's input_type; a uint8 array is
+ *                passed cast to `const int8_t *` (q8conv_dtype). Not kept.
+ *  @param output [n][out_channels][h][w] bytes (NCHW) of its output_type (uint8: cast to `int8_t *`).
  *  The desc's layouts and kernel are ignored.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT the desc or a dimension is invalid
  *          (output untouched). Thread-safe. */

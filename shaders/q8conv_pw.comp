@@ -6,6 +6,8 @@
  *   LEGACY             0: TILE_N4 = Q8CONV_TILE_N4_MAIN (16 accumulators), 1: Q8CONV_TILE_N4_LEGACY (32)
  *   USE_DOT            1: OpSDotAccSat on packed int8x4; 0: plain integer math (fallback)
  *   IN_4W4C / OUT_4W4C 1: Q8CONV_LAYOUT_4W4C, 0: Q8CONV_LAYOUT_4C1W
+ * uint8 activations need no variant: INPUT_XOR (below) reads a uint8 input as int8, and the host's
+ * clamp bounds make the stored low byte a uint8 output value.
  * The layouts are compile-time so each buffer is declared with its natural element type (16-byte
  * blocks for 4W4C), which lets the GPU issue one 128-bit load per K step. */
 #extension GL_GOOGLE_include_directive : require
@@ -39,6 +41,10 @@ layout(constant_id = 4) const uint K_SPLIT = 1u;
  * the picker keeps local x * K_SPLIT * TILE_N4 <= Q8CONV_KSPLIT_SLOTS. */
 const uint PARTIAL_SLOTS = K_SPLIT > 1u ? uint(Q8CONV_KSPLIT_SLOTS) * 4u : 1u;
 shared ivec4 partial[PARTIAL_SLOTS];
+
+/* 0x80808080u reads uint8 input bytes as int8 (x - 128, with the zero point shifted alike on the
+ * host, src/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away. */
+layout(constant_id = 11) const uint INPUT_XOR = 0u;
 
 /* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the
  * saturating OpSDotAccSat (1) or OpSDot plus an add (0). */
@@ -87,8 +93,8 @@ layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uint out_words
 /* Block (oc4, ic4) at ic4 * C4_out + oc4 (K-major, so a warp's weight loads coalesce); word c holds
  * output channel 4*oc4+c, bytes = input channels 4*ic4..4*ic4+3. */
 layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_blocks[]; };
-/* Per padded output channel: x = z_x * wsum (minus the int32 bias in BIAS_INT32 mode),
- * y = eff bits, z = float bias bits, w unused. */
+/* Per padded output channel: x = z_x * wsum (z_x - 128 for uint8 input), minus the int32 bias in
+ * BIAS_INT32 mode; y = eff bits, z = float bias bits, w unused. */
 layout(std430, set = 0, binding = 1) readonly buffer ChannelBuf { uvec4 channel_params[]; };
 
 layout(push_constant) uniform Push {
@@ -110,11 +116,12 @@ layout(push_constant) uniform Push {
 
 
 #if IN_4W4C
-uvec4 load_input(uint base, uint k) { return in_blocks[base + k]; }
+uvec4 load_input(uint base, uint k) { return in_blocks[base + k] ^ uvec4(INPUT_XOR); }
 #else
 uvec4 load_input(uint base[4], uint k)
 {
-    return uvec4(in_words[base[0] + k], in_words[base[1] + k], in_words[base[2] + k], in_words[base[3] + k]);
+    return uvec4(in_words[base[0] + k], in_words[base[1] + k], in_words[base[2] + k], in_words[base[3] + k]) ^
+           uvec4(INPUT_XOR);
 }
 #endif
 

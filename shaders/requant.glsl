@@ -2,9 +2,11 @@
  * cannot drift apart. The including shader defines BIAS_MODE (0 none, 1 float, 2 int32: a
  * specialization constant, so the unused path folds away) before including this file.
  *
- * ch: the channel's params (x = z_x * wsum, minus the int32 bias in BIAS_INT32 mode; y = eff bits;
- * z = float bias bits). Every operation is one correctly rounded binary32 operation in the
- * specified order; `precise` forbids fusing the multiply and the add. Returns the output byte. */
+ * ch: the channel's params (x = z_x * wsum, with z_x - 128 for uint8 input, minus the int32 bias
+ * in BIAS_INT32 mode; y = eff bits; z = float bias bits). Every operation is one correctly rounded
+ * binary32 operation in the specified order; `precise` forbids fusing the multiply and the add.
+ * Returns the output byte: qmin and qmax bound q to the output type's range, int8 or uint8, whose
+ * value the low byte of int(q) then is. */
 uint requant_byte(int acc, uvec4 ch, float inv_y, float z_y, float qmin, float qmax)
 {
     precise float v;

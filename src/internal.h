@@ -361,6 +361,8 @@ struct q8conv_pw {
     q8conv_context *ctx;
     uint32_t ic, oc, c4_in, c4_out;
     q8conv_layout input_layout, output_layout;
+    q8conv_dtype input_type, output_type; /* tensors must match them */
+    uint32_t input_xor; /* q8conv_input_xor of input_type: the pipeline key's INPUT_XOR */
     q8conv_bias_mode bias_mode;
     q8conv_kernel kernel; /* what q8conv_pw_get_kernel reports: variants[0]'s */
     q8conv_requant rq;

@@ -280,7 +280,7 @@ static void tune_print_stats(q8conv_context *ctx, VkPipeline p, const q8conv_pip
 static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out)
 {
     /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp); 5-9: the
-     * matrix tile, 10: subgroup size, 11: INPUT_XOR, 12: stages (shaders/q8conv_pw_coopmat.comp).
+     * matrix tile, 10: subgroup size, 12: stages (shaders/q8conv_pw_coopmat.comp); 11: INPUT_XOR (both).
      * An entry whose id a module does not declare has no effect (Vulkan's rule). */
     const uint32_t spec_values[13] = {key->local[0], key->local[1], key->local[2], key->bias_mode, key->k_split,
                                       key->tile[0],  key->tile[1],  key->tile[2],  key->tile[3],   key->tile[4],

@@ -19,7 +19,7 @@ static inline uint32_t q8conv_div_up(uint32_t a, uint32_t b) { return (a + b - 1
 
 /* SEMANTICS.md "Valid parameters" for an op descriptor (weights, scales, bias, zero points, enums). */
 q8conv_status q8conv_validate_pw_desc(const q8conv_pw_desc *desc);
-/* Dimensions >= 1, a known layout, and a size that fits in uint64 words. */
+/* Dimensions >= 1, a known layout and dtype, and a size that fits in uint64 words. */
 q8conv_status q8conv_validate_tensor_desc(const q8conv_tensor_desc *desc);
 /* A finite, positive, normal float whose reciprocal is normal too. */
 bool q8conv_scale_is_valid(float s);
@@ -51,7 +51,8 @@ void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, void *dst);
 
 /* Per padded output channel, as the shader reads it (4 x 32-bit words). */
 typedef struct q8conv_channel_params {
-    int32_t offset;   /* z_x * wsum[oc], minus bias_i32[oc] in INT32 mode */
+    int32_t offset;   /* z_x * wsum[oc] (uint8 input: (z_x - 128) * wsum[oc], as the kernel reads x - 128),
+                         minus bias_i32[oc] in INT32 mode */
     float eff;        /* s_x * s_w[oc] (NONE/FLOAT) or (s_x * s_w[oc]) / s_y (INT32) */
     float bias;       /* float bias (FLOAT mode) or 0 */
     uint32_t unused;
@@ -62,6 +63,10 @@ typedef struct q8conv_requant {
     float z_y;        /* (float)z_y */
     float qmin, qmax; /* clamp bounds, SEMANTICS.md */
 } q8conv_requant;
+
+/* What the kernels XOR every loaded input word with: 0x80808080 turns uint8 bytes x into the int8
+ * bytes of x - 128, so one int8 dot product serves both types; 0 for int8 input. */
+uint32_t q8conv_input_xor(q8conv_dtype input_type);
 
 /* Fills per-channel params for C4_out*4 channels (padding: zeros) and the per-op constants.
  * Returns Q8CONV_ERROR_UNSUPPORTED if some eff[oc] is subnormal or zero (a device may flush it). */

@@ -102,6 +102,9 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     op->c4_out = c4_out;
     op->input_layout = desc->input_layout;
     op->output_layout = desc->output_layout;
+    op->input_type = desc->input_type;
+    op->output_type = desc->output_type;
+    op->input_xor = q8conv_input_xor(desc->input_type);
     op->bias_mode = desc->bias_mode;
     op->kernel = q8conv_kernel_lines[line].kernel;
     op->variants[0].line = line;
@@ -154,6 +157,9 @@ static q8conv_status check_tensors(const q8conv_pw *op, const q8conv_tensor *in,
     const q8conv_tensor_desc *i = &in->desc, *o = &out->desc;
     if (i->c != op->ic || i->layout != op->input_layout || o->c != op->oc || o->layout != op->output_layout ||
         o->n != i->n || o->h != i->h || o->w != i->w)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    /* Same bytes, other numbers: a uint8 tensor read as int8 (or the reverse) would compute garbage. */
+    if (i->dtype != op->input_type || o->dtype != op->output_type)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if (tensors_overlap(in, out))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
@@ -229,7 +235,8 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                          .k_split = pp->plan.k_split,
                                          .tile = {pp->plan.tile.bm, pp->plan.tile.bn, pp->plan.tile.sg_m,
                                                   pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages},
-                                         .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u};
+                                         .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u,
+                                         .input_xor = op->input_xor};
         st = q8conv_ctx_get_pipeline(op->ctx, &key, &op->pipelines, &pp->pipeline);
     }
     pp->rows = rows;

@@ -10,7 +10,7 @@
 
 #include "pure.h"
 
-/* Pixels transposed at a time: 64 rows of at most 16 KiB stay within a typical L2. */
+/* Pixels transposed at a time: 64 rows of at most 32 KiB (int16 values) stay within a typical L2. */
 #define PIXEL_CHUNK 64u
 
 /* Per output channel constants, computed once per call. */
@@ -22,13 +22,15 @@ typedef struct ref_channel {
 typedef struct ref_op {
     const q8conv_pw_desc *d;
     uint32_t ic, oc;
+    bool u8_in; /* input bytes are uint8 values */
     ref_channel *ch;
     float inv_y, z_y, qmin, qmax;
 } ref_op;
 
-/* An int8 dot product. The fixed 16-wide inner loop is what lets gcc -O2 vectorize it (a loop of
- * unknown length needs an epilogue, which -O2's cost model refuses). Exact in int32: |sum| <= 2^28. */
-static int32_t dot_i8(const int8_t *a, const int8_t *b, size_t n)
+/* Activations (as values: -128..127 or 0..255) times int8 weights. The fixed 16-wide inner loop is
+ * what lets gcc -O2 vectorize it (a loop of unknown length needs an epilogue, which -O2's cost model
+ * refuses). Exact in int32: |sum| <= 16384 * 255 * 128 < 2^29. */
+static int32_t dot(const int16_t *a, const int8_t *b, size_t n)
 {
     int32_t sum = 0;
     size_t k = 0;
@@ -51,25 +53,28 @@ static int32_t row_sum(const int8_t *row, uint32_t n)
     return sum;
 }
 
-/* SEMANTICS.md: ReLU6's upper bound min(127, roundEven(6.0f * (1.0f / s_y)) + z_y), in float. */
-static float relu6_bound(float s_y, float z_y)
+/* SEMANTICS.md: ReLU6's upper bound min(top, roundEven(6.0f * (1.0f / s_y)) + z_y), in float. */
+static float relu6_bound(float s_y, float z_y, float top)
 {
     float inv = 1.0f / s_y;
     float six = 6.0f * inv;
     float rounded = nearbyintf(six);
     float bound = rounded + z_y;
-    return bound < 127.0f ? bound : 127.0f;
+    return bound < top ? bound : top;
 }
 
+/* [qmin, qmax]: the output type's range, narrowed by the activation. */
 static void init_clamp(ref_op *op)
 {
     const q8conv_pw_desc *d = op->d;
-    op->qmin = -128.0f;
-    op->qmax = 127.0f;
+    const float bottom = d->output_type == Q8CONV_DTYPE_UINT8 ? 0.0f : -128.0f;
+    const float top = d->output_type == Q8CONV_DTYPE_UINT8 ? 255.0f : 127.0f;
+    op->qmin = bottom;
+    op->qmax = top;
     if (d->activation == Q8CONV_ACTIVATION_RELU || d->activation == Q8CONV_ACTIVATION_RELU6)
-        op->qmin = op->z_y > -128.0f ? op->z_y : -128.0f;
+        op->qmin = op->z_y > bottom ? op->z_y : bottom;
     if (d->activation == Q8CONV_ACTIVATION_RELU6)
-        op->qmax = relu6_bound(d->output_scale, op->z_y);
+        op->qmax = relu6_bound(d->output_scale, op->z_y, top);
 }
 
 static void init_channels(ref_op *op)
@@ -87,8 +92,10 @@ static void init_channels(ref_op *op)
     init_clamp(op);
 }
 
-/* One output element from its accumulator, exactly as SEMANTICS.md "Per output element". */
-static int8_t requantize(const ref_op *op, uint32_t oc, int32_t acc)
+/* One output element from its accumulator, exactly as SEMANTICS.md "Per output element": the
+ * byte of the clamped value, in the output type (uint8 values 128..255 and int8 -128..-1 share
+ * their bytes). */
+static uint8_t requantize(const ref_op *op, uint32_t oc, int32_t acc)
 {
     const q8conv_pw_desc *d = op->d;
     int32_t adj = acc - d->input_zero_point * op->ch[oc].wsum;
@@ -109,30 +116,31 @@ static int8_t requantize(const ref_op *op, uint32_t oc, int32_t acc)
     float y = r + op->z_y;
     y = y > op->qmin ? y : op->qmin;
     y = y < op->qmax ? y : op->qmax;
-    return (int8_t)y;
+    return (uint8_t)(int32_t)y;
 }
 
-/* Copies pixels [m0, m0 + count) of one NCHW image into rows of ic contiguous bytes. */
-static void transpose_chunk(const int8_t *image, size_t hw, uint32_t ic, size_t m0, size_t count,
-                            int8_t *rows)
+/* Copies pixels [m0, m0 + count) of one NCHW image into rows of ic contiguous values, each byte
+ * read in the input type (SEMANTICS.md: uint8 x is 0..255, not shifted). */
+static void transpose_chunk(const uint8_t *image, size_t hw, uint32_t ic, bool u8_in, size_t m0, size_t count,
+                            int16_t *rows)
 {
     for (uint32_t k = 0; k < ic; k++) {
-        const int8_t *src = image + (size_t)k * hw + m0;
+        const uint8_t *src = image + (size_t)k * hw + m0;
         for (size_t j = 0; j < count; j++)
-            rows[j * ic + k] = src[j];
+            rows[j * ic + k] = u8_in ? (int16_t)src[j] : (int16_t)(int8_t)src[j];
     }
 }
 
-static void run_image(const ref_op *op, const int8_t *image, size_t hw, int8_t *out, int8_t *rows)
+static void run_image(const ref_op *op, const uint8_t *image, size_t hw, uint8_t *out, int16_t *rows)
 {
     for (size_t m0 = 0; m0 < hw; m0 += PIXEL_CHUNK) {
         size_t count = hw - m0 < PIXEL_CHUNK ? hw - m0 : PIXEL_CHUNK;
-        transpose_chunk(image, hw, op->ic, m0, count, rows);
+        transpose_chunk(image, hw, op->ic, op->u8_in, m0, count, rows);
         for (uint32_t oc = 0; oc < op->oc; oc++) {
             const int8_t *w = op->d->weights + (size_t)oc * op->ic;
-            int8_t *dst = out + (size_t)oc * hw + m0;
+            uint8_t *dst = out + (size_t)oc * hw + m0;
             for (size_t j = 0; j < count; j++)
-                dst[j] = requantize(op, oc, dot_i8(rows + j * op->ic, w, op->ic));
+                dst[j] = requantize(op, oc, dot(rows + j * op->ic, w, op->ic));
         }
     }
 }
@@ -144,9 +152,10 @@ Q8CONV_API q8conv_status q8conv_pw_reference(const q8conv_pw_desc *desc, uint32_
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if (n == 0 || h == 0 || w == 0 || input == NULL || output == NULL)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
-    ref_op op = {.d = desc, .ic = desc->in_channels, .oc = desc->out_channels};
+    ref_op op = {.d = desc, .ic = desc->in_channels, .oc = desc->out_channels,
+                 .u8_in = desc->input_type == Q8CONV_DTYPE_UINT8};
     op.ch = malloc(sizeof(*op.ch) * op.oc);
-    int8_t *rows = malloc((size_t)PIXEL_CHUNK * op.ic);
+    int16_t *rows = malloc(sizeof(*rows) * PIXEL_CHUNK * op.ic);
     if (op.ch == NULL || rows == NULL) {
         free(op.ch);
         free(rows);
@@ -154,8 +163,10 @@ Q8CONV_API q8conv_status q8conv_pw_reference(const q8conv_pw_desc *desc, uint32_
     }
     init_channels(&op);
     size_t hw = (size_t)h * w;
+    const uint8_t *in_bytes = (const uint8_t *)input;
+    uint8_t *out_bytes = (uint8_t *)output;
     for (size_t b = 0; b < n; b++)
-        run_image(&op, input + b * op.ic * hw, hw, output + b * op.oc * hw, rows);
+        run_image(&op, in_bytes + b * op.ic * hw, hw, out_bytes + b * op.oc * hw, rows);
     free(op.ch);
     free(rows);
     return Q8CONV_SUCCESS;

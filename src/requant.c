@@ -16,13 +16,21 @@ static int32_t weight_row_sum(const int8_t *row, uint32_t ic)
     return sum;
 }
 
+uint32_t q8conv_input_xor(q8conv_dtype input_type)
+{
+    return input_type == Q8CONV_DTYPE_UINT8 ? 0x80808080u : 0u;
+}
+
 /* The shader computes float(acc - offset) * eff. With offset = z_x * wsum - bias_i32 that is
  * float(adj + bias_i32) * eff, the INT32 formula, computed with one subtraction per element.
- * No overflow: |z_x * wsum| <= 2^28 and |bias_i32| <= 2^30. */
+ * A uint8 input reaches the accumulator as x - 128 (q8conv_input_xor), so its zero point is
+ * shifted alike: sum (x - 128) * w - (z_x - 128) * wsum = sum (x - z_x) * w.
+ * No overflow: |z_x * wsum| <= 2^28 (z_x - 128 lies in [-128, 127] too) and |bias_i32| <= 2^30. */
 static int32_t channel_offset(const q8conv_pw_desc *d, uint32_t oc)
 {
     int32_t wsum = weight_row_sum(d->weights + (size_t)oc * d->in_channels, d->in_channels);
-    int32_t offset = d->input_zero_point * wsum;
+    int32_t z_x = d->input_zero_point - (d->input_type == Q8CONV_DTYPE_UINT8 ? 128 : 0);
+    int32_t offset = z_x * wsum;
     if (d->bias_mode == Q8CONV_BIAS_INT32)
         offset -= ((const int32_t *)d->bias)[oc];
     return offset;
@@ -36,26 +44,30 @@ static float channel_eff(const q8conv_pw_desc *d, uint32_t oc)
     return eff;
 }
 
-/* The ReLU6 upper bound, min(127, roundEven(6 * (1 / s_y)) + z_y), kept in float throughout:
- * 6 / s_y can exceed every integer type (even reach +inf), and fminf clamps that to 127. */
-static float relu6_upper(float s_y, float z_y)
+/* The ReLU6 upper bound, min(top, roundEven(6 * (1 / s_y)) + z_y), kept in float throughout:
+ * 6 / s_y can exceed every integer type (even reach +inf), and fminf clamps that to top. */
+static float relu6_upper(float s_y, float z_y, float top)
 {
     float inv = 1.0f / s_y;
     float six = 6.0f * inv;
     float r = nearbyintf(six);
     float upper = r + z_y;
-    return fminf(127.0f, upper);
+    return fminf(top, upper);
 }
 
+/* The bounds follow the output type's range; the shader then stores the low byte of the clamped
+ * integer, which is the uint8 or int8 value alike. */
 static void fill_clamp(const q8conv_pw_desc *d, q8conv_requant *rq)
 {
-    rq->qmin = -128.0f;
-    rq->qmax = 127.0f;
+    const bool u8 = d->output_type == Q8CONV_DTYPE_UINT8;
+    const float bottom = u8 ? 0.0f : -128.0f, top = u8 ? 255.0f : 127.0f;
+    rq->qmin = bottom;
+    rq->qmax = top;
     if (d->activation == Q8CONV_ACTIVATION_NONE)
         return;
-    rq->qmin = fmaxf(rq->z_y, -128.0f);
+    rq->qmin = fmaxf(rq->z_y, bottom);
     if (d->activation == Q8CONV_ACTIVATION_RELU6)
-        rq->qmax = relu6_upper(d->output_scale, rq->z_y);
+        rq->qmax = relu6_upper(d->output_scale, rq->z_y, top);
 }
 
 q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_params *channels,

@@ -26,8 +26,11 @@ bool q8conv_scale_is_valid(float s)
     return fpclassify(inv) == FP_NORMAL;
 }
 
-static bool zero_point_is_valid(int32_t z)
+/* The side's type is checked first (enums_are_valid), so anything not INT8 here is UINT8. */
+static bool zero_point_is_valid(int32_t z, q8conv_dtype type)
 {
+    if ((unsigned)type == (unsigned)Q8CONV_DTYPE_UINT8)
+        return z >= 0 && z <= 255;
     return z >= -128 && z <= 127;
 }
 
@@ -42,6 +45,8 @@ static bool enums_are_valid(const q8conv_pw_desc *d)
            enum_below((unsigned)d->activation, 3u) &&
            enum_below((unsigned)d->input_layout, 2u) &&
            enum_below((unsigned)d->output_layout, 2u) &&
+           enum_below((unsigned)d->input_type, 2u) &&
+           enum_below((unsigned)d->output_type, 2u) &&
            enum_below((unsigned)d->kernel, (unsigned)Q8CONV_KERNEL_COUNT_);
 }
 
@@ -61,7 +66,8 @@ static bool float_bias_is_valid(const float *bias, uint32_t oc)
     return true;
 }
 
-/* The bound keeps adj + bias inside int32: |adj| <= 16384 * 255 * 128 < 2^30. */
+/* The bound keeps adj + bias inside int32: |adj| <= 16384 * 255 * 128 < 2^30 (x - z_x spans at
+ * most 255 in either type). */
 static bool int32_bias_is_valid(const int32_t *bias, uint32_t oc)
 {
     for (uint32_t i = 0; i < oc; i++) {
@@ -97,7 +103,8 @@ q8conv_status q8conv_validate_pw_desc(const q8conv_pw_desc *desc)
     /* Cheap scalar checks first: the per-channel loops below trust the channel counts. */
     if (!channels_are_valid(desc) || !enums_are_valid(desc))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
-    if (!zero_point_is_valid(desc->input_zero_point) || !zero_point_is_valid(desc->output_zero_point))
+    if (!zero_point_is_valid(desc->input_zero_point, desc->input_type) ||
+        !zero_point_is_valid(desc->output_zero_point, desc->output_type))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if (!q8conv_scale_is_valid(desc->input_scale) || !q8conv_scale_is_valid(desc->output_scale))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
@@ -145,7 +152,7 @@ q8conv_status q8conv_validate_tensor_desc(const q8conv_tensor_desc *desc)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if (desc->n == 0 || desc->c == 0 || desc->h == 0 || desc->w == 0)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
-    if (!enum_below((unsigned)desc->layout, 2u))
+    if (!enum_below((unsigned)desc->layout, 2u) || !enum_below((unsigned)desc->dtype, 2u))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     uint64_t bytes;
     /* An overflowing or > 2^40 size is a well-formed descriptor that no device can hold, hence

@@ -1,5 +1,5 @@
 /* GPU against the CPU reference, byte for byte, with poisoned outputs and padding checks.
- * Usage: q8conv-test-gpu SUITE   (small_oc | shapes | modes | split | kernels) */
+ * Usage: q8conv-test-gpu SUITE   (small_oc | shapes | modes | split | uint8) */
 #include <string.h>
 
 #include "common.h"
@@ -16,15 +16,17 @@ static q8conv_kernel default_kernel;
 static bool coopmat_supported;
 static unsigned coopmat_refused;
 
-/* One run: random op and input, poisoned output, GPU vs reference, padding included. */
-static void run_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc,
-                     q8conv_bias_mode bias, q8conv_activation act, q8conv_layout lin, q8conv_layout lout,
-                     q8conv_kernel kernel, const int32_t *zero_points)
+/* One run: random op and input of the given element types, poisoned output, GPU vs reference,
+ * padding included. */
+static void run_typed_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc,
+                           q8conv_bias_mode bias, q8conv_activation act, q8conv_layout lin, q8conv_layout lout,
+                           q8conv_dtype tin, q8conv_dtype tout, q8conv_kernel kernel, const int32_t *zero_points)
 {
     test_op t;
     test_op_random(&t, test_process_rng(),
                    &(test_op_params){.ic = ic, .oc = oc, .bias = bias, .activation = act, .input_layout = lin,
-                                     .output_layout = lout, .kernel = kernel});
+                                     .output_layout = lout, .input_type = tin, .output_type = tout,
+                                     .kernel = kernel});
     if (zero_points) {
         t.desc.input_zero_point = zero_points[0];
         t.desc.output_zero_point = zero_points[1];
@@ -49,6 +51,15 @@ static void run_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, ui
     }
     q8conv_pw_destroy(op);
     test_op_free(&t);
+}
+
+/* run_typed_case with int8 on both sides. */
+static void run_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc,
+                     q8conv_bias_mode bias, q8conv_activation act, q8conv_layout lin, q8conv_layout lout,
+                     q8conv_kernel kernel, const int32_t *zero_points)
+{
+    run_typed_case(ctx, n, h, w, ic, oc, bias, act, lin, lout, Q8CONV_DTYPE_INT8, Q8CONV_DTYPE_INT8, kernel,
+                   zero_points);
 }
 
 static q8conv_bias_mode pick_bias(void) { return (q8conv_bias_mode)test_range(0, 2); }
@@ -97,6 +108,138 @@ static void suite_modes(q8conv_context *ctx)
                 for (size_t k = 0; k < KERNEL_COUNT; ++k)
                     run_case(ctx, 2, 5, 11, 37, 22, (q8conv_bias_mode)b, (q8conv_activation)a,
                              (q8conv_layout)test_range(0, 1), (q8conv_layout)test_range(0, 1), kernels[k], zps[z]);
+}
+
+/* The element-type pairs with a uint8 side: U8S8 (ONNX QLinearConv), and both mixed ones. */
+static const q8conv_dtype uint8_pairs[][2] = {{Q8CONV_DTYPE_UINT8, Q8CONV_DTYPE_UINT8},
+                                              {Q8CONV_DTYPE_UINT8, Q8CONV_DTYPE_INT8},
+                                              {Q8CONV_DTYPE_INT8, Q8CONV_DTYPE_UINT8}};
+#define UINT8_PAIR_COUNT (sizeof uint8_pairs / sizeof uint8_pairs[0])
+
+/* A zero point given in uint8 terms, for a side of type t (an int8 side gets the same place in
+ * its range: z - 128). */
+static int32_t zero_point_for(q8conv_dtype t, int32_t z_u8)
+{
+    return t == Q8CONV_DTYPE_UINT8 ? z_u8 : z_u8 - 128;
+}
+
+/* Every uint8 pair x layout pair x bias mode x activation x kernel, N 2 and IC 13, OC 10, W 7 (no
+ * multiple of 4), zero points cycling through both ends of the uint8 range and values between. */
+static void suite_uint8_modes(q8conv_context *ctx)
+{
+    static const int32_t zps[][2] = {{0, 255}, {255, 0}, {0, 0}, {255, 255}, {128, 77}, {3, 130}, {200, 1}};
+    size_t i = 0;
+    for (size_t p = 0; p < UINT8_PAIR_COUNT; ++p)
+        for (int lin = 0; lin < 2; ++lin)
+            for (int lout = 0; lout < 2; ++lout)
+                for (int b = 0; b < 3; ++b)
+                    for (int a = 0; a < 3; ++a)
+                        for (size_t k = 0; k < KERNEL_COUNT; ++k, ++i) {
+                            const int32_t *z = zps[i % (sizeof zps / sizeof zps[0])];
+                            const int32_t zp[2] = {zero_point_for(uint8_pairs[p][0], z[0]),
+                                                   zero_point_for(uint8_pairs[p][1], z[1])};
+                            run_typed_case(ctx, 2, 3, 7, 13, 10, (q8conv_bias_mode)b, (q8conv_activation)a,
+                                           (q8conv_layout)lin, (q8conv_layout)lout, uint8_pairs[p][0],
+                                           uint8_pairs[p][1], kernels[k], zp);
+                        }
+}
+
+/* Shapes with a uint8 side: one partial channel block, the split-K grids, the largest IC (the
+ * accumulators' extremes), N > 1; random zero points in the side's range, every kernel and
+ * layout pair, bias and activation drawn. */
+static void suite_uint8_shapes(q8conv_context *ctx)
+{
+    static const uint32_t shapes[][5] = {
+        /* n, h, w, ic, oc */
+        {1, 8, 8, 16, 3}, {3, 9, 10, 24, 20}, {1, 57, 33, 7, 13}, {2, 5, 11, 37, 22},
+        {1, 7, 7, 960, 40}, {1, 3, 5, 200, 12}, {1, 1, 1, 16384, 8},
+    };
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; ++s)
+        for (size_t p = 0; p < UINT8_PAIR_COUNT; ++p)
+            for (int l = 0; l < 4; ++l)
+                for (size_t k = 0; k < KERNEL_COUNT; ++k)
+                    run_typed_case(ctx, shapes[s][0], shapes[s][1], shapes[s][2], shapes[s][3], shapes[s][4],
+                                   pick_bias(), pick_act(), (q8conv_layout)(l >> 1), (q8conv_layout)(l & 1),
+                                   uint8_pairs[p][0], uint8_pairs[p][1], kernels[k], NULL);
+}
+
+/* Two ops chained through an int8 tensor, uint8 -> int8 -> uint8, as one q8conv_sequence and then
+ * as two q8conv_pw_run (the second pair of runs replays the recordings): both give the reference's
+ * chain, byte for byte. A step whose tensor has the other type is refused by q8conv_sequence_add. */
+static void suite_uint8_sequence(q8conv_context *ctx)
+{
+    const uint32_t n = 2, h = 3, w = 7, c0 = 13, c1 = 10, c2 = 7;
+    for (size_t k = 0; k < KERNEL_COUNT; ++k) {
+        test_op a, b;
+        test_op_random(&a, test_process_rng(),
+                       &(test_op_params){.ic = c0, .oc = c1, .bias = pick_bias(), .activation = pick_act(),
+                                         .input_layout = (q8conv_layout)test_range(0, 1),
+                                         .output_layout = Q8CONV_LAYOUT_4W4C, .input_type = Q8CONV_DTYPE_UINT8,
+                                         .kernel = kernels[k]});
+        test_op_random(&b, test_process_rng(),
+                       &(test_op_params){.ic = c1, .oc = c2, .bias = pick_bias(), .activation = pick_act(),
+                                         .input_layout = Q8CONV_LAYOUT_4W4C,
+                                         .output_layout = (q8conv_layout)test_range(0, 1),
+                                         .output_type = Q8CONV_DTYPE_UINT8, .kernel = kernels[k]});
+        char what[256];
+        test_describe_run(&a.desc, n, h, w, what, sizeof what);
+        q8conv_pw *opa = NULL, *opb = NULL;
+        const q8conv_status sa = q8conv_pw_create(ctx, &a.desc, &opa), sb = q8conv_pw_create(ctx, &b.desc, &opb);
+        if (kernels[k] == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
+            CHECK(sa == Q8CONV_ERROR_UNSUPPORTED && sb == Q8CONV_ERROR_UNSUPPORTED, "%scoopmat accepted", what);
+            coopmat_refused += 2;
+        } else if (sa == Q8CONV_SUCCESS && sb == Q8CONV_SUCCESS) {
+            const q8conv_tensor_desc dx = {n, c0, h, w, a.desc.input_layout, Q8CONV_DTYPE_UINT8};
+            const q8conv_tensor_desc dy = {n, c1, h, w, Q8CONV_LAYOUT_4W4C, Q8CONV_DTYPE_INT8};
+            const q8conv_tensor_desc dz = {n, c2, h, w, b.desc.output_layout, Q8CONV_DTYPE_UINT8};
+            const size_t nx = (size_t)n * c0 * h * w, ny = (size_t)n * c1 * h * w, nz = (size_t)n * c2 * h * w;
+            uint8_t *x = malloc(nx), *ref_y = malloc(ny), *ref_z = malloc(nz), *got = malloc(nz);
+            test_fill_i8((int8_t *)x, nx);
+            CHECK_OK(q8conv_pw_reference(&a.desc, n, h, w, (const int8_t *)x, (int8_t *)ref_y));
+            CHECK_OK(q8conv_pw_reference(&b.desc, n, h, w, (const int8_t *)ref_y, (int8_t *)ref_z));
+            q8conv_tensor *tx = NULL, *ty = NULL, *tz = NULL;
+            q8conv_sequence *seq = NULL;
+            CHECK_OK(q8conv_tensor_create(ctx, &dx, &tx));
+            CHECK_OK(q8conv_tensor_create(ctx, &dy, &ty));
+            CHECK_OK(q8conv_tensor_create(ctx, &dz, &tz));
+            CHECK_OK(q8conv_sequence_create(ctx, &seq));
+            CHECK_OK(q8conv_tensor_write(tx, (const int8_t *)x, Q8CONV_HOST_NCHW));
+            CHECK(q8conv_sequence_add(seq, opa, tx, tz) == Q8CONV_ERROR_INVALID_ARGUMENT,
+                  "%ssequence_add with a uint8 output for an int8 side", what);
+            CHECK_OK(q8conv_sequence_add(seq, opa, tx, ty));
+            CHECK_OK(q8conv_sequence_add(seq, opb, ty, tz));
+            for (int pass = 0; pass < 3; ++pass) {
+                memset(got, TEST_POISON, nz);
+                CHECK_OK(q8conv_tensor_write(tz, (const int8_t *)got, Q8CONV_HOST_NCHW));
+                if (pass == 0) {
+                    CHECK_OK(q8conv_sequence_run(seq));
+                } else { /* the second pass records both runs, the third replays them */
+                    CHECK_OK(q8conv_pw_run(opa, tx, ty));
+                    CHECK_OK(q8conv_pw_run(opb, ty, tz));
+                }
+                CHECK_OK(q8conv_tensor_read(tz, (int8_t *)got, Q8CONV_HOST_NCHW));
+                size_t bad = 0;
+                for (size_t i = 0; i < nz; ++i)
+                    bad += got[i] != ref_z[i];
+                CHECK(bad == 0, "%s%s: %zu of %zu bytes of the u8 -> s8 -> u8 chain differ", what,
+                      pass == 0 ? "sequence" : "two runs", bad, nz);
+            }
+            q8conv_sequence_destroy(seq);
+            q8conv_tensor_destroy(tx);
+            q8conv_tensor_destroy(ty);
+            q8conv_tensor_destroy(tz);
+            free(x);
+            free(ref_y);
+            free(ref_z);
+            free(got);
+        } else {
+            CHECK(0, "%spw_create: %s, %s", what, q8conv_status_string(sa), q8conv_status_string(sb));
+        }
+        q8conv_pw_destroy(opa);
+        q8conv_pw_destroy(opb);
+        test_op_free(&a);
+        test_op_free(&b);
+    }
 }
 
 /* Constants a device may flush to zero are refused, not computed differently. */
@@ -220,6 +363,11 @@ int main(int argc, char **argv)
     else if (!strcmp(suite, "split")) {
         suite_split(ctx);
         suite_split_matrix(ctx);
+    }
+    else if (!strcmp(suite, "uint8")) {
+        suite_uint8_modes(ctx);
+        suite_uint8_shapes(ctx);
+        suite_uint8_sequence(ctx);
     }
     else
         CHECK(0, "unknown suite %s", suite);

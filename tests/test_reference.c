@@ -1,6 +1,7 @@
-/* CPU reference tests: hand-computed cases, the clamp and rounding rules of SEMANTICS.md, refusal
- * of invalid descriptors without writing, agreement with a naive implementation written here, and
- * agreement of requant.c's folded constants (what the shader uses) with the literal formula. */
+/* CPU reference tests: hand-computed cases (int8 and uint8 sides), the clamp and rounding rules of
+ * SEMANTICS.md, refusal of invalid descriptors without writing, agreement with a naive
+ * implementation written here, and agreement of requant.c's folded constants (what the shader
+ * uses, with its uint8 input shift) with the literal formula. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,79 @@ static void test_relu(void)
     t.d.output_zero_point = -128;
     t.d.activation = Q8CONV_ACTIVATION_RELU;
     expect_row("relu z_y=-128", &t.d, (const int8_t[]){-50, 5}, (const int8_t[]){-128, -123}, 2);
+}
+
+/* Runs the reference on a 1x1xW row given as bytes (each side in its type) and compares bytes,
+ * printing them as values of the side's type. */
+static int byte_value(q8conv_dtype t, uint8_t b) { return t == Q8CONV_DTYPE_UINT8 ? (int)b : (int)(int8_t)b; }
+
+static void expect_bytes(const char *what, const q8conv_pw_desc *d, const uint8_t *x, const uint8_t *want, uint32_t w)
+{
+    uint8_t out[16];
+    memset(out, 0x55, sizeof(out));
+    q8conv_status s = q8conv_pw_reference(d, 1, 1, w, (const int8_t *)x, (int8_t *)out);
+    CHECK(s == Q8CONV_SUCCESS, "%s: status %d", what, (int)s);
+    for (uint32_t i = 0; i < w; i++)
+        CHECK(out[i] == want[i], "%s: x=%d gives %d, want %d", what, byte_value(d->input_type, x[i]),
+              byte_value(d->output_type, out[i]), byte_value(d->output_type, want[i]));
+}
+
+/* The byte of an int8 value, for expected rows of an int8 side next to a uint8 one. */
+#define S8(v) ((uint8_t)(int8_t)(v))
+
+static void test_uint8_hand_cases(void)
+{
+    tiny_op t;
+    /* u8 -> u8, z_x 100, w 2, s_x 0.5, s_w 0.25, s_y 0.25, z_y 10: adj = 2(x - 100), eff = 0.125,
+     * adj * 0.125 * 4 = x - 100, y = x - 90, clamped to [0, 255]. */
+    tiny_init(&t, 2, 0.5f, 100, 0.25f, 0.25f, 10);
+    t.d.input_type = Q8CONV_DTYPE_UINT8;
+    t.d.output_type = Q8CONV_DTYPE_UINT8;
+    expect_bytes("u8->u8", &t.d, (const uint8_t[]){0, 90, 100, 200, 255, 95}, (const uint8_t[]){0, 0, 10, 110, 165, 5}, 6);
+    /* The same in INT32 mode with bias 20 (units of s_x * s_w = 0.125): eff = 0.125 / 0.25 = 0.5,
+     * y = roundEven((2(x - 100) + 20) * 0.5) + 10 = x - 80. */
+    int32_t bias = 20;
+    t.d.bias_mode = Q8CONV_BIAS_INT32;
+    t.d.bias = &bias;
+    expect_bytes("u8->u8 int32 bias", &t.d, (const uint8_t[]){0, 80, 100, 255}, (const uint8_t[]){0, 0, 20, 175}, 4);
+
+    /* u8 -> s8 with z_x = 128 and unit scales is the plain conversion y = x - 128. */
+    tiny_init(&t, 1, 1.0f, 128, 1.0f, 1.0f, 0);
+    t.d.input_type = Q8CONV_DTYPE_UINT8;
+    expect_bytes("u8->s8", &t.d, (const uint8_t[]){0, 255, 128, 130, 1},
+                 (const uint8_t[]){S8(-128), S8(127), S8(0), S8(2), S8(-127)}, 5);
+    /* s8 -> u8 with z_y = 128: y = x + 128. */
+    tiny_init(&t, 1, 1.0f, 0, 1.0f, 1.0f, 128);
+    t.d.output_type = Q8CONV_DTYPE_UINT8;
+    expect_bytes("s8->u8", &t.d, (const uint8_t[]){S8(-128), S8(127), S8(0), S8(-1)}, (const uint8_t[]){0, 255, 128, 127}, 4);
+
+    /* The uint8 reading is not the int8 one: y = roundEven(x / 2) with z = 0 maps the byte 0xC8 to
+     * 100 (0x64) as uint8 (200 / 2), to -28 (0xE4) as int8 (-56 / 2). Same descriptor, same bytes. */
+    tiny_init(&t, 1, 1.0f, 0, 0.5f, 1.0f, 0);
+    const uint8_t x_c8[] = {0xC8, 0x07, 0xFF};
+    t.d.input_type = Q8CONV_DTYPE_UINT8;
+    t.d.output_type = Q8CONV_DTYPE_UINT8;
+    expect_bytes("u8 read as 0..255", &t.d, x_c8, (const uint8_t[]){0x64, 4, 128}, 3);
+    t.d.input_type = Q8CONV_DTYPE_INT8;
+    t.d.output_type = Q8CONV_DTYPE_INT8;
+    expect_bytes("the same bytes as s8", &t.d, x_c8, (const uint8_t[]){0xE4, 4, 0}, 3);
+
+    /* A uint8 output reaches 255 where an int8 one stops at 127: s8 -> u8, y = x + 10. */
+    tiny_init(&t, 1, 1.0f, 0, 1.0f, 1.0f, 10);
+    t.d.output_type = Q8CONV_DTYPE_UINT8;
+    expect_bytes("u8 out, no activation", &t.d, (const uint8_t[]){S8(-50), S8(5), S8(120)}, (const uint8_t[]){0, 15, 130}, 3);
+    /* ReLU's lower clamp is z_y = 10 (real zero), not 0. */
+    t.d.activation = Q8CONV_ACTIVATION_RELU;
+    expect_bytes("u8 out, relu", &t.d, (const uint8_t[]){S8(-50), S8(-10), S8(5), S8(120)}, (const uint8_t[]){10, 10, 15, 130}, 4);
+    /* ReLU6 with s_y 0.5: y = 2x + z_y, bounds [z_y, min(255, 12 + z_y)]. */
+    tiny_init(&t, 1, 1.0f, 0, 1.0f, 0.5f, 3);
+    t.d.output_type = Q8CONV_DTYPE_UINT8;
+    t.d.activation = Q8CONV_ACTIVATION_RELU6;
+    expect_bytes("u8 out, relu6", &t.d, (const uint8_t[]){S8(100), S8(4), S8(-10), S8(6)}, (const uint8_t[]){15, 11, 3, 15}, 4);
+    /* z_y 250: 12 + 250 = 262 is capped at 255, not 127. */
+    t.d.output_zero_point = 250;
+    expect_bytes("u8 out, relu6 capped", &t.d, (const uint8_t[]){S8(1), S8(2), S8(100), S8(-10)},
+                 (const uint8_t[]){252, 254, 255, 250}, 4);
 }
 
 static void test_relu6(void)
@@ -224,6 +298,37 @@ static void test_refusals(void)
     b.d.output_zero_point = -129;
     expect_refused("z_y -129", &b.d);
 
+    /* A uint8 side's zero points are [0, 255]; the other side keeps its own range; a type is one
+     * of the two. */
+    static const struct {
+        const char *what;
+        unsigned in_type, out_type;
+        int32_t z_x, z_y;
+        bool valid;
+    } typed[] = {
+        {"u8 z_x -1", 1, 0, -1, -7, false},
+        {"u8 z_x 256", 1, 0, 256, -7, false},
+        {"u8 z_x 255 with s8 z_y 128", 1, 0, 255, 128, false},
+        {"u8 z_x 255, s8 z_y 127", 1, 0, 255, 127, true},
+        {"u8 z_y -7 (valid for int8)", 0, 1, 3, -7, false},
+        {"u8 z_y 256", 0, 1, 3, 256, false},
+        {"u8 z_y 0", 0, 1, 3, 0, true},
+        {"u8 z_x 0, u8 z_y 255", 1, 1, 0, 255, true},
+        {"input_type 2", 2, 0, 3, -7, false},
+        {"output_type -1", 0, (unsigned)-1, 3, -7, false},
+    };
+    for (size_t i = 0; i < sizeof typed / sizeof typed[0]; i++) {
+        b = v;
+        b.d.input_type = (q8conv_dtype)typed[i].in_type;
+        b.d.output_type = (q8conv_dtype)typed[i].out_type;
+        b.d.input_zero_point = typed[i].z_x;
+        b.d.output_zero_point = typed[i].z_y;
+        if (typed[i].valid)
+            CHECK(q8conv_pw_validate_desc(&b.d) == Q8CONV_SUCCESS, "%s is valid", typed[i].what);
+        else
+            expect_refused(typed[i].what, &b.d);
+    }
+
     b = v;
     b.d.bias = b.bias_f;
     expect_refused("bias pointer with BIAS_NONE", &b.d);
@@ -288,6 +393,12 @@ typedef struct rand_op {
     q8conv_pw_desc d;
 } rand_op;
 
+/* A zero point in a type's range. */
+static int32_t rnd_zero_point(q8conv_dtype t)
+{
+    return t == Q8CONV_DTYPE_UINT8 ? rnd_range(0, 255) : rnd_range(-128, 127);
+}
+
 static void rand_op_make(rand_op *r, uint32_t ic, uint32_t oc)
 {
     r->w = malloc((size_t)ic * oc);
@@ -305,11 +416,13 @@ static void rand_op_make(rand_op *r, uint32_t ic, uint32_t oc)
     }
     /* The typical |adj| is about 128 * 73 * sqrt(ic); aim the output scale around it. */
     float spread = s_x * typical_w * 9000.0f * sqrtf((float)ic) / 128.0f;
+    const q8conv_dtype tin = (q8conv_dtype)test_below(2), tout = (q8conv_dtype)test_below(2);
     r->d = (q8conv_pw_desc){
         .in_channels = ic, .out_channels = oc,
-        .input_scale = s_x, .input_zero_point = rnd_range(-128, 127),
+        .input_scale = s_x, .input_zero_point = rnd_zero_point(tin),
         .output_scale = spread * ldexpf(1.0f, rnd_range(-4, 3)) * (0.5f + rnd_unit()),
-        .output_zero_point = rnd_range(-128, 127),
+        .output_zero_point = rnd_zero_point(tout),
+        .input_type = tin, .output_type = tout,
         .weights = r->w, .weight_scales = r->s_w,
         .bias_mode = (q8conv_bias_mode)test_below(3), .activation = (q8conv_activation)test_below(3),
     };
@@ -327,8 +440,9 @@ static void rand_op_free(rand_op *r)
     free(r->bias_i);
 }
 
-/* SEMANTICS.md restated independently of reference.c, for any accumulator value. */
-static int8_t literal(const q8conv_pw_desc *d, uint32_t oc, int32_t acc)
+/* SEMANTICS.md restated independently of reference.c, for any accumulator value (acc = sum x * w
+ * with x read in the input type); returns the output byte. */
+static uint8_t literal(const q8conv_pw_desc *d, uint32_t oc, int32_t acc)
 {
     int32_t wsum = 0;
     for (uint32_t k = 0; k < d->in_channels; k++)
@@ -352,24 +466,27 @@ static int8_t literal(const q8conv_pw_desc *d, uint32_t oc, int32_t acc)
         r = nearbyintf(v);
     }
     float z_y = (float)d->output_zero_point;
-    float lo = -128.0f, hi = 127.0f;
+    const bool u8 = d->output_type == Q8CONV_DTYPE_UINT8;
+    const float bottom = u8 ? 0.0f : -128.0f, top = u8 ? 255.0f : 127.0f;
+    float lo = bottom, hi = top;
     if (d->activation != Q8CONV_ACTIVATION_NONE)
-        lo = fmaxf(z_y, -128.0f);
+        lo = fmaxf(z_y, bottom);
     if (d->activation == Q8CONV_ACTIVATION_RELU6) {
         float inv = 1.0f / d->output_scale;
         float six = 6.0f * inv;
         float b = nearbyintf(six);
         b = b + z_y;
-        hi = fminf(127.0f, b);
+        hi = fminf(top, b);
     }
     float y = r + z_y;
     y = fminf(fmaxf(y, lo), hi);
-    return (int8_t)y;
+    return u8 ? (uint8_t)y : (uint8_t)(int8_t)y;
 }
 
-/* What the shader computes from requant.c's constants. */
-static int8_t shader(const q8conv_pw_desc *d, const q8conv_channel_params *ch, const q8conv_requant *rq,
-                     int32_t acc)
+/* What the shader computes from requant.c's constants; acc is what it accumulates (for a uint8
+ * input, of x - 128). Returns the low byte it stores. */
+static uint8_t shader(const q8conv_pw_desc *d, const q8conv_channel_params *ch, const q8conv_requant *rq,
+                      int32_t acc)
 {
     float v = (float)(acc - ch->offset);
     v = v * ch->eff;
@@ -383,7 +500,13 @@ static int8_t shader(const q8conv_pw_desc *d, const q8conv_channel_params *ch, c
     }
     float y = r + rq->z_y;
     y = fminf(fmaxf(y, rq->qmin), rq->qmax);
-    return (int8_t)y;
+    return (uint8_t)((uint32_t)(int32_t)y & 0xFFu);
+}
+
+/* An input byte as the input type reads it. */
+static int32_t input_value(const q8conv_pw_desc *d, int8_t byte)
+{
+    return d->input_type == Q8CONV_DTYPE_UINT8 ? (int32_t)(uint8_t)byte : (int32_t)byte;
 }
 
 /* Reference on real data against a naive triple loop (covers transposition, chunking, IC tails). */
@@ -403,11 +526,12 @@ static void check_reference_vs_literal(const rand_op *r, uint32_t n, uint32_t h,
             for (size_t m = 0; m < hw; m++) {
                 int32_t acc = 0;
                 for (uint32_t k = 0; k < ic; k++)
-                    acc += x[(b * ic + k) * hw + m] * d->weights[(size_t)o * ic + k];
-                bad += y[(b * oc + o) * hw + m] != literal(d, o, acc);
+                    acc += input_value(d, x[(b * ic + k) * hw + m]) * d->weights[(size_t)o * ic + k];
+                bad += (uint8_t)y[(b * oc + o) * hw + m] != literal(d, o, acc);
             }
-    CHECK(bad == 0, "reference vs literal: %zu of %zu differ (ic %u oc %u n %u h %u w %u mode %d act %d)", bad,
-          out_size, ic, oc, n, h, w, (int)d->bias_mode, (int)d->activation);
+    CHECK(bad == 0, "reference vs literal: %zu of %zu differ (ic %u oc %u n %u h %u w %u mode %d act %d types %d->%d)",
+          bad, out_size, ic, oc, n, h, w, (int)d->bias_mode, (int)d->activation, (int)d->input_type,
+          (int)d->output_type);
     free(x);
     free(y);
 }
@@ -443,16 +567,23 @@ static void check_requant_vs_literal(const rand_op *r)
     float inv_y = 1.0f / d->output_scale;
     CHECK(rq.inv_y == inv_y && rq.z_y == (float)d->output_zero_point, "rq inv_y %.9g z_y %g", (double)rq.inv_y,
           (double)rq.z_y);
-    int32_t max_acc = (int32_t)d->in_channels * 128 * 128;
+    /* The kernel accumulates x - 128 for a uint8 input (0x80 XORed into every byte). */
+    const int32_t shift = d->input_type == Q8CONV_DTYPE_UINT8 ? 128 : 0;
+    const int32_t max_x = d->input_type == Q8CONV_DTYPE_UINT8 ? 255 : 128;
+    int32_t max_acc = (int32_t)d->in_channels * max_x * 128;
     size_t bad = 0;
-    for (uint32_t o = 0; o < oc; o++)
+    for (uint32_t o = 0; o < oc; o++) {
+        int32_t wsum = 0;
+        for (uint32_t k = 0; k < d->in_channels; k++)
+            wsum += d->weights[(size_t)o * d->in_channels + k];
         for (int t = 0; t < 2000; t++) {
             int32_t acc = t == 0 ? max_acc : t == 1 ? -max_acc : t < 1000 ? rnd_range(-4000, 4000)
                                                                           : rnd_range(-max_acc, max_acc);
-            bad += shader(d, &ch[o], &rq, acc) != literal(d, o, acc);
+            bad += shader(d, &ch[o], &rq, acc - shift * wsum) != literal(d, o, acc);
         }
-    CHECK(bad == 0, "requant constants vs literal: %zu differ (mode %d act %d)", bad, (int)d->bias_mode,
-          (int)d->activation);
+    }
+    CHECK(bad == 0, "requant constants vs literal: %zu differ (mode %d act %d types %d->%d)", bad, (int)d->bias_mode,
+          (int)d->activation, (int)d->input_type, (int)d->output_type);
 }
 
 static void test_random_ops(void)
@@ -488,6 +619,21 @@ static void test_requant_constants(void)
     CHECK(ch[0].eff == p / 0.1f && ch[0].bias == 0.0f, "eff");
     CHECK(rq.inv_y == 1.0f / 0.1f && rq.z_y == -7.0f && rq.qmin == -128.0f && rq.qmax == 127.0f, "rq");
 
+    /* A uint8 input's zero point is shifted like its bytes: (131 - 128) * wsum is the int8 case
+     * above with z_x 3. A uint8 output clamps to [0, 255]; with ReLU6, to [z_y, 6 / s_y + z_y]. */
+    v.d.input_type = Q8CONV_DTYPE_UINT8;
+    v.d.input_zero_point = 131;
+    v.d.output_type = Q8CONV_DTYPE_UINT8;
+    v.d.output_zero_point = 200;
+    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS, "u8 status");
+    CHECK(ch[0].offset == -117 - 1000 && ch[1].offset == 72, "u8 offsets %d %d", ch[0].offset, ch[1].offset);
+    CHECK(rq.z_y == 200.0f && rq.qmin == 0.0f && rq.qmax == 255.0f, "u8 rq qmin %g qmax %g", (double)rq.qmin,
+          (double)rq.qmax);
+    v.d.activation = Q8CONV_ACTIVATION_RELU6;
+    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS && rq.qmin == 200.0f && rq.qmax == 255.0f,
+          "u8 relu6 rq qmin %g qmax %g (6 / 0.1 + 200 = 260, capped)", (double)rq.qmin, (double)rq.qmax);
+    CHECK(q8conv_input_xor(Q8CONV_DTYPE_UINT8) == 0x80808080u && q8conv_input_xor(Q8CONV_DTYPE_INT8) == 0u, "input_xor");
+
     /* A subnormal s_x * s_w cannot be kept exact on a flushing device: UNSUPPORTED. Both scales
      * are valid on their own. */
     valid_init(&v);
@@ -512,6 +658,7 @@ int main(void)
     test_round_half_even();
     test_relu();
     test_relu6();
+    test_uint8_hand_cases();
     test_refusals();
     test_requant_constants();
     test_random_ops();

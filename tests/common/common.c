@@ -98,12 +98,14 @@ void test_fill_i8(int8_t *p, size_t n)
 
 /* ---- random operators ---- */
 
-static int32_t pick_zero_point(test_rng *r, bool edges)
+/* In the side's range: int8 [-128, 127], uint8 [0, 255] (the same edges, shifted by 128). */
+static int32_t pick_zero_point(test_rng *r, bool edges, q8conv_dtype type)
 {
     static const int32_t edge_values[] = {-128, -127, -1, 0, 1, 126, 127};
+    const int32_t shift = type == Q8CONV_DTYPE_UINT8 ? 128 : 0;
     if (edges && test_rng_chance(r, 40))
-        return edge_values[test_rng_range(r, 0, sizeof edge_values / sizeof edge_values[0] - 1)];
-    return (int32_t)test_rng_range(r, 0, 255) - 128;
+        return edge_values[test_rng_range(r, 0, sizeof edge_values / sizeof edge_values[0] - 1)] + shift;
+    return (int32_t)test_rng_range(r, 0, 255) - 128 + shift;
 }
 
 void test_op_random(test_op *op, test_rng *r, const test_op_params *p)
@@ -126,7 +128,7 @@ void test_op_random(test_op *op, test_rng *r, const test_op_params *p)
         op->scales[o] = test_rng_uniform(r, 0.001f, 0.03f);
         sw_sum += op->scales[o];
     }
-    /* Uniform int8 data has a standard deviation near 74, an accumulator of IC products one near
+    /* Uniform 8-bit data has a standard deviation near 74, an accumulator of IC products one near
      * sqrt(IC) * 74^2. The output scale puts 10 to 80 quantization steps in one such deviation, so
      * both clamps are reached without saturating everything. */
     const float acc_std = sqrtf((float)ic) * 5476.0f;
@@ -157,9 +159,11 @@ void test_op_random(test_op *op, test_rng *r, const test_op_params *p)
         .in_channels = ic,
         .out_channels = oc,
         .input_scale = sx,
-        .input_zero_point = pick_zero_point(r, p->edges),
+        .input_zero_point = pick_zero_point(r, p->edges, p->input_type),
         .output_scale = sy,
-        .output_zero_point = pick_zero_point(r, p->edges),
+        .output_zero_point = pick_zero_point(r, p->edges, p->output_type),
+        .input_type = p->input_type,
+        .output_type = p->output_type,
         .weights = op->weights,
         .weight_scales = op->scales,
         .bias_mode = p->bias,
@@ -227,6 +231,11 @@ static const char *layout_name(q8conv_layout l)
     return l == Q8CONV_LAYOUT_4W4C ? "4W4C" : l == Q8CONV_LAYOUT_4C1W ? "4C1W" : "?";
 }
 
+static const char *dtype_name(q8conv_dtype t)
+{
+    return t == Q8CONV_DTYPE_INT8 ? "s8" : t == Q8CONV_DTYPE_UINT8 ? "u8" : "?";
+}
+
 static void nchw_to_nhwc(const int8_t *src, uint32_t n, uint32_t c, uint32_t h, uint32_t w, int8_t *dst)
 {
     const size_t hw = (size_t)h * w;
@@ -238,10 +247,11 @@ static void nchw_to_nhwc(const int8_t *src, uint32_t n, uint32_t c, uint32_t h, 
 
 void test_describe_run(const q8conv_pw_desc *desc, uint32_t n, uint32_t h, uint32_t w, char *buf, size_t size)
 {
-    snprintf(buf, size, "N%u H%u W%u %u->%u bias %d act %d %s->%s kernel %s zx %d zy %d: ", n, h, w,
+    snprintf(buf, size, "N%u H%u W%u %u->%u bias %d act %d %s->%s %s->%s kernel %s zx %d zy %d: ", n, h, w,
              desc->in_channels, desc->out_channels, (int)desc->bias_mode, (int)desc->activation,
-             layout_name(desc->input_layout), layout_name(desc->output_layout), q8conv_kernel_name(desc->kernel),
-             desc->input_zero_point, desc->output_zero_point);
+             layout_name(desc->input_layout), layout_name(desc->output_layout), dtype_name(desc->input_type),
+             dtype_name(desc->output_type), q8conv_kernel_name(desc->kernel), desc->input_zero_point,
+             desc->output_zero_point);
 }
 
 bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
@@ -251,8 +261,10 @@ bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *de
     test_describe_run(desc, n, h, w, what, sizeof what);
     const uint32_t ic = desc->in_channels, oc = desc->out_channels;
     const size_t in_n = (size_t)n * ic * h * w, out_n = (size_t)n * oc * h * w;
-    const q8conv_tensor_desc di = {.n = n, .c = ic, .h = h, .w = w, .layout = desc->input_layout};
-    const q8conv_tensor_desc dout = {.n = n, .c = oc, .h = h, .w = w, .layout = desc->output_layout};
+    const q8conv_tensor_desc di = {.n = n, .c = ic, .h = h, .w = w, .layout = desc->input_layout,
+                                   .dtype = desc->input_type};
+    const q8conv_tensor_desc dout = {.n = n, .c = oc, .h = h, .w = w, .layout = desc->output_layout,
+                                     .dtype = desc->output_type};
     const size_t raw_size = (size_t)q8conv_tensor_size_bytes(&dout);
     int8_t *x = malloc(in_n), *xh = malloc(in_n), *ref = malloc(out_n), *got = malloc(out_n);
     uint8_t *raw = malloc(raw_size ? raw_size : 1);
@@ -298,7 +310,8 @@ bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *de
         if (got[i] != ref[i] && bad++ == 0)
             first = i;
     if (bad)
-        RUN_FAIL("%zu of %zu bytes differ; first at %zu: gpu %d ref %d", bad, out_n, first, got[first], ref[first]);
+        RUN_FAIL("%zu of %zu bytes differ; first at %zu: gpu 0x%02x ref 0x%02x", bad, out_n, first,
+                 (uint8_t)got[first], (uint8_t)ref[first]);
     ok = true;
 #undef RUN_FAIL
 done:
@@ -319,7 +332,9 @@ bool test_check_context_works(q8conv_context *ctx, test_rng *r, char *err, size_
                         .bias = (q8conv_bias_mode)test_rng_range(r, 0, 2),
                         .activation = (q8conv_activation)test_rng_range(r, 0, 2),
                         .input_layout = (q8conv_layout)test_rng_range(r, 0, 1),
-                        .output_layout = (q8conv_layout)test_rng_range(r, 0, 1)};
+                        .output_layout = (q8conv_layout)test_rng_range(r, 0, 1),
+                        .input_type = (q8conv_dtype)test_rng_range(r, 0, 1),
+                        .output_type = (q8conv_dtype)test_rng_range(r, 0, 1)};
     test_op t;
     test_op_random(&t, r, &p);
     q8conv_pw *op = NULL;

@@ -48,13 +48,14 @@ typedef struct test_op_params {
     q8conv_bias_mode bias;
     q8conv_activation activation;
     q8conv_layout input_layout, output_layout;
+    q8conv_dtype input_type, output_type; /* zero points are drawn in each side's range */
     q8conv_kernel kernel;
     /* Draw edge values too: extreme weights, zero points at the ends of the range, bias at the
      * int32 bound, output scales that saturate almost everything or almost nothing. */
     bool edges;
 } test_op_params;
 
-/* A valid descriptor whose outputs spread over the int8 range. Owns its arrays. */
+/* A valid descriptor whose outputs spread over the output type's range. Owns its arrays. */
 typedef struct test_op {
     q8conv_pw_desc desc;
     int8_t *weights;
@@ -67,10 +68,10 @@ void test_op_free(test_op *op);
 
 /* ---- a checked run ---- */
 
-/* "N.. H.. W.. IC->OC bias act layouts kernel zero points: ", for failure messages. */
+/* "N.. H.. W.. IC->OC bias act layouts types kernel zero points: ", for failure messages. */
 void test_describe_run(const q8conv_pw_desc *desc, uint32_t n, uint32_t h, uint32_t w, char *buf, size_t size);
 
-/* Creates [n][IC][h][w] and [n][OC][h][w] tensors in the op's layouts, writes random input (NCHW
+/* Creates [n][IC][h][w] and [n][OC][h][w] tensors in the op's layouts and types, writes random input (NCHW
  * or NHWC host layout, drawn), poisons the output, runs `op` (created from `desc` on ctx), and
  * compares with q8conv_pw_reference byte for byte. The raw output is checked too: padded channel
  * bytes inside written words are 0, and words wholly in the width padding (4W4C) still hold the

@@ -3,7 +3,8 @@
  *   q8conv-sweep [--cases N] [--seed S] [--case I] [--verbose]
  *
  * Each case draws its shape, layouts, bias and activation modes, zero points (edges included),
- * scales and kernel from its own generator, seeded by (S, case index): any failing case replays
+ * scales, element types (int8 or uint8 per side) and kernel from its own generator, seeded by
+ * (S, case index): any failing case replays
  * alone with --seed S --case I. The seed defaults to Q8CONV_SEED, else the clock, and is printed.
  * Kernels: AUTO, DOT, FALLBACK and LEGACY on the default context, and AUTO, FALLBACK and LEGACY
  * (the non-dot legacy shader) on a second context with Q8CONV_CONTEXT_FORCE_FALLBACK. */
@@ -60,6 +61,9 @@ static void draw_case(test_rng *r, bool have_dot, sweep_case *c)
         c->p.kernel = without_dot[test_rng_range(r, 0, 2)];
     else
         c->p.kernel = with_dot[test_rng_range(r, 0, 3)];
+    /* Drawn last, so that every earlier draw of a case is what it was before uint8 existed. */
+    c->p.input_type = test_rng_chance(r, 40) ? Q8CONV_DTYPE_UINT8 : Q8CONV_DTYPE_INT8;
+    c->p.output_type = test_rng_chance(r, 40) ? Q8CONV_DTYPE_UINT8 : Q8CONV_DTYPE_INT8;
 }
 
 static int usage(void)
@@ -104,7 +108,7 @@ int main(int argc, char **argv)
     printf("sweep: %llu case(s), seed %llu, device %s (%s), validation %s\n", single ? 1ull : cases, seed,
            info.device_name, info.driver_info, info.validation_enabled ? "on" : "off");
 
-    unsigned long long done = 0, failed = 0, per_kernel[2][Q8CONV_KERNEL_COUNT_] = {{0}};
+    unsigned long long done = 0, failed = 0, per_kernel[2][Q8CONV_KERNEL_COUNT_] = {{0}}, u8_in = 0, u8_out = 0;
     const clock_t t0 = clock();
     const time_t w0 = time(NULL);
     for (unsigned long long i = single ? only : 0; i < (single ? only + 1 : cases); ++i) {
@@ -129,12 +133,15 @@ int main(int argc, char **argv)
         test_op_free(&t);
         done++;
         per_kernel[c.fallback_context][c.p.kernel]++;
+        u8_in += c.p.input_type == Q8CONV_DTYPE_UINT8;
+        u8_out += c.p.output_type == Q8CONV_DTYPE_UINT8;
         if (!ok) {
             failed++;
             fprintf(stderr, "FAIL case %llu%s: %s\n  replay: q8conv-sweep --seed %llu --case %llu\n", i,
                     c.fallback_context ? " (fallback context)" : "", err, seed, i);
         } else if (verbose) {
-            printf("case %llu: N%u H%u W%u %u->%u kernel %s%s: exact\n", i, c.n, c.h, c.w, c.p.ic, c.p.oc,
+            printf("case %llu: N%u H%u W%u %u->%u %s->%s kernel %s%s: exact\n", i, c.n, c.h, c.w, c.p.ic, c.p.oc,
+                   c.p.input_type == Q8CONV_DTYPE_UINT8 ? "u8" : "s8", c.p.output_type == Q8CONV_DTYPE_UINT8 ? "u8" : "s8",
                    q8conv_kernel_name(c.p.kernel), c.fallback_context ? " (fallback context)" : "");
         }
     }
@@ -142,9 +149,10 @@ int main(int argc, char **argv)
     test_check_validation(contexts[0]);
     test_check_validation(contexts[1]);
     printf("sweep: %llu case(s), %llu exact, %llu failed; default context: auto %llu dot %llu fallback %llu legacy %llu; "
-           "fallback context: auto %llu fallback %llu legacy %llu; %.0f s wall, %.0f s CPU\n",
+           "fallback context: auto %llu fallback %llu legacy %llu; uint8 input %llu, uint8 output %llu; "
+           "%.0f s wall, %.0f s CPU\n",
            done, done - failed, failed, per_kernel[0][0], per_kernel[0][1], per_kernel[0][2], per_kernel[0][3],
-           per_kernel[1][0], per_kernel[1][2], per_kernel[1][3], difftime(time(NULL), w0),
+           per_kernel[1][0], per_kernel[1][2], per_kernel[1][3], u8_in, u8_out, difftime(time(NULL), w0),
            (double)(clock() - t0) / CLOCKS_PER_SEC);
     q8conv_context_destroy(contexts[0]);
     q8conv_context_destroy(contexts[1]);

@@ -64,6 +64,9 @@ typedef enum field {
     F_OUT_LAYOUT,
     F_KERNEL,
     F_CONTEXT2, /* pw_create on the second context */
+    F_IN_TYPE,
+    F_OUT_TYPE,
+    F_UINT8, /* both sides uint8, their zero points shifted by 128 into [0, 255] (valid) */
 } field;
 
 typedef struct change {
@@ -150,6 +153,27 @@ static const desc_case desc_cases[] = {
     {"kernel -1", ONE(F_KERNEL, 0, -1), INV, INV},
     {"kernel 0x7fffffff", ONE(F_KERNEL, 0, 0x7fffffff), INV, INV},
     {"kernel DOT on a context without dot product", {{F_KERNEL, 0, Q8CONV_KERNEL_DOT}, {F_CONTEXT2, 0, 0}}, OK, UNS},
+    {"input_type 2", ONE(F_IN_TYPE, 0, 2), INV, INV},
+    {"input_type -1", ONE(F_IN_TYPE, 0, -1), INV, INV},
+    {"output_type 2", ONE(F_OUT_TYPE, 0, 2), INV, INV},
+    {"output_type 0x80000000", ONE(F_OUT_TYPE, 0, 0x80000000u), INV, INV},
+    {"uint8 in and out (valid)", ONE(F_UINT8, 0, 0), OK, OK},
+    {"uint8 input_zero_point -1", {{F_UINT8, 0, 0}, {F_ZX, 0, -1}}, INV, INV},
+    {"uint8 input_zero_point 256", {{F_UINT8, 0, 0}, {F_ZX, 0, 256}}, INV, INV},
+    {"uint8 input_zero_point -128 (int8's minimum)", {{F_UINT8, 0, 0}, {F_ZX, 0, -128}}, INV, INV},
+    {"uint8 input_zero_point INT32_MIN", {{F_UINT8, 0, 0}, {F_ZX, 0, INT32_MIN}}, INV, INV},
+    {"uint8 output_zero_point -1", {{F_UINT8, 0, 0}, {F_ZY, 0, -1}}, INV, INV},
+    {"uint8 output_zero_point 256", {{F_UINT8, 0, 0}, {F_ZY, 0, 256}}, INV, INV},
+    {"uint8 output_zero_point INT32_MAX", {{F_UINT8, 0, 0}, {F_ZY, 0, INT32_MAX}}, INV, INV},
+    {"uint8 zero points 0 / 255 (valid)", {{F_UINT8, 0, 0}, {F_ZX, 0, 0}}, OK, OK},
+    {"uint8 zero points 255 / x (valid)", {{F_UINT8, 0, 0}, {F_ZX, 0, 255}}, OK, OK},
+    {"uint8 output_zero_point 0 (valid)", {{F_UINT8, 0, 0}, {F_ZY, 0, 0}}, OK, OK},
+    {"uint8 output_zero_point 255 (valid)", {{F_UINT8, 0, 0}, {F_ZY, 0, 255}}, OK, OK},
+    /* one side uint8, the other int8 with a zero point only uint8 allows */
+    {"uint8 input, int8 output_zero_point 200", {{F_IN_TYPE, 0, 1}, {F_ZY, 0, 200}}, INV, INV},
+    {"uint8 output, int8 input_zero_point 128", {{F_OUT_TYPE, 0, 1}, {F_ZX, 0, 128}}, INV, INV},
+    {"uint8 input with z_x 0, int8 output (valid)", {{F_IN_TYPE, 0, 1}, {F_ZX, 0, 0}}, OK, OK},
+    {"int8 input, uint8 output with z_y 255 (valid)", {{F_OUT_TYPE, 0, 1}, {F_ZY, 0, 255}}, OK, OK},
     {"kernel LEGACY on a context without dot product", {{F_KERNEL, 0, Q8CONV_KERNEL_LEGACY}, {F_CONTEXT2, 0, 0}},
      OK, OK},
 };
@@ -208,6 +232,14 @@ static void make_fixture(desc_fixture *f, const desc_case *c)
         case F_OUT_LAYOUT: f->d.output_layout = (q8conv_layout)(uint32_t)m->iv; break;
         case F_KERNEL: f->d.kernel = (q8conv_kernel)(uint32_t)m->iv; break;
         case F_CONTEXT2: f->target = ctx2; break;
+        case F_IN_TYPE: f->d.input_type = (q8conv_dtype)(uint32_t)m->iv; break;
+        case F_OUT_TYPE: f->d.output_type = (q8conv_dtype)(uint32_t)m->iv; break;
+        case F_UINT8:
+            f->d.input_type = Q8CONV_DTYPE_UINT8;
+            f->d.output_type = Q8CONV_DTYPE_UINT8;
+            f->d.input_zero_point += 128;
+            f->d.output_zero_point += 128;
+            break;
         }
     }
 }
@@ -287,6 +319,8 @@ static const tensor_case tensor_cases[] = {
     {"2^41 bytes", {1, 1u << 15, 1u << 12, 1u << 14, Q8CONV_LAYOUT_4C1W}, UNS, true},
     /* 64 GiB is a size, but N*H beyond 2^32 rows is more than a tensor may index */
     {"N*H = 2^32 rows", {1u << 16, 1, 1u << 16, 1, 0}, UNS, false},
+    {"dtype 2", {1, 4, 4, 4, 0, (q8conv_dtype)2}, INV, true},
+    {"dtype UINT32_MAX", {1, 4, 4, 4, Q8CONV_LAYOUT_4C1W, (q8conv_dtype)UINT32_MAX}, INV, true},
 };
 
 static void test_tensor_descs(void)
@@ -441,9 +475,13 @@ static void test_runs(void)
     /* op: IC0 4C1W -> OC0 4W4C; the guard is its output for N2 H3 W5. */
     desc_fixture f;
     make_fixture(&f, &desc_cases[0]);
-    q8conv_pw *op = NULL, *op2 = NULL, *square = NULL;
+    q8conv_pw *op = NULL, *op2 = NULL, *square = NULL, *op_u8 = NULL;
     CHECK_OK(q8conv_pw_create(ctx, &f.d, &op));
     CHECK_OK(q8conv_pw_create(ctx2, &f.d, &op2));
+    /* The same op with uint8 on both sides: tensors of the other type are refused in both directions. */
+    desc_fixture fu;
+    make_fixture(&fu, &(desc_case){"uint8", ONE(F_UINT8, 0, 0), OK, OK});
+    CHECK_OK(q8conv_pw_create(ctx, &fu.d, &op_u8));
     test_op sq;
     test_op_params sp = {.ic = 8, .oc = 8, .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = Q8CONV_LAYOUT_4W4C};
     test_op_random(&sq, &rng, &sp);
@@ -467,8 +505,11 @@ static void test_runs(void)
         {"input of the other context", ctx2, din},
         {"output of the other context", ctx2, {2, OC0, 3, 5, Q8CONV_LAYOUT_4W4C}},
         {"square tensor", ctx, {1, 8, 2, 3, Q8CONV_LAYOUT_4W4C}},
+        {"input, uint8", ctx, {2, IC0, 3, 5, Q8CONV_LAYOUT_4C1W, Q8CONV_DTYPE_UINT8}},
+        {"output, uint8", ctx, {2, OC0, 3, 5, Q8CONV_LAYOUT_4W4C, Q8CONV_DTYPE_UINT8}},
     };
-    enum { IN, IN_IC1, IN_ICM, IN_LAYOUT, OUT_OC1, OUT_LAYOUT, OUT_N, OUT_H, OUT_W, IN_CTX2, OUT_CTX2, SQUARE, SPEC_COUNT };
+    enum { IN, IN_IC1, IN_ICM, IN_LAYOUT, OUT_OC1, OUT_LAYOUT, OUT_N, OUT_H, OUT_W, IN_CTX2, OUT_CTX2, SQUARE, IN_U8,
+           OUT_U8, SPEC_COUNT };
     q8conv_tensor *t[SPEC_COUNT] = {0};
     for (int i = 0; i < SPEC_COUNT; ++i)
         CHECK(q8conv_tensor_create(specs[i].c, &specs[i].d, &t[i]) == OK, "tensor %s", specs[i].name);
@@ -480,6 +521,9 @@ static void test_runs(void)
     uint8_t *square_bytes = malloc(square_size);
     test_rng_fill(&rng, (int8_t *)square_bytes, square_size);
     CHECK_OK(q8conv_tensor_write_raw(t[SQUARE], square_bytes, square_size));
+    /* The uint8 output has the guard's shape and layout: it starts as poison and must stay so. */
+    CHECK_OK(q8conv_tensor_write(t[IN_U8], x, Q8CONV_HOST_NCHW));
+    CHECK_OK(q8conv_tensor_write_raw(t[OUT_U8], guard_bytes, guard_size));
 
     /* Wrapped tensors on one buffer: the input at 0, outputs overlapping it or not. */
     q8conv_context_info info;
@@ -524,6 +568,10 @@ static void test_runs(void)
         {"wrapped output at the input's offset", op, w_in, w_at0},
         {"wrapped output overlapping the input's last bytes", op, w_in, w_last},
         {"wrapped output overlapping the input's first bytes", op, w_in_late, w_at0},
+        {"uint8 input to an int8 op", op, t[IN_U8], guard},
+        {"uint8 output of an int8 op", op, t[IN], t[OUT_U8]},
+        {"int8 input to a uint8 op", op_u8, t[IN], t[OUT_U8]},
+        {"int8 output of a uint8 op", op_u8, t[IN_U8], guard},
     };
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
@@ -553,6 +601,8 @@ static void test_runs(void)
     uint8_t *now = malloc(square_size > in_size ? square_size : in_size);
     CHECK(q8conv_tensor_read_raw(t[SQUARE], now, square_size) == OK && memcmp(now, square_bytes, square_size) == 0,
           "a run on an aliased tensor changed it");
+    CHECK(q8conv_tensor_read_raw(t[OUT_U8], now, guard_size) == OK && memcmp(now, guard_bytes, guard_size) == 0,
+          "a run with a tensor of the wrong type changed the uint8 output");
     CHECK(w_in && q8conv_tensor_read_raw(w_in, now, in_size) == OK && memcmp(now, wrapped_before, in_size) == 0,
           "a run on overlapping wrapped tensors changed the buffer");
     /* Control: the same buffer, wrapped where nothing overlaps, runs exactly. */
@@ -567,6 +617,8 @@ static void test_runs(void)
         free(got);
     }
     CHECK(test_check_run(ctx, op, &f.d, 2, 3, 5, &rng, err, sizeof err), "the op after the failed runs: %s", err);
+    CHECK(test_check_run(ctx, op_u8, &fu.d, 2, 3, 5, &rng, err, sizeof err), "the uint8 op after the failed runs: %s",
+          err);
     CHECK(q8conv_pw_get_kernel(NULL) == Q8CONV_KERNEL_AUTO, "pw_get_kernel(NULL)");
     q8conv_pw_destroy(NULL);
     if (pool)
@@ -582,6 +634,7 @@ static void test_runs(void)
     q8conv_pw_destroy(op);
     q8conv_pw_destroy(op2);
     q8conv_pw_destroy(square);
+    q8conv_pw_destroy(op_u8);
     test_op_free(&sq);
     free(x);
     free(square_bytes);

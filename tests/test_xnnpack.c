@@ -1,0 +1,159 @@
+/* XNNPACK's QU8 convolution (Debian's libxnnpack, a 2022-02 snapshot) against the CPU reference in
+ * the INT32-bias mode: a CPU runtime for uint8-activation models should get libq8conv's bytes.
+ *
+ * What is compared, and why only that: XNNPACK's QU8 operator takes uint8 weights with one zero
+ * point and ONE scale for all output channels, so it cannot express libq8conv's per-channel int8
+ * weights. The cases are the subset both express: every channel's weight scale equal (a quarter
+ * of the cases with power-of-two scales, which make rounding ties frequent), the int8 weights w
+ * handed to XNNPACK as w + 128 with kernel zero point 128 (it multiplies by w + 128 - 128 = w,
+ * the same integer), uint8 input and output, int32 bias, every activation, zero points across
+ * [0, 255] with both ends. Per-channel scales and mixed types are not compared with XNNPACK;
+ * test_reference checks them against SEMANTICS.md.
+ *
+ * On x86-64 every byte must match: Debian 12's build has matched every case there, ties
+ * included. Other architectures' builds may use fixed-point requantization microkernels, whose
+ * rounding is not SEMANTICS.md's: there the differing bytes are reported, not failed. */
+#include <math.h>
+#include <string.h>
+
+#include <xnnpack.h>
+
+#include "common.h"
+
+#if defined(__x86_64__)
+#define MUST_MATCH 1
+#else
+#define MUST_MATCH 0
+#endif
+
+#define CASES 60
+#define POISON 0x5Au
+
+/* A uint8 zero point, the ends of the range a quarter of the time. */
+static int32_t pick_zero_point(void)
+{
+    static const int32_t edges[] = {0, 1, 127, 128, 254, 255};
+    if (test_below(4) == 0)
+        return edges[test_below(sizeof edges / sizeof edges[0])];
+    return (int32_t)test_below(256);
+}
+
+/* The clamp bounds of SEMANTICS.md for a uint8 output, as XNNPACK takes them. */
+static void output_bounds(const q8conv_pw_desc *d, uint8_t *lo, uint8_t *hi)
+{
+    *lo = 0;
+    *hi = 255;
+    if (d->activation != Q8CONV_ACTIVATION_NONE)
+        *lo = (uint8_t)d->output_zero_point;
+    if (d->activation == Q8CONV_ACTIVATION_RELU6) {
+        float inv = 1.0f / d->output_scale;
+        float six = 6.0f * inv;
+        float b = nearbyintf(six) + (float)d->output_zero_point;
+        *hi = (uint8_t)(b < 255.0f ? b : 255.0f);
+    }
+}
+
+/* One case; returns the number of bytes that differ from the reference, or -1 when nothing was
+ * compared: XNNPACK refuses an output range of one value (ReLU with z_y = 255), and any other
+ * refusal or failure fails the test. */
+static long run_case(uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc, q8conv_activation act, bool ties)
+{
+    test_op t;
+    test_op_random(&t, test_process_rng(),
+                   &(test_op_params){.ic = ic, .oc = oc, .bias = Q8CONV_BIAS_INT32, .activation = act,
+                                     .input_type = Q8CONV_DTYPE_UINT8, .output_type = Q8CONV_DTYPE_UINT8});
+    for (uint32_t o = 1; o < oc; ++o)
+        t.scales[o] = t.scales[0];
+    if (ties) {
+        /* Powers of two everywhere: (s_x * s_w) / s_y = 2^-k exactly, so one accumulator in 2^k
+         * lands on a tie, where round-half-even and round-half-away part. 2^-k near 30 / the
+         * accumulators' spread keeps the outputs unsaturated. */
+        const int k = (int)ceilf(log2f(sqrtf((float)ic) * 5476.0f / 30.0f));
+        t.desc.input_scale = 0x1p-4f;
+        for (uint32_t o = 0; o < oc; ++o)
+            t.scales[o] = 0x1p-4f;
+        t.desc.output_scale = ldexpf(1.0f, k - 8);
+    }
+    t.desc.input_zero_point = pick_zero_point();
+    t.desc.output_zero_point = pick_zero_point();
+    const q8conv_pw_desc *d = &t.desc;
+    const size_t hw = (size_t)h * w, pixels = (size_t)n * hw;
+    uint8_t *x = malloc(pixels * ic), *x_nhwc = malloc(pixels * ic + XNN_EXTRA_BYTES);
+    uint8_t *ref = malloc(pixels * oc), *y_nhwc = malloc(pixels * oc), *w_u8 = malloc((size_t)oc * ic);
+    test_fill_i8((int8_t *)x, pixels * ic);
+    for (size_t m = 0; m < pixels; ++m)
+        for (uint32_t k = 0; k < ic; ++k)
+            x_nhwc[m * ic + k] = x[((m / hw) * ic + k) * hw + m % hw];
+    memset(x_nhwc + pixels * ic, 0, XNN_EXTRA_BYTES);
+    for (size_t i = 0; i < (size_t)oc * ic; ++i)
+        w_u8[i] = (uint8_t)(t.weights[i] + 128);
+    memset(y_nhwc, POISON, pixels * oc);
+    CHECK_OK(q8conv_pw_reference(d, n, h, w, (const int8_t *)x, (int8_t *)ref));
+
+    uint8_t lo, hi;
+    output_bounds(d, &lo, &hi);
+    xnn_operator_t op = NULL;
+    long differ = -1;
+    enum xnn_status st = xnn_create_convolution2d_nhwc_qu8(
+        0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, ic, oc, ic, oc, (uint8_t)d->input_zero_point, d->input_scale, 128,
+        t.scales[0], w_u8, (const int32_t *)t.bias, (uint8_t)d->output_zero_point, d->output_scale, lo, hi, 0, &op);
+    if (st == xnn_status_success)
+        st = xnn_setup_convolution2d_nhwc_qu8(op, n, h, w, x_nhwc, y_nhwc, NULL);
+    if (st == xnn_status_success)
+        st = xnn_run_operator(op, NULL);
+    char what[256];
+    test_describe_run(d, n, h, w, what, sizeof what);
+    if (lo >= hi)
+        CHECK(st == xnn_status_invalid_parameter, "%sXNNPACK QU8 with output range [%u, %u]: status %d", what, lo, hi,
+              (int)st);
+    else
+        CHECK(st == xnn_status_success, "%sXNNPACK QU8 status %d", what, (int)st);
+    if (st == xnn_status_success && lo < hi) {
+        differ = 0;
+        size_t first = 0;
+        for (size_t m = 0; m < pixels; ++m)
+            for (uint32_t o = 0; o < oc; ++o)
+                if (y_nhwc[m * oc + o] != ref[((m / hw) * oc + o) * hw + m % hw] && differ++ == 0)
+                    first = m * oc + o;
+        if (differ && MUST_MATCH)
+            CHECK(0, "%s%ld of %zu bytes differ from XNNPACK QU8; first at NHWC %zu: xnnpack %u, reference %u", what,
+                  differ, pixels * oc, first, y_nhwc[first],
+                  ref[((first / oc / hw) * oc + first % oc) * hw + (first / oc) % hw]);
+    }
+    xnn_delete_operator(op);
+    test_op_free(&t);
+    free(x);
+    free(x_nhwc);
+    free(ref);
+    free(y_nhwc);
+    free(w_u8);
+    return differ;
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    test_seed();
+    if (xnn_initialize(NULL) != xnn_status_success) {
+        CHECK(0, "xnn_initialize failed");
+        return test_finish("xnnpack_qu8");
+    }
+    long differ = 0, compared = 0, skipped = 0;
+    for (int c = 0; c < CASES; ++c) {
+        /* Shapes with partial channel blocks and N > 1 among them, as libq8conv's tests use. */
+        const uint32_t n = test_range(1, 3), h = test_range(1, 6), w = test_range(1, 13);
+        const uint32_t ic = c % 10 == 0 ? test_range(100, 700) : test_range(1, 70), oc = test_range(1, 40);
+        const long d = run_case(n, h, w, ic, oc, (q8conv_activation)(c % 3), c % 4 == 3);
+        if (d >= 0) {
+            differ += d;
+            compared += (long)n * h * w * oc;
+        } else {
+            skipped++;
+        }
+    }
+    printf("xnnpack_qu8: %d cases (%ld with a one-value output range, refused by XNNPACK), %ld bytes compared, "
+           "%ld differ%s\n", CASES, skipped, compared, differ, MUST_MATCH ? "" : " (reported only on this architecture)");
+    CHECK(skipped < CASES / 4, "too few cases compared");
+    xnn_deinitialize();
+    return test_finish("xnnpack_qu8");
+}
