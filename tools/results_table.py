@@ -2,15 +2,23 @@
 """Markdown tables for bench/RESULTS.md from one device run.
 
 Usage: results_table.py FULL_JSON ANCHOR_CSV
-  FULL_JSON   q8conv-bench --json output (GPU rows, optionally CPU rows and the roofline)
+  FULL_JSON   q8conv-bench --json output (GPU rows, optionally CPU rows, the roofline, the floor, the network)
   ANCHOR_CSV  ../shared/tools/anchor_torch.py output for the same shapes, from the same run
-Prints the per-shape table (libq8conv variants against torch._int_mm, _int_mm + requantization,
-cuDNN fp16), the MobileNetV2 weighted totals, and the network and dispatch floor measured in the
-same run. A row's gpu_us is the bench's headline: the chained time per run (per_run_us beside it).
+Prints the per-shape table of chained GPU times (AUTO, the cooperative-matrix kernel and the
+block kernels, against torch._int_mm, _int_mm + requantization and cuDNN fp16), the per-run
+figures beside them, the MobileNetV2 weighted totals, the network measured as one command
+buffer, the dispatch floors, the ceilings, and the host wall times.
 """
 import csv
 import json
+import math
 import sys
+
+VARIANTS = ["auto", "coopmat", "tile_n4=1 dot", "tile_n4=2 legacy", "tile_n4=1 fallback"]
+
+
+def fmt(v, f="%.2f"):
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f % v
 
 
 def main():
@@ -20,7 +28,6 @@ def main():
         for row in csv.DictReader(line for line in f if not line.startswith("#")):
             anchor[row["name"]] = row
     rows = bench["rows"]
-    # The network's layers are the shapes of bench/shapes/mobilenet_v2_224.csv, with their counts.
     here = __file__.rsplit("/", 2)[0]
     with open(here + "/bench/shapes/mobilenet_v2_224.csv") as f:
         mobilenet = {line.split(",")[0] for line in f if line.strip() and not line.startswith("#")}
@@ -28,54 +35,52 @@ def main():
     for r in rows:
         if r["shape"] not in shapes:
             shapes.append(r["shape"])
-
-    def get(shape, variant):
-        for r in rows:
-            if r["shape"] == shape and r["variant"] == variant:
-                return r
-        return None
-
+    by = {(r["shape"], r["variant"]): r for r in rows if not r.get("cpu")}
     roof = bench.get("roofline", {})
-    print("| layer | N,H,W,IC,OC | dot us | dot per-run us | legacy us | fallback us | dot GOPS | dot GB/s | % dot ceiling "
-          "| % copy ceiling | _int_mm us | _int_mm+rq us | cuDNN fp16 us | dot vs _int_mm+rq | exact |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    totals = {"dot": 0.0, "legacy": 0.0, "fallback": 0.0, "int_mm": 0.0, "int_mm_rq": 0.0, "fp16": 0.0}
+    cm_tops = roof.get("coopmat_tops")
+
+    print("Chained GPU time per run, us (median of batches of runs recorded back to back with the barrier "
+          "between dependent layers); per-run figures beside; peers from the same call.")
+    print()
+    print("| layer | N,H,W,IC,OC | auto | coopmat | dot | legacy | fallback | auto per-run | auto TOPS | "
+          "auto % matrix ceiling | auto % copy | _int_mm | _int_mm+rq | cuDNN fp16 | auto vs _int_mm | exact |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    totals = {v: 0.0 for v in VARIANTS}
+    totals.update({"int_mm": 0.0, "int_mm_rq": 0.0, "fp16": 0.0})
     layers = 0
     for s in shapes:
-        d = get(s, "tile_n4=1 dot")
-        l = get(s, "tile_n4=2 legacy")
-        fb = get(s, "tile_n4=1 fallback")
-        a = anchor.get(s)
-        if not d:
+        rs = {v: by.get((s, v)) for v in VARIANTS}
+        a = rs["auto"] or rs["tile_n4=1 dot"]
+        if not a:
             continue
-        shape = f"{d['n']},{d['h']},{d['w']},{d['ic']},{d['oc']}"
-        mm = float(a["int_mm_us"]) if a else float("nan")
-        rq = float(a["int_mm_rq_us"]) if a else float("nan")
-        fp = float(a["fp16_conv_us"]) if a else float("nan")
-        exact = all(r is None or r.get("exact") is not False for r in (d, l, fb))
-        ratio = rq / d["gpu_us"]
-        pct_dot = d.get("pct_dot")
-        pct_copy = d.get("pct_copy")
-        fmt = lambda v, f="%.1f": "-" if v is None else f % v
-        print(f"| {s} | {shape} | {d['gpu_us']:.2f} | {fmt(d.get('per_run_us'), '%.2f')} | {fmt(l and l['gpu_us'], '%.2f')} | {fmt(fb and fb['gpu_us'], '%.2f')} "
-              f"| {d['gops']:.0f} | {d['gbps']:.0f} | {fmt(pct_dot)} | {fmt(pct_copy)} | {mm:.2f} | {rq:.2f} | {fp:.2f} "
-              f"| {ratio:.2f}x {'faster' if ratio > 1 else 'slower'} | {'yes' if exact else 'NO'} |")
+        p = anchor.get(s)
+        mm = float(p["int_mm_us"]) if p else float("nan")
+        rq = float(p["int_mm_rq_us"]) if p else float("nan")
+        fp = float(p["fp16_conv_us"]) if p else float("nan")
+        exact = all(r is None or r.get("exact") is not False for r in rs.values())
+        t = {v: (rs[v]["chained_us"] if rs[v] else None) for v in VARIANTS}
+        auto = t["auto"]
+        pct_cm = 100.0 * a["gops"] * 1e-3 / cm_tops if cm_tops else None
+        ratio = mm / auto if auto else float("nan")
+        shape = f"{a['n']},{a['h']},{a['w']},{a['ic']},{a['oc']}"
+        print(f"| {s} | {shape} | {fmt(t['auto'])} | {fmt(t['coopmat'])} | {fmt(t['tile_n4=1 dot'])} "
+              f"| {fmt(t['tile_n4=2 legacy'])} | {fmt(t['tile_n4=1 fallback'])} | {fmt(a.get('per_run_us'))} "
+              f"| {a['gops'] * 1e-3:.1f} | {fmt(pct_cm, '%.1f')} | {fmt(a.get('pct_copy'), '%.1f')} | {mm:.2f} | {rq:.2f} "
+              f"| {fp:.2f} | {ratio:.2f}x {'faster' if ratio > 1 else 'slower'} | {'yes' if exact else 'NO'} |")
         if s in mobilenet:
-            c = d["count"]
+            c = a["count"]
             layers += c
-            totals["dot"] += c * d["gpu_us"]
-            totals["legacy"] += c * (l["gpu_us"] if l else 0)
-            totals["fallback"] += c * (fb["gpu_us"] if fb else 0)
+            for v in VARIANTS:
+                totals[v] += c * (t[v] or float("nan"))
             totals["int_mm"] += c * mm
             totals["int_mm_rq"] += c * rq
             totals["fp16"] += c * fp
     print()
-    print(f"MobileNetV2 224x224 batch 1, all {layers} pointwise layers (each distinct shape times its count):")
+    print(f"MobileNetV2 224x224 batch 1, all {layers} pointwise layers (each distinct shape's chained time times its count):")
     print()
-    print("| libq8conv dot | legacy (TILE_N4=2) | fallback | torch._int_mm | _int_mm + requant | cuDNN fp16 |")
-    print("|---|---|---|---|---|---|")
-    print(f"| {totals['dot']:.1f} us | {totals['legacy']:.1f} us | {totals['fallback']:.1f} us | {totals['int_mm']:.1f} us "
-          f"| {totals['int_mm_rq']:.1f} us | {totals['fp16']:.1f} us |")
+    print("| auto | coopmat | dot | legacy | fallback | torch._int_mm | _int_mm + requant | cuDNN fp16 |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("| " + " | ".join(f"{totals[v]:.1f} us" for v in VARIANTS + ["int_mm", "int_mm_rq", "fp16"]) + " |")
     network = bench.get("network")
     if network:
         print()
@@ -85,7 +90,6 @@ def main():
         print("| variant | network us | sum of chained layers us | dispatch floor share | sets | exact |")
         print("|---|---|---|---|---|---|")
         for v in network["variants"]:
-            fmt = lambda x, f: "-" if x is None else f % x
             print(f"| {v['variant']} | {v['network_us']:.1f} | {fmt(v['sum_chained_us'], '%.1f')} "
                   f"| {fmt(v['floor_share'] and 100 * v['floor_share'], '%.0f%%')} | {v['sets']} "
                   f"| {'yes' if v['exact'] else 'NO' if v['exact'] is False else '-'} |")
@@ -93,11 +97,28 @@ def main():
     if floor and floor.get("us") is not None:
         print()
         print(f"Dispatch floor (same run): {floor['us']:.2f} us per empty dispatch + barrier, "
-              f"{floor['nobarrier_us']:.2f} us without the barrier ({floor['chained']} chained, median of "
-              f"{floor['batches']} batches).")
+              f"{floor['nobarrier_us']:.2f} us without the barrier; a {floor.get('copy_bytes', 0) // 1024} KiB copy "
+              f"+ barrier {fmt(floor.get('copy_us'))} us ({floor['chained']} chained, median of {floor['batches']} batches).")
     if roof:
         print()
-        print(f"Measured ceilings: {roof}")
+        print(f"Measured ceilings (same run): packed int8 dot {fmt(roof.get('dot_tops'), '%.1f')} TOPS, int8 "
+              f"cooperative matrices {fmt(roof.get('coopmat_tops'), '%.0f')} TOPS, copy {fmt(roof.get('copy_gbps'), '%.0f')} "
+              f"GB/s (shader; vkCmdCopyBuffer {fmt(roof.get('copy_cmd_gbps'), '%.0f')}).")
+    host = [r for r in rows if not r.get("cpu") and r.get("host_run_us") is not None and r["shape"] in mobilenet
+            and r["variant"] == "auto"]
+    if host:
+        print()
+        print("Host wall time of q8conv_pw_run repeated on the same op and tensors (AUTO), us:")
+        print()
+        print("| layer | GPU chained | blocking wait | polling wait |")
+        print("|---|---|---|---|")
+        for r in host:
+            print(f"| {r['shape']} | {r['chained_us']:.2f} | {fmt(r['host_run_us'], '%.1f')} | {fmt(r['host_run_poll_us'], '%.1f')} |")
+    if bench.get("network_layers"):
+        print()
+        print(f"The network as one q8conv_sequence ({bench['network_layers']} layers, {bench['network_kernel']}): "
+              f"{fmt(bench.get('network_host_us'), '%.1f')} us blocking, {fmt(bench.get('network_host_poll_us'), '%.1f')} us "
+              f"polling, host wall time per q8conv_sequence_run; last layer exact: {bench.get('network_host_exact')}.")
 
 
 if __name__ == "__main__":
