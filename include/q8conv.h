@@ -58,7 +58,7 @@ extern "C" {
 #endif
 
 #define Q8CONV_VERSION_MAJOR 0
-#define Q8CONV_VERSION_MINOR 1
+#define Q8CONV_VERSION_MINOR 2
 #define Q8CONV_VERSION_PATCH 0
 
 /** Result of every fallible call. */

@@ -2,7 +2,7 @@
 # Runs the GPU tests and the benchmark on a lent GPU machine (bench/RESULTS.md says how it was
 # used). Expects, relative to the repository root: .gl/ (Debian packages of the Vulkan loader and
 # XNNPACK, unpacked here because that machine has no package registry) and a folder $1 holding
-# binaries built on Debian 12: libq8conv.so.0, tests/q8conv-test-gpu, bench/q8conv-bench and
+# binaries built on Debian 12: libq8conv.so.0.2, tests/q8conv-test-gpu, bench/q8conv-bench and
 # optionally tools/q8conv-info. Everything printed goes to $2/log.txt as well.
 # Usage: tools/device-run.sh BIN_DIR OUT_DIR [q8conv-bench args...]
 set -uo pipefail

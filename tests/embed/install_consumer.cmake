@@ -17,7 +17,7 @@ if(CONFIG)
 endif()
 run("cmake --install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix} ${config_args})
 
-foreach(f include/q8conv.h ${LIBDIR}/libq8conv.so ${LIBDIR}/libq8conv.so.0 ${LIBDIR}/libq8conv.a
+foreach(f include/q8conv.h ${LIBDIR}/libq8conv.so ${LIBDIR}/libq8conv.so.0.2 ${LIBDIR}/libq8conv.a
           ${LIBDIR}/cmake/q8conv/q8convConfig.cmake ${LIBDIR}/cmake/q8conv/q8convConfigVersion.cmake
           ${LIBDIR}/cmake/q8conv/q8convTargets.cmake ${LIBDIR}/pkgconfig/q8conv.pc bin/q8conv-info)
   if(NOT EXISTS ${prefix}/${f})
