@@ -236,17 +236,6 @@ static void dot_destroy(VkDevice dev, dot_kernel *k)
     buffer_destroy(dev, &k->sink);
 }
 
-static int dot_create(const bench_gpu *g, dot_kernel *k)
-{
-    memset(k, 0, sizeof *k);
-    if (!vk_ok(buffer_create(g, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
-                             &k->sink),
-               "sink buffer"))
-        return -1;
-    VkDescriptorBufferInfo dbi = {.buffer = k->sink.buf, .offset = 0, .range = VK_WHOLE_SIZE};
-    return pipeline_create(g, roof_dot_spv, sizeof roof_dot_spv, 1, &dbi, sizeof(dot_params), &k->p);
-}
-
 /* Runs `reps` timed dispatches of groups_x * groups_y workgroups; durations in us. */
 static int dot_time(bench_gpu *g, const dot_kernel *k, uint32_t groups_x, uint32_t groups_y, uint32_t iters,
                     int reps, double *us)
@@ -268,17 +257,28 @@ static int dot_time(bench_gpu *g, const dot_kernel *k, uint32_t groups_x, uint32
     return 0;
 }
 
-static int measure_dot(bench_gpu *g, const q8conv_context_info *info, double *tops)
+/* Calibrates and times a throughput microkernel (push constants {iters, seed, magic}, one sink
+ * buffer): grows the grid until it fills the device, then the per-invocation work, until one
+ * dispatch takes ROOF_TARGET_US; then the median of ROOF_REPS dispatches: *us_median, and the
+ * workgroups times iterations it ran (*groups_iters, its grid and iterations beside). 0 on success. */
+static int time_throughput(bench_gpu *g, const q8conv_context_info *info, const uint32_t *code, size_t code_size,
+                           double *groups_iters, double *us_median, uint32_t *gx_out, uint32_t *gy_out,
+                           uint32_t *iters_out)
 {
     dot_kernel k;
-    int rc = dot_create(g, &k);
+    memset(&k, 0, sizeof k);
+    int rc = vk_ok(buffer_create(g, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
+                                 &k.sink),
+                   "sink buffer")
+                 ? 0
+                 : -1;
+    VkDescriptorBufferInfo dbi = {.buffer = k.sink.buf, .offset = 0, .range = VK_WHOLE_SIZE};
+    if (rc == 0)
+        rc = pipeline_create(g, code, code_size, 1, &dbi, sizeof(dot_params), &k.p);
     const uint32_t max_x = info->max_compute_workgroup_count[0];
     const uint32_t max_y = info->max_compute_workgroup_count[1];
     uint64_t groups = 64;
     uint32_t iters = 16;
-    double t = 0;
-    /* Calibration: grow the grid until it fills the device, then the per-invocation work, until
-     * one dispatch takes ROOF_TARGET_US. */
     for (int step = 0; rc == 0 && step < 40; ++step) {
         uint32_t gx, gy;
         split_groups(groups, max_x, &gx, &gy);
@@ -290,74 +290,10 @@ static int measure_dot(bench_gpu *g, const q8conv_context_info *info, double *to
          * (lavapipe's worker threads start, a GPU's clocks ramp). */
         double two[2];
         rc = dot_time(g, &k, gx, gy, iters, 2, two);
-        if (rc != 0)
-            break;
-        t = two[1];
-        if (t >= ROOF_TARGET_US)
+        if (rc != 0 || two[1] >= ROOF_TARGET_US)
             break;
         /* Grow by the missing factor, at most 8x at a time (the first runs are dominated by
          * launch overhead and understate how long a larger one takes). */
-        double f = t > 0 ? ROOF_TARGET_US / t : 8.0;
-        if (f > 8.0)
-            f = 8.0;
-        if (f < 1.25)
-            f = 1.25;
-        if (groups < ROOF_MIN_FILL_GROUPS)
-            groups = (uint64_t)((double)groups * f + 1);
-        else if (iters < (1u << 20))
-            iters = (uint32_t)((double)iters * f + 1);
-        else
-            break;
-    }
-    double us[ROOF_REPS];
-    uint32_t gx = 0, gy = 0;
-    if (rc == 0) {
-        split_groups(groups, max_x, &gx, &gy);
-        rc = dot_time(g, &k, gx, gy, iters, ROOF_REPS, us);
-    }
-    if (rc == 0) {
-        double med = bench_median(us, ROOF_REPS);
-        double dots = (double)gx * gy * ROOF_WG_SIZE * iters * ROOF_DOTS_PER_ITER;
-        /* 4 multiply-adds per packed dot, 2 ops each. */
-        *tops = med > 0 ? dots * 8.0 / (med * 1e-6) * 1e-12 : 0;
-        fprintf(stderr, "roofline: dot %u x %u groups x %u iters: %.1f us median -> %.3f TOPS\n", gx, gy, iters,
-                med, *tops);
-        if (*tops <= 0)
-            rc = -1;
-    }
-    dot_destroy(g->vk.device, &k);
-    return rc;
-}
-
-/* ---- (a') int8 cooperative matrices ---- */
-
-/* roof_coopmat.comp: workgroups of 128 invocations, each subgroup running 4 products of
- * 16 x 16 x 32 (8192 multiply-adds each) per iteration. */
-#define ROOF_CM_WG_SIZE 128u
-#define ROOF_CM_MACS_PER_SUBGROUP_ITER (4.0 * 16.0 * 16.0 * 32.0)
-
-static int measure_coopmat(bench_gpu *g, const q8conv_context_info *info, double *tops)
-{
-    dot_kernel k; /* the same shape: one sink buffer, push constants {iters, seed, magic} */
-    memset(&k, 0, sizeof k);
-    int rc = vk_ok(buffer_create(g, 256, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT,
-                                 &k.sink),
-                   "sink buffer")
-                 ? 0
-                 : -1;
-    VkDescriptorBufferInfo dbi = {.buffer = k.sink.buf, .offset = 0, .range = VK_WHOLE_SIZE};
-    if (rc == 0)
-        rc = pipeline_create(g, roof_coopmat_spv, sizeof roof_coopmat_spv, 1, &dbi, sizeof(dot_params), &k.p);
-    const uint32_t max_x = info->max_compute_workgroup_count[0];
-    uint64_t groups = 64;
-    uint32_t iters = 16;
-    for (int step = 0; rc == 0 && step < 40; ++step) {
-        uint32_t gx, gy;
-        split_groups(groups, max_x, &gx, &gy);
-        double two[2];
-        rc = dot_time(g, &k, gx, gy, iters, 2, two);
-        if (rc != 0 || two[1] >= ROOF_TARGET_US)
-            break;
         double f = two[1] > 0 ? ROOF_TARGET_US / two[1] : 8.0;
         f = f > 8.0 ? 8.0 : f < 1.25 ? 1.25 : f;
         if (groups < ROOF_MIN_FILL_GROUPS)
@@ -374,16 +310,49 @@ static int measure_coopmat(bench_gpu *g, const q8conv_context_info *info, double
         rc = dot_time(g, &k, gx, gy, iters, ROOF_REPS, us);
     }
     if (rc == 0) {
-        const double med = bench_median(us, ROOF_REPS);
-        const double subgroups = (double)gx * gy * (ROOF_CM_WG_SIZE / (info->subgroup_size ? info->subgroup_size : 32u));
-        *tops = med > 0 ? subgroups * iters * ROOF_CM_MACS_PER_SUBGROUP_ITER * 2.0 / (med * 1e-6) * 1e-12 : 0;
-        fprintf(stderr, "roofline: cooperative matrices %u x %u groups x %u iters: %.1f us median -> %.1f TOPS\n", gx,
-                gy, iters, med, *tops);
-        if (*tops <= 0)
-            rc = -1;
+        *us_median = bench_median(us, ROOF_REPS);
+        *groups_iters = (double)gx * gy * iters;
+        *gx_out = gx;
+        *gy_out = gy;
+        *iters_out = iters;
     }
     dot_destroy(g->vk.device, &k);
     return rc;
+}
+
+static int measure_dot(bench_gpu *g, const q8conv_context_info *info, double *tops)
+{
+    double groups_iters = 0, med = 0;
+    uint32_t gx, gy, iters;
+    if (time_throughput(g, info, roof_dot_spv, sizeof roof_dot_spv, &groups_iters, &med, &gx, &gy, &iters) != 0)
+        return -1;
+    const double dots = groups_iters * ROOF_WG_SIZE * ROOF_DOTS_PER_ITER;
+    /* 4 multiply-adds per packed dot, 2 ops each. */
+    *tops = med > 0 ? dots * 8.0 / (med * 1e-6) * 1e-12 : 0;
+    fprintf(stderr, "roofline: dot %u x %u groups x %u iters: %.1f us median -> %.3f TOPS\n", gx, gy, iters, med,
+            *tops);
+    return *tops > 0 ? 0 : -1;
+}
+
+/* ---- (a') int8 cooperative matrices ---- */
+
+/* roof_coopmat.comp: workgroups of 128 invocations, each subgroup running 4 products of
+ * 16 x 16 x 32 (8192 multiply-adds each) per iteration. */
+#define ROOF_CM_WG_SIZE 128u
+#define ROOF_CM_MACS_PER_SUBGROUP_ITER (4.0 * 16.0 * 16.0 * 32.0)
+
+static int measure_coopmat(bench_gpu *g, const q8conv_context_info *info, double *tops)
+{
+    double groups_iters = 0, med = 0;
+    uint32_t gx, gy, iters;
+    if (time_throughput(g, info, roof_coopmat_spv, sizeof roof_coopmat_spv, &groups_iters, &med, &gx, &gy, &iters) != 0)
+        return -1;
+    const double subgroups_per_group = ROOF_CM_WG_SIZE / (info->subgroup_size ? info->subgroup_size : 32u);
+    *tops = med > 0 ? groups_iters * subgroups_per_group * ROOF_CM_MACS_PER_SUBGROUP_ITER * 2.0 / (med * 1e-6) * 1e-12
+                    : 0;
+    fprintf(stderr, "roofline: cooperative matrices %u x %u groups x %u iters: %.1f us median -> %.1f TOPS\n", gx, gy,
+            iters, med, *tops);
+    return *tops > 0 ? 0 : -1;
 }
 
 /* ---- (b) copy bandwidth ---- */

@@ -121,6 +121,29 @@ static void run_once_exact(q8conv_context *ctx, const test_op *t, const char *wh
     q8conv_pw_destroy(op);
 }
 
+/* The host's device, a context on it and a random op: what the recording suites start from. The
+ * op and the context are NULL where their creation failed (reported); false when even the device
+ * could not be made. */
+static bool host_op_create(test_device *h, q8conv_context **ctx, test_op *t, q8conv_pw **op)
+{
+    *ctx = NULL;
+    *op = NULL;
+    if (!host_create(h, TEST_DOT_KHR_STRUCT)) {
+        test_failures++;
+        return false;
+    }
+    *ctx = host_context(h);
+    test_op_random(t, test_process_rng(),
+                   &(test_op_params){.ic = test_range(1, 40), .oc = test_range(1, 40),
+                                     .bias = (q8conv_bias_mode)test_range(0, 2),
+                                     .activation = (q8conv_activation)test_range(0, 2),
+                                     .input_layout = (q8conv_layout)test_range(0, 1),
+                                     .output_layout = (q8conv_layout)test_range(0, 1)});
+    if (*ctx)
+        CHECK_OK(q8conv_pw_create(*ctx, &t->desc, op));
+    return true;
+}
+
 /* ---- suites ---- */
 
 /* The same op recorded five times, with five different tensor pairs (library-owned and wrapped,
@@ -130,21 +153,11 @@ static void run_once_exact(q8conv_context *ctx, const test_op *t, const char *wh
 static void suite_record_repeat(void)
 {
     test_device h;
-    if (!host_create(&h, TEST_DOT_KHR_STRUCT)) {
-        test_failures++;
-        return;
-    }
-    q8conv_context *ctx = host_context(&h);
+    q8conv_context *ctx;
     test_op t;
-    test_op_random(&t, test_process_rng(),
-                   &(test_op_params){.ic = test_range(1, 40), .oc = test_range(1, 40),
-                                     .bias = (q8conv_bias_mode)test_range(0, 2),
-                                     .activation = (q8conv_activation)test_range(0, 2),
-                                     .input_layout = (q8conv_layout)test_range(0, 1),
-                                     .output_layout = (q8conv_layout)test_range(0, 1)});
-    q8conv_pw *op = NULL;
-    if (ctx)
-        CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
+    q8conv_pw *op;
+    if (!host_op_create(&h, &ctx, &t, &op))
+        return;
     enum { PAIRS = 5 };
     pair p[PAIRS];
     memset(p, 0, sizeof p);
@@ -266,21 +279,11 @@ static void *record_thread_main(void *arg)
 static void suite_record_threads(void)
 {
     test_device h;
-    if (!host_create(&h, TEST_DOT_KHR_STRUCT)) {
-        test_failures++;
-        return;
-    }
-    q8conv_context *ctx = host_context(&h);
+    q8conv_context *ctx;
     test_op t;
-    test_op_random(&t, test_process_rng(),
-                   &(test_op_params){.ic = test_range(1, 40), .oc = test_range(1, 40),
-                                     .bias = (q8conv_bias_mode)test_range(0, 2),
-                                     .activation = (q8conv_activation)test_range(0, 2),
-                                     .input_layout = (q8conv_layout)test_range(0, 1),
-                                     .output_layout = (q8conv_layout)test_range(0, 1)});
-    q8conv_pw *op = NULL;
-    if (ctx)
-        CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
+    q8conv_pw *op;
+    if (!host_op_create(&h, &ctx, &t, &op))
+        return;
     record_thread r[RECORD_THREADS];
     memset(r, 0, sizeof r);
     pthread_barrier_t start;
