@@ -27,9 +27,6 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_control_flow_attributes : require
 #include "tiling.h"
-#ifndef SMEM_VEC4
-#define SMEM_VEC4 0
-#endif
 
 /* 0: local size x = SUBGROUPS * SUBGROUP_SIZE (set by the host, equal to WG_SIZE below). */
 layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
@@ -68,21 +65,9 @@ const uint STAGE_WORDS = STAGES * (A_WORDS + B_WORDS);
 const uint EPI_N = (TN % 2u == 0u) ? 32u : 16u;
 const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_N;
 const uint SMEM_WORDS = STAGE_WORDS > EPI_WORDS ? STAGE_WORDS : EPI_WORDS;
-/* Staging and epilogue memory, as 32-bit words or (SMEM_VEC4) 16-byte vectors: every matrix
- * load starts on a 16-byte boundary either way (STRIDE is a multiple of 4 words). */
-#if SMEM_VEC4
-shared uvec4 smem[SMEM_WORDS / 4u];
-#define SM_READ(o) smem[(o) >> 2][(o) & 3u]
-#define SM_WRITE(o, v) smem[(o) >> 2][(o) & 3u] = (v)
-#define SM_WRITE4(o, v) smem[(o) >> 2] = (v)
-#define SM_UNIT 4u
-#else
+/* Staging and epilogue memory in 32-bit words; every matrix load starts on a 16-byte boundary
+ * (STRIDE is a multiple of 4 words). 16-byte words measured no faster on the H100. */
 shared uint smem[SMEM_WORDS];
-#define SM_READ(o) smem[o]
-#define SM_WRITE(o, v) smem[o] = (v)
-#define SM_WRITE4(o, v) { smem[o] = (v).x; smem[(o) + 1u] = (v).y; smem[(o) + 2u] = (v).z; smem[(o) + 3u] = (v).w; }
-#define SM_UNIT 1u
-#endif
 /* The workgroup's channel params, loaded once. */
 shared uvec4 ch_sh[BN];
 
@@ -155,10 +140,10 @@ void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, 
         uvec4 words;
         [[unroll]] for (uint r = 0u; r < 4u; ++r) {
             const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
-            words[r] = (requant_byte(int(SM_READ(o)), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
-                        (requant_byte(int(SM_READ(o + 1u)), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
-                        (requant_byte(int(SM_READ(o + 2u)), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
-                        (requant_byte(int(SM_READ(o + 3u)), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
+            words[r] = (requant_byte(int(smem[o]), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
+                        (requant_byte(int(smem[o + 1u]), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
+                        (requant_byte(int(smem[o + 2u]), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
+                        (requant_byte(int(smem[o + 3u]), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
                        keep;
         }
 #if OUT_4W4C
@@ -283,7 +268,10 @@ void main()
             const uint u = tid + l * WG_SIZE;                                                      \
             if (u < B_UNITS) {                                                                     \
                 const uint o = B_BASE(buf) + (u / (BK / 16u)) * STRIDE + (u % (BK / 16u)) * 4u;    \
-                SM_WRITE4(o, b_regs[l]);                                                           \
+                smem[o] = b_regs[l].x;                                                             \
+                smem[o + 1u] = b_regs[l].y;                                                        \
+                smem[o + 2u] = b_regs[l].z;                                                        \
+                smem[o + 3u] = b_regs[l].w;                                                        \
             }                                                                                      \
         }                                                                                          \
     }
@@ -292,15 +280,15 @@ void main()
 #define A_STORE_ONE(u, l, buf)                                                                     \
     if ((u) < A_UNITS) {                                                                           \
         const uint o = A_BASE(buf) + 4u * ((u) / KW) * STRIDE + (u) % KW;                          \
-        SM_WRITE(o, a_regs[l].x);                                                                  \
-        SM_WRITE(o + STRIDE, a_regs[l].y);                                                         \
-        SM_WRITE(o + 2u * STRIDE, a_regs[l].z);                                                    \
-        SM_WRITE(o + 3u * STRIDE, a_regs[l].w);                                                    \
+        smem[o] = a_regs[l].x;                                                                  \
+        smem[o + STRIDE] = a_regs[l].y;                                                         \
+        smem[o + 2u * STRIDE] = a_regs[l].z;                                                    \
+        smem[o + 3u * STRIDE] = a_regs[l].w;                                                    \
     }
 #else
 #define A_STORE_ONE(u, l, buf)                                                                     \
     if ((u) < A_UNITS)                                                                             \
-        SM_WRITE(A_BASE(buf) + ((u) / KW) * STRIDE + (u) % KW, a_regs[l]);
+        smem[A_BASE(buf) + ((u) / KW) * STRIDE + (u) % KW] = a_regs[l];
 #endif
 
     icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N> acc[TM][TN];
@@ -324,12 +312,12 @@ void main()
             icoopmatNV<8, gl_ScopeSubgroup, Q8CONV_CM_K, Q8CONV_CM_N> b[TN];
             [[unroll]] for (uint i = 0u; i < TM; ++i)
                 coopMatLoadNV(a[i], smem,
-                              (A_BASE(buf) + (sg_m * SG_M + i * uint(Q8CONV_CM_M)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)) / SM_UNIT,
-                              STRIDE / SM_UNIT, false);
+                              (A_BASE(buf) + (sg_m * SG_M + i * uint(Q8CONV_CM_M)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)),
+                              STRIDE, false);
             [[unroll]] for (uint j = 0u; j < TN; ++j)
                 coopMatLoadNV(b[j], smem,
-                              (B_BASE(buf) + (sg_n * SG_N + j * uint(Q8CONV_CM_N)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)) / SM_UNIT,
-                              STRIDE / SM_UNIT, true);
+                              (B_BASE(buf) + (sg_n * SG_N + j * uint(Q8CONV_CM_N)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)),
+                              STRIDE, true);
             [[unroll]] for (uint i = 0u; i < TM; ++i)
                 [[unroll]] for (uint j = 0u; j < TN; ++j)
                     acc[i][j] = coopMatMulAddNV(a[i], b[j], acc[i][j]);
@@ -351,7 +339,7 @@ void main()
     const uint STRIP = EPI_N / uint(Q8CONV_CM_N);
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
         [[unroll]] for (uint j = 0u; j < TN; ++j) {
-            coopMatStoreNV(acc[i][j], smem, (scratch + (j % STRIP) * uint(Q8CONV_CM_N)) / SM_UNIT, EPI_N / SM_UNIT, false);
+            coopMatStoreNV(acc[i][j], smem, (scratch + (j % STRIP) * uint(Q8CONV_CM_N)), EPI_N, false);
             if (j % STRIP == STRIP - 1u)
                 store_strip(scratch, p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M),
                             sg_n * SG_N + (j + 1u - STRIP) * uint(Q8CONV_CM_N), n0, p_end, Wp, out_rows, lane);
