@@ -207,7 +207,12 @@ void main()
         [[unroll]] for (int t = 0; t < TILE_N4; ++t)
             [[unroll]] for (int j = 0; j < 4; ++j)
                 partial[((slice * gl_WorkGroupSize.x + lane) * uint(TILE_N4) + uint(t)) * 4u + uint(j)] = acc[t][j];
-        memoryBarrierShared();
+        /* barrier() alone: in a compute shader it is a Workgroup-scope control and memory barrier
+         * on workgroup memory (AcquireRelease | WorkgroupMemory). memoryBarrierShared() would add
+         * an OpMemoryBarrier at Device scope, which a device that enables vulkanMemoryModel (for
+         * the matrix kernel) may only run with vulkanMemoryModelDeviceScope as well
+         * (VUID-RuntimeSpirv-vulkanMemoryModel-06265, seen on the H200). Every barrier of every
+         * kernel stays at workgroup scope or narrower; tests/spirv_scopes.cmake checks it. */
         barrier();
         if (slice != 0u || !live)
             return;
