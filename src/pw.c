@@ -1,7 +1,7 @@
 /* The pointwise convolution operator: create (pack once), run, record, destroy. */
 #include <string.h>
 
-#include "internal.h"
+#include "objects.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a) { return a ? (v + a - 1) / a * a : v; }
 
@@ -135,19 +135,12 @@ void q8conv_pw_destroy(q8conv_pw *op)
     for (uint32_t v = 0; v < op->variant_count; ++v)
         q8conv_ctx_free_set(ctx, op->variants[v].set_pool, op->variants[v].set);
     q8conv_buffer_destroy(ctx, &op->params);
-    q8conv_sequence_member_retire(ctx, &op->member, op);
+    q8conv_lifetime_retire(ctx, &op->member, op);
 }
 
 q8conv_kernel q8conv_pw_get_kernel(const q8conv_pw *op)
 {
     return op ? op->kernel : Q8CONV_KERNEL_AUTO;
-}
-
-static bool tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b)
-{
-    if (a == b || a->id == b->id)
-        return true;
-    return a->buffer == b->buffer && a->offset < b->offset + b->size && b->offset < a->offset + a->size;
 }
 
 static q8conv_status check_tensors(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out)
@@ -161,7 +154,7 @@ static q8conv_status check_tensors(const q8conv_pw *op, const q8conv_tensor *in,
     /* Same bytes, other numbers: a uint8 tensor read as int8 (or the reverse) would compute garbage. */
     if (i->dtype != op->input_type || o->dtype != op->output_type)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
-    if (tensors_overlap(in, out))
+    if (q8conv_tensors_overlap(in, out))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     return q8conv_ctx_check_lost(op->ctx);
 }
@@ -336,11 +329,6 @@ q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_
 q8conv_status q8conv_pw_check_step(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out)
 {
     return check_tensors(op, in, out);
-}
-
-bool q8conv_tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b)
-{
-    return tensors_overlap(a, b);
 }
 
 /* A run in the context's one-shot command buffer, recorded afresh each time. */

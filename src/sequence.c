@@ -1,10 +1,9 @@
 /* Sequences: steps (op, input, output) recorded once into a command buffer of the sequence's own
  * and replayed with one submit and one wait, with a barrier only before a step that depends on a
- * step since the previous barrier. Also the membership that lets a sequence see that an op or a
- * tensor it names was destroyed. */
+ * step since the previous barrier. What a step keeps alive is the lifetime room's (src/lifetime.c). */
 #include <string.h>
 
-#include "internal.h"
+#include "objects.h"
 
 typedef struct sequence_step {
     q8conv_pw *op;
@@ -24,29 +23,10 @@ struct q8conv_sequence {
     uint32_t barriers, recordings;
 };
 
-void q8conv_sequence_member_retire(q8conv_context *ctx, q8conv_sequence_member *m, void *object)
-{
-    pthread_mutex_lock(&ctx->lock);
-    const bool named = m->refs > 0;
-    if (named)
-        atomic_store(&m->destroyed, true);
-    pthread_mutex_unlock(&ctx->lock);
-    if (!named)
-        q8conv_free(&ctx->allocator, object);
-}
-
-/* Under the context's lock: one step lets go of `object`, and the last one frees a destroyed one. */
-static void member_release(q8conv_context *ctx, q8conv_sequence_member *m, void *object)
-{
-    if (--m->refs == 0 && atomic_load(&m->destroyed))
-        q8conv_free(&ctx->allocator, object);
-}
-
 static bool step_member_destroyed(const sequence_step *s)
 {
-    return atomic_load_explicit(&s->op->member.destroyed, memory_order_relaxed) ||
-           atomic_load_explicit(&s->in->member.destroyed, memory_order_relaxed) ||
-           atomic_load_explicit(&s->out->member.destroyed, memory_order_relaxed);
+    return q8conv_lifetime_gone(&s->op->member) || q8conv_lifetime_gone(&s->in->member) ||
+           q8conv_lifetime_gone(&s->out->member);
 }
 
 q8conv_status q8conv_sequence_create(q8conv_context *ctx, q8conv_sequence **out)
@@ -102,11 +82,9 @@ q8conv_status q8conv_sequence_add(q8conv_sequence *seq, q8conv_pw *op, const q8c
         /* The input's membership count is the library's bookkeeping, not the tensor's contents,
          * which the sequence only reads. */
         q8conv_tensor *in = (q8conv_tensor *)input;
-        pthread_mutex_lock(&seq->ctx->lock);
-        op->member.refs++;
-        in->member.refs++;
-        output->member.refs++;
-        pthread_mutex_unlock(&seq->ctx->lock);
+        q8conv_lifetime_hold(seq->ctx, &op->member);
+        q8conv_lifetime_hold(seq->ctx, &in->member);
+        q8conv_lifetime_hold(seq->ctx, &output->member);
         seq->steps[seq->count++] = (sequence_step){.op = op, .in = in, .out = output};
         seq->recorded = false;
     }
@@ -200,9 +178,9 @@ void q8conv_sequence_destroy(q8conv_sequence *seq)
     pthread_mutex_lock(&ctx->lock);
     for (uint32_t s = 0; s < seq->count; ++s) {
         sequence_step *step = &seq->steps[s];
-        member_release(ctx, &step->op->member, step->op);
-        member_release(ctx, &step->in->member, step->in);
-        member_release(ctx, &step->out->member, step->out);
+        q8conv_lifetime_release(ctx, &step->op->member, step->op);
+        q8conv_lifetime_release(ctx, &step->in->member, step->in);
+        q8conv_lifetime_release(ctx, &step->out->member, step->out);
     }
     pthread_mutex_unlock(&ctx->lock);
     q8conv_free(&ctx->allocator, seq->steps);

@@ -1,7 +1,7 @@
 /* Tensors: device buffers in the SEMANTICS.md packing, owned or wrapped, bound in row windows. */
 #include <string.h>
 
-#include "internal.h"
+#include "objects.h"
 
 static atomic_uint_fast64_t next_tensor_id = 1;
 
@@ -169,7 +169,14 @@ void q8conv_tensor_destroy(q8conv_tensor *t)
         q8conv_buffer b = {.buffer = t->buffer, .memory = t->memory};
         q8conv_buffer_destroy(ctx, &b);
     }
-    q8conv_sequence_member_retire(ctx, &t->member, t);
+    q8conv_lifetime_retire(ctx, &t->member, t);
+}
+
+bool q8conv_tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b)
+{
+    if (a == b || a->id == b->id)
+        return true;
+    return a->buffer == b->buffer && a->offset < b->offset + b->size && b->offset < a->offset + a->size;
 }
 
 q8conv_status q8conv_tensor_get_desc(const q8conv_tensor *t, q8conv_tensor_desc *desc)

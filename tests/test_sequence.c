@@ -18,7 +18,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "internal.h"
+#include "objects.h"
 #include "common.h"
 #include "test_device.h"
 

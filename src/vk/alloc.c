@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "vk.h"
 
 void *q8conv_alloc(const q8conv_allocator *a, size_t size)
 {

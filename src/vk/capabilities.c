@@ -4,7 +4,7 @@
  * q8conv_device_requirements, which tells a caller the same. */
 #include <string.h>
 
-#include "internal.h"
+#include "vk.h"
 
 static bool device_has_extension(q8conv_context *ctx, VkPhysicalDevice pd, const char *name, q8conv_status *st)
 {

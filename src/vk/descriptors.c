@@ -2,7 +2,7 @@
  * set for a tensor window or an op. */
 #include <string.h>
 
-#include "internal.h"
+#include "vk.h"
 
 static q8conv_status grow_pool_chain(q8conv_context *ctx)
 {

@@ -3,7 +3,7 @@
  * whether the device has been lost. */
 #include <string.h>
 
-#include "internal.h"
+#include "vk.h"
 
 /* volk's device-table loader reads its (library-private, hidden) global vkGetDeviceProcAddr; the
  * global is set per call under this lock, so contexts on different loaders never see each other's. */

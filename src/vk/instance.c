@@ -3,7 +3,7 @@
 #include <dlfcn.h>
 #include <string.h>
 
-#include "internal.h"
+#include "vk.h"
 
 #define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
 

@@ -1,7 +1,7 @@
 /* Device memory: buffers, and host <-> device copies through staging buffers. */
 #include <string.h>
 
-#include "internal.h"
+#include "vk.h"
 
 static bool find_memory_type(const q8conv_context *ctx, uint32_t type_bits, VkMemoryPropertyFlags want,
                              uint32_t *index)

@@ -2,7 +2,7 @@
  * check), the VkPipelineCache started from a caller's blob, and q8conv_context_get_pipeline_cache. */
 #include <string.h>
 
-#include "internal.h"
+#include "vk.h"
 
 /* A serialized cache is libq8conv's frame around the driver's bytes: magic, format, payload length
  * and a checksum of the payload. Drivers differ in how well they survive a damaged blob, so only

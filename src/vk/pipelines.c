@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "vk.h"
 
 q8conv_status q8conv_pipelines_create(q8conv_context *ctx)
 {

@@ -4,7 +4,7 @@
  * recording starts and ends with; and the wait, blocking or polling as the context asks. */
 #include <time.h>
 
-#include "internal.h"
+#include "vk.h"
 
 q8conv_status q8conv_submit_create(q8conv_context *ctx)
 {

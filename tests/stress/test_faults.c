@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "objects.h"
 #include "common.h"
 #include "test_device.h"
 

@@ -6,7 +6,7 @@
  * range, where nothing needs windows, reports "nothing to window" instead of passing vacuously. */
 #include <string.h>
 
-#include "internal.h"
+#include "objects.h"
 #include "common.h"
 #include "test_device.h"
 

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "internal.h"
+#include "objects.h"
 
 /* Resident set size of the process in MB (Linux /proc). */
 static double rss_mb(void)

@@ -1,7 +1,9 @@
-/* Private structures shared by the Vulkan-facing files of libq8conv: one section per file, each
- * declaring what that file exports. */
-#ifndef Q8CONV_INTERNAL_H
-#define Q8CONV_INTERNAL_H
+/* The Vulkan plumbing of libq8conv (src/vk/): one section per file, each declaring what that file
+ * exports, and the context's fields, which these rooms fill. Everything here may call into
+ * src/core/ (pure.h) and nothing above it: the objects a user holds (src/objects.h) call down
+ * into these rooms, never the reverse. */
+#ifndef Q8CONV_VK_H
+#define Q8CONV_VK_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,7 +11,7 @@
 
 #include "pure.h"
 
-/* ---- host allocation (src/alloc.c) ---- */
+/* ---- host allocation (src/vk/alloc.c) ---- */
 
 /* Every allocation of the library goes through these, so a caller's allocator (and the fault
  * injection tests) see all of them. */
@@ -17,16 +19,16 @@ void *q8conv_alloc(const q8conv_allocator *a, size_t size);
 void *q8conv_calloc(const q8conv_allocator *a, size_t count, size_t size);
 void q8conv_free(const q8conv_allocator *a, void *p);
 
-/* ---- status (src/status.c) ---- */
+/* ---- status (src/vk/status.c) ---- */
 q8conv_status q8conv_status_from_vk(VkResult r);
 
 /* ---- shaders (generated q8conv_shaders.c) ---- */
 
-/* One module per kernel-table line and layout pair: q8conv_module_index (src/pure.h). */
+/* One module per kernel-table line and layout pair: q8conv_module_index (src/core/pure.h). */
 extern const uint32_t *const q8conv_shader_code[Q8CONV_MODULE_COUNT];
 extern const size_t q8conv_shader_size[Q8CONV_MODULE_COUNT];
 
-/* ---- instance (src/instance.c) ---- */
+/* ---- instance (src/vk/instance.c) ---- */
 
 /* Instance-level entry points, loaded per context from the loader or the caller's
  * vkGetInstanceProcAddr (never process-wide globals). */
@@ -57,7 +59,7 @@ q8conv_status q8conv_instance_pick_physical_device(q8conv_context *ctx, uint32_t
 /* Destroys the messenger and the instance (own device only) and closes the loader. */
 void q8conv_instance_destroy(q8conv_context *ctx);
 
-/* ---- capabilities (src/capabilities.c) ---- */
+/* ---- capabilities (src/vk/capabilities.c) ---- */
 
 /* Integer dot product is usable in SPIR-V when the feature is on: core in 1.3, else the KHR
  * extension (which is also what makes SPV_KHR_integer_dot_product legal). */
@@ -102,7 +104,7 @@ typedef struct q8conv_caps_enabled {
 } q8conv_caps_enabled;
 const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabled *e);
 
-/* ---- device (src/device.c) ---- */
+/* ---- device (src/vk/device.c) ---- */
 
 /* The library's own device on ctx->physical_device (integer dot product enabled where the device
  * has it), or the caller's: either way its function table, queue, properties and info. */
@@ -112,14 +114,14 @@ q8conv_status q8conv_device_adopt(q8conv_context *ctx, const q8conv_external_dev
 q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx);
 q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and remembers DEVICE_LOST */
 
-/* ---- pipeline cache (src/pipeline_cache.c) ---- */
+/* ---- pipeline cache (src/vk/pipeline_cache.c) ---- */
 
 /* ctx->pipeline_cache, started from desc's blob when its frame and header prove it was written by
  * a context on this very device and driver; otherwise (or if the driver refuses it) empty. */
 q8conv_status q8conv_pipeline_cache_create(q8conv_context *ctx, const q8conv_context_desc *desc);
 void q8conv_pipeline_cache_destroy(q8conv_context *ctx);
 
-/* ---- pipelines (src/pipelines.c) ---- */
+/* ---- pipelines (src/vk/pipelines.c) ---- */
 
 /* What makes two pipelines differ: the module and its specialization constants. Fields a kernel
  * does not use are 0. Compared with memcmp, so always zero-initialize it. */
@@ -161,7 +163,17 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline
 /* Lets go of every pipeline in `holds`: those no op holds any more are destroyed. Locks the context. */
 void q8conv_ctx_release_pipelines(q8conv_context *ctx, q8conv_pipeline_holds *holds);
 
-/* ---- descriptor sets (src/descriptors.c) ---- */
+/* Push constants of shaders/q8conv_pw.comp, in its std430 order. */
+typedef struct q8conv_push {
+    uint32_t base[3];
+    uint32_t rows;
+    uint32_t w, w4, c4_in, c4_out, oc;
+    uint32_t in_row_offset, out_row_offset;
+    uint32_t x_tiles;
+    float z_y, qmin, qmax, inv_y;
+} q8conv_push;
+
+/* ---- descriptor sets (src/vk/descriptors.c) ---- */
 
 /* Descriptor sets come from a chain of pools that grows when one is full. */
 typedef struct q8conv_pool_chain {
@@ -177,7 +189,7 @@ void q8conv_ctx_free_set(q8conv_context *ctx, VkDescriptorPool pool, VkDescripto
 /* Destroys every pool (and with them every set still allocated). */
 void q8conv_descriptors_destroy(q8conv_context *ctx);
 
-/* ---- submission (src/submit.c) ---- */
+/* ---- submission (src/vk/submit.c) ---- */
 
 /* The command pool, its command buffer and the fence of one-shot submissions. */
 q8conv_status q8conv_submit_create(q8conv_context *ctx);
@@ -213,7 +225,7 @@ void q8conv_cmd_run_epilogue(const q8conv_context *ctx, VkCommandBuffer cmd);
 
 /* ---- context (src/context.c) ---- */
 
-/* Replay command buffers and fences a context keeps for reuse (src/submit.c). */
+/* Replay command buffers and fences a context keeps for reuse (src/vk/submit.c). */
 #define Q8CONV_SPARE_REPLAYS 16
 
 /* The context's fields, grouped by the room (file) that sets them. context.c creates the rooms in
@@ -249,7 +261,7 @@ struct q8conv_context {
     VkPhysicalDeviceMemoryProperties memory_props;
     q8conv_context_info info;
     bool use_dot;
-    uint32_t caps;   /* Q8CONV_CAP_* the context may use (src/pure.h) */
+    uint32_t caps;   /* Q8CONV_CAP_* the context may use (src/core/pure.h) */
     bool tune_stats; /* tuning builds: VK_KHR_pipeline_executable_properties is enabled */
     atomic_bool lost;
 
@@ -280,7 +292,7 @@ struct q8conv_context {
     uint32_t spare_replay_count;
 };
 
-/* ---- memory (src/memory.c) ---- */
+/* ---- memory (src/vk/memory.c) ---- */
 
 typedef struct q8conv_buffer {
     VkBuffer buffer;
@@ -296,106 +308,5 @@ void q8conv_buffer_destroy(q8conv_context *ctx, q8conv_buffer *b);
 /* Copies size bytes between a host pointer and (buffer, offset) through a staging buffer. */
 q8conv_status q8conv_upload(q8conv_context *ctx, VkBuffer dst, VkDeviceSize offset, const void *src, VkDeviceSize size);
 q8conv_status q8conv_download(q8conv_context *ctx, VkBuffer src, VkDeviceSize offset, void *dst, VkDeviceSize size);
-
-/* ---- sequence (src/sequence.c) ---- */
-
-/* What a test can observe of a sequence's last recording. */
-typedef struct q8conv_sequence_stats {
-    uint32_t steps;
-    uint32_t barriers;   /* recorded between steps (the prologue and epilogue are not counted) */
-    uint32_t recordings; /* how often the command buffer was recorded */
-    bool recorded;       /* it holds every step now */
-} q8conv_sequence_stats;
-
-void q8conv_sequence_get_stats(const q8conv_sequence *seq, q8conv_sequence_stats *out);
-
-/* Kept in every op and tensor: how many sequence steps name it, and whether it was destroyed
- * meanwhile. Destroying such an object releases its Vulkan objects at once but keeps its host
- * struct, so that a sequence can see it is gone without touching freed memory; the last sequence
- * that names it frees the struct. `refs` changes under the context's lock. */
-typedef struct q8conv_sequence_member {
-    uint32_t refs;
-    atomic_bool destroyed;
-} q8conv_sequence_member;
-
-/* The last step of destroying an op or tensor whose Vulkan objects are released: frees `object`
- * (allocated from ctx) unless a sequence names it, in which case it is only marked destroyed. */
-void q8conv_sequence_member_retire(q8conv_context *ctx, q8conv_sequence_member *m, void *object);
-
-/* ---- tensor (src/tensor.c) ---- */
-
-/* A tensor is bound in windows of whole rows, each no larger than maxStorageBufferRange and
- * starting at an aligned offset, so tensors beyond the device's binding range still run. */
-struct q8conv_tensor {
-    q8conv_context *ctx;
-    q8conv_tensor_desc desc;
-    uint64_t id;          /* unique per process: identifies aliasing without pointer games */
-    VkDeviceSize size;    /* packed bytes */
-    VkDeviceSize row_bytes;
-    uint32_t rows;        /* n * h */
-    VkBuffer buffer;
-    VkDeviceMemory memory; /* VK_NULL_HANDLE when wrapped */
-    VkDeviceSize offset;
-    uint32_t rows_per_window;
-    uint32_t window_count;
-    VkDescriptorSet *sets;
-    VkDescriptorPool *set_pools;
-    q8conv_sequence_member member;
-};
-
-/* ---- operator (src/pw.c) ---- */
-
-/* q8conv_pw_run's own recording of the op for one pair of tensors, replayed while the pair stays
- * the same: a repeated run is a submit and a wait. One run at a time holds it (busy); a run of the
- * op on another thread meanwhile takes the context's one-shot path. cmd and fence are made by the
- * first run. */
-typedef struct q8conv_pw_replay {
-    atomic_bool busy;
-    VkCommandBuffer cmd;
-    VkFence fence;
-    uint64_t input_id, output_id; /* the tensors cmd holds (ids are never 0); 0: none */
-    uint32_t recordings;          /* how often cmd was recorded: tests watch it */
-} q8conv_pw_replay;
-
-struct q8conv_pw {
-    q8conv_context *ctx;
-    uint32_t ic, oc, c4_in, c4_out;
-    q8conv_layout input_layout, output_layout;
-    q8conv_dtype input_type, output_type; /* tensors must match them */
-    uint32_t input_xor; /* q8conv_input_xor of input_type: the pipeline key's INPUT_XOR */
-    q8conv_bias_mode bias_mode;
-    q8conv_kernel kernel; /* what q8conv_pw_get_kernel reports: variants[0]'s */
-    q8conv_requant rq;
-    q8conv_buffer params; /* each variant's packed weights, then the channel params */
-    /* The kernel-table lines the op runs with, each with its weights and descriptor set: one; or,
-     * for AUTO on a device with cooperative matrices, the matrix kernel and the block kernel that
-     * the picker takes instead for shapes where the matrix units do not pay (q8conv_matrix_pays). */
-    struct q8conv_pw_variant {
-        uint32_t line;
-        uint32_t module;
-        VkDescriptorSet set;
-        VkDescriptorPool set_pool;
-    } variants[2];
-    uint32_t variant_count;
-    q8conv_pipeline_holds pipelines; /* under the context's lock */
-    q8conv_pw_replay replay;
-    q8conv_sequence_member member;
-};
-
-/* What the sequence room needs of the operator: q8conv_pw_run's checks of a step (arguments,
- * shapes, layouts, context, aliasing, a lost device), and whether two tensors are the same memory
- * (the same tensor, or byte ranges of one VkBuffer that intersect). */
-q8conv_status q8conv_pw_check_step(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out);
-bool q8conv_tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b);
-
-/* Push constants of shaders/q8conv_pw.comp, in its std430 order. */
-typedef struct q8conv_push {
-    uint32_t base[3];
-    uint32_t rows;
-    uint32_t w, w4, c4_in, c4_out, oc;
-    uint32_t in_row_offset, out_row_offset;
-    uint32_t x_tiles;
-    float z_y, qmin, qmax, inv_y;
-} q8conv_push;
 
 #endif

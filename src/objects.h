@@ -1,0 +1,112 @@
+/* The objects a user holds (src/tensor.c, src/pw.c, src/sequence.c) and the lifetime room
+ * (src/lifetime.c) that keeps what a sequence names alive. One section per file, each declaring
+ * what that file exports. The arrows run one way: sequence -> op -> tensor -> lifetime, and all of
+ * them -> src/vk/ -> src/core/ (tools/check_cycles.py checks it). */
+#ifndef Q8CONV_OBJECTS_H
+#define Q8CONV_OBJECTS_H
+
+#include "vk.h"
+
+/* ---- lifetime (src/lifetime.c) ---- */
+
+/* Kept in every op and tensor: how many sequence steps name it, and whether it was destroyed
+ * meanwhile. Destroying such an object releases its Vulkan objects at once but keeps its host
+ * struct, so that a sequence can see it is gone without touching freed memory; the last sequence
+ * step that names it frees the struct. `refs` changes under the context's lock. */
+typedef struct q8conv_lifetime {
+    uint32_t refs;
+    atomic_bool destroyed;
+} q8conv_lifetime;
+
+/* A sequence step names the object (takes the context's lock). */
+void q8conv_lifetime_hold(q8conv_context *ctx, q8conv_lifetime *m);
+/* Under the context's lock: one step lets go of `object`, and the last one frees a destroyed one. */
+void q8conv_lifetime_release(q8conv_context *ctx, q8conv_lifetime *m, void *object);
+/* The last step of destroying an op or tensor whose Vulkan objects are released: frees `object`
+ * (allocated from ctx) unless a sequence names it, in which case it is only marked destroyed. */
+void q8conv_lifetime_retire(q8conv_context *ctx, q8conv_lifetime *m, void *object);
+/* Whether the object was destroyed while a sequence names it. */
+bool q8conv_lifetime_gone(const q8conv_lifetime *m);
+
+/* ---- tensor (src/tensor.c) ---- */
+
+/* A tensor is bound in windows of whole rows, each no larger than maxStorageBufferRange and
+ * starting at an aligned offset, so tensors beyond the device's binding range still run. */
+struct q8conv_tensor {
+    q8conv_context *ctx;
+    q8conv_tensor_desc desc;
+    uint64_t id;          /* unique per process: identifies aliasing without pointer games */
+    VkDeviceSize size;    /* packed bytes */
+    VkDeviceSize row_bytes;
+    uint32_t rows;        /* n * h */
+    VkBuffer buffer;
+    VkDeviceMemory memory; /* VK_NULL_HANDLE when wrapped */
+    VkDeviceSize offset;
+    uint32_t rows_per_window;
+    uint32_t window_count;
+    VkDescriptorSet *sets;
+    VkDescriptorPool *set_pools;
+    q8conv_lifetime member;
+};
+
+/* Whether two tensors are the same memory: the same tensor, or byte ranges of one VkBuffer that
+ * intersect. */
+bool q8conv_tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b);
+
+/* ---- operator (src/pw.c) ---- */
+
+/* q8conv_pw_run's own recording of the op for one pair of tensors, replayed while the pair stays
+ * the same: a repeated run is a submit and a wait. One run at a time holds it (busy); a run of the
+ * op on another thread meanwhile takes the context's one-shot path. cmd and fence are made by the
+ * first run. */
+typedef struct q8conv_pw_replay {
+    atomic_bool busy;
+    VkCommandBuffer cmd;
+    VkFence fence;
+    uint64_t input_id, output_id; /* the tensors cmd holds (ids are never 0); 0: none */
+    uint32_t recordings;          /* how often cmd was recorded: tests watch it */
+} q8conv_pw_replay;
+
+struct q8conv_pw {
+    q8conv_context *ctx;
+    uint32_t ic, oc, c4_in, c4_out;
+    q8conv_layout input_layout, output_layout;
+    q8conv_dtype input_type, output_type; /* tensors must match them */
+    uint32_t input_xor; /* q8conv_input_xor of input_type: the pipeline key's INPUT_XOR */
+    q8conv_bias_mode bias_mode;
+    q8conv_kernel kernel; /* what q8conv_pw_get_kernel reports: variants[0]'s */
+    q8conv_requant rq;
+    q8conv_buffer params; /* each variant's packed weights, then the channel params */
+    /* The kernel-table lines the op runs with, each with its weights and descriptor set: one; or,
+     * for AUTO on a device with cooperative matrices, the matrix kernel and the block kernel that
+     * the picker takes instead for shapes where the matrix units do not pay (q8conv_matrix_pays). */
+    struct q8conv_pw_variant {
+        uint32_t line;
+        uint32_t module;
+        VkDescriptorSet set;
+        VkDescriptorPool set_pool;
+    } variants[2];
+    uint32_t variant_count;
+    q8conv_pipeline_holds pipelines; /* under the context's lock */
+    q8conv_pw_replay replay;
+    q8conv_lifetime member;
+};
+
+/* What the sequence room needs of the operator: q8conv_pw_run's checks of a step (arguments,
+ * shapes, layouts, context, aliasing, a lost device). Recording a step is the public
+ * q8conv_pw_record. */
+q8conv_status q8conv_pw_check_step(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out);
+
+/* ---- sequence (src/sequence.c) ---- */
+
+/* What a test can observe of a sequence's last recording. */
+typedef struct q8conv_sequence_stats {
+    uint32_t steps;
+    uint32_t barriers;   /* recorded between steps (the prologue and epilogue are not counted) */
+    uint32_t recordings; /* how often the command buffer was recorded */
+    bool recorded;       /* it holds every step now */
+} q8conv_sequence_stats;
+
+void q8conv_sequence_get_stats(const q8conv_sequence *seq, q8conv_sequence_stats *out);
+
+#endif
