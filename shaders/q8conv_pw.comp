@@ -14,6 +14,7 @@
 #extension GL_EXT_spirv_intrinsics : require
 #extension GL_EXT_control_flow_attributes : require
 #include "tiling.h"
+#include "shader_abi.h"
 
 #if LEGACY
 #define TILE_N4 Q8CONV_TILE_N4_LEGACY
@@ -24,11 +25,12 @@
 #error "this kernel computes one width block per invocation"
 #endif
 
-layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
+layout(local_size_x_id = Q8CONV_SPEC_LOCAL_X, local_size_y_id = Q8CONV_SPEC_LOCAL_Y,
+       local_size_z_id = Q8CONV_SPEC_LOCAL_Z) in;
 
 /* 0 = no bias, 1 = float bias, 2 = int32 bias (q8conv_bias_mode). A specialization constant so the
  * unused requantization path folds away; it is never tested inside the K loop. */
-layout(constant_id = 3) const int BIAS_MODE = 0;
+layout(constant_id = Q8CONV_SPEC_BIAS_MODE) const int BIAS_MODE = 0;
 #include "requant.glsl"
 
 /* 1: each invocation runs its block's whole K loop. > 1 (split-K, for grids too small to fill the
@@ -36,7 +38,7 @@ layout(constant_id = 3) const int BIAS_MODE = 0;
  * loop for the same output block and add their int32 partial sums in shared memory, which
  * leaves the result exactly as it was. The picker then sets local = {lx, K_SPLIT, 1} and one
  * workgroup covers one width block of one row (src/dispatch_picker.c). */
-layout(constant_id = 4) const uint K_SPLIT = 1u;
+layout(constant_id = Q8CONV_SPEC_K_SPLIT) const uint K_SPLIT = 1u;
 /* Sized by K_SPLIT alone (glslang folds gl_WorkGroupSize to its default inside such expressions);
  * the picker keeps local x * K_SPLIT * TILE_N4 <= Q8CONV_KSPLIT_SLOTS. */
 const uint PARTIAL_SLOTS = K_SPLIT > 1u ? uint(Q8CONV_KSPLIT_SLOTS) * 4u : 1u;
@@ -44,7 +46,7 @@ shared ivec4 partial[PARTIAL_SLOTS];
 
 /* 0x80808080u reads uint8 input bytes as int8 (x - 128, with the zero point shifted alike on the
  * host, src/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away. */
-layout(constant_id = 11) const uint INPUT_XOR = 0u;
+layout(constant_id = Q8CONV_SPEC_INPUT_XOR) const uint INPUT_XOR = 0u;
 
 /* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the
  * saturating OpSDotAccSat (1) or OpSDot plus an add (0). */
@@ -97,22 +99,9 @@ layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_bl
  * BIAS_INT32 mode; y = eff bits, z = float bias bits, w unused. */
 layout(std430, set = 0, binding = 1) readonly buffer ChannelBuf { uvec4 channel_params[]; };
 
-layout(push_constant) uniform Push {
-    uvec3 base;        /* first invocation of this dispatch (x: channel tiles, y: width blocks, z: rows) */
-    uint rows;         /* rows (n*H + h) covered by the whole grid */
-    uint W;
-    uint W4;
-    uint C4_in;
-    uint C4_out;
-    uint OC;
-    uint in_row_offset;  /* row of element 0 of the bound input window */
-    uint out_row_offset; /* row of element 0 of the bound output window */
-    uint x_tiles;        /* ceil(C4_out / TILE_N4) */
-    float z_y;
-    float qmin;
-    float qmax;
-    float inv_y;
-} pc;
+/* The block of src/core/shader_abi.h (Q8CONV_PUSH_MEMBERS: base, rows, W, W4, C4_in, C4_out, OC,
+ * in_row_offset, out_row_offset, x_tiles, z_y, qmin, qmax, inv_y). */
+layout(push_constant) uniform Push { Q8CONV_PUSH_MEMBERS(Q8CONV_PUSH_GLSL) } pc;
 
 
 #if IN_4W4C

@@ -27,23 +27,24 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_EXT_control_flow_attributes : require
 #include "tiling.h"
+#include "shader_abi.h"
 
 /* 0: local size x = SUBGROUPS * SUBGROUP_SIZE (set by the host, equal to WG_SIZE below). */
-layout(local_size_x_id = 0, local_size_y = 1, local_size_z = 1) in;
-layout(constant_id = 3) const int BIAS_MODE = 0;
+layout(local_size_x_id = Q8CONV_SPEC_LOCAL_X, local_size_y = 1, local_size_z = 1) in;
+layout(constant_id = Q8CONV_SPEC_BIAS_MODE) const int BIAS_MODE = 0;
 /* Workgroup tile (pixels x output channels), subgroup tile, K bytes staged per step. */
-layout(constant_id = 5) const uint BM = 64u;
-layout(constant_id = 6) const uint BN = 64u;
-layout(constant_id = 7) const uint SG_M = 32u;
-layout(constant_id = 8) const uint SG_N = 32u;
-layout(constant_id = 9) const uint BK = 32u;
+layout(constant_id = Q8CONV_SPEC_TILE_BM) const uint BM = 64u;
+layout(constant_id = Q8CONV_SPEC_TILE_BN) const uint BN = 64u;
+layout(constant_id = Q8CONV_SPEC_TILE_SG_M) const uint SG_M = 32u;
+layout(constant_id = Q8CONV_SPEC_TILE_SG_N) const uint SG_N = 32u;
+layout(constant_id = Q8CONV_SPEC_TILE_BK) const uint BK = 32u;
 /* The device's subgroup size (the matrices are subgroup-scoped). */
-layout(constant_id = 10) const uint SUBGROUP_SIZE = 32u;
+layout(constant_id = Q8CONV_SPEC_SUBGROUP_SIZE) const uint SUBGROUP_SIZE = 32u;
 /* 0x80808080u reads uint8 input bytes as int8 (x - 128); 0: int8 input. */
-layout(constant_id = 11) const uint INPUT_XOR = 0u;
+layout(constant_id = Q8CONV_SPEC_INPUT_XOR) const uint INPUT_XOR = 0u;
 /* Shared-memory stages of the K loop: 2 (double-buffered, one barrier per step) or 1 (the next
  * step waits in registers; two barriers per step, half the shared memory for a deeper BK). */
-layout(constant_id = 12) const uint STAGES = 2u;
+layout(constant_id = Q8CONV_SPEC_TILE_STAGES) const uint STAGES = 2u;
 
 #include "requant.glsl"
 
@@ -97,22 +98,9 @@ layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uint out_words
 layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_rows[]; };
 layout(std430, set = 0, binding = 1) readonly buffer ChannelBuf { uvec4 channel_params[]; };
 
-layout(push_constant) uniform Push {
-    uvec3 base;        /* x: first channel tile, y: first pixel tile of this dispatch, z: first row of the piece */
-    uint rows;         /* end row of the piece */
-    uint W;
-    uint W4;
-    uint C4_in;
-    uint C4_out;
-    uint OC;
-    uint in_row_offset;  /* row of element 0 of the bound input window */
-    uint out_row_offset; /* row of element 0 of the bound output window */
-    uint x_tiles;        /* unused here */
-    float z_y;
-    float qmin;
-    float qmax;
-    float inv_y;
-} pc;
+/* The block of src/core/shader_abi.h (Q8CONV_PUSH_MEMBERS: base, rows, W, W4, C4_in, C4_out, OC,
+ * in_row_offset, out_row_offset, x_tiles, z_y, qmin, qmax, inv_y). */
+layout(push_constant) uniform Push { Q8CONV_PUSH_MEMBERS(Q8CONV_PUSH_GLSL) } pc;
 
 /* The pixel space of the tiles: both sides' pixels are counted in one padded width Wp, 4*W4 when
  * either side is 4W4C (whose blocks then never straddle a tile row), else W. A 4C1W side of a

@@ -272,11 +272,11 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
     if (st != Q8CONV_SUCCESS)
         return st;
 
-    q8conv_push pc = {.w = in->desc.w,
-                      .w4 = w4,
-                      .c4_in = op->c4_in,
-                      .c4_out = op->c4_out,
-                      .oc = op->oc,
+    q8conv_push pc = {.W = in->desc.w,
+                      .W4 = w4,
+                      .C4_in = op->c4_in,
+                      .C4_out = op->c4_out,
+                      .OC = op->oc,
 
                       .z_y = op->rq.z_y,
                       .qmin = op->rq.qmin,

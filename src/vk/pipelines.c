@@ -279,16 +279,26 @@ static void tune_print_stats(q8conv_context *ctx, VkPipeline p, const q8conv_pip
 /* Compiles the pipeline of a key (under the lock; the pipeline cache makes a repeat cheap). */
 static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out)
 {
-    /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp); 5-9: the
-     * matrix tile, 10: subgroup size, 12: stages (shaders/q8conv_pw_coopmat.comp); 11: INPUT_XOR (both).
-     * An entry whose id a module does not declare has no effect (Vulkan's rule). */
-    const uint32_t spec_values[13] = {key->local[0], key->local[1], key->local[2], key->bias_mode, key->k_split,
-                                      key->tile[0],  key->tile[1],  key->tile[2],  key->tile[3],   key->tile[4],
-                                      key->subgroup_size, key->input_xor, key->tile[5]};
-    VkSpecializationMapEntry entries[13];
-    for (uint32_t i = 0; i < 13; ++i)
+    /* Every ID of shader_abi.h, whichever kernel the module is: an entry whose ID a module does
+     * not declare has no effect (Vulkan's rule). Fields a kernel does not use are 0 in the key. */
+    uint32_t spec_values[Q8CONV_SPEC_COUNT] = {0};
+    spec_values[Q8CONV_SPEC_LOCAL_X] = key->local[0];
+    spec_values[Q8CONV_SPEC_LOCAL_Y] = key->local[1];
+    spec_values[Q8CONV_SPEC_LOCAL_Z] = key->local[2];
+    spec_values[Q8CONV_SPEC_BIAS_MODE] = key->bias_mode;
+    spec_values[Q8CONV_SPEC_K_SPLIT] = key->k_split;
+    spec_values[Q8CONV_SPEC_TILE_BM] = key->tile[0];
+    spec_values[Q8CONV_SPEC_TILE_BN] = key->tile[1];
+    spec_values[Q8CONV_SPEC_TILE_SG_M] = key->tile[2];
+    spec_values[Q8CONV_SPEC_TILE_SG_N] = key->tile[3];
+    spec_values[Q8CONV_SPEC_TILE_BK] = key->tile[4];
+    spec_values[Q8CONV_SPEC_TILE_STAGES] = key->tile[5];
+    spec_values[Q8CONV_SPEC_SUBGROUP_SIZE] = key->subgroup_size;
+    spec_values[Q8CONV_SPEC_INPUT_XOR] = key->input_xor;
+    VkSpecializationMapEntry entries[Q8CONV_SPEC_COUNT];
+    for (uint32_t i = 0; i < Q8CONV_SPEC_COUNT; ++i)
         entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = i * 4u, .size = 4};
-    VkSpecializationInfo spec = {.mapEntryCount = 13, .pMapEntries = entries, .dataSize = sizeof spec_values,
+    VkSpecializationInfo spec = {.mapEntryCount = Q8CONV_SPEC_COUNT, .pMapEntries = entries, .dataSize = sizeof spec_values,
                                  .pData = spec_values};
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,

@@ -10,6 +10,7 @@
 #include <volk.h>
 
 #include "pure.h"
+#include "shader_abi.h"
 
 /* ---- host allocation (src/vk/alloc.c) ---- */
 
@@ -162,16 +163,6 @@ q8conv_status q8conv_ctx_get_pipeline(q8conv_context *ctx, const q8conv_pipeline
                                       VkPipeline *out);
 /* Lets go of every pipeline in `holds`: those no op holds any more are destroyed. Locks the context. */
 void q8conv_ctx_release_pipelines(q8conv_context *ctx, q8conv_pipeline_holds *holds);
-
-/* Push constants of shaders/q8conv_pw.comp, in its std430 order. */
-typedef struct q8conv_push {
-    uint32_t base[3];
-    uint32_t rows;
-    uint32_t w, w4, c4_in, c4_out, oc;
-    uint32_t in_row_offset, out_row_offset;
-    uint32_t x_tiles;
-    float z_y, qmin, qmax, inv_y;
-} q8conv_push;
 
 /* ---- descriptor sets (src/vk/descriptors.c) ---- */
 
