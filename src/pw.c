@@ -173,26 +173,6 @@ static uint32_t matrix_row_pixels(const q8conv_pw *op, uint32_t w, uint32_t w4)
     return op->input_layout == Q8CONV_LAYOUT_4W4C || op->output_layout == Q8CONV_LAYOUT_4W4C ? w4 * 4u : w;
 }
 
-#ifdef Q8CONV_TUNING
-#include <stdio.h>
-#include <stdlib.h>
-/* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): Q8CONV_TUNE_CM_TILE="BM,BN,SG_M,SG_N,BK,STAGES"
- * replaces the picker's cooperative-matrix tile, so that tiles can be timed without a rebuild. */
-static void tune_matrix_tile(q8conv_dispatch_plan *plan, uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size)
-{
-    const char *v = getenv("Q8CONV_TUNE_CM_TILE");
-    q8conv_matrix_tile t;
-    if (!v || sscanf(v, "%u,%u,%u,%u,%u,%u", &t.bm, &t.bn, &t.sg_m, &t.sg_n, &t.bk, &t.stages) != 6)
-        return;
-    plan->tile = t;
-    plan->global[0] = q8conv_div_up(c4_out * 4u, t.bn);
-    plan->global[1] = q8conv_div_up(pixels, t.bm);
-    plan->local[0] = q8conv_matrix_tile_subgroups(&t) * subgroup_size;
-    plan->count = 1;
-    plan->dispatches[0] = (q8conv_dispatch){.groups = {plan->global[0], plan->global[1], 1}, .base = {0, 0, 0}};
-}
-#endif
-
 static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, piece_plan *pp)
 {
     if (pp->pipeline && pp->rows == rows)
@@ -212,10 +192,6 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                  : pick_matrix_plan((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size, lim->maxComputeWorkGroupCount,
                                     lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations,
                                     lim->maxComputeSharedMemorySize, &pp->plan);
-#ifdef Q8CONV_TUNING
-        if (st == Q8CONV_SUCCESS)
-            tune_matrix_tile(&pp->plan, (uint32_t)pixels, op->c4_out, ctx->info.subgroup_size);
-#endif
     } else {
         st = pick_dispatch_plan_k(op->c4_out, w4, rows, op->c4_in, line->tile_n4, lim->maxComputeWorkGroupCount,
                                   lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations, &pp->plan);

@@ -6,29 +6,7 @@
 #include <string.h>
 
 #include "pure.h"
-
-#ifdef Q8CONV_TUNING
-/* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): Q8CONV_TUNE_KSPLIT="below,max,min_steps"
- * and Q8CONV_TUNE_WG=invocations replace tiling.h's split-K and workgroup constants, so that they
- * can be timed without a rebuild. */
-#include <stdio.h>
-#include <stdlib.h>
-static uint32_t tune_value(const char *var, int index, uint32_t fallback)
-{
-    const char *v = getenv(var);
-    unsigned a[3];
-    int n = v ? sscanf(v, "%u,%u,%u", &a[0], &a[1], &a[2]) : 0;
-    return index < n && a[index] ? a[index] : fallback;
-}
-#undef Q8CONV_KSPLIT_BELOW
-#undef Q8CONV_KSPLIT_MAX
-#undef Q8CONV_KSPLIT_MIN_STEPS
-#undef Q8CONV_WORKGROUP_INVOCATIONS
-#define Q8CONV_KSPLIT_BELOW tune_value("Q8CONV_TUNE_KSPLIT", 0, 32768u)
-#define Q8CONV_KSPLIT_MAX tune_value("Q8CONV_TUNE_KSPLIT", 1, 16u)
-#define Q8CONV_KSPLIT_MIN_STEPS tune_value("Q8CONV_TUNE_KSPLIT", 2, 8u)
-#define Q8CONV_WORKGROUP_INVOCATIONS tune_value("Q8CONV_TUNE_WG", 0, 64u)
-#endif
+#include "tuning.h"
 
 /* ceil(a / b) without the a + b - 1 overflow of q8conv_div_up (a may be close to 2^32). */
 static uint32_t div_up_safe(uint32_t a, uint32_t b)
@@ -69,8 +47,8 @@ void pick_global_wg_size(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t t
 void pick_local_wg_size(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_invocations,
                         uint32_t local[3])
 {
-    uint32_t budget = max_invocations < Q8CONV_WORKGROUP_INVOCATIONS ? max_invocations
-                                                                     : Q8CONV_WORKGROUP_INVOCATIONS;
+    const uint32_t aim = q8conv_tune_u32(Q8CONV_TUNE_WG_INVOCATIONS, Q8CONV_WORKGROUP_INVOCATIONS);
+    uint32_t budget = max_invocations < aim ? max_invocations : aim;
     /* A power-of-two budget stays one after each division by a power of two. */
     budget = floor_pow2(budget ? budget : 1u);
     for (int i = 0; i < 3; i++) {
@@ -176,13 +154,14 @@ q8conv_status pick_dispatch_plan_k(uint32_t c4_out, uint32_t w4, uint32_t rows, 
 uint32_t pick_k_split(const uint32_t global[3], uint32_t c4_in, uint32_t local_x, uint32_t max_local_y,
                       uint32_t max_invocations)
 {
+    const uint32_t below = q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_BELOW, Q8CONV_KSPLIT_BELOW);
     const uint64_t total = (uint64_t)global[0] * global[1] * global[2];
-    if (total >= Q8CONV_KSPLIT_BELOW || local_x == 0)
+    if (total >= below || local_x == 0)
         return 1;
-    uint32_t ks = floor_pow2((uint32_t)(Q8CONV_KSPLIT_BELOW / (total ? total : 1)));
-    const uint32_t by_steps = c4_in / Q8CONV_KSPLIT_MIN_STEPS;
+    uint32_t ks = floor_pow2((uint32_t)(below / (total ? total : 1)));
+    const uint32_t by_steps = c4_in / q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_MIN_STEPS, Q8CONV_KSPLIT_MIN_STEPS);
     const uint32_t by_size = max_invocations / local_x;
-    const uint32_t caps[4] = {Q8CONV_KSPLIT_MAX, by_steps, max_local_y, by_size < Q8CONV_KSPLIT_SLOTS ? by_size : Q8CONV_KSPLIT_SLOTS};
+    const uint32_t caps[4] = {q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_MAX, Q8CONV_KSPLIT_MAX), by_steps, max_local_y, by_size < Q8CONV_KSPLIT_SLOTS ? by_size : Q8CONV_KSPLIT_SLOTS};
     for (int i = 0; i < 4; i++)
         if (ks > caps[i])
             ks = caps[i] ? floor_pow2(caps[i]) : 1u;
@@ -282,6 +261,7 @@ q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgro
     q8conv_dispatch_plan p;
     memset(&p, 0, sizeof(p));
     p.tile = q8conv_matrix_tiles[best];
+    (void)q8conv_tune_matrix_tile(&p.tile);
     p.global[0] = div_up_safe(channels, p.tile.bn);
     p.global[1] = div_up_safe(pixels, p.tile.bm);
     p.global[2] = 1;

@@ -6,7 +6,7 @@
 
 #include "vk.h"
 
-static bool device_has_extension(q8conv_context *ctx, VkPhysicalDevice pd, const char *name, q8conv_status *st)
+bool q8conv_device_has_extension(q8conv_context *ctx, VkPhysicalDevice pd, const char *name, q8conv_status *st)
 {
     uint32_t n = 0;
     *st = Q8CONV_SUCCESS;
@@ -30,7 +30,7 @@ static q8conv_status query_dot_support(q8conv_context *ctx, VkPhysicalDevice pd,
 {
     memset(out, 0, sizeof *out);
     q8conv_status st;
-    bool ext = device_has_extension(ctx, pd, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME, &st);
+    bool ext = q8conv_device_has_extension(ctx, pd, VK_KHR_SHADER_INTEGER_DOT_PRODUCT_EXTENSION_NAME, &st);
     if (st != Q8CONV_SUCCESS)
         return st;
     bool core = device_api >= VK_API_VERSION_1_3 && ctx->api_version >= VK_API_VERSION_1_3;
@@ -72,13 +72,13 @@ static q8conv_status query_coopmat_support(q8conv_context *ctx, VkPhysicalDevice
     memset(out, 0, sizeof *out);
     q8conv_status st = Q8CONV_SUCCESS;
     if (!ctx->vki.vkGetPhysicalDeviceCooperativeMatrixPropertiesNV ||
-        !device_has_extension(ctx, pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME, &st))
+        !q8conv_device_has_extension(ctx, pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME, &st))
         return st;
     const bool core12 = device_api >= VK_API_VERSION_1_2 && ctx->api_version >= VK_API_VERSION_1_2;
     if (!core12) {
-        out->int8_ext = device_has_extension(ctx, pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME, &st);
+        out->int8_ext = q8conv_device_has_extension(ctx, pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME, &st);
         if (st == Q8CONV_SUCCESS)
-            out->memory_model_ext = device_has_extension(ctx, pd, VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME, &st);
+            out->memory_model_ext = q8conv_device_has_extension(ctx, pd, VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME, &st);
         if (st != Q8CONV_SUCCESS)
             return st;
         if (!out->int8_ext || !out->memory_model_ext)
@@ -160,11 +160,6 @@ q8conv_status q8conv_caps_query(q8conv_context *ctx, VkPhysicalDevice pd, uint32
     q8conv_status st = query_dot_support(ctx, pd, device_api, &out->dot);
     if (st == Q8CONV_SUCCESS)
         st = query_coopmat_support(ctx, pd, device_api, &out->coopmat);
-#ifdef Q8CONV_TUNING
-    if (st == Q8CONV_SUCCESS)
-        out->executable_properties =
-            device_has_extension(ctx, pd, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME, &st);
-#endif
     return st;
 }
 
@@ -172,9 +167,6 @@ void q8conv_caps_restrict_to_chain(q8conv_device_caps *caps, const VkPhysicalDev
 {
     caps->dot.feature = caps->dot.feature && chain_enables_dot(chain);
     caps->coopmat.usable = caps->coopmat.usable && chain_enables_coopmat(chain);
-#ifdef Q8CONV_TUNING
-    caps->executable_properties = false;
-#endif
 }
 
 const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabled *e)
@@ -205,17 +197,6 @@ const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabl
         if (caps->coopmat.memory_model_ext)
             e->extensions[e->extension_count++] = VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME;
     }
-#ifdef Q8CONV_TUNING
-    /* Tuning builds: the driver's statistics of each pipeline (registers, spills), for
-     * Q8CONV_TUNE_STATS. */
-    if (caps->executable_properties) {
-        e->executable = (VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR){
-            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
-            .pNext = (void *)chain, .pipelineExecutableInfo = VK_TRUE};
-        chain = &e->executable;
-        e->extensions[e->extension_count++] = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
-    }
-#endif
     return chain;
 }
 
@@ -285,6 +266,4 @@ q8conv_status q8conv_device_requirements(PFN_vkGetInstanceProcAddr gipa, VkInsta
         *wants_integer_dot_product = f.integer_dot_product;
     return st;
 }
-
-/* ---- shared helpers ---- */
 

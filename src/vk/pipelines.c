@@ -249,33 +249,6 @@ void q8conv_ctx_release_pipelines(q8conv_context *ctx, q8conv_pipeline_holds *ho
     *holds = (q8conv_pipeline_holds){0};
 }
 
-#ifdef Q8CONV_TUNING
-#include <stdio.h>
-/* Tuning builds only: the driver's statistics of a new pipeline, to stderr. */
-static void tune_print_stats(q8conv_context *ctx, VkPipeline p, const q8conv_pipeline_key *key)
-{
-    VkPipelineExecutableInfoKHR ei = {.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR, .pipeline = p};
-    VkPipelineExecutableStatisticKHR st[32];
-    uint32_t n = 32;
-    for (uint32_t i = 0; i < n; i++)
-        st[i] = (VkPipelineExecutableStatisticKHR){.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR};
-    if (ctx->vk.vkGetPipelineExecutableStatisticsKHR(ctx->device, &ei, &n, st) < 0)
-        return;
-    fprintf(stderr, "pipeline module %u tile %u,%u,%u,%u,%u,%u local %u:", key->module, key->tile[0], key->tile[1],
-            key->tile[2], key->tile[3], key->tile[4], key->tile[5], key->local[0]);
-    for (uint32_t i = 0; i < n; i++) {
-        fprintf(stderr, " [%s=", st[i].name);
-        switch (st[i].format) {
-        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: fprintf(stderr, "%u]", st[i].value.b32); break;
-        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: fprintf(stderr, "%lld]", (long long)st[i].value.i64); break;
-        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: fprintf(stderr, "%llu]", (unsigned long long)st[i].value.u64); break;
-        default: fprintf(stderr, "%g]", st[i].value.f64); break;
-        }
-    }
-    fprintf(stderr, "\n");
-}
-#endif
-
 /* Compiles the pipeline of a key (under the lock; the pipeline cache makes a repeat cheap). */
 static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out)
 {
@@ -308,14 +281,9 @@ static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_
                   .pName = "main",
                   .pSpecializationInfo = &spec},
         .layout = ctx->pipeline_layout};
-#ifdef Q8CONV_TUNING
-    if (ctx->tune_stats)
-        ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
-#endif
+    ci.flags |= q8conv_tune_pipeline_flags(ctx);
     VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, out);
-#ifdef Q8CONV_TUNING
-    if (r == VK_SUCCESS && ctx->tune_stats && getenv("Q8CONV_TUNE_STATS"))
-        tune_print_stats(ctx, *out, key);
-#endif
+    if (r == VK_SUCCESS)
+        q8conv_tune_pipeline_created(ctx, *out, key);
     return r == VK_SUCCESS ? Q8CONV_SUCCESS : q8conv_ctx_result(ctx, r);
 }

@@ -11,6 +11,7 @@
 
 #include "pure.h"
 #include "shader_abi.h"
+#include "tuning.h"
 
 /* ---- host allocation (src/vk/alloc.c) ---- */
 
@@ -85,9 +86,10 @@ typedef struct q8conv_coopmat_support {
 typedef struct q8conv_device_caps {
     q8conv_dot_support dot;
     q8conv_coopmat_support coopmat;
-    bool executable_properties; /* tuning builds: VK_KHR_pipeline_executable_properties is offered */
 } q8conv_device_caps;
 
+/* Whether the physical device offers an extension; *st says whether the question could be answered. */
+bool q8conv_device_has_extension(q8conv_context *ctx, VkPhysicalDevice pd, const char *name, q8conv_status *st);
 /* What the physical device offers (device_api: its apiVersion; ctx->api_version: the instance's). */
 q8conv_status q8conv_caps_query(q8conv_context *ctx, VkPhysicalDevice pd, uint32_t device_api, q8conv_device_caps *out);
 /* Keeps only what a caller's vkCreateDevice feature chain turned on. */
@@ -99,8 +101,7 @@ typedef struct q8conv_caps_enabled {
     VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat;
     VkPhysicalDeviceShaderFloat16Int8Features int8;
     VkPhysicalDeviceVulkanMemoryModelFeatures memory_model;
-    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR executable;
-    const char *extensions[6];
+    const char *extensions[6]; /* room for the tuning room's one too (q8conv_tune_enable) */
     uint32_t extension_count;
 } q8conv_caps_enabled;
 const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabled *e);
@@ -253,8 +254,10 @@ struct q8conv_context {
     q8conv_context_info info;
     bool use_dot;
     uint32_t caps;   /* Q8CONV_CAP_* the context may use (src/core/pure.h) */
-    bool tune_stats; /* tuning builds: VK_KHR_pipeline_executable_properties is enabled */
     atomic_bool lost;
+
+    /* src/tuning.c (tuning builds; a placeholder byte in release builds) */
+    q8conv_tuning tuning;
 
     /* pipeline_cache.c */
     VkPipelineCache pipeline_cache;
