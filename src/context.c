@@ -51,7 +51,7 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
     atomic_init(&ctx->validation_errors, 0u);
     atomic_init(&ctx->validation_warnings, 0u);
     atomic_init(&ctx->lost, false);
-    /* Recursive: a run holds the lock around its command buffer and may create a pipeline. */
+    /* Recursive: a recording holds the lock and may create a pipeline (vk.h, "The context's lock"). */
     pthread_mutexattr_t attr;
     bool lock_ok = pthread_mutexattr_init(&attr) == 0;
     lock_ok = lock_ok && pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) == 0 &&

@@ -307,18 +307,29 @@ q8conv_status q8conv_pw_check_step(const q8conv_pw *op, const q8conv_tensor *in,
     return check_tensors(op, in, out);
 }
 
+/* One run's recording, as the submission room calls it back under the context's lock. */
+typedef struct run_args {
+    q8conv_pw *op;
+    const q8conv_tensor *input, *output;
+    bool barriers; /* the one-shot path records the run's own prologue and epilogue */
+} run_args;
+
+static q8conv_status record_run(void *arg, VkCommandBuffer cmd)
+{
+    const run_args *a = arg;
+    if (a->barriers)
+        q8conv_cmd_run_prologue(a->op->ctx, cmd);
+    q8conv_status st = record_dispatches(a->op, cmd, a->input, a->output);
+    if (a->barriers)
+        q8conv_cmd_run_epilogue(a->op->ctx, cmd);
+    return st;
+}
+
 /* A run in the context's one-shot command buffer, recorded afresh each time. */
 static q8conv_status run_once(q8conv_pw *op, const q8conv_tensor *input, q8conv_tensor *output)
 {
-    q8conv_context *ctx = op->ctx;
-    VkCommandBuffer cmd;
-    q8conv_status st = q8conv_ctx_begin_commands(ctx, &cmd);
-    if (st != Q8CONV_SUCCESS)
-        return st;
-    q8conv_cmd_run_prologue(ctx, cmd);
-    st = record_dispatches(op, cmd, input, output);
-    q8conv_cmd_run_epilogue(ctx, cmd);
-    return q8conv_ctx_end_commands(ctx, st);
+    run_args a = {.op = op, .input = input, .output = output, .barriers = true};
+    return q8conv_ctx_run_commands(op->ctx, record_run, &a);
 }
 
 /* A run in the op's own command buffer, recorded only when the tensors differ from the last
@@ -335,13 +346,8 @@ static q8conv_status run_replayed(q8conv_pw *op, const q8conv_tensor *input, q8c
         if (st != Q8CONV_SUCCESS)
             return st;
         r->input_id = r->output_id = 0;
-        pthread_mutex_lock(&ctx->lock);
-        st = q8conv_replay_begin(ctx, r->cmd);
-        if (st == Q8CONV_SUCCESS) {
-            st = record_dispatches(op, r->cmd, input, output);
-            st = q8conv_replay_end(ctx, r->cmd, st);
-        }
-        pthread_mutex_unlock(&ctx->lock);
+        run_args a = {.op = op, .input = input, .output = output, .barriers = false};
+        st = q8conv_ctx_record_replay(ctx, r->cmd, record_run, &a);
         if (st != Q8CONV_SUCCESS)
             return st;
         r->input_id = input->id;

@@ -106,32 +106,36 @@ static bool step_depends(const sequence_step *steps, uint32_t first, uint32_t s)
     return false;
 }
 
-static q8conv_status record(q8conv_sequence *seq)
+/* Every step in order, with a barrier only before a step that depends on one since the last
+ * barrier; run by the submission room under the context's lock. */
+static q8conv_status record_steps(void *arg, VkCommandBuffer cmd)
 {
-    q8conv_context *ctx = seq->ctx;
-    seq->recorded = false;
-    pthread_mutex_lock(&ctx->lock);
-    q8conv_status st = q8conv_replay_begin(ctx, seq->cmd);
-    if (st != Q8CONV_SUCCESS) {
-        pthread_mutex_unlock(&ctx->lock);
-        return st;
-    }
+    q8conv_sequence *seq = arg;
+    q8conv_status st = Q8CONV_SUCCESS;
     uint32_t first = 0, barriers = 0;
     for (uint32_t s = 0; s < seq->count && st == Q8CONV_SUCCESS; ++s) {
         if (step_depends(seq->steps, first, s)) {
-            q8conv_cmd_run_between(ctx, seq->cmd);
+            q8conv_cmd_run_between(seq->ctx, cmd);
             barriers++;
             first = s;
         }
         const sequence_step *step = &seq->steps[s];
-        st = q8conv_pw_record(step->op, seq->cmd, step->in, step->out);
+        st = q8conv_pw_record(step->op, cmd, step->in, step->out);
     }
-    st = q8conv_replay_end(ctx, seq->cmd, st);
-    pthread_mutex_unlock(&ctx->lock);
+    seq->barriers = barriers;
+    return st;
+}
+
+static q8conv_status record(q8conv_sequence *seq)
+{
+    seq->recorded = false;
+    const uint32_t barriers = seq->barriers;
+    q8conv_status st = q8conv_ctx_record_replay(seq->ctx, seq->cmd, record_steps, seq);
     if (st == Q8CONV_SUCCESS) {
         seq->recorded = true;
-        seq->barriers = barriers;
         seq->recordings++;
+    } else {
+        seq->barriers = barriers;
     }
     return st;
 }

@@ -74,22 +74,25 @@ void q8conv_buffer_destroy(q8conv_context *ctx, q8conv_buffer *b)
     memset(b, 0, sizeof *b);
 }
 
-/* One copy command between a staging buffer and the target, submitted and waited for. The
- * barriers make the copy safe against earlier and later compute work on the same buffer. */
-static q8conv_status copy_once(q8conv_context *ctx, VkBuffer src, VkDeviceSize src_off, VkBuffer dst,
-                               VkDeviceSize dst_off, VkDeviceSize size)
+/* One copy command between a staging buffer and the target. The barriers make the copy safe
+ * against earlier and later compute work on the same buffer. */
+typedef struct copy_args {
+    q8conv_context *ctx;
+    VkBuffer src, dst;
+    VkDeviceSize src_off, dst_off, size;
+} copy_args;
+
+static q8conv_status record_copy(void *arg, VkCommandBuffer cmd)
 {
-    VkCommandBuffer cmd;
-    q8conv_status st = q8conv_ctx_begin_commands(ctx, &cmd);
-    if (st != Q8CONV_SUCCESS)
-        return st;
+    const copy_args *a = arg;
+    q8conv_context *ctx = a->ctx;
     VkMemoryBarrier before = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                               .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
                               .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
     ctx->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
                                  VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, NULL, 0, NULL);
-    VkBufferCopy region = {.srcOffset = src_off, .dstOffset = dst_off, .size = size};
-    ctx->vk.vkCmdCopyBuffer(cmd, src, dst, 1, &region);
+    VkBufferCopy region = {.srcOffset = a->src_off, .dstOffset = a->dst_off, .size = a->size};
+    ctx->vk.vkCmdCopyBuffer(cmd, a->src, a->dst, 1, &region);
     VkMemoryBarrier after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                              .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
                              .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_SHADER_READ_BIT |
@@ -97,7 +100,15 @@ static q8conv_status copy_once(q8conv_context *ctx, VkBuffer src, VkDeviceSize s
     ctx->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
                                  VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &after, 0,
                                  NULL, 0, NULL);
-    return q8conv_ctx_end_commands(ctx, Q8CONV_SUCCESS);
+    return Q8CONV_SUCCESS;
+}
+
+/* The copy, submitted and waited for. */
+static q8conv_status copy_once(q8conv_context *ctx, VkBuffer src, VkDeviceSize src_off, VkBuffer dst,
+                               VkDeviceSize dst_off, VkDeviceSize size)
+{
+    copy_args a = {.ctx = ctx, .src = src, .dst = dst, .src_off = src_off, .dst_off = dst_off, .size = size};
+    return q8conv_ctx_run_commands(ctx, record_copy, &a);
 }
 
 /* Staging is capped so that a large tensor does not need a second allocation of its own size. */

@@ -38,24 +38,16 @@ void q8conv_submit_destroy(q8conv_context *ctx)
         ctx->vk.vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);
 }
 
-q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cmd)
+/* Resets and begins the one-shot command buffer (the caller holds the lock). */
+static q8conv_status begin_one_shot(q8conv_context *ctx)
 {
-    q8conv_status st = q8conv_ctx_check_lost(ctx);
-    if (st != Q8CONV_SUCCESS)
-        return st;
-    pthread_mutex_lock(&ctx->lock);
     VkResult r = ctx->vk.vkResetCommandBuffer(ctx->command_buffer, 0);
     if (r == VK_SUCCESS) {
         VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                        .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
         r = ctx->vk.vkBeginCommandBuffer(ctx->command_buffer, &bi);
     }
-    if (r != VK_SUCCESS) {
-        pthread_mutex_unlock(&ctx->lock);
-        return q8conv_ctx_result(ctx, r);
-    }
-    *cmd = ctx->command_buffer;
-    return Q8CONV_SUCCESS;
+    return r == VK_SUCCESS ? Q8CONV_SUCCESS : q8conv_ctx_result(ctx, r);
 }
 
 static uint64_t monotonic_ns(void)
@@ -83,7 +75,9 @@ static VkResult wait_fence(q8conv_context *ctx, VkFence fence)
     return ctx->vk.vkWaitForFences(ctx->device, 1, &fence, VK_TRUE, UINT64_MAX);
 }
 
-q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorded)
+/* Ends the one-shot command buffer and, if everything was recorded, submits it and waits (the
+ * caller holds the lock: the buffer and its fence are shared by every one-shot submission). */
+static q8conv_status end_one_shot(q8conv_context *ctx, q8conv_status recorded)
 {
     VkResult r = ctx->vk.vkEndCommandBuffer(ctx->command_buffer);
     q8conv_status st = recorded;
@@ -101,6 +95,18 @@ q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorde
         if (r != VK_SUCCESS)
             st = q8conv_ctx_result(ctx, r);
     }
+    return st;
+}
+
+q8conv_status q8conv_ctx_run_commands(q8conv_context *ctx, q8conv_record_fn record, void *arg)
+{
+    q8conv_status st = q8conv_ctx_check_lost(ctx);
+    if (st != Q8CONV_SUCCESS)
+        return st;
+    pthread_mutex_lock(&ctx->lock);
+    st = begin_one_shot(ctx);
+    if (st == Q8CONV_SUCCESS)
+        st = end_one_shot(ctx, record(arg, ctx->command_buffer));
     pthread_mutex_unlock(&ctx->lock);
     return st;
 }
@@ -157,7 +163,7 @@ void q8conv_ctx_destroy_replay(q8conv_context *ctx, VkCommandBuffer cmd, VkFence
         ctx->vk.vkDestroyFence(ctx->device, fence, NULL);
 }
 
-q8conv_status q8conv_replay_begin(q8conv_context *ctx, VkCommandBuffer cmd)
+static q8conv_status replay_begin(q8conv_context *ctx, VkCommandBuffer cmd)
 {
     VkResult r = ctx->vk.vkResetCommandBuffer(cmd, 0);
     if (r == VK_SUCCESS) {
@@ -171,7 +177,7 @@ q8conv_status q8conv_replay_begin(q8conv_context *ctx, VkCommandBuffer cmd)
     return Q8CONV_SUCCESS;
 }
 
-q8conv_status q8conv_replay_end(q8conv_context *ctx, VkCommandBuffer cmd, q8conv_status recorded)
+static q8conv_status replay_end(q8conv_context *ctx, VkCommandBuffer cmd, q8conv_status recorded)
 {
     if (recorded == Q8CONV_SUCCESS)
         q8conv_cmd_run_epilogue(ctx, cmd);
@@ -180,6 +186,16 @@ q8conv_status q8conv_replay_end(q8conv_context *ctx, VkCommandBuffer cmd, q8conv
     if (recorded != Q8CONV_SUCCESS)
         return recorded;
     return r == VK_SUCCESS ? Q8CONV_SUCCESS : q8conv_ctx_result(ctx, r);
+}
+
+q8conv_status q8conv_ctx_record_replay(q8conv_context *ctx, VkCommandBuffer cmd, q8conv_record_fn record, void *arg)
+{
+    pthread_mutex_lock(&ctx->lock);
+    q8conv_status st = replay_begin(ctx, cmd);
+    if (st == Q8CONV_SUCCESS)
+        st = replay_end(ctx, cmd, record(arg, cmd));
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
 }
 
 q8conv_status q8conv_ctx_submit_wait(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence)

@@ -186,22 +186,38 @@ void q8conv_descriptors_destroy(q8conv_context *ctx);
 /* The command pool, its command buffer and the fence of one-shot submissions. */
 q8conv_status q8conv_submit_create(q8conv_context *ctx);
 void q8conv_submit_destroy(q8conv_context *ctx);
-/* One-shot submission on the context's queue: begin returns the context's command buffer with
- * the lock held; end submits, waits and releases the lock (also on failure). */
-q8conv_status q8conv_ctx_begin_commands(q8conv_context *ctx, VkCommandBuffer *cmd);
-q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorded);
+/* The context's lock, settled here once (ctx->lock; src/context.c creates it).
+ *
+ * What it guards: the pipeline table (src/vk/pipelines.c), the descriptor pool chain
+ * (src/vk/descriptors.c), the command pool with every command buffer allocated from it (Vulkan
+ * makes the pool externally synchronized, so each begin..end of a recording is inside it), the
+ * one-shot command buffer and its fence, the spare replays, vkQueueSubmit on `queue`, the pipeline
+ * cache's data and the lifetime counts (src/lifetime.c).
+ *
+ * The protocol: every function that takes the lock releases it before it returns; no function
+ * returns holding it. A recording is a callback run by q8conv_ctx_run_commands or
+ * q8conv_ctx_record_replay below, which hold the lock from the command buffer's begin to its end;
+ * the callback never takes or releases it itself. It is recursive for one reason: a recording
+ * resolves its pipelines (q8conv_ctx_get_pipeline, which takes the lock) while the recording
+ * holds it. Only the one-shot path waits for the GPU under the lock (its command buffer and fence
+ * are shared); replayed submissions wait outside it, so runs of several threads overlap. */
+
+/* Records into cmd and returns the recording's status; run under the context's lock. */
+typedef q8conv_status (*q8conv_record_fn)(void *arg, VkCommandBuffer cmd);
+
+/* One-shot submission on the context's queue: under the lock, begins the context's command
+ * buffer, lets `record` fill it, ends it, and (if the recording succeeded) submits and waits. */
+q8conv_status q8conv_ctx_run_commands(q8conv_context *ctx, q8conv_record_fn record, void *arg);
 
 /* Replayed submissions: a command buffer (from the context's pool) and a fence owned by one user,
- * q8conv_pw_run's per op or a sequence's, recorded once and submitted many times. The pool is
- * externally synchronized, so create/destroy and begin..end run under the context's lock (create
- * and destroy take it; the caller holds it from begin to end). Destroyed pairs are kept as spares
- * (up to Q8CONV_SPARE_REPLAYS) and handed out again before new ones are allocated. */
+ * q8conv_pw_run's per op or a sequence's, recorded once and submitted many times. Destroyed pairs
+ * are kept as spares (up to Q8CONV_SPARE_REPLAYS) and handed out again before new ones are
+ * allocated. */
 q8conv_status q8conv_ctx_create_replay(q8conv_context *ctx, VkCommandBuffer *cmd, VkFence *fence);
 void q8conv_ctx_destroy_replay(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
-/* Resets and begins cmd (reusable, not one-time) and records the run prologue. */
-q8conv_status q8conv_replay_begin(q8conv_context *ctx, VkCommandBuffer cmd);
-/* Records the run epilogue and ends cmd; returns `recorded` if that already failed. */
-q8conv_status q8conv_replay_end(q8conv_context *ctx, VkCommandBuffer cmd, q8conv_status recorded);
+/* Under the lock: resets and begins cmd (reusable, not one-time), records the run prologue, lets
+ * `record` fill it, records the run epilogue (unless the recording failed) and ends it. */
+q8conv_status q8conv_ctx_record_replay(q8conv_context *ctx, VkCommandBuffer cmd, q8conv_record_fn record, void *arg);
 /* Submits cmd under the lock with the fence (reset first), then waits outside the lock, so that
  * runs of several threads overlap. */
 q8conv_status q8conv_ctx_submit_wait(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
@@ -229,8 +245,7 @@ struct q8conv_context {
     bool owns_device;
     q8conv_wait_mode wait_mode;
     uint64_t wait_poll_ns; /* Q8CONV_WAIT_POLL: how long to poll before blocking */
-    /* Recursive. Guards the pipeline table, the descriptor pools, the one-shot command buffer and
-     * vkQueueSubmit on `queue`. */
+    /* Recursive; what it guards and how it is taken: "The context's lock" (submission section). */
     pthread_mutex_t lock;
 
     /* instance.c */
