@@ -6,7 +6,7 @@
 #
 # Why the parent's volk.c is compiled here rather than its `volk` target linked: volk keeps
 # process-wide globals (vkGetDeviceProcAddr and every vk* function pointer), and
-# load_device_table (src/context.c) points vkGetDeviceProcAddr at a context's loader while
+# load_device_table (src/vk/device.c) points vkGetDeviceProcAddr at a context's loader while
 # volkLoadDeviceTable reads it, then sets it back to NULL. Against the parent's volk library that
 # would write the parent's globals: a host thread calling vkGetDeviceProcAddr meanwhile, or ever
 # after, would get our loader's or NULL. Compiled into q8conv_objects, the parent's volk.c gives

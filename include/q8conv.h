@@ -24,8 +24,10 @@
  *   create/wrap/destroy, q8conv_pw_run, sequences and tensor read/write serialize their use of the
  *   queue, the descriptor pool and the pipeline cache inside the context. Runs and sequence runs
  *   wait outside that lock, so runs of several threads overlap.
- * - A q8conv_pw may be run or recorded from several threads at once (it is immutable after
- *   creation). q8conv_pw_destroy must not race with any other use of that op.
+ * - A q8conv_pw may be run or recorded from several threads at once. Its weights and parameters
+ *   are fixed at creation; what it gains later (a pipeline on the first use of a shape, the
+ *   replayed recording of q8conv_pw_run) is guarded inside the library. q8conv_pw_destroy must
+ *   not race with any other use of that op.
  * - A q8conv_tensor must not be written (q8conv_tensor_write, or as the output of a run) while
  *   another thread reads or writes it; that is the caller's data race, as with any buffer.
  * - A q8conv_sequence is used by one thread at a time; an add, finalize or run that overlaps

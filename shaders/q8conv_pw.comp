@@ -37,7 +37,7 @@ layout(constant_id = Q8CONV_SPEC_BIAS_MODE) const int BIAS_MODE = 0;
  * device): the K_SPLIT invocations of one workgroup column (local y) each take a slice of the K
  * loop for the same output block and add their int32 partial sums in shared memory, which
  * leaves the result exactly as it was. The picker then sets local = {lx, K_SPLIT, 1} and one
- * workgroup covers one width block of one row (src/dispatch_picker.c). */
+ * workgroup covers one width block of one row (src/core/dispatch_picker.c). */
 layout(constant_id = Q8CONV_SPEC_K_SPLIT) const uint K_SPLIT = 1u;
 /* Sized by K_SPLIT alone (glslang folds gl_WorkGroupSize to its default inside such expressions);
  * the picker keeps local x * K_SPLIT * TILE_N4 <= Q8CONV_KSPLIT_SLOTS. */
@@ -45,7 +45,7 @@ const uint PARTIAL_SLOTS = K_SPLIT > 1u ? uint(Q8CONV_KSPLIT_SLOTS) * 4u : 1u;
 shared ivec4 partial[PARTIAL_SLOTS];
 
 /* 0x80808080u reads uint8 input bytes as int8 (x - 128, with the zero point shifted alike on the
- * host, src/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away. */
+ * host, src/core/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away. */
 layout(constant_id = Q8CONV_SPEC_INPUT_XOR) const uint INPUT_XOR = 0u;
 
 /* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the

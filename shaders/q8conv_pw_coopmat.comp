@@ -18,7 +18,7 @@
  * dot-product kernel does, so every kernel gives the same bytes.
  *
  * Compile-time variants: IN_4W4C, OUT_4W4C (as in q8conv_pw.comp).
- * Specialization constants (the picker's menu, src/dispatch_picker.c): see below. */
+ * Specialization constants (the picker's menu, src/core/dispatch_picker.c): see below. */
 #extension GL_GOOGLE_include_directive : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_NV_cooperative_matrix : require

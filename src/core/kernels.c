@@ -1,4 +1,4 @@
-/* The kernel table (src/kernels.def) and the choice of the line that runs an op. Pure. */
+/* The kernel table (src/core/kernels.def) and the choice of the line that runs an op. Pure. */
 #include "pure.h"
 
 const q8conv_kernel_line q8conv_kernel_lines[Q8CONV_KERNEL_LINE_COUNT] = {

@@ -1,4 +1,6 @@
-/* Pure functions of libq8conv: no Vulkan calls, no allocation, testable without a GPU.
+/* The pure core of libq8conv (src/core/): no Vulkan calls and no state, so testable without a
+ * GPU. Only the CPU reference allocates: q8conv_pw_reference has no context, hence no caller's
+ * allocator, and takes its two scratch arrays from malloc, freed before it returns.
  * tests/ link against these through the static library (they are hidden from the shared one). */
 #ifndef Q8CONV_PURE_H
 #define Q8CONV_PURE_H
@@ -15,7 +17,7 @@ extern "C" {
 
 static inline uint32_t q8conv_div_up(uint32_t a, uint32_t b) { return (a + b - 1u) / b; }
 
-/* ---- validation (src/validate.c) ---- */
+/* ---- validation (src/core/validate.c) ---- */
 
 /* SEMANTICS.md "Valid parameters" for an op descriptor (weights, scales, bias, zero points, enums). */
 q8conv_status q8conv_validate_pw_desc(const q8conv_pw_desc *desc);
@@ -24,7 +26,7 @@ q8conv_status q8conv_validate_tensor_desc(const q8conv_tensor_desc *desc);
 /* A finite, positive, normal float whose reciprocal is normal too. */
 bool q8conv_scale_is_valid(float s);
 
-/* ---- packing (src/packing.c) ---- */
+/* ---- packing (src/core/packing.c) ---- */
 
 /* Bytes of the device packing of desc (SEMANTICS.md layouts); 0 for an invalid desc. */
 uint64_t q8conv_packed_size(const q8conv_tensor_desc *desc);
@@ -47,7 +49,7 @@ void q8conv_pack_weights_coopmat(uint32_t oc, uint32_t ic, const int8_t *w, void
  * blocks, so a warp's weight loads coalesce into whole cache lines. */
 void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, void *dst);
 
-/* ---- requantization constants (src/requant.c) ---- */
+/* ---- requantization constants (src/core/requant.c) ---- */
 
 /* Per padded output channel, as the shader reads it (4 x 32-bit words). */
 typedef struct q8conv_channel_params {
@@ -73,7 +75,7 @@ uint32_t q8conv_input_xor(q8conv_dtype input_type);
 q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_params *channels,
                                      q8conv_requant *rq);
 
-/* ---- the kernel table (src/kernels.def, src/kernels.c) ---- */
+/* ---- the kernel table (src/core/kernels.def, src/core/kernels.c) ---- */
 
 /* Device capabilities a kernel line may need (q8conv_context.caps). */
 #define Q8CONV_CAP_DOT 0x1u     /* shaderIntegerDotProduct (SPV_KHR_integer_dot_product) */
@@ -116,7 +118,7 @@ static inline uint32_t q8conv_module_index(uint32_t line, q8conv_layout in, q8co
     return line * 4u + (in == Q8CONV_LAYOUT_4W4C ? 2u : 0u) + (out == Q8CONV_LAYOUT_4W4C ? 1u : 0u);
 }
 
-/* ---- dispatch picker (src/dispatch_picker.c) ---- */
+/* ---- dispatch picker (src/core/dispatch_picker.c) ---- */
 
 #define Q8CONV_MAX_DISPATCHES 64
 

@@ -46,7 +46,7 @@
 #define Q8CONV_CM_WEIGHT_K_ALIGN 128
 
 /* AUTO takes the cooperative-matrix kernel over the packed-dot one only for at least this many
- * output elements per run and weights (IC x OC) per op (src/dispatch_picker.c, q8conv_matrix_pays). */
+ * output elements per run and weights (IC x OC) per op (src/core/dispatch_picker.c, q8conv_matrix_pays). */
 #define Q8CONV_CM_MIN_OUTPUTS 32768
 #define Q8CONV_CM_MIN_WEIGHTS 2048
 

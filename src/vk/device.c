@@ -1,4 +1,4 @@
-/* The device: the library's own VkDevice or a caller's, with what it can do (src/capabilities.c)
+/* The device: the library's own VkDevice or a caller's, with what it can do (src/vk/capabilities.c)
  * turned on or taken from the caller's feature chain, its function table, the context info, and
  * whether the device has been lost. */
 #include <string.h>

@@ -440,7 +440,7 @@ done:
           atomic_load(&counts.allocs), atomic_load(&counts.frees));
 }
 
-/* White box: libq8conv frames the driver's cache bytes (src/pipeline_cache.c: u32 magic, u32 format,
+/* White box: libq8conv frames the driver's cache bytes (src/vk/pipeline_cache.c: u32 magic, u32 format,
  * u64 payload bytes, u64 FNV-1a of the payload). Recomputing the checksum lets a damaged payload
  * get past the frame, so the device-identity check behind it is exercised too. */
 static void refresh_cache_checksum(uint8_t *blob, size_t size)
