@@ -189,11 +189,11 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
     if (line->plan == Q8CONV_PLAN_MATRIX) {
         st = pixels > UINT32_MAX
                  ? Q8CONV_ERROR_UNSUPPORTED
-                 : pick_matrix_plan((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size, lim->maxComputeWorkGroupCount,
+                 : q8conv_pick_matrix_plan((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size, lim->maxComputeWorkGroupCount,
                                     lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations,
                                     lim->maxComputeSharedMemorySize, &pp->plan);
     } else {
-        st = pick_dispatch_plan_k(op->c4_out, w4, rows, op->c4_in, line->tile_n4, lim->maxComputeWorkGroupCount,
+        st = q8conv_pick_dispatch_plan(op->c4_out, w4, rows, op->c4_in, line->tile_n4, lim->maxComputeWorkGroupCount,
                                   lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations, &pp->plan);
     }
     pp->pipeline = VK_NULL_HANDLE;

@@ -265,6 +265,15 @@ static void suite_flush_guard(q8conv_context *ctx)
 /* More rows (N*H) than one dispatch may launch on lavapipe (65535 workgroups in z): the picker
  * must split, and the result must still be exact. OC = 256 fills a 64-wide workgroup with channel
  * tiles, so each workgroup covers at most two rows and the z extent really exceeds the limit. */
+/* The block kernels' TILE_N4, from the kernel table (every block kernel has a line without needs
+ * or with the dot product's). */
+static uint32_t table_tile_n4(q8conv_kernel kernel)
+{
+    uint32_t line = 0;
+    CHECK_OK(q8conv_kernel_resolve(kernel, Q8CONV_CAP_DOT, &line));
+    return q8conv_kernel_lines[line].tile_n4;
+}
+
 static void suite_split(q8conv_context *ctx)
 {
     q8conv_context_info info;
@@ -279,7 +288,7 @@ static void suite_split(q8conv_context *ctx)
         if (kernels[k] == Q8CONV_KERNEL_COOPMAT || kernels[k] == Q8CONV_KERNEL_AUTO)
             continue; /* the matrix grid is split along its pixel tiles: suite_split_matrix */
         q8conv_dispatch_plan plan;
-        CHECK_OK(pick_dispatch_plan((oc + 3) / 4, (w + 3) / 4, rows, q8conv_kernel_tile_n4(kernels[k]),
+        CHECK_OK(q8conv_pick_dispatch_plan((oc + 3) / 4, (w + 3) / 4, rows, 1, table_tile_n4(kernels[k]),
                                     info.max_compute_workgroup_count, (uint32_t[3]){1024, 1024, 64},
                                     info.max_compute_workgroup_invocations, &plan));
         CHECK(plan.count > 1, "kernel %s: expected a split plan for %u rows, got %u dispatch(es)",
@@ -310,7 +319,7 @@ static void suite_split_matrix(q8conv_context *ctx)
     }
     const uint32_t pixels = max_y * largest_bm + 4321u, ic = 4, oc = 4;
     q8conv_dispatch_plan plan;
-    CHECK_OK(pick_matrix_plan(pixels, 1, info.subgroup_size, info.max_compute_workgroup_count, (uint32_t[3]){1024, 1024, 64},
+    CHECK_OK(q8conv_pick_matrix_plan(pixels, 1, info.subgroup_size, info.max_compute_workgroup_count, (uint32_t[3]){1024, 1024, 64},
                               info.max_compute_workgroup_invocations, 48u * 1024u, &plan));
     CHECK(plan.count > 1, "coopmat: expected a split plan for %u pixels, got %u dispatch(es)", pixels, plan.count);
     run_case(ctx, 1, pixels, 1, ic, oc, pick_bias(), pick_act(), Q8CONV_LAYOUT_4C1W, Q8CONV_LAYOUT_4C1W,

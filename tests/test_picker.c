@@ -29,21 +29,13 @@ static uint32_t largest_pow2_at_most(uint32_t v)
     return p;
 }
 
-static void test_tile_n4(void)
-{
-    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_AUTO) == 1, "auto");
-    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_DOT) == 1, "dot");
-    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_FALLBACK) == 1, "fallback");
-    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_LEGACY) == 2, "legacy");
-}
-
 /* The main kernel covers 4 output channels per invocation, the legacy one 8: x halves. */
 static void test_global_extents(void)
 {
     for (uint32_t c4 = 1; c4 <= 300; c4++) {
         uint32_t g1[3], g2[3];
-        pick_global_wg_size(c4, 7, 9, 1, g1);
-        pick_global_wg_size(c4, 7, 9, 2, g2);
+        q8conv_pick_global_wg_size(c4, 7, 9, 1, g1);
+        q8conv_pick_global_wg_size(c4, 7, 9, 2, g2);
         CHECK(g1[0] == c4, "c4=%u x=%u", c4, g1[0]);
         if (c4 % 2 == 0)
             CHECK(g1[0] == 2 * g2[0], "c4=%u: %u vs %u", c4, g1[0], g2[0]);
@@ -53,19 +45,19 @@ static void test_global_extents(void)
     }
     /* Tiny shapes: OC = 3 -> C4 = 1, W = 2 -> W4 = 1, one invocation per row. */
     uint32_t g[3];
-    pick_global_wg_size(q8conv_div_up(3, 4), q8conv_div_up(2, 4), 5, 1, g);
+    q8conv_pick_global_wg_size(q8conv_div_up(3, 4), q8conv_div_up(2, 4), 5, 1, g);
     CHECK(g[0] == 1 && g[1] == 1 && g[2] == 5, "tiny: %u %u %u", g[0], g[1], g[2]);
-    pick_global_wg_size(1, 1, 1, 2, g);
+    q8conv_pick_global_wg_size(1, 1, 1, 2, g);
     CHECK(g[0] == 1 && g[1] == 1 && g[2] == 1, "tiny legacy: %u %u %u", g[0], g[1], g[2]);
     /* Extremes must not wrap (a + b - 1 would). */
-    pick_global_wg_size(0xFFFFFFFFu, 0xFFFFFFFFu, 1, 2, g);
+    q8conv_pick_global_wg_size(0xFFFFFFFFu, 0xFFFFFFFFu, 1, 2, g);
     CHECK(g[0] == 0x80000000u && g[1] == 0xFFFFFFFFu, "extreme: %u %u", g[0], g[1]);
 }
 
 static void check_local(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_inv)
 {
     uint32_t local[3];
-    pick_local_wg_size(global, max_local, max_inv, local);
+    q8conv_pick_local_wg_size(global, max_local, max_inv, local);
     uint32_t budget = largest_pow2_at_most(max_inv < 64 ? max_inv : 64);
     uint64_t total = (uint64_t)local[0] * local[1] * local[2];
     CHECK(total <= budget, "total %llu > %u", (unsigned long long)total, budget);
@@ -87,17 +79,17 @@ static void test_local_size(void)
 {
     uint32_t l[3];
     const uint32_t g1[3] = {100, 1, 1};
-    pick_local_wg_size(g1, big_local, 1024, l);
+    q8conv_pick_local_wg_size(g1, big_local, 1024, l);
     CHECK(l[0] == 64 && l[1] == 1 && l[2] == 1, "%u %u %u", l[0], l[1], l[2]);
     const uint32_t g2[3] = {1, 14, 3136};
-    pick_local_wg_size(g2, big_local, 1024, l);
+    q8conv_pick_local_wg_size(g2, big_local, 1024, l);
     CHECK(l[0] == 1 && l[1] == 16 && l[2] == 4, "%u %u %u", l[0], l[1], l[2]);
     const uint32_t g3[3] = {2, 3, 1000};
-    pick_local_wg_size(g3, big_local, 1024, l);
+    q8conv_pick_local_wg_size(g3, big_local, 1024, l);
     CHECK(l[0] == 2 && l[1] == 4 && l[2] == 8, "%u %u %u", l[0], l[1], l[2]);
     const uint32_t g4[3] = {100, 100, 100};
     const uint32_t small_local[3] = {8, 3, 64};
-    pick_local_wg_size(g4, small_local, 48, l);
+    q8conv_pick_local_wg_size(g4, small_local, 48, l);
     CHECK(l[0] == 8 && l[1] == 2 && l[2] == 2, "%u %u %u", l[0], l[1], l[2]);
     for (int t = 0; t < 20000; t++) {
         uint32_t g[3] = {1 + test_below(300), 1 + test_below(40), 1 + test_below(5000)};
@@ -172,7 +164,7 @@ static void check_coverage_per_dim(const q8conv_dispatch_plan *p)
 static void test_split_large_rows(void)
 {
     q8conv_dispatch_plan p;
-    q8conv_status s = pick_dispatch_plan(16, 14, 200000, 1, big_count, big_local, 1024, &p);
+    q8conv_status s = q8conv_pick_dispatch_plan(16, 14, 200000, 1, 1, big_count, big_local, 1024, &p);
     CHECK(s == Q8CONV_SUCCESS, "status %d", (int)s);
     if (s != Q8CONV_SUCCESS)
         return;
@@ -183,7 +175,7 @@ static void test_split_large_rows(void)
 
     /* A z extent of one workgroup per row forces many chunks. */
     const uint32_t z_local[3] = {1, 1, 1};
-    s = pick_dispatch_plan(1, 1, 200000, 1, big_count, z_local, 1024, &p);
+    s = q8conv_pick_dispatch_plan(1, 1, 200000, 1, 1, big_count, z_local, 1024, &p);
     CHECK(s == Q8CONV_SUCCESS && p.count == 4, "status %d count %u", (int)s, p.count);
     if (s == Q8CONV_SUCCESS) {
         check_dispatch_shapes(&p, big_count);
@@ -196,7 +188,7 @@ static void test_split_tiny_limits(void)
     const uint32_t tiny_count[3] = {3, 2, 5};
     const uint32_t local_limit[3] = {4, 4, 4};
     q8conv_dispatch_plan p;
-    q8conv_status s = pick_dispatch_plan(10, 7, 30, 1, tiny_count, local_limit, 16, &p);
+    q8conv_status s = q8conv_pick_dispatch_plan(10, 7, 30, 1, 1, tiny_count, local_limit, 16, &p);
     CHECK(s == Q8CONV_SUCCESS, "status %d", (int)s);
     if (s == Q8CONV_SUCCESS) {
         CHECK(p.count > 1, "count %u", p.count);
@@ -210,7 +202,7 @@ static void test_split_tiny_limits(void)
         uint32_t mc[3] = {1 + test_below(6), 1 + test_below(6), 1 + test_below(6)};
         uint32_t ml[3] = {1 + test_below(9), 1 + test_below(9), 1 + test_below(9)};
         uint32_t c4 = 1 + test_below(40), w4 = 1 + test_below(20), rows = 1 + test_below(60), tile = 1 + test_below(2);
-        s = pick_dispatch_plan(c4, w4, rows, tile, mc, ml, 1 + test_below(80), &p);
+        s = q8conv_pick_dispatch_plan(c4, w4, rows, 1, tile, mc, ml, 1 + test_below(80), &p);
         CHECK(s == Q8CONV_SUCCESS || s == Q8CONV_ERROR_UNSUPPORTED, "status %d", (int)s);
         if (s != Q8CONV_SUCCESS)
             continue;
@@ -228,27 +220,27 @@ static void test_refusals(void)
     q8conv_dispatch_plan p;
     memset(&p, 0x5A, sizeof(p));
     /* 65 groups in x, one per dispatch: one dispatch too many. */
-    q8conv_status s = pick_dispatch_plan(65, 1, 1, 1, one, one, 64, &p);
+    q8conv_status s = q8conv_pick_dispatch_plan(65, 1, 1, 1, 1, one, one, 64, &p);
     CHECK(s == Q8CONV_ERROR_UNSUPPORTED, "65 dispatches: status %d", (int)s);
-    s = pick_dispatch_plan(64, 1, 1, 1, one, one, 64, &p);
+    s = q8conv_pick_dispatch_plan(64, 1, 1, 1, 1, one, one, 64, &p);
     CHECK(s == Q8CONV_SUCCESS && p.count == 64, "64 dispatches: status %d count %u", (int)s, p.count);
     /* The product over dimensions counts: 5 * 4 * 4 = 80. */
-    s = pick_dispatch_plan(5, 4, 4, 1, one, one, 64, &p);
+    s = q8conv_pick_dispatch_plan(5, 4, 4, 1, 1, one, one, 64, &p);
     CHECK(s == Q8CONV_ERROR_UNSUPPORTED, "80 dispatches: status %d", (int)s);
 
     q8conv_dispatch_plan before;
     memset(&p, 0x5A, sizeof(p));
     memcpy(&before, &p, sizeof(p));
-    CHECK(pick_dispatch_plan(0, 1, 1, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "c4 0");
-    CHECK(pick_dispatch_plan(1, 0, 1, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "w4 0");
-    CHECK(pick_dispatch_plan(1, 1, 0, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "rows 0");
-    CHECK(pick_dispatch_plan(1, 1, 1, 0, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "tile 0");
+    CHECK(q8conv_pick_dispatch_plan(0, 1, 1, 1, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "c4 0");
+    CHECK(q8conv_pick_dispatch_plan(1, 0, 1, 1, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "w4 0");
+    CHECK(q8conv_pick_dispatch_plan(1, 1, 0, 1, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "rows 0");
+    CHECK(q8conv_pick_dispatch_plan(1, 1, 1, 1, 0, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "tile 0");
     const uint32_t zero_count[3] = {65535, 0, 65535};
-    CHECK(pick_dispatch_plan(1, 1, 1, 1, zero_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT,
+    CHECK(q8conv_pick_dispatch_plan(1, 1, 1, 1, 1, zero_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT,
           "max_count 0");
-    CHECK(pick_dispatch_plan(1, 1, 1, 1, big_count, big_local, 0, &p) == Q8CONV_ERROR_INVALID_ARGUMENT,
+    CHECK(q8conv_pick_dispatch_plan(1, 1, 1, 1, 1, big_count, big_local, 0, &p) == Q8CONV_ERROR_INVALID_ARGUMENT,
           "max_invocations 0");
-    CHECK(pick_dispatch_plan(1, 1, 1, 1, big_count, big_local, 64, NULL) == Q8CONV_ERROR_INVALID_ARGUMENT,
+    CHECK(q8conv_pick_dispatch_plan(1, 1, 1, 1, 1, big_count, big_local, 64, NULL) == Q8CONV_ERROR_INVALID_ARGUMENT,
           "plan NULL");
     CHECK(memcmp(&p, &before, sizeof(p)) == 0, "a refused plan was written");
 }
@@ -259,20 +251,20 @@ static void test_split_k(void)
 {
     q8conv_dispatch_plan p, q;
     /* A big grid never splits, and then the plan is pick_dispatch_plan's. */
-    CHECK(pick_dispatch_plan_k(64, 16, 512, 128, 1, big_count, big_local, 1024, &p) == Q8CONV_SUCCESS, "big");
-    CHECK(pick_dispatch_plan(64, 16, 512, 1, big_count, big_local, 1024, &q) == Q8CONV_SUCCESS, "big ref");
+    CHECK(q8conv_pick_dispatch_plan(64, 16, 512, 128, 1, big_count, big_local, 1024, &p) == Q8CONV_SUCCESS, "big");
+    CHECK(q8conv_pick_dispatch_plan(64, 16, 512, 1, 1, big_count, big_local, 1024, &q) == Q8CONV_SUCCESS, "big ref");
     CHECK(p.k_split == 1 && memcmp(p.local, q.local, sizeof p.local) == 0 && p.count == q.count, "big grid split");
     /* MobileNetV2's 7x7x960 -> 160 layer: 560 invocations. */
-    CHECK(pick_dispatch_plan_k(40, 2, 7, 240, 1, big_count, big_local, 1024, &p) == Q8CONV_SUCCESS, "7x7");
+    CHECK(q8conv_pick_dispatch_plan(40, 2, 7, 240, 1, big_count, big_local, 1024, &p) == Q8CONV_SUCCESS, "7x7");
     CHECK(p.k_split > 1, "7x7x960 not split (k_split %u)", p.k_split);
     /* Too few K steps to share: no split. */
-    CHECK(pick_dispatch_plan_k(40, 2, 7, Q8CONV_KSPLIT_MIN_STEPS * 2 - 1, 1, big_count, big_local, 1024, &p) ==
+    CHECK(q8conv_pick_dispatch_plan(40, 2, 7, Q8CONV_KSPLIT_MIN_STEPS * 2 - 1, 1, big_count, big_local, 1024, &p) ==
               Q8CONV_SUCCESS && p.k_split == 1, "short K split (k_split %u)", p.k_split);
     for (int t = 0; t < 5000; t++) {
         uint32_t c4 = 1 + test_below(64), w4 = 1 + test_below(8), rows = 1 + test_below(16), c4_in = 1 + test_below(4096), tile = 1 + test_below(2);
         uint32_t mc[3] = {1 + test_below(8), 1 + test_below(8), 1 + test_below(8)};
         uint32_t inv = 64u << test_below(5);
-        q8conv_status st = pick_dispatch_plan_k(c4, w4, rows, c4_in, tile, mc, big_local, inv, &p);
+        q8conv_status st = q8conv_pick_dispatch_plan(c4, w4, rows, c4_in, tile, mc, big_local, inv, &p);
         if (st == Q8CONV_ERROR_UNSUPPORTED)
             continue;
         CHECK(st == Q8CONV_SUCCESS, "status %d", (int)st);
@@ -349,11 +341,12 @@ static void test_kernel_table(void)
               q8conv_kernel_name(l->kernel), l->needs);
         CHECK((l->needs & ~cases[i].caps) == 0, "case %zu: a line the device cannot run", i);
     }
-    /* Every line's tile and plan are consistent with tiling.h. */
+    /* Every line's tile and plan are consistent with tiling.h: the legacy kernel (LEGACY=1)
+     * computes 8 output channels per invocation, every other block kernel 4. */
     for (uint32_t i = 0; i < Q8CONV_KERNEL_LINE_COUNT; i++) {
         const q8conv_kernel_line *l = &q8conv_kernel_lines[i];
-        CHECK(l->tile_n4 == q8conv_kernel_tile_n4(l->kernel) || l->plan == Q8CONV_PLAN_MATRIX, "line %u tile %u", i,
-              l->tile_n4);
+        const uint32_t want = l->kernel == Q8CONV_KERNEL_LEGACY ? Q8CONV_TILE_N4_LEGACY : Q8CONV_TILE_N4_MAIN;
+        CHECK(l->tile_n4 == want || l->plan == Q8CONV_PLAN_MATRIX, "line %u tile %u", i, l->tile_n4);
         CHECK(q8conv_module_index(i, Q8CONV_LAYOUT_4W4C, Q8CONV_LAYOUT_4W4C) < Q8CONV_MODULE_COUNT, "module index");
     }
 }
@@ -373,33 +366,33 @@ static void test_matrix_plan(void)
     }
     q8conv_dispatch_plan p;
     /* A big layer takes the largest tile; a small one a tile that gives more workgroups. */
-    CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "big");
+    CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "big");
     CHECK(p.tile.bm == q8conv_matrix_tiles[0].bm && p.tile.bn == q8conv_matrix_tiles[0].bn, "big layer tile %ux%u",
           p.tile.bm, p.tile.bn);
     CHECK(p.local[0] == q8conv_matrix_tile_subgroups(&p.tile) * 32 && p.local[1] == 1 && p.local[2] == 1, "local");
     /* A thin layer (24 channels) takes a 32-channel-wide tile, not one of 128 mostly padding. */
-    CHECK(pick_matrix_plan(100352, 6, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS && p.tile.bn == 32,
+    CHECK(q8conv_pick_matrix_plan(100352, 6, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS && p.tile.bn == 32,
           "thin layer: tile %ux%u", p.tile.bm, p.tile.bn);
-    CHECK(pick_matrix_plan(49, 40, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "7x7");
+    CHECK(q8conv_pick_matrix_plan(49, 40, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "7x7");
     CHECK((uint64_t)p.global[0] * p.global[1] > 1, "7x7x160 in one workgroup");
     /* Limits: a workgroup of 8 subgroups does not fit 128 invocations; nothing fits 32. */
-    CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 128, 49152, &p) == Q8CONV_SUCCESS &&
+    CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 128, 49152, &p) == Q8CONV_SUCCESS &&
               p.local[0] <= 128, "invocation limit: local %u", p.local[0]);
-    CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 16384, &p) == Q8CONV_SUCCESS &&
+    CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 16384, &p) == Q8CONV_SUCCESS &&
               q8conv_matrix_tile_shared_bytes(&p.tile) <= 16384, "shared limit (Vulkan's minimum)");
     memset(&p, 0x5A, sizeof p);
     q8conv_dispatch_plan before = p;
-    CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 32, 49152, &p) == Q8CONV_ERROR_UNSUPPORTED,
+    CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 32, 49152, &p) == Q8CONV_ERROR_UNSUPPORTED,
           "no tile fits 32 invocations");
-    CHECK(pick_matrix_plan(0, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 pixels");
-    CHECK(pick_matrix_plan(1, 0, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 channels");
-    CHECK(pick_matrix_plan(1, 1, 0, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "subgroup 0");
+    CHECK(q8conv_pick_matrix_plan(0, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 pixels");
+    CHECK(q8conv_pick_matrix_plan(1, 0, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 channels");
+    CHECK(q8conv_pick_matrix_plan(1, 1, 0, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "subgroup 0");
     CHECK(memcmp(&p, &before, sizeof p) == 0, "a refused plan was written");
     /* Random shapes and group-count limits: the workgroups cover the tile grid exactly once. */
     for (int t = 0; t < 3000; t++) {
         uint32_t pixels = 1 + test_below(test_below(2) ? 100 : 200000), c4 = 1 + test_below(300);
         uint32_t mc[3] = {1 + test_below(8), 1 + test_below(4000), 1 + test_below(3)};
-        q8conv_status st = pick_matrix_plan(pixels, c4, 32, mc, big_local, 1024, 49152, &p);
+        q8conv_status st = q8conv_pick_matrix_plan(pixels, c4, 32, mc, big_local, 1024, 49152, &p);
         if (st == Q8CONV_ERROR_UNSUPPORTED)
             continue;
         CHECK(st == Q8CONV_SUCCESS, "status %d", (int)st);
@@ -443,7 +436,6 @@ static void test_matrix_pays(void)
 int main(void)
 {
     test_seed();
-    test_tile_n4();
     test_global_extents();
     test_local_size();
     test_split_large_rows();

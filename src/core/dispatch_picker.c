@@ -32,19 +32,14 @@ static uint32_t ceil_pow2(uint32_t v)
     return p;
 }
 
-uint32_t q8conv_kernel_tile_n4(q8conv_kernel kernel)
-{
-    return (unsigned)kernel == (unsigned)Q8CONV_KERNEL_LEGACY ? Q8CONV_TILE_N4_LEGACY : Q8CONV_TILE_N4_MAIN;
-}
-
-void pick_global_wg_size(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4, uint32_t global[3])
+void q8conv_pick_global_wg_size(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4, uint32_t global[3])
 {
     global[0] = div_up_safe(c4_out, tile_n4 ? tile_n4 : 1u);
     global[1] = div_up_safe(w4, Q8CONV_TILE_M4);
     global[2] = rows;
 }
 
-void pick_local_wg_size(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_invocations,
+void q8conv_pick_local_wg_size(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_invocations,
                         uint32_t local[3])
 {
     const uint32_t aim = q8conv_tune_u32(Q8CONV_TUNE_WG_INVOCATIONS, Q8CONV_WORKGROUP_INVOCATIONS);
@@ -110,21 +105,7 @@ static bool inputs_are_valid(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32
 static q8conv_status split_plan(q8conv_dispatch_plan *p_in, const uint32_t unit[3], const uint32_t max_count[3],
                                 q8conv_dispatch_plan *plan);
 
-q8conv_status pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4,
-                                 const uint32_t max_count[3], const uint32_t max_local[3],
-                                 uint32_t max_invocations, q8conv_dispatch_plan *plan)
-{
-    if (!inputs_are_valid(c4_out, w4, rows, tile_n4, max_count, max_local, max_invocations, plan))
-        return Q8CONV_ERROR_INVALID_ARGUMENT;
-    q8conv_dispatch_plan p;
-    memset(&p, 0, sizeof(p));
-    pick_global_wg_size(c4_out, w4, rows, tile_n4, p.global);
-    pick_local_wg_size(p.global, max_local, max_invocations, p.local);
-    p.k_split = 1;
-    return split_plan(&p, p.local, max_count, plan);
-}
-
-q8conv_status pick_dispatch_plan_k(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t c4_in, uint32_t tile_n4,
+q8conv_status q8conv_pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t c4_in, uint32_t tile_n4,
                                    const uint32_t max_count[3], const uint32_t max_local[3],
                                    uint32_t max_invocations, q8conv_dispatch_plan *plan)
 {
@@ -132,9 +113,9 @@ q8conv_status pick_dispatch_plan_k(uint32_t c4_out, uint32_t w4, uint32_t rows, 
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     q8conv_dispatch_plan p;
     memset(&p, 0, sizeof(p));
-    pick_global_wg_size(c4_out, w4, rows, tile_n4, p.global);
-    pick_local_wg_size(p.global, max_local, max_invocations, p.local);
-    const uint32_t ks = pick_k_split(p.global, c4_in, p.local[0], max_local[1], max_invocations);
+    q8conv_pick_global_wg_size(c4_out, w4, rows, tile_n4, p.global);
+    q8conv_pick_local_wg_size(p.global, max_local, max_invocations, p.local);
+    const uint32_t ks = q8conv_pick_k_split(p.global, c4_in, p.local[0], max_local[1], max_invocations);
     if (ks <= 1) {
         p.k_split = 1;
         return split_plan(&p, p.local, max_count, plan);
@@ -151,7 +132,7 @@ q8conv_status pick_dispatch_plan_k(uint32_t c4_out, uint32_t w4, uint32_t rows, 
     return split_plan(&p, unit, max_count, plan);
 }
 
-uint32_t pick_k_split(const uint32_t global[3], uint32_t c4_in, uint32_t local_x, uint32_t max_local_y,
+uint32_t q8conv_pick_k_split(const uint32_t global[3], uint32_t c4_in, uint32_t local_x, uint32_t max_local_y,
                       uint32_t max_invocations)
 {
     const uint32_t below = q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_BELOW, Q8CONV_KSPLIT_BELOW);
@@ -228,7 +209,7 @@ bool q8conv_matrix_pays(uint64_t pixels, uint32_t ic, uint32_t oc)
  * would mostly multiply padding. Chosen from sweeps of every tile on the H100 (bench/RESULTS.md). */
 #define MATRIX_TARGET_GROUPS 256u
 
-q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
+q8conv_status q8conv_pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
                                const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,
                                q8conv_dispatch_plan *plan)
 {

@@ -83,8 +83,8 @@ q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_
                                    shaderInt8 and vulkanMemoryModel */
 
 typedef enum q8conv_plan_kind {
-    Q8CONV_PLAN_BLOCKS = 0, /* an invocation per output block (pick_dispatch_plan_k) */
-    Q8CONV_PLAN_MATRIX = 1  /* a workgroup per cooperative-matrix tile (pick_matrix_plan) */
+    Q8CONV_PLAN_BLOCKS = 0, /* an invocation per output block (q8conv_pick_dispatch_plan) */
+    Q8CONV_PLAN_MATRIX = 1  /* a workgroup per cooperative-matrix tile (q8conv_pick_matrix_plan) */
 } q8conv_plan_kind;
 
 typedef struct q8conv_kernel_line {
@@ -140,35 +140,32 @@ typedef struct q8conv_dispatch_plan {
      * MATRIX plans: workgroups, channel tiles x pixel tiles x 1. */
     uint32_t global[3];
     uint32_t local[3];  /* workgroup size */
-    uint32_t k_split;   /* invocations per output block (pick_k_split); when > 1, local is
+    uint32_t k_split;   /* invocations per output block (q8conv_pick_k_split); when > 1, local is
                            {lx, k_split, 1} and each workgroup covers one width block of one row */
     q8conv_matrix_tile tile; /* MATRIX plans; zero for BLOCKS plans */
     uint32_t count;     /* dispatches */
     q8conv_dispatch dispatches[Q8CONV_MAX_DISPATCHES];
 } q8conv_dispatch_plan;
 
-/* TILE_N4 of a kernel. */
-uint32_t q8conv_kernel_tile_n4(q8conv_kernel kernel);
 /* global = { ceil(C4_out / tile_n4), ceil(W4 / TILE_M4), rows }. */
-void pick_global_wg_size(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4, uint32_t global[3]);
+void q8conv_pick_global_wg_size(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4, uint32_t global[3]);
 /* A local size of at most max_invocations (and Q8CONV_WORKGROUP_INVOCATIONS), x first, powers of
  * two, not wider than the (power-of-two rounded) global extent in each dimension. */
-void pick_local_wg_size(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_invocations,
+void q8conv_pick_local_wg_size(const uint32_t global[3], const uint32_t max_local[3], uint32_t max_invocations,
                         uint32_t local[3]);
 /* How many invocations share one output block's K loop: 1 unless the grid has fewer than
  * Q8CONV_KSPLIT_BELOW invocations; then a power of two up to Q8CONV_KSPLIT_MAX that leaves each
  * slice at least Q8CONV_KSPLIT_MIN_STEPS of the c4_in K steps and fits max_local_y and
  * max_invocations alongside a local x of local_x. */
-uint32_t pick_k_split(const uint32_t global[3], uint32_t c4_in, uint32_t local_x, uint32_t max_local_y,
+uint32_t q8conv_pick_k_split(const uint32_t global[3], uint32_t c4_in, uint32_t local_x, uint32_t max_local_y,
                       uint32_t max_invocations);
 
-/* Full plan: splits each dimension into several dispatches when its group count exceeds
- * max_count. Returns Q8CONV_ERROR_UNSUPPORTED if more than Q8CONV_MAX_DISPATCHES are needed. */
-q8conv_status pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t tile_n4,
-                                 const uint32_t max_count[3], const uint32_t max_local[3],
-                                 uint32_t max_invocations, q8conv_dispatch_plan *plan);
-/* pick_dispatch_plan, then split-K where pick_k_split asks for it (c4_in: input channel blocks). */
-q8conv_status pick_dispatch_plan_k(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t c4_in, uint32_t tile_n4,
+/* The plan of a block kernel: global and local sizes, split-K where q8conv_pick_k_split asks for it
+ * (c4_in: input channel blocks; with fewer than Q8CONV_KSPLIT_MIN_STEPS there is none), then each
+ * dimension split into several dispatches where its group count exceeds max_count.
+ * @retval Q8CONV_ERROR_INVALID_ARGUMENT a zero or NULL input
+ * @retval Q8CONV_ERROR_UNSUPPORTED more than Q8CONV_MAX_DISPATCHES would be needed */
+q8conv_status q8conv_pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t rows, uint32_t c4_in, uint32_t tile_n4,
                                    const uint32_t max_count[3], const uint32_t max_local[3],
                                    uint32_t max_invocations, q8conv_dispatch_plan *plan);
 
@@ -186,7 +183,7 @@ uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t);
  * {channel tiles, pixel tiles, 1}, split into several dispatches beyond max_count.
  * @retval Q8CONV_ERROR_INVALID_ARGUMENT a zero or NULL input
  * @retval Q8CONV_ERROR_UNSUPPORTED no tile fits the device, or more than Q8CONV_MAX_DISPATCHES */
-q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
+q8conv_status q8conv_pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
                                const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,
                                q8conv_dispatch_plan *plan);
 
