@@ -9,6 +9,7 @@
 
 #include <volk.h>
 
+#include "common.h"
 #include "q8conv.h"
 
 #define BENCH_MAX_REPS 512
@@ -121,12 +122,8 @@ typedef struct bench_report {
     bench_host_network network_host;
 } bench_report;
 
-typedef struct bench_op_data {
-    q8conv_pw_desc desc;
-    int8_t *weights;
-    float *scales;
-    float *bias;
-} bench_op_data;
+/* An operator's descriptor and the arrays it points to: the test-support library's (common.h). */
+typedef test_op bench_op_data;
 
 /* The bench's own command buffer and timestamp queries on the context's device. */
 typedef struct bench_gpu {
@@ -143,20 +140,16 @@ typedef struct bench_gpu {
 /* util.c: the clock, medians, the seeded data of a shape and its descriptor. */
 double bench_now_us(void);
 double bench_median(double *v, int n); /* sorts v */
-/* The shapes' data: the same seed gives the same weights and inputs to every variant and peer. */
-uint64_t bench_shape_seed(const bench_options *opt, const bench_shape *s);
-void bench_fill_random(int8_t *p, size_t n, uint64_t *state);
-/* A MobileNetV2-like descriptor (per-channel weight scales, float bias); 0, or -1 out of memory. */
-int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
-                    q8conv_layout layout);
-void bench_free_desc(bench_op_data *d);
-/* Fills the tensor's device bytes, padding included, with 0xA5 before the runs whose output is
- * checked: memory freed by an earlier op may hold the right answer, and a kernel that wrote nothing
- * must not pass on it. 0, or -1 when a call failed. */
-int bench_poison_tensor(q8conv_tensor *t);
-/* Makes both sides of a descriptor `type`: a uint8 side gets the same zero point shifted by 128,
- * so that an op of either type computes the same values on the same bytes' values. */
-void bench_set_dtype(q8conv_pw_desc *desc, q8conv_dtype type);
+/* The shapes' data: the same seed gives the same weights and inputs to every variant and peer.
+ * The stream of a shape (and `salt`, e.g. a layer index, for shapes that repeat) comes from the
+ * test-support library's generator. */
+test_rng bench_shape_rng(const bench_options *opt, const bench_shape *s, uint64_t salt);
+/* A MobileNetV2-like descriptor from the test-support library's builder (per-channel weight scales,
+ * float bias, ReLU6 on expansions), both sides of type `dtype` with zero points 3 and -5 (shifted
+ * by 128 for uint8, so that either type computes the same values); 0, or -1 out of memory. */
+int bench_make_desc(const bench_shape *s, bench_op_data *d, test_rng *rng, q8conv_kernel kernel,
+                    q8conv_layout layout, q8conv_dtype dtype);
+/* Outputs whose bytes are checked are poisoned first with test_poison_tensor (common.h). */
 
 /* gpu_timer.c: the bench's command buffer, with timestamp pairs around what it records. 0 on
  * success, -1 on a Vulkan failure (init: also when the queue has no timestamps). */

@@ -28,8 +28,9 @@
 #define CPU_ROW_BUDGET_US 400e3
 /* A warm-up run longer than this is the row's only sample. */
 #define CPU_SINGLE_RUN_US 3e6
-/* Poison for XNNPACK's output: a run that writes nothing leaves every byte equal to it. */
-#define CPU_POISON ((int8_t)0x5A)
+/* Poison for XNNPACK's output (the test-support library's): a run that writes nothing leaves
+ * every byte equal to it. */
+#define CPU_POISON ((int8_t)TEST_POISON)
 
 typedef int (*cpu_run_fn)(void *arg);
 
@@ -111,22 +112,6 @@ static int xnn_ready(void)
             fprintf(stderr, "xnn_initialize failed (%d): XNNPACK rows skipped\n", (int)st);
     }
     return state > 0;
-}
-
-/* The clamp bounds of SEMANTICS.md in the output type's range, as XNNPACK takes them. */
-static void output_bounds(const q8conv_pw_desc *q, int *lo, int *hi)
-{
-    const bool u8 = q->output_type == Q8CONV_DTYPE_UINT8;
-    *lo = u8 ? 0 : -128;
-    *hi = u8 ? 255 : 127;
-    if (q->activation != Q8CONV_ACTIVATION_NONE)
-        *lo = q->output_zero_point > *lo ? q->output_zero_point : *lo;
-    if (q->activation == Q8CONV_ACTIVATION_RELU6) {
-        float inv = 1.0f / q->output_scale;
-        float six = 6.0f * inv;
-        float b = nearbyintf(six) + (float)q->output_zero_point;
-        *hi = b < (float)*hi ? (int)b : *hi;
-    }
 }
 
 /* One XNNPACK row: sets up `op` for `pool` (setup chooses its tiling by the pool's thread count),
@@ -213,8 +198,8 @@ static int xnn_rows(const bench_options *opt, const bench_shape *s, const q8conv
             x_nhwc[m * s->ic + k] = x_nchw[(img * s->ic + k) * hw + p];
     }
     memset(x_nhwc + pixels * s->ic, 0, XNN_EXTRA_BYTES);
-    int qmin, qmax;
-    output_bounds(q, &qmin, &qmax);
+    int32_t qmin, qmax;
+    test_clamp_bounds(q, &qmin, &qmax);
 
     const bool qu8 = q->input_type == Q8CONV_DTYPE_UINT8;
     xnn_operator_t op = NULL;
@@ -272,7 +257,7 @@ static int xnn_qu8_rows(const bench_options *opt, const bench_shape *s, const be
     if (scales && bias && ref) {
         for (uint32_t o = 0; o < s->oc; ++o) {
             scales[o] = d->scales[0];
-            bias[o] = (int32_t)lrintf(d->bias[o] / (di->input_scale * scales[o]));
+            bias[o] = (int32_t)lrintf(((const float *)d->bias)[o] / (di->input_scale * scales[o]));
         }
         q8conv_pw_desc twin = *di;
         twin.weight_scales = scales;
@@ -291,24 +276,23 @@ static int xnn_qu8_rows(const bench_options *opt, const bench_shape *s, const be
 
 int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows)
 {
-    uint64_t rng = bench_shape_seed(opt, s);
+    test_rng rng = bench_shape_rng(opt, s, 0);
     bench_op_data d;
-    if (bench_make_desc(s, &d, &rng, Q8CONV_KERNEL_AUTO, opt->layout) != 0)
+    if (bench_make_desc(s, &d, &rng, Q8CONV_KERNEL_AUTO, opt->layout, opt->dtype) != 0)
         return 0;
-    bench_set_dtype(&d.desc, opt->dtype);
     const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * s->h * s->w;
     int8_t *x = malloc(in_n), *y = malloc(out_n);
     int32_t *bias_i32 = malloc(sizeof(int32_t) * s->oc);
     int added = 0;
     if (!x || !y || !bias_i32)
         goto done;
-    bench_fill_random(x, in_n, &rng);
+    test_rng_fill(&rng, x, in_n);
 
     /* The int32-bias twin of the descriptor (the bias in units of s_x * s_w[oc], as XNNPACK, ONNX
      * and TFLite take it): the reference computes the same work in either mode, and this one's
      * output is what XNNPACK's is compared with. */
     for (uint32_t o = 0; o < s->oc; ++o)
-        bias_i32[o] = (int32_t)lrintf(d.bias[o] / (d.desc.input_scale * d.scales[o]));
+        bias_i32[o] = (int32_t)lrintf(((const float *)d.bias)[o] / (d.desc.input_scale * d.scales[o]));
     q8conv_pw_desc di = d.desc;
     di.bias_mode = Q8CONV_BIAS_INT32;
     di.bias = bias_i32;
@@ -341,6 +325,6 @@ done:
     free(x);
     free(y);
     free(bias_i32);
-    bench_free_desc(&d);
+    test_op_free(&d);
     return added;
 }

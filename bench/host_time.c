@@ -39,11 +39,10 @@ static q8conv_context *poll_context(const q8conv_context_desc *blocking, int hav
  * few untimed ones (the first records). NAN when a call fails. */
 static double run_us(q8conv_context *ctx, const bench_options *opt, const bench_shape *s, q8conv_kernel kernel)
 {
-    uint64_t rng = bench_shape_seed(opt, s);
+    test_rng rng = bench_shape_rng(opt, s, 0);
     bench_op_data d;
-    if (bench_make_desc(s, &d, &rng, kernel, opt->layout) != 0)
+    if (bench_make_desc(s, &d, &rng, kernel, opt->layout, opt->dtype) != 0)
         return NAN;
-    bench_set_dtype(&d.desc, opt->dtype);
     const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = s->h, .w = s->w, .layout = opt->layout,
                                     .dtype = opt->dtype};
     const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = s->h, .w = s->w, .layout = opt->layout,
@@ -57,7 +56,7 @@ static double run_us(q8conv_context *ctx, const bench_options *opt, const bench_
               q8conv_tensor_create(ctx, &din, &in) == Q8CONV_SUCCESS &&
               q8conv_tensor_create(ctx, &dout, &out) == Q8CONV_SUCCESS;
     if (ok) {
-        bench_fill_random(x, in_n, &rng);
+        test_rng_fill(&rng, x, in_n);
         ok = q8conv_tensor_write(in, x, Q8CONV_HOST_NCHW) == Q8CONV_SUCCESS;
     }
     for (int i = 0; i < BENCH_HOST_WARMUP + opt->reps && ok; ++i) {
@@ -69,7 +68,7 @@ static double run_us(q8conv_context *ctx, const bench_options *opt, const bench_
     q8conv_tensor_destroy(in);
     q8conv_tensor_destroy(out);
     q8conv_pw_destroy(op);
-    bench_free_desc(&d);
+    test_op_free(&d);
     free(x);
     return ok ? bench_median(us, opt->reps) : NAN;
 }
@@ -176,7 +175,7 @@ static void network_destroy(network *n)
         if (n->op)
             q8conv_pw_destroy(n->op[i]);
         if (n->data)
-            bench_free_desc(&n->data[i]);
+            test_op_free(&n->data[i]);
     }
     buffers_destroy(&n->buffers);
     free(n->shape);
@@ -221,15 +220,14 @@ static int network_create(q8conv_context *ctx, const bench_options *opt, const b
         return -1;
     if (q8conv_sequence_create(ctx, &n->seq) != Q8CONV_SUCCESS)
         return -1;
-    uint64_t rng = opt->seed ^ 0x4E45545755524Bull;
+    test_rng rng = test_rng_seeded(opt->seed ^ 0x4E45545755524Bull);
     for (int i = 0; i < n->layers; ++i) {
         const bench_shape *s = n->shape[i];
         const q8conv_tensor_desc din = {s->n, s->ic, s->h, s->w, opt->layout, opt->dtype};
         const q8conv_tensor_desc dout = {s->n, s->oc, s->h, s->w, opt->layout, opt->dtype};
         const VkBuffer from = n->buffers.buffer[i % 2], to = n->buffers.buffer[(i + 1) % 2];
-        if (bench_make_desc(s, &n->data[i], &rng, Q8CONV_KERNEL_AUTO, opt->layout) != 0)
+        if (bench_make_desc(s, &n->data[i], &rng, Q8CONV_KERNEL_AUTO, opt->layout, opt->dtype) != 0)
             return -1;
-        bench_set_dtype(&n->data[i].desc, opt->dtype);
         if (q8conv_pw_create(ctx, &n->data[i].desc, &n->op[i]) != Q8CONV_SUCCESS ||
             q8conv_tensor_wrap_sized(ctx, &din, from, 0, n->buffers.size, &n->in[i]) != Q8CONV_SUCCESS ||
             q8conv_tensor_wrap_sized(ctx, &dout, to, 0, n->buffers.size, &n->out[i]) != Q8CONV_SUCCESS ||
@@ -242,7 +240,7 @@ static int network_create(q8conv_context *ctx, const bench_options *opt, const b
     int8_t *x = malloc(in_n);
     if (!x)
         return -1;
-    bench_fill_random(x, in_n, &rng);
+    test_rng_fill(&rng, x, in_n);
     const q8conv_status st = q8conv_tensor_write(n->in[0], x, Q8CONV_HOST_NCHW);
     free(x);
     return st == Q8CONV_SUCCESS && q8conv_sequence_finalize(n->seq) == Q8CONV_SUCCESS ? 0 : -1;

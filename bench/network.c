@@ -108,10 +108,9 @@ struct bench_net {
 
 /* Distinct weights and inputs for every layer, also for layers of the same shape, the same for
  * every variant. */
-static uint64_t layer_seed(const bench_options *opt, const bench_shape *s, int layer)
+static test_rng layer_rng(const bench_options *opt, const bench_shape *s, int layer)
 {
-    const uint64_t z = bench_shape_seed(opt, s) + 0x9E3779B97F4A7C15ull * (uint64_t)(layer + 1);
-    return z ? z : 0x5EED;
+    return bench_shape_rng(opt, s, (uint64_t)layer + 1);
 }
 
 static q8conv_tensor_desc tensor_desc(const bench_options *opt, const bench_shape *s, uint32_t c)
@@ -130,7 +129,7 @@ void bench_network_destroy(bench_net *net)
             q8conv_tensor_destroy(y->out[i]);
         }
         q8conv_pw_destroy(y->op);
-        bench_free_desc(&y->d);
+        test_op_free(&y->d);
         free(y->x);
         free(y->ref);
     }
@@ -173,15 +172,14 @@ bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const be
     for (int l = 0; l < layers; ++l) {
         net_layer *y = &net->layer[l];
         y->shape = shapes[order[l]];
-        uint64_t rng = layer_seed(opt, &y->shape, l);
+        test_rng rng = layer_rng(opt, &y->shape, l);
         const size_t in_n = (size_t)y->shape.n * y->shape.ic * y->shape.h * y->shape.w;
-        if (bench_make_desc(&y->shape, &y->d, &rng, Q8CONV_KERNEL_AUTO, opt->layout) != 0 || !(y->x = malloc(in_n))) {
+        if (bench_make_desc(&y->shape, &y->d, &rng, Q8CONV_KERNEL_AUTO, opt->layout, opt->dtype) != 0 || !(y->x = malloc(in_n))) {
             fprintf(stderr, "network: out of host memory\n");
             bench_network_destroy(net);
             return NULL;
         }
-        bench_set_dtype(&y->d.desc, opt->dtype);
-        bench_fill_random(y->x, in_n, &rng);
+        test_rng_fill(&rng, y->x, in_n);
         const q8conv_tensor_desc din = tensor_desc(opt, &y->shape, y->shape.ic);
         const q8conv_tensor_desc dout = tensor_desc(opt, &y->shape, y->shape.oc);
         net->set_bytes += (double)q8conv_tensor_size_bytes(&din) + (double)q8conv_tensor_size_bytes(&dout);
@@ -274,7 +272,7 @@ int bench_network_measure(bench_net *net, q8conv_kernel kernel, const char *vari
                     y->shape.name, q8conv_status_string(st));
             y->op = NULL;
             res->skipped = 1;
-        } else if (bench_poison_tensor(y->out[net->sets - 1]) != 0)
+        } else if (!test_poison_tensor(y->out[net->sets - 1]))
             rc = -1;
     }
     double us[BENCH_MAX_BATCHES];

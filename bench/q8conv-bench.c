@@ -151,7 +151,7 @@ static int record_chained_run(void *user, VkCommandBuffer cmd, int step)
 static int measure_chained(bench_gpu *g, const bench_options *opt, q8conv_pw *op, q8conv_tensor *const *in,
                            q8conv_tensor *const *out, int sets, bench_row *row)
 {
-    if (bench_poison_tensor(out[sets - 1]) != 0)
+    if (!test_poison_tensor(out[sets - 1]))
         return -1;
     chained_runs runs = {.op = op, .in = in, .out = out, .sets = sets};
     const bench_chain c = {
@@ -181,19 +181,18 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
     row->shape = *s;
     row->kernel = kernel;
     snprintf(row->variant, sizeof row->variant, "%s", variant_label(kernel));
-    uint64_t rng = bench_shape_seed(opt, s);
+    test_rng rng = bench_shape_rng(opt, s, 0);
     bench_op_data d;
-    if (bench_make_desc(s, &d, &rng, kernel, opt->layout) != 0) {
+    if (bench_make_desc(s, &d, &rng, kernel, opt->layout, opt->dtype) != 0) {
         fprintf(stderr, "%s: out of host memory\n", s->name);
         return -1;
     }
-    bench_set_dtype(&d.desc, opt->dtype);
 
     q8conv_pw *op = NULL;
     q8conv_status st = q8conv_pw_create(g->ctx, &d.desc, &op);
     if (st != Q8CONV_SUCCESS) {
         fprintf(stderr, "%s %s: pw_create: %s (skipped)\n", s->name, row->variant, q8conv_status_string(st));
-        bench_free_desc(&d);
+        test_op_free(&d);
         row->skipped = 1;
         return 0;
     }
@@ -225,7 +224,7 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
             break;
         }
         /* x ends up holding the last set's input: the check below relies on it. */
-        bench_fill_random(x, in_n, &rng);
+        test_rng_fill(&rng, x, in_n);
         if (q8conv_tensor_write(in[i], x, Q8CONV_HOST_NCHW) != Q8CONV_SUCCESS)
             rc = -1;
     }
@@ -236,7 +235,7 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
 
     /* Poison the checked output first: freed memory of an earlier variant of this shape may hold
      * the right answer, and a kernel that wrote nothing must not pass on it. */
-    if (rc == 0 && bench_poison_tensor(out[last]) != 0)
+    if (rc == 0 && !test_poison_tensor(out[last]))
         rc = -1;
 
     /* Warm-up through the public run path, also timing it end to end on the host. */
@@ -313,7 +312,7 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
     q8conv_pw_destroy(op);
     free(x);
     free(got);
-    bench_free_desc(&d);
+    test_op_free(&d);
     if (rc != 0)
         fprintf(stderr, "%s %s: a Vulkan or library call failed\n", s->name, row->variant);
     return rc;

@@ -1,7 +1,6 @@
-/* Helpers every part of q8conv-bench shares: the clock, medians, the seeded data of a shape and the
- * operator descriptor built from it. */
+/* Helpers every part of q8conv-bench shares: the clock, medians, the seeded stream of a shape and
+ * the operator descriptor built from it (both from the test-support library, tests/common). */
 #define _XOPEN_SOURCE 700
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,93 +26,34 @@ double bench_median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-uint64_t bench_shape_seed(const bench_options *opt, const bench_shape *s)
+test_rng bench_shape_rng(const bench_options *opt, const bench_shape *s, uint64_t salt)
 {
-    /* splitmix64 of the seed and the shape: distinct shapes get unrelated data, and the xorshift
-     * state it seeds is never 0 (a 0 state would only ever produce zeros). */
-    uint64_t z = opt->seed ^ ((uint64_t)s->ic << 40) ^ ((uint64_t)s->oc << 20) ^ ((uint64_t)s->h << 8) ^ s->n;
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return z ? z : 0x5EED;
+    /* Distinct shapes (and salts) get unrelated streams: test_rng_seeded mixes nearby seeds. */
+    return test_rng_seeded(opt->seed ^ ((uint64_t)s->ic << 40) ^ ((uint64_t)s->oc << 20) ^ ((uint64_t)s->h << 8) ^ s->n ^
+                           (salt * 0x9E3779B97F4A7C15ull));
 }
 
-void bench_fill_random(int8_t *p, size_t n, uint64_t *state)
+int bench_make_desc(const bench_shape *s, bench_op_data *d, test_rng *rng, q8conv_kernel kernel,
+                    q8conv_layout layout, q8conv_dtype dtype)
 {
-    for (size_t i = 0; i < n; ++i) {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        p[i] = (int8_t)(*state >> 24);
-    }
-}
-
-/* A descriptor like a MobileNetV2 layer after training: per-channel weight scales, float bias,
- * ReLU6 on expansions. Scales are chosen so outputs spread over the int8 range. */
-int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
-                    q8conv_layout layout)
-{
-    d->weights = malloc((size_t)s->ic * s->oc);
-    d->scales = malloc(sizeof(float) * s->oc);
-    d->bias = malloc(sizeof(float) * s->oc);
+    const test_op_params p = {.ic = s->ic,
+                              .oc = s->oc,
+                              .bias = Q8CONV_BIAS_FLOAT,
+                              .activation = s->oc > s->ic ? Q8CONV_ACTIVATION_RELU6 : Q8CONV_ACTIVATION_NONE,
+                              .input_layout = layout,
+                              .output_layout = layout,
+                              .input_type = dtype,
+                              .output_type = dtype,
+                              .kernel = kernel};
+    test_op_random(d, rng, &p);
     if (!d->weights || !d->scales || !d->bias) {
-        bench_free_desc(d);
+        test_op_free(d);
         return -1;
     }
-    bench_fill_random(d->weights, (size_t)s->ic * s->oc, rng);
-    const float sx = 0.02f;
-    for (uint32_t o = 0; o < s->oc; ++o) {
-        d->scales[o] = 0.002f + 0.0001f * (float)(o % 37);
-        d->bias[o] = 0.05f * (float)((int)(o % 11) - 5);
-    }
-    d->desc = (q8conv_pw_desc){.in_channels = s->ic,
-                               .out_channels = s->oc,
-                               .input_scale = sx,
-                               .input_zero_point = 3,
-                               .output_scale = sx * 0.004f * sqrtf((float)s->ic) * 5476.0f / 40.0f,
-                               .output_zero_point = -5,
-                               .weights = d->weights,
-                               .weight_scales = d->scales,
-                               .bias_mode = Q8CONV_BIAS_FLOAT,
-                               .bias = d->bias,
-                               .activation = s->oc > s->ic ? Q8CONV_ACTIVATION_RELU6 : Q8CONV_ACTIVATION_NONE,
-                               .input_layout = layout,
-                               .output_layout = layout,
-                               .kernel = kernel};
+    /* Fixed zero points away from the ends of the range: the CPU peers (XNNPACK) refuse an output
+     * range of one value, which a random one could give with ReLU. */
+    const int32_t shift = dtype == Q8CONV_DTYPE_UINT8 ? 128 : 0;
+    d->desc.input_zero_point = 3 + shift;
+    d->desc.output_zero_point = -5 + shift;
     return 0;
-}
-
-void bench_set_dtype(q8conv_pw_desc *desc, q8conv_dtype type)
-{
-    if (type != Q8CONV_DTYPE_UINT8)
-        return;
-    desc->input_type = desc->output_type = Q8CONV_DTYPE_UINT8;
-    desc->input_zero_point += 128;
-    desc->output_zero_point += 128;
-}
-
-void bench_free_desc(bench_op_data *d)
-{
-    free(d->weights);
-    free(d->scales);
-    free(d->bias);
-    d->weights = NULL;
-    d->scales = NULL;
-    d->bias = NULL;
-}
-
-int bench_poison_tensor(q8conv_tensor *t)
-{
-    q8conv_tensor_desc d;
-    if (q8conv_tensor_get_desc(t, &d) != Q8CONV_SUCCESS)
-        return -1;
-    const size_t raw = (size_t)q8conv_tensor_size_bytes(&d);
-    uint8_t *poison = malloc(raw);
-    if (!poison)
-        return -1;
-    memset(poison, 0xA5, raw);
-    const int rc = q8conv_tensor_write_raw(t, poison, raw) == Q8CONV_SUCCESS ? 0 : -1;
-    free(poison);
-    return rc;
 }

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "q8conv.h"
 
 /* Work per input stays small so that the fuzzer keeps a high rate. */
@@ -134,15 +135,6 @@ static int32_t zero_point(reader *r, q8conv_dtype type)
     if (sel < 248)
         return edges[sel % (sizeof edges / sizeof edges[0])];
     return (int32_t)u32(r);
-}
-
-/* A generator for bulk data, seeded from the input. */
-static uint64_t next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 /* ---- the oracle: SEMANTICS.md and the header, written out independently ---- */
@@ -296,7 +288,7 @@ static void check_wrong_type(q8conv_pw *op, q8conv_tensor *ti, q8conv_tensor *to
     q8conv_tensor *out = input_side ? to : other;
     const size_t raw = (size_t)q8conv_tensor_size_bytes(&dout);
     uint8_t *poison = malloc(raw), *now = malloc(raw);
-    memset(poison, 0xA5, raw);
+    memset(poison, TEST_POISON, raw);
     FUZZ_ASSERT(q8conv_tensor_write_raw(out, poison, raw) == Q8CONV_SUCCESS, "poison the output");
     const q8conv_status st = q8conv_pw_run(op, input_side ? other : ti, out);
     FUZZ_ASSERT(st == Q8CONV_ERROR_INVALID_ARGUMENT, "pw_run with a %s tensor of the other type: %s",
@@ -331,7 +323,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* 1: the input tensor, 2: the output tensor of the other element type first (must be refused). */
     const uint8_t wrong_type = u8(&r) % 4u;
     const uint32_t n = 1u + u8(&r) % 3u, h = 1u + u8(&r) % 6u, w = 1u + u8(&r) % 13u;
-    uint64_t seed = u32(&r);
+    /* Bulk data from the test-support library's generator, seeded from the input. */
+    test_rng seed = {u32(&r)};
     const float sw_base = scale(&r);
 
     /* Arrays only as large as the descriptor claims, so that a library reading past what it
@@ -351,11 +344,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fbias = malloc(sizeof(float) * oc);
         ibias = malloc(sizeof(int32_t) * oc);
         for (size_t i = 0; i < (size_t)oc * ic; ++i) {
-            uint64_t v = next(&seed);
+            uint64_t v = test_rng_next(&seed);
             weights[i] = data_kind % 4 == 1 ? ((v & 1) ? 127 : -128) : data_kind % 4 == 2 ? 0 : (int8_t)v;
         }
         for (uint32_t o = 0; o < oc; ++o) {
-            uint64_t v = next(&seed);
+            uint64_t v = test_rng_next(&seed);
             /* around the decoded base scale, so that the output scale relation varies */
             scales[o] = isnormal(sw_base) && sw_base > 0 ? sw_base * (1.0f + (float)(v % 1024) / 1024.0f) : sw_base;
             fbias[o] = (float)((int64_t)(v >> 16) % 20001 - 10000) * (d.output_scale > 0 ? d.output_scale : 1.0f);
@@ -367,7 +360,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (special_sel % 8) {
         case 1: scales[k] = special_floats[(special_sel / 8) % SPECIAL_COUNT]; break;
         case 2: fbias[k] = special_floats[(special_sel / 8) % SPECIAL_COUNT]; break;
-        case 3: ibias[k] = (int32_t)next(&seed); break;
+        case 3: ibias[k] = (int32_t)test_rng_next(&seed); break;
         case 4: ibias[k] = (special_sel & 8) ? (1 << 30) + 1 : -(1 << 30) - 1; break;
         default: break;
         }
@@ -416,16 +409,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* The ends of the input type's range: 0x7F/0x80 as int8, 0xFF/0x00 as uint8. */
         const bool u8_in = d.input_type == Q8CONV_DTYPE_UINT8;
         for (size_t i = 0; i < in_n; ++i) {
-            uint64_t v = next(&seed);
+            uint64_t v = test_rng_next(&seed);
             x[i] = data_kind % 4 == 1 ? ((v & 1) ? (u8_in ? -1 : 127) : (u8_in ? 0 : -128)) : (int8_t)v;
         }
-        memset(ref, 0xA5, out_n);
+        memset(ref, TEST_POISON, out_n);
         const q8conv_status st = q8conv_pw_reference(&d, n, h, w, x, ref);
         FUZZ_ASSERT(st == (valid == Q8CONV_SUCCESS ? Q8CONV_SUCCESS : Q8CONV_ERROR_INVALID_ARGUMENT),
                     "reference %s, validate %s", q8conv_status_string(st), q8conv_status_string(valid));
         if (st != Q8CONV_SUCCESS)
             for (size_t i = 0; i < out_n; ++i)
-                FUZZ_ASSERT((uint8_t)ref[i] == 0xA5, "reference failed but wrote its output");
+                FUZZ_ASSERT((uint8_t)ref[i] == TEST_POISON, "reference failed but wrote its output");
     }
 
     if (g_ctx && (valid != Q8CONV_SUCCESS || small)) {

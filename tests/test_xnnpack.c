@@ -27,7 +27,6 @@
 #endif
 
 #define CASES 60
-#define POISON 0x5Au
 
 /* A uint8 zero point, the ends of the range a quarter of the time. */
 static int32_t pick_zero_point(void)
@@ -36,21 +35,6 @@ static int32_t pick_zero_point(void)
     if (test_below(4) == 0)
         return edges[test_below(sizeof edges / sizeof edges[0])];
     return (int32_t)test_below(256);
-}
-
-/* The clamp bounds of SEMANTICS.md for a uint8 output, as XNNPACK takes them. */
-static void output_bounds(const q8conv_pw_desc *d, uint8_t *lo, uint8_t *hi)
-{
-    *lo = 0;
-    *hi = 255;
-    if (d->activation != Q8CONV_ACTIVATION_NONE)
-        *lo = (uint8_t)d->output_zero_point;
-    if (d->activation == Q8CONV_ACTIVATION_RELU6) {
-        float inv = 1.0f / d->output_scale;
-        float six = 6.0f * inv;
-        float b = nearbyintf(six) + (float)d->output_zero_point;
-        *hi = (uint8_t)(b < 255.0f ? b : 255.0f);
-    }
 }
 
 /* One case; returns the number of bytes that differ from the reference, or -1 when nothing was
@@ -87,16 +71,16 @@ static long run_case(uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t o
     memset(x_nhwc + pixels * ic, 0, XNN_EXTRA_BYTES);
     for (size_t i = 0; i < (size_t)oc * ic; ++i)
         w_u8[i] = (uint8_t)(t.weights[i] + 128);
-    memset(y_nhwc, POISON, pixels * oc);
+    memset(y_nhwc, TEST_POISON, pixels * oc);
     CHECK_OK(q8conv_pw_reference(d, n, h, w, (const int8_t *)x, (int8_t *)ref));
 
-    uint8_t lo, hi;
-    output_bounds(d, &lo, &hi);
+    int32_t lo, hi; /* in [0, 255]: a uint8 output */
+    test_clamp_bounds(d, &lo, &hi);
     xnn_operator_t op = NULL;
     long differ = -1;
     enum xnn_status st = xnn_create_convolution2d_nhwc_qu8(
         0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, ic, oc, ic, oc, (uint8_t)d->input_zero_point, d->input_scale, 128,
-        t.scales[0], w_u8, (const int32_t *)t.bias, (uint8_t)d->output_zero_point, d->output_scale, lo, hi, 0, &op);
+        t.scales[0], w_u8, (const int32_t *)t.bias, (uint8_t)d->output_zero_point, d->output_scale, (uint8_t)lo, (uint8_t)hi, 0, &op);
     if (st == xnn_status_success)
         st = xnn_setup_convolution2d_nhwc_qu8(op, n, h, w, x_nhwc, y_nhwc, NULL);
     if (st == xnn_status_success)
@@ -104,7 +88,7 @@ static long run_case(uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t o
     char what[256];
     test_describe_run(d, n, h, w, what, sizeof what);
     if (lo >= hi)
-        CHECK(st == xnn_status_invalid_parameter, "%sXNNPACK QU8 with output range [%u, %u]: status %d", what, lo, hi,
+        CHECK(st == xnn_status_invalid_parameter, "%sXNNPACK QU8 with output range [%d, %d]: status %d", what, lo, hi,
               (int)st);
     else
         CHECK(st == xnn_status_success, "%sXNNPACK QU8 status %d", what, (int)st);

@@ -5,6 +5,7 @@
 #ifndef Q8CONV_PURE_H
 #define Q8CONV_PURE_H
 
+#include "clamp.h"
 #include "q8conv.h"
 #include "tiling.h"
 
@@ -63,7 +64,7 @@ typedef struct q8conv_channel_params {
 typedef struct q8conv_requant {
     float inv_y;      /* 1.0f / s_y */
     float z_y;        /* (float)z_y */
-    float qmin, qmax; /* clamp bounds, SEMANTICS.md */
+    float qmin, qmax; /* clamp bounds, SEMANTICS.md (q8conv_clamp_bounds) */
 } q8conv_requant;
 
 /* What the kernels XOR every loaded input word with: 0x80808080 turns uint8 bytes x into the int8

@@ -1,7 +1,9 @@
 /* The CPU reference: SEMANTICS.md written out as code, the oracle every GPU result is compared
  * against. It deliberately follows the specification's formulas literally (acc, wsum, adj, then
  * the float steps in the stated order) and shares nothing with requant.c, whose offset folding is
- * an optimization the reference must be able to catch if it were wrong.
+ * an optimization the reference must be able to catch if it were wrong, except the clamp bounds
+ * (clamp.h): those are the specification's formula itself, written once for the library, the
+ * tests and the benchmark's CPU peers.
  *
  * Every float operation is its own statement; with -ffp-contract=off nothing is fused. */
 #include <math.h>
@@ -53,30 +55,6 @@ static int32_t row_sum(const int8_t *row, uint32_t n)
     return sum;
 }
 
-/* SEMANTICS.md: ReLU6's upper bound min(top, roundEven(6.0f * (1.0f / s_y)) + z_y), in float. */
-static float relu6_bound(float s_y, float z_y, float top)
-{
-    float inv = 1.0f / s_y;
-    float six = 6.0f * inv;
-    float rounded = nearbyintf(six);
-    float bound = rounded + z_y;
-    return bound < top ? bound : top;
-}
-
-/* [qmin, qmax]: the output type's range, narrowed by the activation. */
-static void init_clamp(ref_op *op)
-{
-    const q8conv_pw_desc *d = op->d;
-    const float bottom = d->output_type == Q8CONV_DTYPE_UINT8 ? 0.0f : -128.0f;
-    const float top = d->output_type == Q8CONV_DTYPE_UINT8 ? 255.0f : 127.0f;
-    op->qmin = bottom;
-    op->qmax = top;
-    if (d->activation == Q8CONV_ACTIVATION_RELU || d->activation == Q8CONV_ACTIVATION_RELU6)
-        op->qmin = op->z_y > bottom ? op->z_y : bottom;
-    if (d->activation == Q8CONV_ACTIVATION_RELU6)
-        op->qmax = relu6_bound(d->output_scale, op->z_y, top);
-}
-
 static void init_channels(ref_op *op)
 {
     const q8conv_pw_desc *d = op->d;
@@ -89,7 +67,7 @@ static void init_channels(ref_op *op)
     }
     op->inv_y = 1.0f / d->output_scale;
     op->z_y = (float)d->output_zero_point;
-    init_clamp(op);
+    q8conv_clamp_bounds(d, &op->qmin, &op->qmax); /* [qmin, qmax]: the type's range, narrowed by the activation */
 }
 
 /* One output element from its accumulator, exactly as SEMANTICS.md "Per output element": the

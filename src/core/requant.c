@@ -44,32 +44,6 @@ static float channel_eff(const q8conv_pw_desc *d, uint32_t oc)
     return eff;
 }
 
-/* The ReLU6 upper bound, min(top, roundEven(6 * (1 / s_y)) + z_y), kept in float throughout:
- * 6 / s_y can exceed every integer type (even reach +inf), and fminf clamps that to top. */
-static float relu6_upper(float s_y, float z_y, float top)
-{
-    float inv = 1.0f / s_y;
-    float six = 6.0f * inv;
-    float r = nearbyintf(six);
-    float upper = r + z_y;
-    return fminf(top, upper);
-}
-
-/* The bounds follow the output type's range; the shader then stores the low byte of the clamped
- * integer, which is the uint8 or int8 value alike. */
-static void fill_clamp(const q8conv_pw_desc *d, q8conv_requant *rq)
-{
-    const bool u8 = d->output_type == Q8CONV_DTYPE_UINT8;
-    const float bottom = u8 ? 0.0f : -128.0f, top = u8 ? 255.0f : 127.0f;
-    rq->qmin = bottom;
-    rq->qmax = top;
-    if (d->activation == Q8CONV_ACTIVATION_NONE)
-        return;
-    rq->qmin = fmaxf(rq->z_y, bottom);
-    if (d->activation == Q8CONV_ACTIVATION_RELU6)
-        rq->qmax = relu6_upper(d->output_scale, rq->z_y, top);
-}
-
 q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_params *channels,
                                      q8conv_requant *rq)
 {
@@ -96,6 +70,6 @@ q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_
     }
     rq->inv_y = 1.0f / desc->output_scale;
     rq->z_y = (float)desc->output_zero_point;
-    fill_clamp(desc, rq);
+    q8conv_clamp_bounds(desc, &rq->qmin, &rq->qmax);
     return Q8CONV_SUCCESS;
 }

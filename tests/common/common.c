@@ -1,6 +1,8 @@
 /* The helpers of common.h, shared by the unit, GPU, embedding and stress tests. */
 #include "common.h"
 
+#include "clamp.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
@@ -181,6 +183,31 @@ void test_op_free(test_op *op)
     free(op->scales);
     free(op->bias);
     memset(op, 0, sizeof *op);
+}
+
+/* ---- poison and clamp bounds ---- */
+
+bool test_poison_tensor(q8conv_tensor *t)
+{
+    q8conv_tensor_desc d;
+    if (q8conv_tensor_get_desc(t, &d) != Q8CONV_SUCCESS)
+        return false;
+    const size_t raw = (size_t)q8conv_tensor_size_bytes(&d);
+    uint8_t *poison = malloc(raw);
+    if (!poison)
+        return false;
+    memset(poison, TEST_POISON, raw);
+    const bool ok = q8conv_tensor_write_raw(t, poison, raw) == Q8CONV_SUCCESS;
+    free(poison);
+    return ok;
+}
+
+void test_clamp_bounds(const q8conv_pw_desc *desc, int32_t *lo, int32_t *hi)
+{
+    float qmin, qmax;
+    q8conv_clamp_bounds(desc, &qmin, &qmax);
+    *lo = (int32_t)qmin;
+    *hi = (int32_t)qmax;
 }
 
 /* ---- a checked run ---- */

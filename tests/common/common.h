@@ -13,8 +13,16 @@
 
 #include "q8conv.h"
 
-/* Written over an output before a run: bytes the kernel must leave alone still hold it after. */
+/* Written over an output before a run: bytes the kernel must leave alone still hold it after, and
+ * memory freed by an earlier op that may hold the right answer cannot pass for it. */
 #define TEST_POISON 0xA5u
+
+/* Writes TEST_POISON over every device byte of t, padding included; false when a call failed. */
+bool test_poison_tensor(q8conv_tensor *t);
+
+/* The clamp bounds of SEMANTICS.md (src/core/clamp.h) as integers in the output type's range, for
+ * CPU peers that take them (XNNPACK's output_min and output_max). */
+void test_clamp_bounds(const q8conv_pw_desc *desc, int32_t *lo, int32_t *hi);
 
 /* ---- the seed and random numbers ---- */
 
