@@ -225,29 +225,40 @@ static uint32_t piece_end(const q8conv_tensor *in, const q8conv_tensor *out, uin
     return (uint32_t)end;
 }
 
-/* Records every dispatch of one run: the rows are cut where either tensor's binding window ends,
- * and each piece is split further where the device's group-count limit requires. Every plan and
- * pipeline is resolved before the first command is recorded, so a refusal records nothing. */
-static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *in,
-                                       const q8conv_tensor *out)
+/* Every plan and pipeline of one run, before anything is recorded (so a refusal records nothing):
+ * the rows are cut where either tensor's binding window ends, and each piece is planned by the
+ * picker and gets its pipeline from the pipeline table. *pp is the first piece's, which every
+ * piece of an unwindowed run shares. */
+static q8conv_status resolve_run(q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out, piece_plan *pp)
 {
-    q8conv_context *ctx = op->ctx;
-    const uint32_t w = in->desc.w, w4 = q8conv_div_up(w, 4);
+    const uint32_t w = in->desc.w;
     const uint32_t rows = in->rows;
-    piece_plan pp = {0};
-    q8conv_status st = resolve_piece(op, w, piece_end(in, out, 0), &pp);
+    *pp = (piece_plan){0};
+    q8conv_status st = resolve_piece(op, w, piece_end(in, out, 0), pp);
     /* Windowed tensors (rare) may have pieces of other sizes: create their pipelines first. */
     if (in->window_count > 1 || out->window_count > 1) {
         for (uint32_t start = 0; start < rows && st == Q8CONV_SUCCESS;) {
             const uint32_t end = piece_end(in, out, start);
-            piece_plan other = pp;
+            piece_plan other = *pp;
             st = resolve_piece(op, w, end - start, &other);
             start = end;
         }
     }
-    if (st != Q8CONV_SUCCESS)
-        return st;
+    return st;
+}
 
+/* Records every dispatch of one run resolved by resolve_run: per piece, the pipeline and the
+ * descriptor sets, the push constants, and one vkCmdDispatch per dispatch of its plan (split where
+ * the device's group-count limit requires). Nothing but vkCmd* calls for an unwindowed run, whose
+ * one piece is pp already; a windowed run's other pieces find the pipelines resolve_run made in
+ * the op's holds. */
+static q8conv_status emit_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *in,
+                                     const q8conv_tensor *out, piece_plan pp)
+{
+    q8conv_context *ctx = op->ctx;
+    const uint32_t w = in->desc.w, w4 = q8conv_div_up(w, 4);
+    const uint32_t rows = in->rows;
+    q8conv_status st;
     q8conv_push pc = {.W = in->desc.w,
                       .W4 = w4,
                       .C4_in = op->c4_in,
@@ -292,6 +303,15 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
     return Q8CONV_SUCCESS;
 }
 
+/* resolve_run, then emit_dispatches: q8conv_pw_record into a caller's (or a sequence's) buffer. */
+static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *in,
+                                       const q8conv_tensor *out)
+{
+    piece_plan pp;
+    q8conv_status st = resolve_run(op, in, out, &pp);
+    return st == Q8CONV_SUCCESS ? emit_dispatches(op, cmd, in, out, pp) : st;
+}
+
 q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd, const q8conv_tensor *input, q8conv_tensor *output)
 {
     if (!cmd)
@@ -307,10 +327,12 @@ q8conv_status q8conv_pw_check_step(const q8conv_pw *op, const q8conv_tensor *in,
     return check_tensors(op, in, out);
 }
 
-/* One run's recording, as the submission room calls it back under the context's lock. */
+/* One run's recording, as the submission room calls it back under the context's lock: its plans
+ * and pipelines are resolved already, so it only emits commands. */
 typedef struct run_args {
     q8conv_pw *op;
     const q8conv_tensor *input, *output;
+    piece_plan pp;
     bool barriers; /* the one-shot path records the run's own prologue and epilogue */
 } run_args;
 
@@ -319,7 +341,7 @@ static q8conv_status record_run(void *arg, VkCommandBuffer cmd)
     const run_args *a = arg;
     if (a->barriers)
         q8conv_cmd_run_prologue(a->op->ctx, cmd);
-    q8conv_status st = record_dispatches(a->op, cmd, a->input, a->output);
+    q8conv_status st = emit_dispatches(a->op, cmd, a->input, a->output, a->pp);
     if (a->barriers)
         q8conv_cmd_run_epilogue(a->op->ctx, cmd);
     return st;
@@ -329,7 +351,8 @@ static q8conv_status record_run(void *arg, VkCommandBuffer cmd)
 static q8conv_status run_once(q8conv_pw *op, const q8conv_tensor *input, q8conv_tensor *output)
 {
     run_args a = {.op = op, .input = input, .output = output, .barriers = true};
-    return q8conv_ctx_run_commands(op->ctx, record_run, &a);
+    q8conv_status st = resolve_run(op, input, output, &a.pp);
+    return st == Q8CONV_SUCCESS ? q8conv_ctx_run_commands(op->ctx, record_run, &a) : st;
 }
 
 /* A run in the op's own command buffer, recorded only when the tensors differ from the last
@@ -341,13 +364,11 @@ static q8conv_status run_replayed(q8conv_pw *op, const q8conv_tensor *input, q8c
     q8conv_pw_replay *r = &op->replay;
     q8conv_status st = Q8CONV_SUCCESS;
     if (r->input_id != input->id || r->output_id != output->id) {
-        if (!r->cmd)
-            st = q8conv_ctx_create_replay(ctx, &r->cmd, &r->fence);
-        if (st != Q8CONV_SUCCESS)
-            return st;
         r->input_id = r->output_id = 0;
         run_args a = {.op = op, .input = input, .output = output, .barriers = false};
-        st = q8conv_ctx_record_replay(ctx, r->cmd, record_run, &a);
+        st = resolve_run(op, input, output, &a.pp);
+        if (st == Q8CONV_SUCCESS)
+            st = q8conv_ctx_record_replay(ctx, &r->cmd, &r->fence, record_run, &a);
         if (st != Q8CONV_SUCCESS)
             return st;
         r->input_id = input->id;

@@ -130,7 +130,7 @@ static q8conv_status record(q8conv_sequence *seq)
 {
     seq->recorded = false;
     const uint32_t barriers = seq->barriers;
-    q8conv_status st = q8conv_ctx_record_replay(seq->ctx, seq->cmd, record_steps, seq);
+    q8conv_status st = q8conv_ctx_record_replay(seq->ctx, &seq->cmd, &seq->fence, record_steps, seq);
     if (st == Q8CONV_SUCCESS) {
         seq->recorded = true;
         seq->recordings++;

@@ -186,11 +186,6 @@ q8conv_status q8conv_device_adopt(q8conv_context *ctx, const q8conv_external_dev
     return st;
 }
 
-q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx)
-{
-    return atomic_load(&((q8conv_context *)ctx)->lost) ? Q8CONV_ERROR_DEVICE_LOST : Q8CONV_SUCCESS;
-}
-
 q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r)
 {
     if (r == VK_ERROR_DEVICE_LOST)

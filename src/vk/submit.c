@@ -188,12 +188,16 @@ static q8conv_status replay_end(q8conv_context *ctx, VkCommandBuffer cmd, q8conv
     return r == VK_SUCCESS ? Q8CONV_SUCCESS : q8conv_ctx_result(ctx, r);
 }
 
-q8conv_status q8conv_ctx_record_replay(q8conv_context *ctx, VkCommandBuffer cmd, q8conv_record_fn record, void *arg)
+q8conv_status q8conv_ctx_record_replay(q8conv_context *ctx, VkCommandBuffer *cmd, VkFence *fence,
+                                       q8conv_record_fn record, void *arg)
 {
+    q8conv_status st = *cmd ? Q8CONV_SUCCESS : q8conv_ctx_create_replay(ctx, cmd, fence);
+    if (st != Q8CONV_SUCCESS)
+        return st;
     pthread_mutex_lock(&ctx->lock);
-    q8conv_status st = replay_begin(ctx, cmd);
+    st = replay_begin(ctx, *cmd);
     if (st == Q8CONV_SUCCESS)
-        st = replay_end(ctx, cmd, record(arg, cmd));
+        st = replay_end(ctx, *cmd, record(arg, *cmd));
     pthread_mutex_unlock(&ctx->lock);
     return st;
 }

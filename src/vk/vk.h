@@ -112,8 +112,8 @@ const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabl
  * has it), or the caller's: either way its function table, queue, properties and info. */
 q8conv_status q8conv_device_create(q8conv_context *ctx);
 q8conv_status q8conv_device_adopt(q8conv_context *ctx, const q8conv_external_device *ext);
-/* DEVICE_LOST once any call has met the loss; SUCCESS otherwise. */
-q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx);
+/* DEVICE_LOST once any call has met the loss; SUCCESS otherwise (after struct q8conv_context). */
+static inline q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx);
 q8conv_status q8conv_ctx_result(q8conv_context *ctx, VkResult r); /* maps and remembers DEVICE_LOST */
 
 /* ---- pipeline cache (src/vk/pipeline_cache.c) ---- */
@@ -215,9 +215,11 @@ q8conv_status q8conv_ctx_run_commands(q8conv_context *ctx, q8conv_record_fn reco
  * allocated. */
 q8conv_status q8conv_ctx_create_replay(q8conv_context *ctx, VkCommandBuffer *cmd, VkFence *fence);
 void q8conv_ctx_destroy_replay(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
-/* Under the lock: resets and begins cmd (reusable, not one-time), records the run prologue, lets
+/* Creates the pair first if *cmd is VK_NULL_HANDLE (q8conv_pw_run's, on an op's first run). Then,
+ * under the lock: resets and begins *cmd (reusable, not one-time), records the run prologue, lets
  * `record` fill it, records the run epilogue (unless the recording failed) and ends it. */
-q8conv_status q8conv_ctx_record_replay(q8conv_context *ctx, VkCommandBuffer cmd, q8conv_record_fn record, void *arg);
+q8conv_status q8conv_ctx_record_replay(q8conv_context *ctx, VkCommandBuffer *cmd, VkFence *fence,
+                                       q8conv_record_fn record, void *arg);
 /* Submits cmd under the lock with the fence (reset first), then waits outside the lock, so that
  * runs of several threads overlap. */
 q8conv_status q8conv_ctx_submit_wait(q8conv_context *ctx, VkCommandBuffer cmd, VkFence fence);
@@ -300,6 +302,11 @@ struct q8conv_context {
     } spare_replays[Q8CONV_SPARE_REPLAYS];
     uint32_t spare_replay_count;
 };
+
+static inline q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx)
+{
+    return atomic_load(&((q8conv_context *)ctx)->lost) ? Q8CONV_ERROR_DEVICE_LOST : Q8CONV_SUCCESS;
+}
 
 /* ---- memory (src/vk/memory.c) ---- */
 
