@@ -51,7 +51,12 @@ static int parse_shapes(const char *text, bench_shape *out, int cap, int n, int 
         if (line[0] == '#' || line[0] == 0)
             continue;
         bench_shape s = {.count = 1, .in_total = in_total};
-        int got = sscanf(line, "%47[^,],%u,%u,%u,%u,%u,%u", s.name, &s.n, &s.h, &s.w, &s.ic, &s.oc, &s.count);
+        unsigned stride = 1;
+        int got = sscanf(line, "%47[^,],%u,%u,%u,%u,%u,%u,%u", s.name, &s.n, &s.h, &s.w, &s.ic, &s.oc, &s.count,
+                         &stride);
+        /* An 8th column (stride) is accepted for files written for strided layers; not used yet. */
+        if (got == 8 && stride != 1)
+            fprintf(stderr, "note: shape '%s': stride %u ignored (the bench runs stride 1 only)\n", s.name, stride);
         if (got < 6 || !s.n || !s.h || !s.w || !s.ic || !s.oc) {
             fprintf(stderr, "ignoring shape line '%s' (want name,N,H,W,IC,OC[,count], all >= 1)\n", line);
             continue;
@@ -411,8 +416,9 @@ static void usage(FILE *f)
             "  --suite       quick: 5 small shapes (a 6-layer network of them for CI); mobilenet (default):\n"
             "                MobileNetV2 224's 19 distinct pointwise shapes and its 34 layers as a network;\n"
             "                full: mobilenet + extra shapes (not part of the network)\n"
-            "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count]' lines ('#' starts a comment); its shapes,\n"
-            "                each count times, are the network\n"
+            "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count[,stride]]' lines ('#' starts a comment); its\n"
+            "                shapes, each count times, are the network (a stride column is not used yet:\n"
+            "                a stride other than 1 is ignored with a note)\n"
             "  --variants    kernels to time (default coopmat,dot,legacy,fallback; auto: the kernel AUTO\n"
             "                picks per shape; coopmat and dot are skipped where the device lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
@@ -433,7 +439,19 @@ static void usage(FILE *f)
             "  --seed S      seed of the random weights and inputs\n"
             "  --device N    physical device index (default: env Q8CONV_DEVICE, else 0)\n"
             "  --validate    run under VK_LAYER_KHRONOS_validation; any error it reports fails the run\n"
-            "  --list        print the shapes and the network's layer order, then exit (no device needed)\n",
+            "  --list        print the shapes and the network's layer order, then exit (no device needed)\n"
+            "Tuning builds only (cmake -DQ8CONV_TUNING=ON; a release build refuses them with status 2):\n"
+            "  --ablate L    after each variant's real row, the same variant with each stage ablation of the\n"
+            "                comma-separated levels L (1 no K loop, 2 no epilogue, 3 no stores; the matrix\n"
+            "                kernel also 4 products only, 5 loads and staging only; 4 and 5 only for the\n"
+            "                coopmat and auto variants), unchecked, beside the real time with the difference\n"
+            "  --tiles T     per shape, the cooperative-matrix kernel with each tile of the comma-separated\n"
+            "                list forced, each checked: BMxBNxSG_MxSG_NxBKxSTAGES (e.g. 128x128x64x32x64x2);\n"
+            "                a tile the shader or device cannot run is skipped with the reason; on a device\n"
+            "                without cooperative matrices none is timed (a message; the exit status is not\n"
+            "                changed by it)\n"
+            "Every shape also gets its own floor: a copy of exactly its bytes (padded input and output, packed\n"
+            "weights and channel constants), chained and rotated like its runs, in the same run.\n",
             BENCH_MAX_REPS, BENCH_MAX_BATCHES, BENCH_MAX_SETS);
 }
 

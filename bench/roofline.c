@@ -11,6 +11,8 @@
  *  - the dispatch floor: bench/shaders/floor_empty.comp, an empty dispatch chained the way the
  *    layers' runs are chained (bench_gpu_chain), with and without the barrier between them: the
  *    least a layer of a chain of dependent layers can cost.
+ *  - a layer's floor: bench/shaders/floor_layer.comp, a copy of exactly the bytes one layer moves,
+ *    chained and rotated like the layer's runs: the least that layer can cost in a chain.
  * All are timed with the bench's timestamp queries, median of several runs. */
 #include <stdio.h>
 #include <string.h>
