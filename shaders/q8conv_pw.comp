@@ -51,9 +51,10 @@ layout(constant_id = 11) const uint INPUT_XOR = 0u;
  * leaves one stage out so that the time it saves can be measured; the output is wrong by design
  * and is never checked:
  *   0 the real kernel
- *   1 no K loop: the accumulators start from values of the invocation id (so the epilogue cannot
- *     be folded into constants), the epilogue and the stores run as usual; what remains is the
- *     dispatch, the addressing, the channel-param loads, the requantization and the stores
+ *   1 no K loop, so no input or weight loads and no products: the accumulators start from values
+ *     of the invocation id (so the epilogue cannot be folded into constants), the epilogue and the
+ *     stores run as usual; what remains is the dispatch, the addressing, the channel-param loads,
+ *     the split-K reduction where there is one, the requantization and the stores
  *   2 no epilogue: the K loop, then the low byte of each raw accumulator is stored, with no
  *     channel-param loads and no requantization
  *   3 no stores: the K loop and the epilogue, then a store only where qmin > qmax, which the host
