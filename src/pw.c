@@ -184,8 +184,9 @@ static uint32_t matrix_row_pixels(const q8conv_pw *op, uint32_t w, uint32_t w4)
 #include <stdio.h>
 #include <stdlib.h>
 /* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): the tile q8conv_tune_set_matrix_tile
- * forced, else Q8CONV_TUNE_CM_TILE="BM,BN,SG_M,SG_N,BK,STAGES" from the environment, replaces the
- * picker's, so that tiles can be timed without a rebuild. NULL: the picker's choice stands. */
+ * forced, else Q8CONV_TUNE_CM_TILE="BM,BN,SG_M,SG_N,BK,STAGES" from the environment (when the
+ * device can run it), replaces the picker's, so that tiles can be timed without a rebuild. NULL:
+ * the picker's choice stands. */
 static const q8conv_matrix_tile *tune_matrix_tile(const q8conv_context *ctx, q8conv_matrix_tile *env_tile)
 {
     if (ctx->tune_tile_forced)
@@ -194,7 +195,12 @@ static const q8conv_matrix_tile *tune_matrix_tile(const q8conv_context *ctx, q8c
     q8conv_matrix_tile *t = env_tile;
     if (!v || sscanf(v, "%u,%u,%u,%u,%u,%u", &t->bm, &t->bn, &t->sg_m, &t->sg_n, &t->bk, &t->stages) != 6)
         return NULL;
-    return t;
+    /* A tile the shader or the device cannot run is ignored, as q8conv_tune_set_matrix_tile refuses it. */
+    const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
+    return q8conv_matrix_tile_unfit(t, ctx->info.subgroup_size, lim->maxComputeWorkGroupSize,
+                                    lim->maxComputeWorkGroupInvocations, lim->maxComputeSharedMemorySize)
+               ? NULL
+               : t;
 }
 #endif
 
