@@ -192,6 +192,10 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                  : q8conv_pick_matrix_plan((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size, lim->maxComputeWorkGroupCount,
                                     lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations,
                                     lim->maxComputeSharedMemorySize, &pp->plan);
+        q8conv_matrix_tile tile;
+        if (st == Q8CONV_SUCCESS && q8conv_tune_matrix_tile(ctx, &tile))
+            st = q8conv_pick_matrix_plan_tile((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size,
+                                              lim->maxComputeWorkGroupCount, &tile, &pp->plan);
     } else {
         st = q8conv_pick_dispatch_plan(op->c4_out, w4, rows, op->c4_in, line->tile_n4, lim->maxComputeWorkGroupCount,
                                   lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations, &pp->plan);
@@ -205,7 +209,8 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                          .tile = {pp->plan.tile.bm, pp->plan.tile.bn, pp->plan.tile.sg_m,
                                                   pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages},
                                          .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u,
-                                         .input_xor = op->input_xor};
+                                         .input_xor = op->input_xor,
+                                         .ablate = q8conv_tune_ablate(ctx)};
         st = q8conv_ctx_get_pipeline(op->ctx, &key, &op->pipelines, &pp->pipeline);
     }
     pp->rows = rows;

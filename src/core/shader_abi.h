@@ -29,9 +29,12 @@
 /* What every loaded input word is XORed with: 0x80808080 reads uint8 input as int8 (every kernel). */
 #define Q8CONV_SPEC_INPUT_XOR 11
 #define Q8CONV_SPEC_TILE_STAGES 12
+/* Stage ablations (the shaders say what each level leaves out): 0, the real kernel, except in a
+ * tuning build's bench runs (src/tuning.h, q8conv_tune_set_ablate). */
+#define Q8CONV_SPEC_ABLATE 13
 /* IDs 0 .. Q8CONV_SPEC_COUNT - 1 are all passed to every pipeline; a module that does not declare
  * one ignores it (Vulkan's rule). */
-#define Q8CONV_SPEC_COUNT 13
+#define Q8CONV_SPEC_COUNT 14
 
 /* ---- push constants ---- */
 

@@ -135,6 +135,7 @@ typedef struct q8conv_pipeline_key {
     uint32_t tile[6];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages */
     uint32_t subgroup_size; /* cooperative-matrix kernel */
     uint32_t input_xor;     /* 0x80808080 for uint8 input */
+    uint32_t ablate;        /* ABLATE: 0 (the real kernel) but in a tuning build's ablations (src/tuning.h) */
 } q8conv_pipeline_key;
 
 /* A compute pipeline for one key, created when an op first needs it and destroyed when the last
