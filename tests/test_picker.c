@@ -218,7 +218,7 @@ static void test_refusals(void)
 {
     const uint32_t one[3] = {1, 1, 1};
     q8conv_dispatch_plan p;
-    memset(&p, 0x5A, sizeof(p));
+    memset(&p, TEST_POISON, sizeof(p));
     /* 65 groups in x, one per dispatch: one dispatch too many. */
     q8conv_status s = q8conv_pick_dispatch_plan(65, 1, 1, 1, 1, one, one, 64, &p);
     CHECK(s == Q8CONV_ERROR_UNSUPPORTED, "65 dispatches: status %d", (int)s);
@@ -229,7 +229,7 @@ static void test_refusals(void)
     CHECK(s == Q8CONV_ERROR_UNSUPPORTED, "80 dispatches: status %d", (int)s);
 
     q8conv_dispatch_plan before;
-    memset(&p, 0x5A, sizeof(p));
+    memset(&p, TEST_POISON, sizeof(p));
     memcpy(&before, &p, sizeof(p));
     CHECK(q8conv_pick_dispatch_plan(0, 1, 1, 1, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "c4 0");
     CHECK(q8conv_pick_dispatch_plan(1, 0, 1, 1, 1, big_count, big_local, 64, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "w4 0");
@@ -411,7 +411,7 @@ static void test_matrix_plan(void)
               p.local[0] <= 128, "invocation limit: local %u", p.local[0]);
     CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 16384, &p) == Q8CONV_SUCCESS &&
               q8conv_matrix_tile_shared_bytes(&p.tile) <= 16384, "shared limit (Vulkan's minimum)");
-    memset(&p, 0x5A, sizeof p);
+    memset(&p, TEST_POISON, sizeof p);
     q8conv_dispatch_plan before = p;
     CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 32, 49152, &p) == Q8CONV_ERROR_UNSUPPORTED,
           "no tile fits 32 invocations");

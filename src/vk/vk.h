@@ -239,8 +239,10 @@ void q8conv_cmd_run_epilogue(const q8conv_context *ctx, VkCommandBuffer cmd);
 /* Replay command buffers and fences a context keeps for reuse (src/vk/submit.c). */
 #define Q8CONV_SPARE_REPLAYS 16
 
-/* The context's fields, grouped by the room (file) that sets them. context.c creates the rooms in
- * this order (descriptor pools on first use) and destroys them in reverse. */
+/* The context's fields, grouped by the room (file) that sets them. They live here, not beside the
+ * other objects a user holds (src/objects.h), because the rooms of src/vk/ are what fill them;
+ * context.c creates those rooms in this order (descriptor pools on first use) and destroys them in
+ * reverse. */
 struct q8conv_context {
     /* context.c */
     q8conv_allocator allocator;
