@@ -7,9 +7,10 @@ set -eu
 packages="cmake make gcc libc6-dev pkg-config
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers libxnnpack-dev libpthreadpool-dev
-  clang libclang-rt-14-dev llvm"
+  clang libclang-rt-14-dev llvm python3"
 # clang + libclang-rt-14-dev: the libFuzzer target, ThreadSanitizer and their runtimes (fuzz/,
-# Q8CONV_TSAN); llvm: llvm-symbolizer, so that sanitizer reports name their frames.
+# Q8CONV_TSAN); llvm: llvm-symbolizer, so that sanitizer reports name their frames; python3:
+# tools/check_layout.py (ctest src_layout).
 if [ "${1:-}" = cross ]; then
   # cmake/toolchains/aarch64-linux-gnu.cmake; qemu-user runs the arm64 tests (tools/arm64-root.sh
   # makes the root they find Vulkan in).
