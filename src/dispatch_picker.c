@@ -222,13 +222,13 @@ uint32_t q8conv_matrix_tile_subgroups(const q8conv_matrix_tile *t)
 }
 
 /* The shader's shared memory: the larger of the A and B stages (rows of BK bytes plus 16 bytes of
- * padding, once or twice) and the epilogue's int32 strips (16 x SG_N per subgroup), then one uvec4
+ * padding, once or twice) and the epilogue's int32 strips (16 rows of SG_N + 4 words per subgroup), then one uvec4
  * of channel params per tile channel. */
 uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t)
 {
     const uint32_t stride = t->bk / 4u + 4u;
     const uint32_t stage = t->stages * (t->bm + t->bn) * stride;
-    const uint32_t epi_n = t->sg_n;
+    const uint32_t epi_n = t->sg_n + 4u; /* EPI_S: a row of 16 x SG_N int32 and 16 bytes of padding */
     const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n;
     return 4u * (stage > epi ? stage : epi) + 16u * t->bn;
 }
