@@ -284,8 +284,10 @@ typedef struct q8conv_pw_desc {
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_context **out);
 
-/** Destroys the context and everything the library created on the device (waits for the queue
- *  to go idle first when the context owns the device). Imported handles are left alone: the
+/** Destroys the context and everything the library created on the device (waits for the device
+ *  to go idle first when the context owns the device and has submitted work: a context that never
+ *  submitted asks the device for nothing, so a failed q8conv_context_create on a device that can
+ *  compile but not run, such as RADV's null devices, is cleaned up without touching its queue). Imported handles are left alone: the
  *  instance, device and queue stay valid and usable by the caller. On an imported device the
  *  library does not wait: the caller ensures no submitted work that used the context's ops is
  *  still pending. */
