@@ -16,9 +16,10 @@
 #include "info.h"
 #include "internal.h"
 
-/* The defines of each line, as kernels.def gives them: they tell apart lines of one kernel. */
+/* The defines of each line, as kernels.def gives them: they tell apart lines of one kernel. Only
+ * the first three fields are named, so the table may grow or lose later ones. */
 static const char *const line_defines[Q8CONV_KERNEL_LINE_COUNT] = {
-#define Q8CONV_KERNEL_LINE(kernel, shader, defines, needs, plan, tile_n4, rank) defines,
+#define Q8CONV_KERNEL_LINE(kernel, shader, defines, ...) defines,
 #include "kernels.def"
 #undef Q8CONV_KERNEL_LINE
 };
@@ -95,7 +96,7 @@ static int report_pipeline(q8conv_context *ctx, const q8conv_kernel_pipeline *p,
             ctx->info.subgroup_size);
     for (uint32_t i = 0; i < n; ++i) {
         char key[140];
-        snprintf(key, sizeof key, "%s%s%s", several ? stats[i].executable : "", several ? ": " : "", stats[i].name);
+        snprintf(key, sizeof key, "%.63s%s%.63s", several ? stats[i].executable : "", several ? ": " : "", stats[i].name);
         fprintf(json, "%s", i ? ", " : "");
         json_string(json, key);
         fprintf(json, ": ");
