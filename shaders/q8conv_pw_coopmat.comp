@@ -78,12 +78,16 @@ const uint STAGE_WORDS = STAGES * (A_WORDS + B_WORDS);
  * the subgroup has an even number of matrices
  * across, so each lane of a 32-wide subgroup requantizes one 4 x 4 block per strip. */
 const uint EPI_N = SG_N;
+/* A strip row's stride in words: 16 bytes of padding. Unpadded, the rows of a 16 x 16 int32
+ * matrix (64 or 128 bytes apart) all start in the same bank, and each accumulator store was an
+ * 8-way bank conflict; with 4 words more, every bank takes exactly two of a store's words. */
+const uint EPI_S = EPI_N + 4u;
 /* 4 x 4 blocks per strip and per lane. */
 const uint EPI_UNITS = 4u * (EPI_N / 4u);
 const uint EPI_PER_LANE = (EPI_UNITS + SUBGROUP_SIZE - 1u) / SUBGROUP_SIZE;
 /* A lane's blocks share their channels when the subgroup size is a multiple of the blocks across. */
 const bool CH_FIXED = SUBGROUP_SIZE % (EPI_N / 4u) == 0u;
-const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_N;
+const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_S;
 const uint SMEM_WORDS = STAGE_WORDS > EPI_WORDS ? STAGE_WORDS : EPI_WORDS;
 /* Staging and epilogue memory in 32-bit words; every matrix load starts on a 16-byte boundary
  * (STRIDE is a multiple of 4 words). 16-byte words measured no faster on the H100. */
@@ -153,7 +157,7 @@ void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, 
             ch[e] = CH_FIXED ? ch_lane[e] : ch_sh[nl + e];
         uvec4 words;
         [[unroll]] for (uint r = 0u; r < 4u; ++r) {
-            const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
+            const uint o = scratch + (4u * q + r) * EPI_S + 4u * c;
             if (ABLATE == 2u) {
                 words[r] = (smem[o] & 0xFFu) | ((smem[o + 1u] & 0xFFu) << 8) | ((smem[o + 2u] & 0xFFu) << 16) |
                            (smem[o + 3u] << 24);
@@ -353,7 +357,7 @@ void main()
     }
 
     /* ---- epilogue: accumulators -> a shared strip per subgroup -> requantized bytes ---- */
-    const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_N;
+    const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_S;
     /* The four channels of this lane's blocks (CH_FIXED): the same in every strip. */
     uvec4 ch_lane[4];
     {
@@ -367,7 +371,7 @@ void main()
      * in local memory (3-5x slower on the H100). */
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
         [[unroll]] for (uint j = 0u; j < TN; ++j)
-            coopMatStoreNV(acc[i][j], smem, (scratch + j * uint(Q8CONV_CM_N)), EPI_N, false);
+            coopMatStoreNV(acc[i][j], smem, (scratch + j * uint(Q8CONV_CM_N)), EPI_S, false);
         store_strip(scratch, p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M), sg_n * SG_N, n0, p_end, Wp, out_rows, lane,
                     ch_lane);
     }

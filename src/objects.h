@@ -53,6 +53,62 @@ struct q8conv_tensor {
  * intersect. */
 bool q8conv_tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b);
 
+/* ---- pipeline statistics (src/statistics.c) ---- */
+
+/* The distinct pipelines one recording of an op bound, in the order first bound (the first
+ * Q8CONV_PW_STAT_PIPELINES of them): what q8conv_pw_statistics reports. */
+#define Q8CONV_PW_STAT_PIPELINES 4
+typedef struct q8conv_used_pipelines {
+    VkPipeline pipelines[Q8CONV_PW_STAT_PIPELINES];
+    uint32_t count;
+} q8conv_used_pipelines;
+
+static inline void q8conv_used_pipelines_add(q8conv_used_pipelines *u, VkPipeline p)
+{
+    for (uint32_t i = 0; i < u->count; ++i)
+        if (u->pipelines[i] == p)
+            return;
+    if (u->count < Q8CONV_PW_STAT_PIPELINES)
+        u->pipelines[u->count++] = p;
+}
+
+/* Every statistic of every executable of a pipeline created with CAPTURE_STATISTICS, count-then-fill
+ * as q8conv_pw_statistics (the caller checks ctx->pipeline_statistics). */
+q8conv_status q8conv_pipeline_statistics(q8conv_context *ctx, VkPipeline pipeline, q8conv_statistic *out,
+                                         uint32_t capacity, uint32_t *count);
+/* Makes `used` (a complete recording's) the op's most recent recording, under the context's lock. */
+void q8conv_pw_note_recording(q8conv_pw *op, const q8conv_used_pipelines *used);
+
+/* One pipeline of the kernel table, as q8conv_kernel_statistics compiles it. Zero-initialized:
+ * line 0, 4W4C in and out, int8 input, no bias, local size Q8CONV_WORKGROUP_INVOCATIONS x 1 x 1,
+ * no split-K, the menu's first matrix tile. */
+typedef struct q8conv_kernel_pipeline {
+    uint32_t line;                        /* index into q8conv_kernel_lines (src/core/kernels.def) */
+    q8conv_layout in_layout, out_layout;
+    q8conv_dtype input_type;              /* INPUT_XOR: uint8 input reads x - 128 */
+    q8conv_bias_mode bias_mode;
+    uint32_t local[3];                    /* BLOCKS lines; 0 = {Q8CONV_WORKGROUP_INVOCATIONS, 1, 1} */
+    uint32_t k_split;                     /* BLOCKS lines; 0 = 1 (local[1] must then equal it) */
+    uint32_t tile;                        /* MATRIX lines: index into q8conv_matrix_tiles; the local size
+                                             is its subgroups x the device's subgroup size */
+} q8conv_kernel_pipeline;
+
+/* Compiles the pipeline `p` describes on ctx (through its pipeline table and cache, so a
+ * pipeline an op holds is reused) and returns every statistic the driver reports for it, for
+ * all its executables, under the driver's names. Runs nothing, allocates no device memory and
+ * uses no queue: it works on a q8conv_context_create_compile_only context. The pipeline is
+ * released again (destroyed unless an op holds it). Count-then-fill: out NULL sets *count to
+ * the number of statistics; else capacity must be at least that (else INVALID_ARGUMENT with
+ * *count set to it and nothing written).
+ * @retval Q8CONV_SUCCESS
+ * @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, line, layout, dtype, bias mode or tile out of range,
+ *         capacity too small
+ * @retval Q8CONV_ERROR_UNSUPPORTED the device cannot run the line, or reports no statistics
+ *         (VK_KHR_pipeline_executable_properties not enabled)
+ * @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
+q8conv_status q8conv_kernel_statistics(q8conv_context *ctx, const q8conv_kernel_pipeline *p, q8conv_statistic *out,
+                                       uint32_t capacity, uint32_t *count);
+
 /* ---- operator (src/pw.c) ---- */
 
 /* q8conv_pw_run's own recording of the op for one pair of tensors, replayed while the pair stays
@@ -88,6 +144,7 @@ struct q8conv_pw {
     } variants[2];
     uint32_t variant_count;
     q8conv_pipeline_holds pipelines; /* under the context's lock */
+    q8conv_used_pipelines last_recording; /* under the context's lock: q8conv_pw_statistics */
     q8conv_pw_replay replay;
     q8conv_lifetime member;
 };

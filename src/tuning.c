@@ -87,32 +87,6 @@ uint32_t q8conv_tune_ablate(const q8conv_context *ctx)
     return ctx->tuning.ablate;
 }
 
-q8conv_status q8conv_tune_query_device(q8conv_context *ctx, VkPhysicalDevice pd)
-{
-    q8conv_status st;
-    ctx->tuning.executable_properties =
-        q8conv_device_has_extension(ctx, pd, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME, &st);
-    return st;
-}
-
-/* The driver's statistics of each pipeline (registers, spills), for Q8CONV_TUNE_STATS. */
-const void *q8conv_tune_enable(q8conv_context *ctx, const void *chain, const char **extensions, uint32_t *count)
-{
-    if (!ctx->tuning.executable_properties)
-        return chain;
-    ctx->tuning.feature = (VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR){
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
-        .pNext = (void *)chain, .pipelineExecutableInfo = VK_TRUE};
-    extensions[(*count)++] = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
-    ctx->tuning.stats = true;
-    return &ctx->tuning.feature;
-}
-
-VkPipelineCreateFlags q8conv_tune_pipeline_flags(const q8conv_context *ctx)
-{
-    return ctx->tuning.stats ? VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR : 0;
-}
-
 /* The driver's statistics of a new pipeline, to stderr. */
 static void tune_print_stats(q8conv_context *ctx, VkPipeline p, const q8conv_pipeline_key *key)
 {
@@ -139,6 +113,6 @@ static void tune_print_stats(q8conv_context *ctx, VkPipeline p, const q8conv_pip
 
 void q8conv_tune_pipeline_created(q8conv_context *ctx, VkPipeline p, const q8conv_pipeline_key *key)
 {
-    if (ctx->tuning.stats && getenv("Q8CONV_TUNE_STATS"))
+    if (ctx->pipeline_statistics && getenv("Q8CONV_TUNE_STATS"))
         tune_print_stats(ctx, p, key);
 }

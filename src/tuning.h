@@ -1,6 +1,7 @@
 /* The tuning room: everything a tuning build (-DQ8CONV_TUNING=ON, never a release) adds to the
  * library, behind one header. Q8CONV_TUNE_* environment variables override the dispatch picker's
- * constants and matrix tile, Q8CONV_TUNE_STATS prints the driver's statistics of each new pipeline,
+ * constants and matrix tile, Q8CONV_TUNE_STATS prints the driver's statistics of each new pipeline
+ * (captured where the device offers them, as q8conv_pw_statistics reads them),
  * and q8conv-bench flips two switches between ops to time variants in one run (--ablate, --tiles):
  * q8conv_tune_set_ablate and q8conv_tune_set_matrix_tile, exported by a tuning library only (they
  * are not in include/q8conv.h; the bench includes this header only when built for tuning).
@@ -59,9 +60,6 @@ Q8CONV_API q8conv_status q8conv_tune_set_matrix_tile(q8conv_context *ctx, const 
 
 /* The context's tuning state (q8conv_context.tuning). */
 typedef struct q8conv_tuning {
-    bool executable_properties; /* VK_KHR_pipeline_executable_properties is offered */
-    bool stats;                 /* and enabled on the context's own device */
-    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR feature;
     uint32_t ablate;            /* q8conv_tune_set_ablate */
     bool tile_forced;           /* q8conv_tune_set_matrix_tile */
     uint32_t tile[Q8CONV_TUNE_TILE_FIELDS];
@@ -84,12 +82,8 @@ static inline uint32_t q8conv_tune_u32(q8conv_tune_knob knob, uint32_t fallback)
 bool q8conv_tune_matrix_tile(const q8conv_context *ctx, struct q8conv_matrix_tile *tile);
 /* The ABLATE level of the pipelines recorded now. */
 uint32_t q8conv_tune_ablate(const q8conv_context *ctx);
-/* Whether the library's own device offers pipeline statistics. */
-q8conv_status q8conv_tune_query_device(q8conv_context *ctx, VkPhysicalDevice pd);
-/* Turns them on: the feature joins `chain` (returned) and the extension the list. */
-const void *q8conv_tune_enable(q8conv_context *ctx, const void *chain, const char **extensions, uint32_t *count);
-/* Flags for every compute pipeline, and what to do with a new one (print its statistics). */
-VkPipelineCreateFlags q8conv_tune_pipeline_flags(const q8conv_context *ctx);
+/* A new pipeline: its driver statistics to stderr under Q8CONV_TUNE_STATS (where the context
+ * captures them, ctx->pipeline_statistics). */
 void q8conv_tune_pipeline_created(q8conv_context *ctx, VkPipeline p, const struct q8conv_pipeline_key *key);
 
 #else
@@ -110,25 +104,6 @@ static inline bool q8conv_tune_matrix_tile(const q8conv_context *ctx, struct q8c
     return false;
 }
 static inline uint32_t q8conv_tune_ablate(const q8conv_context *ctx)
-{
-    (void)ctx;
-    return 0;
-}
-static inline q8conv_status q8conv_tune_query_device(q8conv_context *ctx, VkPhysicalDevice pd)
-{
-    (void)ctx;
-    (void)pd;
-    return Q8CONV_SUCCESS;
-}
-static inline const void *q8conv_tune_enable(q8conv_context *ctx, const void *chain, const char **extensions,
-                                             uint32_t *count)
-{
-    (void)ctx;
-    (void)extensions;
-    (void)count;
-    return chain;
-}
-static inline VkPipelineCreateFlags q8conv_tune_pipeline_flags(const q8conv_context *ctx)
 {
     (void)ctx;
     return 0;

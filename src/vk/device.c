@@ -48,7 +48,6 @@ static q8conv_status create_device(q8conv_context *ctx, const q8conv_device_caps
     /* Everything a kernel of the table can use, where the device has it. */
     q8conv_caps_enabled enabled;
     const void *chain = q8conv_caps_enable(caps, &enabled);
-    chain = q8conv_tune_enable(ctx, chain, enabled.extensions, &enabled.extension_count);
     VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                               .pNext = chain,
                               .queueCreateInfoCount = 1,
@@ -155,6 +154,9 @@ static void finish_device(q8conv_context *ctx, const q8conv_device_caps *caps)
     const bool force_fallback = (ctx->flags & Q8CONV_CONTEXT_FORCE_FALLBACK) != 0;
     ctx->use_dot = caps->dot.feature && !force_fallback;
     ctx->caps = (ctx->use_dot ? Q8CONV_CAP_DOT : 0u) | (caps->coopmat.usable && !force_fallback ? Q8CONV_CAP_COOPMAT : 0u);
+    /* On a caller's device the extension's entry points prove it was enabled too. */
+    ctx->pipeline_statistics = caps->executable_properties && ctx->vk.vkGetPipelineExecutablePropertiesKHR &&
+                               ctx->vk.vkGetPipelineExecutableStatisticsKHR;
     ctx->vki.vkGetPhysicalDeviceMemoryProperties(ctx->physical_device, &ctx->memory_props);
     fill_info(ctx, caps);
 }
@@ -166,8 +168,6 @@ q8conv_status q8conv_device_create(q8conv_context *ctx)
         return Q8CONV_ERROR_NO_DEVICE;
     q8conv_device_caps caps;
     q8conv_status st = q8conv_caps_query(ctx, ctx->physical_device, ctx->props.apiVersion, &caps);
-    if (st == Q8CONV_SUCCESS)
-        st = q8conv_tune_query_device(ctx, ctx->physical_device);
     if (st == Q8CONV_SUCCESS)
         st = create_device(ctx, &caps);
     if (st == Q8CONV_SUCCESS)

@@ -282,7 +282,10 @@ static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_
                   .pName = "main",
                   .pSpecializationInfo = &spec},
         .layout = ctx->pipeline_layout};
-    ci.flags |= q8conv_tune_pipeline_flags(ctx);
+    /* The driver keeps its statistics for q8conv_pw_statistics (no internal representations: those
+     * cost compile time and memory, statistics next to nothing). */
+    if (ctx->pipeline_statistics)
+        ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
     VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, out);
     if (r == VK_SUCCESS)
         q8conv_tune_pipeline_created(ctx, *out, key);

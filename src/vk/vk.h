@@ -86,6 +86,9 @@ typedef struct q8conv_coopmat_support {
 typedef struct q8conv_device_caps {
     q8conv_dot_support dot;
     q8conv_coopmat_support coopmat;
+    /* VK_KHR_pipeline_executable_properties with pipelineExecutableInfo: the driver reports each
+     * pipeline's statistics (src/statistics.c) */
+    bool executable_properties;
 } q8conv_device_caps;
 
 /* Whether the physical device offers an extension; *st says whether the question could be answered. */
@@ -101,7 +104,8 @@ typedef struct q8conv_caps_enabled {
     VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat;
     VkPhysicalDeviceShaderFloat16Int8Features int8;
     VkPhysicalDeviceVulkanMemoryModelFeatures memory_model;
-    const char *extensions[6]; /* room for the tuning room's one too (q8conv_tune_enable) */
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR executable;
+    const char *extensions[6];
     uint32_t extension_count;
 } q8conv_caps_enabled;
 const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabled *e);
@@ -236,6 +240,14 @@ void q8conv_cmd_run_epilogue(const q8conv_context *ctx, VkCommandBuffer cmd);
 
 /* ---- context (src/context.c) ---- */
 
+/* A context for compiling only, on the device_index-th physical device of the library's own
+ * instance: the device (with what capabilities.c enables, pipeline statistics included), its
+ * pipeline layout and shader modules, and nothing that allocates memory, submits or waits. It
+ * serves q8conv_kernel_statistics on devices that compile but cannot run (RADV's null devices,
+ * RADV_FORCE_FAMILY) and is destroyed with q8conv_context_destroy; no op, tensor or sequence may
+ * be made on it (their create calls refuse it with UNSUPPORTED). */
+q8conv_status q8conv_context_create_compile_only(uint32_t device_index, q8conv_context **out);
+
 /* Replay command buffers and fences a context keeps for reuse (src/vk/submit.c). */
 #define Q8CONV_SPARE_REPLAYS 16
 
@@ -248,6 +260,8 @@ struct q8conv_context {
     q8conv_allocator allocator;
     uint32_t flags;
     bool owns_device;
+    /* q8conv_context_create_compile_only: device and pipelines only, nothing that submits. */
+    bool compile_only;
     q8conv_wait_mode wait_mode;
     uint64_t wait_poll_ns; /* Q8CONV_WAIT_POLL: how long to poll before blocking */
     /* Recursive; what it guards and how it is taken: "The context's lock" (submission section). */
@@ -274,6 +288,9 @@ struct q8conv_context {
     q8conv_context_info info;
     bool use_dot;
     uint32_t caps;   /* Q8CONV_CAP_* the context may use (src/core/pure.h) */
+    /* Pipelines are created with CAPTURE_STATISTICS and their statistics can be read
+     * (VK_KHR_pipeline_executable_properties enabled, by us or by the caller). */
+    bool pipeline_statistics;
     atomic_bool lost;
 
     /* src/tuning.c (tuning builds; a placeholder byte in release builds) */
@@ -304,6 +321,10 @@ struct q8conv_context {
         VkFence fence;
     } spare_replays[Q8CONV_SPARE_REPLAYS];
     uint32_t spare_replay_count;
+    /* Set before the first vkQueueSubmit: a context that never submitted has nothing to wait
+     * for when it is destroyed (and a device that cannot run, such as RADV's null device, is
+     * never asked to wait). */
+    atomic_bool submitted;
 };
 
 static inline q8conv_status q8conv_ctx_check_lost(const q8conv_context *ctx)
