@@ -1,4 +1,5 @@
-/* The objects a user holds (src/tensor.c, src/pw.c, src/sequence.c) and the lifetime room
+/* The objects a user holds (src/tensor.c, src/pw.c and src/pw_run.c, src/sequence.c), the pipeline
+ * statistics of an op or a kernel (src/statistics.c) and the lifetime room
  * (src/lifetime.c) that keeps what a sequence names alive. One section per file, each declaring
  * what that file exports. The arrows run one way: sequence -> op -> tensor -> lifetime, and all of
  * them -> src/vk/ -> src/core/ (tools/check_cycles.py checks it). */
@@ -109,7 +110,7 @@ typedef struct q8conv_kernel_pipeline {
 q8conv_status q8conv_kernel_statistics(q8conv_context *ctx, const q8conv_kernel_pipeline *p, q8conv_statistic *out,
                                        uint32_t capacity, uint32_t *count);
 
-/* ---- operator (src/pw.c) ---- */
+/* ---- operator (src/pw.c: create, destroy; src/pw_run.c: run, record) ---- */
 
 /* q8conv_pw_run's own recording of the op for one pair of tensors, replayed while the pair stays
  * the same: a repeated run is a submit and a wait. One run at a time holds it (busy); a run of the
