@@ -2,7 +2,7 @@
  * statistics of an op or a kernel (src/statistics.c) and the lifetime room
  * (src/lifetime.c) that keeps what a sequence names alive. One section per file, each declaring
  * what that file exports. The arrows run one way: sequence -> op -> tensor -> lifetime, and all of
- * them -> src/vk/ -> src/core/ (tools/check_cycles.py checks it). */
+ * them -> src/vk/ -> src/core/ (tools/check_layout.py checks it). */
 #ifndef Q8CONV_OBJECTS_H
 #define Q8CONV_OBJECTS_H
 
