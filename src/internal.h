@@ -65,6 +65,8 @@ typedef struct q8conv_dot_support {
     bool feature;      /* shaderIntegerDotProduct is supported */
     bool needs_ext;    /* it comes from VK_KHR_shader_integer_dot_product */
     bool accelerated;  /* 4x8-bit packed signed (accumulating saturating) is accelerated */
+    bool signed_accelerated; /* integerDotProduct4x8BitPackedSignedAccelerated: OpSDot, the DOT kernel's */
+    bool mixed_accelerated;  /* ...MixedSignednessAccelerated: OpSUDot, the DOT_MIXED kernel's */
 } q8conv_dot_support;
 
 /* Cooperative matrices (the COOPMAT kernel) are usable where the device offers
@@ -130,7 +132,7 @@ typedef struct q8conv_pipeline_key {
     uint32_t k_split;
     uint32_t tile[6];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages */
     uint32_t subgroup_size; /* cooperative-matrix kernel */
-    uint32_t input_xor;     /* 0x80808080 for uint8 input */
+    uint32_t input_xor;     /* q8conv_input_read.xor_word */
 } q8conv_pipeline_key;
 
 /* A compute pipeline for one key, created when an op first needs it and destroyed when the last
@@ -362,17 +364,17 @@ struct q8conv_pw {
     uint32_t ic, oc, c4_in, c4_out;
     q8conv_layout input_layout, output_layout;
     q8conv_dtype input_type, output_type; /* tensors must match them */
-    uint32_t input_xor; /* q8conv_input_xor of input_type: the pipeline key's INPUT_XOR */
     q8conv_bias_mode bias_mode;
     q8conv_kernel kernel; /* what q8conv_pw_get_kernel reports: variants[0]'s */
     q8conv_requant rq;
-    q8conv_buffer params; /* each variant's packed weights, then the channel params */
+    q8conv_buffer params; /* each variant's packed weights and channel params */
     /* The kernel-table lines the op runs with, each with its weights and descriptor set: one; or,
      * for AUTO on a device with cooperative matrices, the matrix kernel and the block kernel that
      * the picker takes instead for shapes where the matrix units do not pay (q8conv_matrix_pays). */
     struct q8conv_pw_variant {
         uint32_t line;
         uint32_t module;
+        q8conv_input_read input; /* how the line reads input_type: the pipeline key's INPUT_XOR */
         VkDescriptorSet set;
         VkDescriptorPool set_pool;
     } variants[2];
