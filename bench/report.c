@@ -45,7 +45,8 @@ static int list_variants(const bench_report *r, const char **out, int cap)
     return n;
 }
 
-#define REPORT_MAX_VARIANTS 8
+/* Every kernel (AUTO included) and the three CPU peers. */
+#define REPORT_MAX_VARIANTS (Q8CONV_KERNEL_COUNT_ + 3)
 
 /* The network's weighted total of a variant: the headline time of each of its shapes times the
  * shape's count; *layers gets the sum of the counts. */
@@ -431,6 +432,8 @@ static void xml_text(FILE *f, const char *s)
 static const char *variant_color(const char *v, int index)
 {
     static const char *spare[] = {"#2ca02c", "#e377c2", "#bcbd22", "#17becf"};
+    if (strstr(v, "dot_mixed"))
+        return "#3d3d9e";
     if (strstr(v, "dot"))
         return "#1f5fa8";
     if (strstr(v, "legacy"))

@@ -7,8 +7,8 @@
 
 /* AUTO too: on a device with cooperative matrices it holds the matrix and the dot kernel and picks
  * one per shape (q8conv_matrix_pays), and both must give the reference's bytes. */
-static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK, Q8CONV_KERNEL_LEGACY,
-                                        Q8CONV_KERNEL_COOPMAT, Q8CONV_KERNEL_AUTO};
+static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT,     Q8CONV_KERNEL_DOT_MIXED, Q8CONV_KERNEL_FALLBACK,
+                                        Q8CONV_KERNEL_LEGACY,  Q8CONV_KERNEL_COOPMAT,   Q8CONV_KERNEL_AUTO};
 static q8conv_kernel default_kernel;
 #define KERNEL_COUNT (sizeof kernels / sizeof kernels[0])
 /* Whether the device runs the cooperative-matrix kernel (q8conv_context_info); where it does not,
@@ -352,6 +352,12 @@ int main(int argc, char **argv)
     CHECK(coopmat_supported == info.cooperative_matrix_used && (info.default_kernel == Q8CONV_KERNEL_COOPMAT) == coopmat_supported,
           "cooperative matrices supported %d, used %d, default kernel %s", info.cooperative_matrix_supported,
           info.cooperative_matrix_used, q8conv_kernel_name(info.default_kernel));
+    /* AUTO follows the rule (include/q8conv.h) from what the device reports. */
+    const q8conv_kernel rule = test_auto_kernel(&info, true);
+    printf("dot product accelerated: signed %s, mixed-signedness %s; AUTO: %s\n", info.dot_signed_accelerated ? "yes" : "no",
+           info.dot_mixed_accelerated ? "yes" : "no", q8conv_kernel_name(info.default_kernel));
+    CHECK(info.default_kernel == rule, "default kernel %s, the rule says %s", q8conv_kernel_name(info.default_kernel),
+          q8conv_kernel_name(rule));
     if (!strcmp(suite, "small_oc"))
         suite_small_oc(ctx);
     else if (!strcmp(suite, "shapes"))

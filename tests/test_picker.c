@@ -35,6 +35,7 @@ static void test_tile_n4(void)
     CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_DOT) == 1, "dot");
     CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_FALLBACK) == 1, "fallback");
     CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_LEGACY) == 2, "legacy");
+    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_DOT_MIXED) == 1, "dot_mixed");
 }
 
 /* The main kernel covers 4 output channels per invocation, the legacy one 8: x halves. */
@@ -307,11 +308,53 @@ static void test_split_k(void)
     }
 }
 
-/* The kernel table: AUTO takes the best kernel the device can run; a forced kernel the device
- * cannot run is refused; LEGACY follows the context's dot product. */
+/* AUTO's rule for every combination of what a device can say: cooperative matrices, the dot
+ * product usable, its signed and its mixed-signedness forms accelerated (the *_FAST bits count
+ * only beside Q8CONV_CAP_DOT). */
+static void test_auto_rule(void)
+{
+    for (uint32_t caps = 0; caps < 16; caps++) {
+        const bool coopmat = caps & Q8CONV_CAP_COOPMAT, dot = caps & Q8CONV_CAP_DOT;
+        const bool fast_signed = dot && (caps & Q8CONV_CAP_DOT_SIGNED_FAST);
+        const bool fast_mixed = dot && (caps & Q8CONV_CAP_DOT_MIXED_FAST);
+        const q8conv_kernel block = fast_signed  ? Q8CONV_KERNEL_DOT
+                                    : fast_mixed ? Q8CONV_KERNEL_DOT_MIXED
+                                                 : Q8CONV_KERNEL_FALLBACK;
+        CHECK(q8conv_auto_block_kernel(caps) == block, "caps 0x%x: block kernel %s, want %s", caps,
+              q8conv_kernel_name(q8conv_auto_block_kernel(caps)), q8conv_kernel_name(block));
+        const q8conv_kernel want = coopmat ? Q8CONV_KERNEL_COOPMAT : block;
+        CHECK(q8conv_auto_kernel(caps) == want, "caps 0x%x: AUTO %s, want %s", caps,
+              q8conv_kernel_name(q8conv_auto_kernel(caps)), q8conv_kernel_name(want));
+        /* resolve(AUTO) runs the rule's kernel, on a line the device can run; without the matrix
+         * bit (what an AUTO op keeps beside COOPMAT) it gives the block kernel. */
+        uint32_t line = 0xDEAD, alt = 0xDEAD;
+        CHECK(q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, caps, &line) == Q8CONV_SUCCESS &&
+                  line < Q8CONV_KERNEL_LINE_COUNT && q8conv_kernel_lines[line].kernel == want &&
+                  (q8conv_kernel_lines[line].needs & ~caps) == 0,
+              "caps 0x%x: resolve(AUTO) line %u", caps, line);
+        CHECK(q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, caps & ~Q8CONV_CAP_COOPMAT, &alt) == Q8CONV_SUCCESS &&
+                  alt < Q8CONV_KERNEL_LINE_COUNT && q8conv_kernel_lines[alt].kernel == block,
+              "caps 0x%x: resolve(AUTO) without matrices line %u", caps, alt);
+    }
+    /* The issue-16 devices, as their drivers report them: an emulated dot product (GFX9, Mali)
+     * gets FALLBACK; Adreno 6xx/7xx (only the mixed form native) DOT_MIXED; NVIDIA, GFX10.3+ DOT. */
+    CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT) == Q8CONV_KERNEL_FALLBACK, "emulated");
+    CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_MIXED_FAST) == Q8CONV_KERNEL_DOT_MIXED, "mixed only");
+    CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST) ==
+              Q8CONV_KERNEL_DOT,
+          "both");
+    /* Only the DOT_MIXED lines read unsigned activations. */
+    for (uint32_t i = 0; i < Q8CONV_KERNEL_LINE_COUNT; i++)
+        CHECK(q8conv_line_reads_unsigned(i) == (q8conv_kernel_lines[i].kernel == Q8CONV_KERNEL_DOT_MIXED),
+              "line %u (%s, \"%s\") reads unsigned: %d", i, q8conv_kernel_name(q8conv_kernel_lines[i].kernel),
+              q8conv_kernel_lines[i].defines, q8conv_line_reads_unsigned(i));
+}
+
+/* The kernel table: a forced kernel the device cannot run is refused; LEGACY follows the context's
+ * dot product. */
 static void test_kernel_table(void)
 {
-    const uint32_t all = Q8CONV_CAP_DOT | Q8CONV_CAP_COOPMAT;
+    const uint32_t all = Q8CONV_CAP_DOT | Q8CONV_CAP_COOPMAT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST;
     const struct {
         q8conv_kernel asked;
         uint32_t caps;
@@ -320,7 +363,11 @@ static void test_kernel_table(void)
         uint32_t needs;
     } cases[] = {
         {Q8CONV_KERNEL_AUTO, all, Q8CONV_SUCCESS, Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_COOPMAT},
-        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_FALLBACK, 0},
+        {Q8CONV_KERNEL_DOT_MIXED, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT_MIXED, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_DOT_MIXED, Q8CONV_CAP_COOPMAT | Q8CONV_CAP_DOT_MIXED_FAST, Q8CONV_ERROR_UNSUPPORTED,
+         Q8CONV_KERNEL_AUTO, 0},
         {Q8CONV_KERNEL_AUTO, 0, Q8CONV_SUCCESS, Q8CONV_KERNEL_FALLBACK, 0},
         {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_COOPMAT, Q8CONV_SUCCESS, Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_COOPMAT},
         {Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_DOT, Q8CONV_ERROR_UNSUPPORTED, Q8CONV_KERNEL_AUTO, 0},
@@ -451,6 +498,7 @@ int main(void)
     test_refusals();
     test_split_k();
     test_kernel_table();
+    test_auto_rule();
     test_matrix_plan();
     test_matrix_pays();
     return test_finish("test_picker");

@@ -377,6 +377,17 @@ q8conv_context *test_context_with(q8conv_context_desc desc)
     return ctx;
 }
 
+q8conv_kernel test_auto_kernel(const q8conv_context_info *info, bool dot_used)
+{
+    if (info->cooperative_matrix_used)
+        return Q8CONV_KERNEL_COOPMAT;
+    if (dot_used && info->dot_signed_accelerated)
+        return Q8CONV_KERNEL_DOT;
+    if (dot_used && info->dot_mixed_accelerated)
+        return Q8CONV_KERNEL_DOT_MIXED;
+    return Q8CONV_KERNEL_FALLBACK;
+}
+
 void test_check_validation(const q8conv_context *ctx)
 {
     q8conv_context_info info;

@@ -104,6 +104,10 @@ extern int test_failures;
 q8conv_context *test_context(uint32_t flags);
 /* The same from a whole descriptor (a wait mode, say); messages are printed unless it names a callback. */
 q8conv_context *test_context_with(q8conv_context_desc desc);
+/* What AUTO must be on a context, by the rule of include/q8conv.h, written out from its info (an
+ * independent statement of the rule; the library's is src/kernels.c). `dot_used`: the context may
+ * use the dot product (false with FORCE_FALLBACK or where the feature is not enabled). */
+q8conv_kernel test_auto_kernel(const q8conv_context_info *info, bool dot_used);
 /* Fails the test if the validation layer reported anything on ctx. */
 void test_check_validation(const q8conv_context *ctx);
 /* Prints the summary line and returns the process exit code. */
