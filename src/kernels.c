@@ -25,6 +25,26 @@ q8conv_kernel q8conv_auto_block_kernel(uint32_t caps)
     return Q8CONV_KERNEL_FALLBACK;
 }
 
+/* Whether a dot kernel's pipeline came out worse than the plain-math one's. */
+static bool compiled_worse(const q8conv_compiled_kernel *k, const q8conv_compiled_kernel *fallback)
+{
+    if (!k || !fallback || !k->known || !fallback->known)
+        return false;
+    if (k->spills > fallback->spills)
+        return true;
+    return k->occupancy && fallback->occupancy && k->occupancy < fallback->occupancy;
+}
+
+uint32_t q8conv_auto_refine(uint32_t caps, const q8conv_compiled_kernel *dot, const q8conv_compiled_kernel *mixed,
+                            const q8conv_compiled_kernel *fallback)
+{
+    if (compiled_worse(dot, fallback))
+        caps &= ~Q8CONV_CAP_DOT_SIGNED_FAST;
+    if (compiled_worse(mixed, fallback))
+        caps &= ~Q8CONV_CAP_DOT_MIXED_FAST;
+    return caps;
+}
+
 q8conv_kernel q8conv_auto_kernel(uint32_t caps)
 {
     return (caps & Q8CONV_CAP_COOPMAT) ? Q8CONV_KERNEL_COOPMAT : q8conv_auto_block_kernel(caps);

@@ -126,6 +126,19 @@ q8conv_kernel q8conv_auto_kernel(uint32_t caps);
  * Evidence from the driver's compiler (pipeline statistics) refines it by clearing a candidate's
  * *_FAST bit before the call, never by setting one. */
 q8conv_kernel q8conv_auto_block_kernel(uint32_t caps);
+/* What a driver's compiler made of one block kernel's pipeline (VK_KHR_pipeline_executable_properties),
+ * the evidence that refines AUTO's rule where the driver reports it. */
+typedef struct q8conv_compiled_kernel {
+    bool known;         /* the driver reported statistics for this pipeline */
+    uint32_t spills;    /* registers spilled, of every kind the driver counts */
+    uint32_t occupancy; /* subgroups (waves) per SIMD; 0 where the driver does not say */
+} q8conv_compiled_kernel;
+/* caps with the *_FAST bit of DOT (dot) and DOT_MIXED (mixed) cleared where the compiler made that
+ * kernel worse than FALLBACK (fallback), as issue 16 saw emulated dot products do: it spills where
+ * FALLBACK does not, or reaches fewer subgroups per SIMD. Only what both pipelines report is
+ * compared, so unknown figures change nothing; a bit is never set. */
+uint32_t q8conv_auto_refine(uint32_t caps, const q8conv_compiled_kernel *dot, const q8conv_compiled_kernel *mixed,
+                            const q8conv_compiled_kernel *fallback);
 /* Whether a line's kernel reads the activations as unsigned bytes (its defines hold MIXED=1). */
 bool q8conv_line_reads_unsigned(uint32_t line);
 /* The line that runs `asked` on a device with capabilities `caps`: for AUTO the first line of

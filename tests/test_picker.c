@@ -343,6 +343,33 @@ static void test_auto_rule(void)
     CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST) ==
               Q8CONV_KERNEL_DOT,
           "both");
+    /* Compiler evidence refines the rule: issue 16's figures (2026-12-02). GFX9: DOT 64 VGPRs / 4
+     * waves against FALLBACK's 48 / 5 -> not DOT even if a driver called it accelerated; Mali-G610:
+     * DOT spills 2 where FALLBACK spills none; GFX10.3: DOT 40 / 24 against 48 / 20 -> DOT stays;
+     * Adreno 740: DOT_MIXED 13 regs / 14 waves against 19 / 10 -> stays. Unknown figures (NVIDIA
+     * reports no occupancy; a driver without the extension nothing) change nothing. */
+    const uint32_t both = Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST;
+    const q8conv_compiled_kernel gfx9_dot = {true, 0, 4}, gfx9_fallback = {true, 0, 5};
+    const q8conv_compiled_kernel mali_dot = {true, 2, 0}, mali_fallback = {true, 0, 0};
+    const q8conv_compiled_kernel gfx103_dot = {true, 0, 24}, gfx103_fallback = {true, 0, 20};
+    const q8conv_compiled_kernel a740_mixed = {true, 0, 14}, a740_fallback = {true, 0, 10};
+    const q8conv_compiled_kernel unknown = {false, 99, 1}, nv = {true, 0, 0};
+    CHECK(q8conv_auto_refine(both, &gfx9_dot, NULL, &gfx9_fallback) == (both & ~Q8CONV_CAP_DOT_SIGNED_FAST),
+          "GFX9 figures drop DOT");
+    CHECK(q8conv_auto_kernel(q8conv_auto_refine(both, &gfx9_dot, &gfx9_dot, &gfx9_fallback)) == Q8CONV_KERNEL_FALLBACK,
+          "GFX9 figures for both -> FALLBACK");
+    CHECK(q8conv_auto_refine(both, &mali_dot, NULL, &mali_fallback) == (both & ~Q8CONV_CAP_DOT_SIGNED_FAST),
+          "Mali spills drop DOT");
+    CHECK(q8conv_auto_refine(both, &gfx103_dot, NULL, &gfx103_fallback) == both, "GFX10.3 keeps DOT");
+    CHECK(q8conv_auto_refine(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_MIXED_FAST, NULL, &a740_mixed, &a740_fallback) ==
+              (Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_MIXED_FAST),
+          "Adreno keeps DOT_MIXED");
+    CHECK(q8conv_auto_refine(both, &unknown, &unknown, &gfx9_fallback) == both &&
+              q8conv_auto_refine(both, &gfx9_dot, &gfx9_dot, &unknown) == both && q8conv_auto_refine(both, &nv, &nv, &nv) == both &&
+              q8conv_auto_refine(both, NULL, NULL, NULL) == both,
+          "unknown figures change nothing");
+    CHECK(q8conv_auto_refine(Q8CONV_CAP_DOT, &gfx103_fallback, &gfx103_fallback, &gfx9_dot) == Q8CONV_CAP_DOT,
+          "a refinement never sets a bit");
     /* Only the DOT_MIXED lines read unsigned activations. */
     for (uint32_t i = 0; i < Q8CONV_KERNEL_LINE_COUNT; i++)
         CHECK(q8conv_line_reads_unsigned(i) == (q8conv_kernel_lines[i].kernel == Q8CONV_KERNEL_DOT_MIXED),
