@@ -117,8 +117,8 @@ typedef enum q8conv_activation {
  *  Why (issue 16's compiler figures, 2026-12-02, 4W4C, local size 64, float bias): where the
  *  dot product is emulated the DOT kernel costs more than plain math (AMD GFX9 without native
  *  dot4: 64 VGPRs / 4 waves per SIMD against FALLBACK's 48 / 5; Mali-G610: 2 spills against
- *  none), and the Adreno 740's native dp4acc serves only the mixed-signedness dot (a DOT_MIXED
- *  module: 13 registers / 14 waves of 16 against DOT's 19 / 10). */
+ *  none), and the Adreno 740's native dp4acc serves only the mixed-signedness dot (as OpSUDot, a
+ *  patched DOT module: 13 registers / 14 waves of 16 against DOT's 19 / 10). */
 typedef enum q8conv_kernel {
     Q8CONV_KERNEL_AUTO = 0,     /**< The context's default, by the rule above. */
     Q8CONV_KERNEL_DOT = 1,      /**< TILE_N4 = 1 (4x4 block, 16 accumulators), packed int8 dot product. */
@@ -352,7 +352,7 @@ Q8CONV_API q8conv_status q8conv_context_get_pipeline_cache(q8conv_context *ctx, 
  *  named), whose chain is then passed as q8conv_external_device.enabled_features. */
 typedef struct q8conv_device_features {
     /** shaderIntegerDotProduct (VkPhysicalDeviceShaderIntegerDotProductFeatures or
-     *  VkPhysicalDeviceVulkan13Features): the DOT kernel. */
+     *  VkPhysicalDeviceVulkan13Features): the DOT and DOT_MIXED kernels. */
     bool integer_dot_product;
     /** cooperativeMatrix (VkPhysicalDeviceCooperativeMatrixFeaturesNV): the COOPMAT kernel, which
      *  also needs the next two. */
@@ -364,7 +364,8 @@ typedef struct q8conv_device_features {
 } q8conv_device_features;
 
 /** What a runtime must enable on its own VkDevice for libq8conv's fast paths, so that a context
- *  created on it with `external` uses the COOPMAT or DOT kernel. Call it before vkCreateDevice.
+ *  created on it with `external` can use the COOPMAT, DOT or DOT_MIXED kernel (AUTO by its rule).
+ *  Call it before vkCreateDevice.
  *  Fills the counts and, where the arrays are not NULL, up to their capacity. Creates nothing and
  *  keeps nothing; thread-safe. Nothing is required beyond Vulkan 1.1 and a compute queue: without
  *  what this asks for, the context runs the fallback kernel.

@@ -46,7 +46,7 @@ shared ivec4 partial[PARTIAL_SLOTS];
 /* 0x80808080u reads uint8 input bytes as int8 (x - 128, with the zero point shifted alike on the
  * host, src/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away.
  * The MIXED kernel reads unsigned bytes instead: 0x80808080u for int8 input (x + 128), 0 for uint8
- * (q8conv_line_input_read owns the choice). */
+ * (q8conv_input_read_for, src/requant.c, owns the choice). */
 layout(constant_id = 11) const uint INPUT_XOR = 0u;
 
 /* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the

@@ -49,8 +49,8 @@ static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc)
         return st;
     }
 
-    st = q8conv_buffer_create(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                            false, &op->params);
+    st = q8conv_buffer_create(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, false,
+                              &op->params);
     if (st == Q8CONV_SUCCESS)
         st = q8conv_upload(ctx, op->params.buffer, 0, host, total);
     q8conv_free(&ctx->allocator, host);
