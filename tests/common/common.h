@@ -78,6 +78,10 @@ void test_describe_run(const q8conv_pw_desc *desc, uint32_t n, uint32_t h, uint3
  * poison. Returns true when exact; otherwise `err` says what went wrong. */
 bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
                     uint32_t w, test_rng *r, char *err, size_t err_size);
+/* test_check_run with the given NCHW input (n*IC*h*w bytes; a uint8 tensor's cast) instead of a
+ * random one: for inputs chosen to reach an edge, such as the largest accumulators. */
+bool test_check_run_input(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
+                          uint32_t w, const int8_t *input, test_rng *r, char *err, size_t err_size);
 
 /* Creates a random small op on ctx and checks one run of it: "the context still works". */
 bool test_check_context_works(q8conv_context *ctx, test_rng *r, char *err, size_t err_size);
