@@ -14,7 +14,7 @@ const q8conv_kernel_line q8conv_kernel_lines[Q8CONV_KERNEL_LINE_COUNT] = {
  * dot product loses to the plain-math kernel: on AMD GFX9 (no native dot4) the DOT kernel took 64
  * VGPRs / 4 waves per SIMD against FALLBACK's 48 / 5, and on Mali-G610 it spilled (2:32) where
  * FALLBACK did not; on the Adreno 740, whose native dp4acc serves only the mixed-signedness dot,
- * a DOT_MIXED module took 13 registers / 14 waves against DOT's 19 / 10. The device's
+ * a DOT module patched to OpSUDot took 13 registers / 14 waves against DOT's 19 / 10. The device's
  * ...Accelerated properties are the evidence every driver gives for that difference. */
 q8conv_kernel q8conv_auto_block_kernel(uint32_t caps)
 {
