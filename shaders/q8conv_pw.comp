@@ -49,6 +49,23 @@ shared ivec4 partial[PARTIAL_SLOTS];
  * (q8conv_input_read_for, src/requant.c, owns the choice). */
 layout(constant_id = 11) const uint INPUT_XOR = 0u;
 
+/* Stage ablations, for the bench only (tuning builds set it through src/tune.h; a release build
+ * never sets constant_id 13, so it stays 0 and every ABLATE branch below folds away). Each level
+ * leaves one stage out so that the time it saves can be measured; the output is wrong by design
+ * and is never checked:
+ *   0 the real kernel
+ *   1 no K loop, so no input or weight loads and no products: the accumulators start from values
+ *     of the invocation id (so the epilogue cannot be folded into constants), the epilogue and the
+ *     stores run as usual; what remains is the dispatch, the addressing, the channel-param loads,
+ *     the split-K reduction where there is one, the requantization and the stores
+ *   2 no epilogue: the K loop, then the low byte of each raw accumulator is stored, with no
+ *     channel-param loads and no requantization
+ *   3 no stores: the K loop and the epilogue, then a store only where qmin > qmax, which the host
+ *     never sets (q8conv_compute_requant) but the compiler cannot know, so no work is removed
+ * The matrix kernel numbers the same levels alike (and adds 4 and 5); levels a kernel does not
+ * know run it as 0. */
+layout(constant_id = 13) const uint ABLATE = 0u;
+
 /* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the
  * saturating OpSDotAccSat (1) or OpSDot plus an add (0). */
 #ifndef UNROLL_K
@@ -152,6 +169,26 @@ void dot_block(inout ivec4 acc[4], uvec4 x, uvec4 wt)
     }
 }
 
+/* Stores one output block's words (4 widths of 4 channels): words wholly inside the width
+ * padding are not written. */
+void store_block(uint out_row, uint wb, uint w0, uint oc4, uvec4 words)
+{
+#if OUT_4W4C
+    const uint out_idx = (out_row * pc.W4 + wb) * pc.C4_out + oc4;
+    if (w0 + 4u <= pc.W) {
+        out_blocks[out_idx] = words;
+    } else {
+        [[unroll]] for (int j = 0; j < 4; ++j)
+            if (w0 + uint(j) < pc.W)
+                out_blocks[out_idx][j] = words[j];
+    }
+#else
+    [[unroll]] for (int j = 0; j < 4; ++j)
+        if (w0 + uint(j) < pc.W)
+            out_words[(out_row * pc.W + w0 + uint(j)) * pc.C4_out + oc4] = words[j];
+#endif
+}
+
 void main()
 {
     uvec3 gid = gl_GlobalInvocationID + pc.base;
@@ -196,6 +233,14 @@ void main()
         in_idx[j] = (in_row * pc.W + min(w0 + uint(j), pc.W - 1u)) * pc.C4_in;
 #endif
 
+    if (ABLATE == 1u) {
+        /* ABLATE 1: no K loop (see ABLATE above). */
+        [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+            [[unroll]] for (int j = 0; j < 4; ++j)
+                acc[t][j] = ivec4(gid.x * 4u + uint(t), gid.y + uint(j), gid.z, k_begin);
+        k_end = k_begin;
+    }
+
     /* K steps are taken UNROLL_K at a time with every load issued before the dot products, so a
      * thread keeps several loads in flight: shapes with few pixels and many input channels
      * (7x7x960) have too few threads to hide memory latency any other way. */
@@ -239,6 +284,20 @@ void main()
                     acc[t][j] += partial[((s * gl_WorkGroupSize.x + lane) * uint(TILE_N4) + uint(t)) * 4u + uint(j)];
     }
 
+    if (ABLATE == 2u) {
+        /* ABLATE 2: no epilogue (see ABLATE above). */
+        [[unroll]] for (int t = 0; t < TILE_N4; ++t) {
+            if (oc4[t] >= pc.C4_out)
+                break;
+            uvec4 raw;
+            [[unroll]] for (int j = 0; j < 4; ++j)
+                raw[j] = (uint(acc[t][j].x) & 0xFFu) | ((uint(acc[t][j].y) & 0xFFu) << 8) |
+                         ((uint(acc[t][j].z) & 0xFFu) << 16) | (uint(acc[t][j].w) << 24);
+            store_block(out_row, gid.y, w0, oc4[t], raw);
+        }
+        return;
+    }
+
     [[unroll]] for (int t = 0; t < TILE_N4; ++t) {
         if (oc4[t] >= pc.C4_out)
             break;
@@ -257,20 +316,10 @@ void main()
                               (requant_byte(acc[t][j].w, ch[3], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24);
             words[j] = word & keep;
         }
-#if OUT_4W4C
-        const uint out_idx = (out_row * pc.W4 + gid.y) * pc.C4_out + oc4[t];
-        if (w0 + 4u <= pc.W) {
-            out_blocks[out_idx] = words;
-        } else {
-            /* Words wholly inside the width padding are not written. */
-            [[unroll]] for (int j = 0; j < 4; ++j)
-                if (w0 + uint(j) < pc.W)
-                    out_blocks[out_idx][j] = words[j];
+        if (ABLATE == 3u && !(pc.qmin > pc.qmax)) {
+            /* ABLATE 3: no stores (see ABLATE above). */
+            continue;
         }
-#else
-        [[unroll]] for (int j = 0; j < 4; ++j)
-            if (w0 + uint(j) < pc.W)
-                out_words[(out_row * pc.W + w0 + uint(j)) * pc.C4_out + oc4[t]] = words[j];
-#endif
+        store_block(out_row, gid.y, w0, oc4[t], words);
     }
 }

@@ -44,6 +44,16 @@ layout(constant_id = 11) const uint INPUT_XOR = 0u;
 /* Shared-memory stages of the K loop: 2 (double-buffered, one barrier per step) or 1 (the next
  * step waits in registers; two barriers per step, half the shared memory for a deeper BK). */
 layout(constant_id = 12) const uint STAGES = 2u;
+/* Stage ablations, for the bench's tuning builds only (release builds never set it, and 0 folds
+ * every branch below away). Ablated runs give wrong bytes by design:
+ *   1 no K loop (accumulators start from the workgroup id), 2 no requantization (raw low bytes
+ *   stored), 3 no stores (the work is kept by a store no run takes), 4 products only (the first
+ *   stage is staged once, then the K loop runs its products and barriers without global loads),
+ *   5 loads and staging only (no products). */
+#ifndef Q8CONV_ABLATE_DEFAULT
+#define Q8CONV_ABLATE_DEFAULT 0
+#endif
+layout(constant_id = 13) const uint ABLATE = Q8CONV_ABLATE_DEFAULT;
 
 #include "requant.glsl"
 
@@ -140,12 +150,19 @@ void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, 
         uvec4 words;
         [[unroll]] for (uint r = 0u; r < 4u; ++r) {
             const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
+            if (ABLATE == 2u) {
+                words[r] = (smem[o] & 0xFFu) | ((smem[o + 1u] & 0xFFu) << 8) | ((smem[o + 2u] & 0xFFu) << 16) |
+                           (smem[o + 3u] << 24);
+                continue;
+            }
             words[r] = (requant_byte(int(smem[o]), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
                         (requant_byte(int(smem[o + 1u]), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
                         (requant_byte(int(smem[o + 2u]), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
                         (requant_byte(int(smem[o + 3u]), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
                        keep;
         }
+        if (ABLATE == 3u && pc.x_tiles != 0xFFFFFFFFu)
+            continue;
 #if OUT_4W4C
         /* p and Wp are multiples of 4: the block's pixels share one row. Words wholly in the width
          * padding are not written. */
@@ -294,7 +311,7 @@ void main()
     icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N> acc[TM][TN];
     [[unroll]] for (uint i = 0u; i < TM; ++i)
         [[unroll]] for (uint j = 0u; j < TN; ++j)
-            acc[i][j] = icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N>(0);
+            acc[i][j] = icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N>(ABLATE == 1u ? int(gl_WorkGroupID.x) : 0);
 
     /* The K loop: step s computes from its stage while its successor's loads are in flight, then
      * parks them in the other stage (STAGES 2: every subgroup finished reading it before the
@@ -302,9 +319,9 @@ void main()
     LOAD_TILE(0u)
     STORE_TILE(0u)
     barrier();
-    for (uint s = 0u; s < k_steps; ++s) {
-        const uint buf = STAGES == 2u ? (s & 1u) : 0u;
-        const bool more = s + 1u < k_steps;
+    for (uint s = 0u; s < (ABLATE == 1u ? 0u : k_steps); ++s) {
+        const uint buf = STAGES == 2u && ABLATE != 4u ? (s & 1u) : 0u;
+        const bool more = s + 1u < k_steps && ABLATE != 4u;
         if (more)
             LOAD_TILE(s + 1u)
         [[unroll]] for (uint kk = 0u; kk < BK / uint(Q8CONV_CM_K); ++kk) {
@@ -318,9 +335,10 @@ void main()
                 coopMatLoadNV(b[j], smem,
                               (B_BASE(buf) + (sg_n * SG_N + j * uint(Q8CONV_CM_N)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)),
                               STRIDE, true);
-            [[unroll]] for (uint i = 0u; i < TM; ++i)
-                [[unroll]] for (uint j = 0u; j < TN; ++j)
-                    acc[i][j] = coopMatMulAddNV(a[i], b[j], acc[i][j]);
+            if (ABLATE != 5u)
+                [[unroll]] for (uint i = 0u; i < TM; ++i)
+                    [[unroll]] for (uint j = 0u; j < TN; ++j)
+                        acc[i][j] = coopMatMulAddNV(a[i], b[j], acc[i][j]);
         }
         /* One stage: every subgroup must be done reading it before it is overwritten. */
         if (STAGES == 1u)

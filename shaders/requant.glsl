@@ -7,19 +7,38 @@
  * binary32 operation in the specified order; `precise` forbids fusing the multiply and the add.
  * Returns the output byte: qmin and qmax bound q to the output type's range, int8 or uint8, whose
  * value the low byte of int(q) then is. */
+/* The conversions are done with float additions, not conversion instructions: on NVIDIA's GPUs
+ * (Hopper included) int <-> float conversions and roundEven run at an eighth of the rate of a float
+ * add, and three of them per output element made the requantization the largest part of the
+ * matrix kernel's epilogue (bench/RESULTS.md: the stage ablations). The results are the same bits:
+ *  - float(d) for -2^22 <= d < 2^22: the float whose bits are those of 1.5 * 2^23 plus d is
+ *    exactly 1.5 * 2^23 + d (the mantissa absorbs d without a carry), and subtracting 1.5 * 2^23 is
+ *    exact. Other d take the conversion instruction (a branch no random data reaches).
+ *  - roundEven(x): t = x + 1.5 * 2^23 is rounded to an integer by the add itself (round to nearest
+ *    even; the ulp there is 1 and 1.5 * 2^23 is even, so the tie goes to the even integer) and
+ *    equals roundEven(x) + 1.5 * 2^23 for |x| < 2^22. For |x| >= 2^22 it is still at or beyond
+ *    the clamp bounds on the same side, so the clamped result is the same.
+ *  - clamp(r + z_y, qmin, qmax) is done on t + z_y against bounds moved by 1.5 * 2^23 (all exact
+ *    integer-valued adds), and the low byte of int(q) is the low byte of that float's bits: its
+ *    mantissa is 2^22 + q, and 2^22 has a zero low byte.
+ * `precise` keeps every add and multiply a separate correctly rounded operation, in this order. */
+const float Q8CONV_RNE_SHIFT = 12582912.0; /* 1.5 * 2^23 */
+
 uint requant_byte(int acc, uvec4 ch, float inv_y, float z_y, float qmin, float qmax)
 {
+    const int d = acc - int(ch.x);
     precise float v;
-    precise float r;
-    if (BIAS_MODE == 2) {
-        v = float(acc - int(ch.x)) * uintBitsToFloat(ch.y);
-        r = roundEven(v);
-    } else {
-        v = float(acc - int(ch.x)) * uintBitsToFloat(ch.y);
-        if (BIAS_MODE == 1)
-            v = v + uintBitsToFloat(ch.z);
-        r = roundEven(v * inv_y);
-    }
-    precise float q = clamp(r + z_y, qmin, qmax);
-    return uint(int(q)) & 0xFFu;
+    [[dont_flatten]] if (uint(d + 0x400000) < 0x800000u)
+        v = intBitsToFloat(d + 0x4B400000) - Q8CONV_RNE_SHIFT;
+    else
+        v = float(d);
+    precise float x = v * uintBitsToFloat(ch.y);
+    if (BIAS_MODE == 1)
+        x = x + uintBitsToFloat(ch.z);
+    if (BIAS_MODE != 2)
+        x = x * inv_y;
+    precise float t = x + Q8CONV_RNE_SHIFT;
+    precise float u = t + z_y;
+    precise float q = clamp(u, Q8CONV_RNE_SHIFT + qmin, Q8CONV_RNE_SHIFT + qmax);
+    return floatBitsToUint(q) & 0xFFu;
 }

@@ -233,6 +233,29 @@ uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t)
     return 4u * (stage > epi ? stage : epi) + 16u * t->bn;
 }
 
+const char *q8conv_matrix_tile_unfit(const q8conv_matrix_tile *t, uint32_t subgroup_size, const uint32_t max_local[3],
+                                     uint32_t max_invocations, uint32_t max_shared_bytes)
+{
+    if (t->sg_m == 0 || t->sg_n == 0 || t->sg_m % Q8CONV_CM_M || t->sg_n % Q8CONV_CM_N)
+        return "SG_M and SG_N must be multiples of the 16x16 matrix";
+    if (t->bm == 0 || t->bn == 0 || t->bm % t->sg_m || t->bn % t->sg_n)
+        return "BM and BN must be multiples of SG_M and SG_N";
+    /* The repacked weights are zero-padded along K to Q8CONV_CM_WEIGHT_K_ALIGN bytes only. */
+    if (t->bk == 0 || t->bk % Q8CONV_CM_K || Q8CONV_CM_WEIGHT_K_ALIGN % t->bk)
+        return "BK must be a multiple of 32 that divides 128";
+    if (t->stages != 1 && t->stages != 2)
+        return "STAGES must be 1 or 2";
+    /* Bounds the products below (a workgroup of 2^16 matrices is far past any device). */
+    if (t->bm / t->sg_m > 256u || t->bn / t->sg_n > 256u || t->bm > 65536u || t->bn > 65536u || t->bk > 65536u)
+        return "tile too large";
+    const uint64_t invocations = (uint64_t)q8conv_matrix_tile_subgroups(t) * subgroup_size;
+    if (invocations > max_local[0] || invocations > max_invocations)
+        return "more invocations per workgroup than the device allows";
+    if (q8conv_matrix_tile_shared_bytes(t) > max_shared_bytes)
+        return "more shared memory than the device allows";
+    return NULL;
+}
+
 /* From the chained times of every MobileNetV2 layer and the extra shapes on the H100
  * (bench/RESULTS.md): the matrix kernel wins once a run has about 2^15 outputs (pixels x
  * channels) to spread over its tiles, unless IC x OC is so small (IC 16 to 48 with few output
@@ -267,9 +290,8 @@ q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgro
     uint64_t best_groups = 0;
     for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++) {
         const q8conv_matrix_tile *t = &q8conv_matrix_tiles[i];
-        const uint64_t invocations = (uint64_t)q8conv_matrix_tile_subgroups(t) * subgroup_size;
-        if (invocations > max_local[0] || invocations > max_invocations ||
-            q8conv_matrix_tile_shared_bytes(t) > max_shared_bytes || (t->bn > widest && t->bn > narrowest))
+        if (q8conv_matrix_tile_unfit(t, subgroup_size, max_local, max_invocations, max_shared_bytes) ||
+            (t->bn > widest && t->bn > narrowest))
             continue;
         const uint64_t groups = (uint64_t)div_up_safe(pixels, t->bm) * div_up_safe(channels, t->bn);
         if (best < 0 || (best_groups < MATRIX_TARGET_GROUPS && groups > best_groups)) {
@@ -279,9 +301,23 @@ q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgro
     }
     if (best < 0)
         return Q8CONV_ERROR_UNSUPPORTED;
+    return pick_matrix_plan_tile(pixels, c4_out, subgroup_size, max_count, &q8conv_matrix_tiles[best], plan);
+}
+
+q8conv_status pick_matrix_plan_tile(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size,
+                                    const uint32_t max_count[3], const q8conv_matrix_tile *tile,
+                                    q8conv_dispatch_plan *plan)
+{
+    if (!plan || !max_count || !tile || pixels == 0 || c4_out == 0 || subgroup_size == 0 || tile->bm == 0 ||
+        tile->bn == 0 || tile->sg_m == 0 || tile->sg_n == 0)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    for (int i = 0; i < 3; i++)
+        if (max_count[i] == 0)
+            return Q8CONV_ERROR_INVALID_ARGUMENT;
+    const uint32_t channels = c4_out > 0x3FFFFFFFu ? 0xFFFFFFFFu : c4_out * 4u;
     q8conv_dispatch_plan p;
     memset(&p, 0, sizeof(p));
-    p.tile = q8conv_matrix_tiles[best];
+    p.tile = *tile;
     p.global[0] = div_up_safe(channels, p.tile.bn);
     p.global[1] = div_up_safe(pixels, p.tile.bm);
     p.global[2] = 1;

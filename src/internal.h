@@ -133,6 +133,9 @@ typedef struct q8conv_pipeline_key {
     uint32_t tile[6];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages */
     uint32_t subgroup_size; /* cooperative-matrix kernel */
     uint32_t input_xor;     /* q8conv_input_read.xor_word */
+#ifdef Q8CONV_TUNING
+    uint32_t ablate;        /* src/tune.h: ABLATE, constant_id 13; release builds always run 0 */
+#endif
 } q8conv_pipeline_key;
 
 /* A compute pipeline for one key, created when an op first needs it and destroyed when the last
@@ -253,6 +256,12 @@ struct q8conv_context {
     bool use_dot;
     uint32_t caps;   /* Q8CONV_CAP_* the context may use (src/pure.h) */
     bool tune_stats; /* tuning builds: VK_KHR_pipeline_executable_properties is enabled */
+#ifdef Q8CONV_TUNING
+    /* src/tune.c: the stage ablation and forced matrix tile of the pipelines recorded next. */
+    uint32_t tune_ablate;
+    bool tune_tile_forced;
+    q8conv_matrix_tile tune_tile;
+#endif
     atomic_bool lost;
 
     /* pipeline_cache.c */

@@ -214,6 +214,12 @@ extern const q8conv_matrix_tile q8conv_matrix_tiles[Q8CONV_CM_TILE_COUNT];
 /* Subgroups of a tile's workgroup, and the shared memory its pipeline declares. */
 uint32_t q8conv_matrix_tile_subgroups(const q8conv_matrix_tile *t);
 uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t);
+/* Why a tile cannot run on a device (a static sentence), or NULL when it can: SG_M and SG_N
+ * multiples of Q8CONV_CM_M/N, BM and BN multiples of them, BK a multiple of Q8CONV_CM_K dividing
+ * Q8CONV_CM_WEIGHT_K_ALIGN, 1 or 2 stages, subgroups * subgroup_size within the workgroup limits,
+ * q8conv_matrix_tile_shared_bytes within max_shared_bytes. */
+const char *q8conv_matrix_tile_unfit(const q8conv_matrix_tile *t, uint32_t subgroup_size, const uint32_t max_local[3],
+                                     uint32_t max_invocations, uint32_t max_shared_bytes);
 /* The plan of the cooperative-matrix kernel for `pixels` output pixels (rows * the padded width
  * the kernel counts in) and c4_out channel blocks: a tile from the menu that the device's limits
  * allow (workgroup size = subgroups * subgroup_size, shared memory), then the grid of workgroups
@@ -223,6 +229,13 @@ uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t);
 q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
                                const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,
                                q8conv_dispatch_plan *plan);
+/* The same grid for a given tile (pick_matrix_plan's last step; tuning builds force a tile with it).
+ * The tile is not checked against the device: q8conv_matrix_tile_unfit does that.
+ * @retval Q8CONV_ERROR_INVALID_ARGUMENT a zero or NULL input
+ * @retval Q8CONV_ERROR_UNSUPPORTED more than Q8CONV_MAX_DISPATCHES */
+q8conv_status pick_matrix_plan_tile(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size,
+                                    const uint32_t max_count[3], const q8conv_matrix_tile *tile,
+                                    q8conv_dispatch_plan *plan);
 
 #ifdef __cplusplus
 }

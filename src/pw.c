@@ -183,20 +183,24 @@ static uint32_t matrix_row_pixels(const q8conv_pw *op, uint32_t w, uint32_t w4)
 #ifdef Q8CONV_TUNING
 #include <stdio.h>
 #include <stdlib.h>
-/* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): Q8CONV_TUNE_CM_TILE="BM,BN,SG_M,SG_N,BK,STAGES"
- * replaces the picker's cooperative-matrix tile, so that tiles can be timed without a rebuild. */
-static void tune_matrix_tile(q8conv_dispatch_plan *plan, uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size)
+/* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): the tile q8conv_tune_set_matrix_tile
+ * forced, else Q8CONV_TUNE_CM_TILE="BM,BN,SG_M,SG_N,BK,STAGES" from the environment (when the
+ * device can run it), replaces the picker's, so that tiles can be timed without a rebuild. NULL:
+ * the picker's choice stands. */
+static const q8conv_matrix_tile *tune_matrix_tile(const q8conv_context *ctx, q8conv_matrix_tile *env_tile)
 {
+    if (ctx->tune_tile_forced)
+        return &ctx->tune_tile;
     const char *v = getenv("Q8CONV_TUNE_CM_TILE");
-    q8conv_matrix_tile t;
-    if (!v || sscanf(v, "%u,%u,%u,%u,%u,%u", &t.bm, &t.bn, &t.sg_m, &t.sg_n, &t.bk, &t.stages) != 6)
-        return;
-    plan->tile = t;
-    plan->global[0] = q8conv_div_up(c4_out * 4u, t.bn);
-    plan->global[1] = q8conv_div_up(pixels, t.bm);
-    plan->local[0] = q8conv_matrix_tile_subgroups(&t) * subgroup_size;
-    plan->count = 1;
-    plan->dispatches[0] = (q8conv_dispatch){.groups = {plan->global[0], plan->global[1], 1}, .base = {0, 0, 0}};
+    q8conv_matrix_tile *t = env_tile;
+    if (!v || sscanf(v, "%u,%u,%u,%u,%u,%u", &t->bm, &t->bn, &t->sg_m, &t->sg_n, &t->bk, &t->stages) != 6)
+        return NULL;
+    /* A tile the shader or the device cannot run is ignored, as q8conv_tune_set_matrix_tile refuses it. */
+    const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
+    return q8conv_matrix_tile_unfit(t, ctx->info.subgroup_size, lim->maxComputeWorkGroupSize,
+                                    lim->maxComputeWorkGroupInvocations, lim->maxComputeSharedMemorySize)
+               ? NULL
+               : t;
 }
 #endif
 
@@ -220,8 +224,11 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                     lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations,
                                     lim->maxComputeSharedMemorySize, &pp->plan);
 #ifdef Q8CONV_TUNING
-        if (st == Q8CONV_SUCCESS)
-            tune_matrix_tile(&pp->plan, (uint32_t)pixels, op->c4_out, ctx->info.subgroup_size);
+        q8conv_matrix_tile env_tile;
+        const q8conv_matrix_tile *forced = tune_matrix_tile(ctx, &env_tile);
+        if (st == Q8CONV_SUCCESS && forced)
+            st = pick_matrix_plan_tile((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size,
+                                       lim->maxComputeWorkGroupCount, forced, &pp->plan);
 #endif
     } else {
         st = pick_dispatch_plan_k(op->c4_out, w4, rows, op->c4_in, line->tile_n4, lim->maxComputeWorkGroupCount,
@@ -236,7 +243,11 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                          .tile = {pp->plan.tile.bm, pp->plan.tile.bn, pp->plan.tile.sg_m,
                                                   pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages},
                                          .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u,
-                                         .input_xor = var->input.xor_word};
+                                         .input_xor = var->input.xor_word,
+#ifdef Q8CONV_TUNING
+                                         .ablate = ctx->tune_ablate
+#endif
+        };
         st = q8conv_ctx_get_pipeline(op->ctx, &key, &op->pipelines, &pp->pipeline);
     }
     pp->rows = rows;

@@ -105,6 +105,39 @@ static void suite_shapes(q8conv_context *ctx)
 }
 
 /* Every bias mode x activation x kernel, with edge zero points, on a shape with partial blocks. */
+/* Round-half-to-even under load: s_x = 1, every s_w = 0.5 and s_y = 1 make eff (and eff / s_y) exactly
+ * 0.5, so every odd accumulator requantizes from a tie, and small weights keep most outputs inside
+ * the clamp bounds. Float biases are whole or half steps, so they keep the ties. The kernels do
+ * their rounding with float adds rather than roundEven (shaders/requant.glsl): this is the case
+ * that tells the two apart. Every kernel, bias mode and layout pair; zero points drawn. */
+static void suite_ties(q8conv_context *ctx)
+{
+    for (int b = 0; b < 3; ++b)
+        for (int l = 0; l < 4; ++l)
+            for (size_t k = 0; k < KERNEL_COUNT; ++k) {
+                test_op t;
+                test_rng *r = test_process_rng();
+                const uint32_t ic = 1u + test_range(0, 11), oc = 1u + test_range(0, 9);
+                test_op_random(&t, r,
+                               &(test_op_params){.ic = ic, .oc = oc, .bias = (q8conv_bias_mode)b,
+                                                 .input_layout = (q8conv_layout)(l >> 1),
+                                                 .output_layout = (q8conv_layout)(l & 1), .kernel = kernels[k]});
+                t.desc.input_scale = 1.0f;
+                t.desc.output_scale = 1.0f;
+                for (uint32_t o = 0; o < oc; ++o) {
+                    t.scales[o] = 0.5f;
+                    if (b == Q8CONV_BIAS_FLOAT)
+                        ((float *)t.bias)[o] = 0.5f * (float)((int)test_range(0, 40) - 20);
+                    else if (b == Q8CONV_BIAS_INT32)
+                        ((int32_t *)t.bias)[o] = (int32_t)test_range(0, 400) - 200;
+                }
+                for (uint32_t i = 0; i < ic * oc; ++i)
+                    t.weights[i] = (int8_t)((int)test_range(0, 2) - 1);
+                run_op(ctx, &t, 1, 3, 9, NULL);
+                test_op_free(&t);
+            }
+}
+
 static void suite_modes(q8conv_context *ctx)
 {
     static const int32_t zps[][2] = {{-128, -128}, {127, 127}, {-128, 127}, {127, -128}, {0, 0}, {5, -3}};
@@ -409,6 +442,7 @@ int main(int argc, char **argv)
         suite_shapes(ctx);
     else if (!strcmp(suite, "modes")) {
         suite_modes(ctx);
+        suite_ties(ctx);
         suite_flush_guard(ctx);
         suite_extremes(ctx);
     }

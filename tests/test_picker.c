@@ -445,7 +445,38 @@ static void test_matrix_plan(void)
         CHECK(q8conv_matrix_tile_shared_bytes(t) <= 48u * 1024u, "tile %d uses %u bytes of shared memory", i,
               q8conv_matrix_tile_shared_bytes(t));
     }
+    /* Every menu tile passes the check a forced tile (tuning builds) must pass; each broken rule is
+     * named, and the device's limits are its own. */
+    for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++)
+        CHECK(q8conv_matrix_tile_unfit(&q8conv_matrix_tiles[i], 32, big_local, 1024, 49152) == NULL, "menu tile %d", i);
+    const q8conv_matrix_tile ok = {128, 128, 64, 32, 64, 2};
+    const struct {
+        q8conv_matrix_tile t;
+        uint32_t max_invocations, max_shared;
+        const char *what;
+    } unfit[] = {
+        {{128, 128, 24, 32, 64, 2}, 1024, 49152, "SG_M not a multiple of 16"},
+        {{128, 120, 64, 40, 64, 2}, 1024, 49152, "SG_N not a multiple of 16"},
+        {{96, 128, 64, 32, 64, 2}, 1024, 49152, "BM not a multiple of SG_M"},
+        {{128, 128, 64, 32, 48, 2}, 1024, 49152, "BK not a multiple of 32"},
+        {{128, 128, 64, 32, 256, 2}, 1024, 49152, "BK beyond the weights' K padding"},
+        {{128, 128, 64, 32, 64, 3}, 1024, 49152, "3 stages"},
+        {{128, 128, 64, 32, 64, 0}, 1024, 49152, "0 stages"},
+        {{128, 128, 16, 16, 64, 2}, 1024, 49152, "64 subgroups of 32"},
+        {{128, 128, 64, 32, 64, 2}, 128, 49152, "8 subgroups in 128 invocations"},
+        {{128, 128, 64, 32, 64, 2}, 1024, 16384, "shared memory"},
+        {{0, 128, 64, 32, 64, 2}, 1024, 49152, "BM 0"},
+    };
+    CHECK(q8conv_matrix_tile_unfit(&ok, 32, big_local, 1024, 49152) == NULL, "a good tile refused");
+    for (size_t i = 0; i < sizeof unfit / sizeof unfit[0]; i++)
+        CHECK(q8conv_matrix_tile_unfit(&unfit[i].t, 32, big_local, unfit[i].max_invocations, unfit[i].max_shared) != NULL,
+              "%s accepted", unfit[i].what);
     q8conv_dispatch_plan p;
+    /* A given tile gets the grid the picker would give it, and nothing else. */
+    CHECK(pick_matrix_plan_tile(1000, 50, 32, big_count, &ok, &p) == Q8CONV_SUCCESS && p.tile.bm == 128 &&
+              p.tile.bk == 64 && p.global[0] == 2 && p.global[1] == 8 && p.local[0] == 8 * 32 && p.k_split == 1,
+          "forced tile: grid %u %u local %u", p.global[0], p.global[1], p.local[0]);
+    CHECK(pick_matrix_plan_tile(1000, 50, 32, big_count, NULL, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "no tile");
     /* A big layer takes the largest tile; a small one a tile that gives more workgroups. */
     CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "big");
     CHECK(p.tile.bm == q8conv_matrix_tiles[0].bm && p.tile.bn == q8conv_matrix_tiles[0].bn, "big layer tile %ux%u",
