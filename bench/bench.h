@@ -37,6 +37,7 @@ typedef struct bench_options {
     uint64_t seed;
     int threads;         /* CPU peers' multi-threaded runs; 0 = all cores */
     int roofline, cpu, no_check;
+    int layers_only; /* --layers-only: no network, no host wall times (short tuning runs) */
     const char *json_path, *svg_path;
 } bench_options;
 

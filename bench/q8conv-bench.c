@@ -402,7 +402,7 @@ static void usage(FILE *f)
             "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,dot_mixed,legacy,fallback]\n"
             "                    [--layout 4w4c|4c1w] [--dtype s8|u8] [--reps N] [--batches N] [--warmup-ms MS]\n"
             "                    [--rotate-mb MB] [--json FILE] [--svg FILE] [--roofline] [--cpu] [--threads N]\n"
-            "                    [--no-check] [--device N] [--seed S] [--validate] [--list]\n"
+            "                    [--no-check] [--layers-only] [--device N] [--seed S] [--validate] [--list]\n"
             "\n"
             "Times libq8conv's pointwise kernels on network shapes with GPU timestamps and checks every result\n"
             "byte for byte against the CPU reference (exit 1 on a mismatch). Per shape and kernel:\n"
@@ -438,6 +438,7 @@ static void usage(FILE *f)
             "  --threads     threads of the multi-threaded CPU peer (default 0 = all cores)\n"
             "  --json FILE   write the results as JSON; --svg FILE: a chart of them\n"
             "  --no-check    skip the comparison with the CPU reference (timing only)\n"
+            "  --layers-only time the layers and their floors only: no network, no host wall times\n"
             "  --seed S      seed of the random weights and inputs\n"
             "  --device N    physical device index (default: env Q8CONV_DEVICE, else 0)\n"
             "  --validate    run under VK_LAYER_KHRONOS_validation; any error it reports fails the run\n"
@@ -684,6 +685,8 @@ int main(int argc, char **argv)
             opt.roofline = 1;
         else if (!strcmp(a, "--cpu"))
             opt.cpu = 1;
+        else if (!strcmp(a, "--layers-only"))
+            opt.layers_only = 1;
         else if (!strcmp(a, "--no-check"))
             opt.no_check = 1;
         else if (!strcmp(a, "--validate"))
@@ -870,10 +873,10 @@ int main(int argc, char **argv)
     }
     ref_cache_reset(&cache);
     rep.network_floor_us = floors_missing ? 0 : floor_sum;
-    if (!failed && measure_networks(&g, &opt, shapes, ns, kernels, nk, &rep) != 0)
+    if (!failed && !opt.layers_only && measure_networks(&g, &opt, shapes, ns, kernels, nk, &rep) != 0)
         failed = 1;
     /* Host wall time of the run paths a caller uses, beside the GPU times. */
-    if (!failed && bench_host_measure(ctx, &cdesc, have_device, &opt, shapes, ns, &rep) != 0)
+    if (!failed && !opt.layers_only && bench_host_measure(ctx, &cdesc, have_device, &opt, shapes, ns, &rep) != 0)
         failed = 1;
     bench_print_table(&rep);
     bench_print_host(&rep);

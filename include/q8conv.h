@@ -306,8 +306,10 @@ typedef struct q8conv_pw_desc {
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_context **out);
 
-/** Destroys the context and everything the library created on the device (waits for the queue
- *  to go idle first when the context owns the device). Imported handles are left alone: the
+/** Destroys the context and everything the library created on the device (waits for the device
+ *  to go idle first when the context owns the device and has submitted work: a context that never
+ *  submitted asks the device for nothing, so a failed q8conv_context_create on a device that can
+ *  compile but not run, such as RADV's null devices, is cleaned up without touching its queue). Imported handles are left alone: the
  *  instance, device and queue stay valid and usable by the caller. On an imported device the
  *  library does not wait: the caller ensures no submitted work that used the context's ops is
  *  still pending. */
@@ -517,6 +519,47 @@ Q8CONV_API q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd,
 
 /** The kernel an op resolved to (AUTO replaced by the context's default); Q8CONV_KERNEL_AUTO for NULL. */
 Q8CONV_API q8conv_kernel q8conv_pw_get_kernel(const q8conv_pw *op);
+
+/** One statistic a driver's compiler reports for a pipeline (VK_KHR_pipeline_executable_properties),
+ *  under the driver's own names: e.g. RADV's "VGPRs", "Spilled VGPRs", "Subgroups per SIMD",
+ *  "Instructions"; which ones, and what they mean, is the driver's to say. */
+typedef struct q8conv_statistic {
+    /** The driver's name of the executable (shader stage) it belongs to, e.g. "Compute Shader";
+     *  for the second and later pipeline of one recording, followed by " #2", " #3", ... */
+    char executable[64];
+    char name[64];     /**< the driver's name of the statistic (truncated to 63 bytes) */
+    double value;      /**< its value: booleans as 0 or 1, integers and floats as they are */
+} q8conv_statistic;
+
+/** The compiler statistics of the pipelines that the op's most recent recording bound: the
+ *  recording made by the last q8conv_pw_run that recorded (a run that replays its command
+ *  buffer unchanged records nothing and so changes nothing here), q8conv_pw_record, or
+ *  q8conv_sequence_finalize/run of a sequence naming the op, whichever finished last. That is
+ *  one pipeline, except where a tensor is bound in row windows (beyond maxStorageBufferRange)
+ *  whose pieces take different pipelines, or where AUTO's matrix and block kernels both ran:
+ *  then the statistics of up to four pipelines follow each other, in the order the recording
+ *  first bound them. For each pipeline, every executable in the driver's order, and for each
+ *  executable every statistic the driver reports, in its order. A logging aid for a runtime
+ *  ("what did this phone's compiler make of the kernel"): it reads what the driver kept when
+ *  the pipeline was created, compiles and runs nothing, and may be called from any thread.
+ *  The context's device must have VK_KHR_pipeline_executable_properties with
+ *  pipelineExecutableInfo enabled: the library enables it on its own device wherever the driver
+ *  offers it (pipelines are then created with VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR);
+ *  on an imported device, where the caller enabled the extension and put
+ *  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR{.pipelineExecutableInfo = VK_TRUE} in
+ *  enabled_features (q8conv_device_requirements2 does not ask for it: it is optional).
+ *  Count-then-fill, as Vulkan's queries: with out NULL, *count receives how many statistics there
+ *  are (0 before the op's first recording); otherwise capacity must be at least that many, and
+ *  *count receives how many were written.
+ *  @param out      NULL, or an array of `capacity` entries.
+ *  @param count    receives the count (NULL is INVALID_ARGUMENT).
+ *  @retval Q8CONV_SUCCESS
+ *  @retval Q8CONV_ERROR_INVALID_ARGUMENT op or count NULL, or out given with a capacity smaller than
+ *          the number of statistics (then *count is set to that number and nothing is written).
+ *  @retval Q8CONV_ERROR_UNSUPPORTED the device has no VK_KHR_pipeline_executable_properties enabled.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_VULKAN (the driver's query failed) */
+Q8CONV_API q8conv_status q8conv_pw_statistics(q8conv_pw *op, q8conv_statistic *out, uint32_t capacity,
+                                              uint32_t *count);
 
 /** Destroys the op, and the pipelines that no other live op of the context holds: a long-lived
  *  context keeps only what its live ops use (beyond a fixed base: shader modules, layouts, the

@@ -70,10 +70,23 @@ const uint A_WORDS = BM * STRIDE;
 const uint B_WORDS = BN * STRIDE;
 const uint STAGE_WORDS = STAGES * (A_WORDS + B_WORDS);
 /* The epilogue's scratch: one 16 x EPI_N strip of int32 per subgroup, in the same memory (the
- * staged tiles are dead by then). EPI_N = 32 when the subgroup has an even number of matrices
+ * staged tiles are dead by then). EPI_N = SG_N: a strip is a whole row of the subgroup's
+ * accumulator matrices, so there are TM strips (two subgroup barriers each) rather than TM * TN / 2,
+ * and each lane requantizes SG_N / 32 4 x 4 blocks per strip, independent of each other, on the
+ * same four channels in every strip (their constants are read once, see CH_FIXED). Was: 32 when
+ * the subgroup has an even number of matrices
  * across, so each lane of a 32-wide subgroup requantizes one 4 x 4 block per strip. */
-const uint EPI_N = (TN % 2u == 0u) ? 32u : 16u;
-const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_N;
+const uint EPI_N = SG_N;
+/* A strip row's stride in words: 16 bytes of padding. Unpadded, the rows of a 16 x 16 int32
+ * matrix (64 or 128 bytes apart) all start in the same bank, and each accumulator store was an
+ * 8-way bank conflict; with 4 words more, every bank takes exactly two of a store's words. */
+const uint EPI_S = EPI_N + 4u;
+/* 4 x 4 blocks per strip and per lane. */
+const uint EPI_UNITS = 4u * (EPI_N / 4u);
+const uint EPI_PER_LANE = (EPI_UNITS + SUBGROUP_SIZE - 1u) / SUBGROUP_SIZE;
+/* A lane's blocks share their channels when the subgroup size is a multiple of the blocks across. */
+const bool CH_FIXED = SUBGROUP_SIZE % (EPI_N / 4u) == 0u;
+const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_S;
 const uint SMEM_WORDS = STAGE_WORDS > EPI_WORDS ? STAGE_WORDS : EPI_WORDS;
 /* Staging and epilogue memory in 32-bit words; every matrix load starts on a 16-byte boundary
  * (STRIDE is a multiple of 4 words). 16-byte words measured no faster on the H100. */
@@ -132,12 +145,16 @@ layout(push_constant) uniform Push {
 /* Requantizes one subgroup's strip of int32 accumulators in shared memory (16 pixels from p_first,
  * EPI_N channels from the tile's channel n_first) and writes its bytes: one 4 x 4 block per lane,
  * pixels 4q..4q+3 of the strip and channels 4c..4c+3. Called by the whole subgroup. */
-void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, uint Wp, uint out_rows, uint lane)
+void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, uint Wp, uint out_rows, uint lane,
+                 uvec4 ch_lane[4])
 {
     const uint blocks_across = EPI_N / 4u;
     subgroupMemoryBarrierShared();
     subgroupBarrier();
-    for (uint u = lane; u < 4u * blocks_across; u += SUBGROUP_SIZE) {
+    [[unroll]] for (uint m = 0u; m < EPI_PER_LANE; ++m) {
+        const uint u = lane + m * SUBGROUP_SIZE;
+        if (u >= EPI_UNITS)
+            break;
         const uint q = u / blocks_across, c = u % blocks_across;
         const uint p = p_first + 4u * q;
         const uint nl = n_first + 4u * c; /* channel within the tile */
@@ -147,18 +164,21 @@ void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, 
         /* Bytes of padded output channels are 0 (SEMANTICS.md). */
         const uint live = min(pc.OC - 4u * c4, 4u);
         const uint keep = live >= 4u ? 0xFFFFFFFFu : ((1u << (8u * live)) - 1u);
+        uvec4 ch[4];
+        [[unroll]] for (uint e = 0u; e < 4u; ++e)
+            ch[e] = CH_FIXED ? ch_lane[e] : ch_sh[nl + e];
         uvec4 words;
         [[unroll]] for (uint r = 0u; r < 4u; ++r) {
-            const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
+            const uint o = scratch + (4u * q + r) * EPI_S + 4u * c;
             if (ABLATE == 2u) {
                 words[r] = (smem[o] & 0xFFu) | ((smem[o + 1u] & 0xFFu) << 8) | ((smem[o + 2u] & 0xFFu) << 16) |
                            (smem[o + 3u] << 24);
                 continue;
             }
-            words[r] = (requant_byte(int(smem[o]), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
-                        (requant_byte(int(smem[o + 1u]), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
-                        (requant_byte(int(smem[o + 2u]), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
-                        (requant_byte(int(smem[o + 3u]), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
+            words[r] = (requant_byte(int(smem[o]), ch[0], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
+                        (requant_byte(int(smem[o + 1u]), ch[1], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
+                        (requant_byte(int(smem[o + 2u]), ch[2], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
+                        (requant_byte(int(smem[o + 3u]), ch[3], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
                        keep;
         }
         if (ABLATE == 3u && pc.x_tiles != 0xFFFFFFFFu)
@@ -349,18 +369,22 @@ void main()
     }
 
     /* ---- epilogue: accumulators -> a shared strip per subgroup -> requantized bytes ---- */
-    const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_N;
-    /* A strip is EPI_N / 16 matrices wide; it is complete at its last matrix. Accumulators are
-     * only ever indexed by the loop counters i and j, which are constants once the loops are
-     * unrolled: any other index expression (j + 1, a spec-constant step) may leave a run-time
-     * index and put the accumulators in local memory (3-5x slower on the H100). */
-    const uint STRIP = EPI_N / uint(Q8CONV_CM_N);
+    const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_S;
+    /* The four channels of this lane's blocks (CH_FIXED): the same in every strip. */
+    uvec4 ch_lane[4];
+    {
+        const uint nl = sg_n * SG_N + 4u * (lane % (EPI_N / 4u));
+        [[unroll]] for (uint e = 0u; e < 4u; ++e)
+            ch_lane[e] = ch_sh[min(nl + e, BN - 1u)];
+    }
+    /* A strip is one row of the subgroup's matrices. Accumulators are only ever indexed by the loop
+     * counters i and j, which are constants once the loops are unrolled: any other index
+     * expression (j + 1, a spec-constant step) may leave a run-time index and put the accumulators
+     * in local memory (3-5x slower on the H100). */
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
-        [[unroll]] for (uint j = 0u; j < TN; ++j) {
-            coopMatStoreNV(acc[i][j], smem, (scratch + (j % STRIP) * uint(Q8CONV_CM_N)), EPI_N, false);
-            if (j % STRIP == STRIP - 1u)
-                store_strip(scratch, p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M),
-                            sg_n * SG_N + (j + 1u - STRIP) * uint(Q8CONV_CM_N), n0, p_end, Wp, out_rows, lane);
-        }
+        [[unroll]] for (uint j = 0u; j < TN; ++j)
+            coopMatStoreNV(acc[i][j], smem, (scratch + j * uint(Q8CONV_CM_N)), EPI_S, false);
+        store_strip(scratch, p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M), sg_n * SG_N, n0, p_end, Wp, out_rows, lane,
+                    ch_lane);
     }
 }

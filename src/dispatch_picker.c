@@ -222,13 +222,13 @@ uint32_t q8conv_matrix_tile_subgroups(const q8conv_matrix_tile *t)
 }
 
 /* The shader's shared memory: the larger of the A and B stages (rows of BK bytes plus 16 bytes of
- * padding, once or twice) and the epilogue's int32 strips (16 x 32, or 16 x 16 where a subgroup
- * has an odd number of matrices across), then one uvec4 of channel params per tile channel. */
+ * padding, once or twice) and the epilogue's int32 strips (16 rows of SG_N + 4 words per subgroup), then one uvec4
+ * of channel params per tile channel. */
 uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t)
 {
     const uint32_t stride = t->bk / 4u + 4u;
     const uint32_t stage = t->stages * (t->bm + t->bn) * stride;
-    const uint32_t epi_n = (t->sg_n / Q8CONV_CM_N) % 2u == 0u ? 32u : 16u;
+    const uint32_t epi_n = t->sg_n + 4u; /* EPI_S: a row of 16 x SG_N int32 and 16 bytes of padding */
     const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n;
     return 4u * (stage > epi ? stage : epi) + 16u * t->bn;
 }
@@ -269,8 +269,12 @@ bool q8conv_matrix_pays(uint64_t pixels, uint32_t ic, uint32_t oc)
 /* Workgroups that keep a large GPU busy: the largest tile that still yields this many is taken
  * (bigger tiles reuse each loaded byte more), else the tile with the most workgroups. Tiles more
  * than 32 channels wider than the layer's (padded) channels are passed over: their matrix units
- * would mostly multiply padding. Chosen from sweeps of every tile on the H100 (bench/RESULTS.md). */
-#define MATRIX_TARGET_GROUPS 256u
+ * would mostly multiply padding. From sweeps of every tile, first on the H100, then on the H200
+ * (bench/RESULTS.md, 2026-12-03): 256 workgroups made 1x128x128 128->128 take 64x64 tiles (8.7 us
+ * forced) over 128x128 (7.6) and 32x14x14 384->64 take 32x32 (7.6) over 64x64 (6.7); with 96,
+ * about 0.75 of a wave on 132 multiprocessors, both take the faster tile; of the other shapes in
+ * bench/shapes only MobileNetV2's b1_project (now 64x32) and b3_expand (now 64x64) change. */
+#define MATRIX_TARGET_GROUPS 96u
 
 q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
                                const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,

@@ -77,6 +77,8 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     if (!ctx || !desc || !out)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     q8conv_status st = q8conv_validate_pw_desc(desc);
+    if (st == Q8CONV_SUCCESS && ctx->compile_only)
+        st = Q8CONV_ERROR_UNSUPPORTED;
     if (st != Q8CONV_SUCCESS)
         return st;
     uint32_t line, alt_line = UINT32_MAX;
@@ -301,6 +303,7 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
                       .qmax = op->rq.qmax,
                       .inv_y = op->rq.inv_y};
     VkPipeline bound = VK_NULL_HANDLE;
+    q8conv_used_pipelines used = {0};
     for (uint32_t start = 0; start < rows;) {
         const uint32_t end = piece_end(in, out, start);
         const uint32_t wi = start / in->rows_per_window, wo = start / out->rows_per_window;
@@ -315,6 +318,7 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
                                             NULL);
             pc.x_tiles = q8conv_div_up(op->c4_out, q8conv_kernel_lines[var->line].tile_n4);
             bound = pp.pipeline;
+            q8conv_used_pipelines_add(&used, bound);
         }
         VkDescriptorSet sets[2] = {in->sets[wi], out->sets[wo]};
         ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx->pipeline_layout, 1, 2, sets, 0, NULL);
@@ -331,6 +335,7 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
         }
         start = end;
     }
+    q8conv_pw_note_recording(op, &used);
     return Q8CONV_SUCCESS;
 }
 
