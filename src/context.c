@@ -95,6 +95,8 @@ static q8conv_status create_context(const q8conv_context_desc *desc, bool compil
         st = q8conv_pipeline_cache_create(ctx, desc);
     if (st == Q8CONV_SUCCESS)
         st = q8conv_pipelines_create(ctx);
+    if (st == Q8CONV_SUCCESS)
+        q8conv_auto_from_statistics(ctx);
     if (st == Q8CONV_SUCCESS && !compile_only)
         st = q8conv_submit_create(ctx);
     if (st != Q8CONV_SUCCESS) {

@@ -428,6 +428,13 @@ typedef struct q8conv_kernel_pipeline {
 q8conv_status q8conv_kernel_statistics(q8conv_context *ctx, const q8conv_kernel_pipeline *p, q8conv_statistic *out,
                                        uint32_t capacity, uint32_t *count);
 
+/* AUTO's rule refined by the compiler's own figures (q8conv_auto_refine): where the driver reports
+ * pipeline statistics and a dot product is accelerated, compiles the DOT, DOT_MIXED and FALLBACK
+ * pipelines once (the pipeline cache keeps them for the next context) and clears the
+ * accelerated bit of a dot kernel the compiler made worse than FALLBACK (spills, fewer subgroups
+ * per SIMD), then re-resolves ctx->info.default_kernel. Failures change nothing. */
+void q8conv_auto_from_statistics(q8conv_context *ctx);
+
 /* ---- operator (src/pw.c) ---- */
 
 /* q8conv_pw_run's own recording of the op for one pair of tensors, replayed while the pair stays
