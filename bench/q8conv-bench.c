@@ -93,6 +93,7 @@ static const char *variant_label(q8conv_kernel k)
 {
     switch (k) {
     case Q8CONV_KERNEL_DOT: return "tile_n4=1 dot";
+    case Q8CONV_KERNEL_DOT_MIXED: return "tile_n4=1 dot_mixed";
     case Q8CONV_KERNEL_LEGACY: return "tile_n4=2 legacy";
     case Q8CONV_KERNEL_FALLBACK: return "tile_n4=1 fallback";
     case Q8CONV_KERNEL_COOPMAT: return "coopmat";
@@ -342,7 +343,7 @@ static int measure_row(bench_gpu *g, const bench_options *opt, const bench_shape
 
 static int kernel_available(const q8conv_context_info *info, q8conv_kernel k)
 {
-    return !(k == Q8CONV_KERNEL_DOT && !info->integer_dot_product_supported) &&
+    return !((k == Q8CONV_KERNEL_DOT || k == Q8CONV_KERNEL_DOT_MIXED) && !info->integer_dot_product_supported) &&
            !(k == Q8CONV_KERNEL_COOPMAT && !info->cooperative_matrix_used);
 }
 
@@ -397,7 +398,7 @@ static void list_shapes(const char *suite, const bench_shape *shapes, int ns)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,legacy,fallback]\n"
+            "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,dot_mixed,legacy,fallback]\n"
             "                    [--layout 4w4c|4c1w] [--dtype s8|u8] [--reps N] [--batches N] [--warmup-ms MS]\n"
             "                    [--rotate-mb MB] [--json FILE] [--svg FILE] [--roofline] [--cpu] [--threads N]\n"
             "                    [--no-check] [--layers-only] [--device N] [--seed S] [--validate] [--list]\n"
@@ -418,8 +419,9 @@ static void usage(FILE *f)
             "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count[,stride]]' lines ('#' starts a comment); its\n"
             "                shapes, each count times, are the network (a stride column is not used yet:\n"
             "                a stride other than 1 is ignored with a note)\n"
-            "  --variants    kernels to time (default coopmat,dot,legacy,fallback; auto: the kernel AUTO\n"
-            "                picks per shape; coopmat and dot are skipped where the device lacks them)\n"
+            "  --variants    kernels to time (default coopmat,dot,legacy,fallback; also dot_mixed; auto: the\n"
+            "                kernel AUTO picks per shape; coopmat, dot and dot_mixed are skipped where the\n"
+            "                device lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
             "  --dtype       activations: s8 (default) or u8 (uint8 in and out, U8S8, zero points + 128)\n"
             "  --reps        timed runs per batch (chained and per run) and network passes per batch,\n"
@@ -464,6 +466,8 @@ static int parse_variants(const char *s, q8conv_kernel *out)
         q8conv_kernel k;
         if (!strcmp(tok, "dot"))
             k = Q8CONV_KERNEL_DOT;
+        else if (!strcmp(tok, "dot_mixed"))
+            k = Q8CONV_KERNEL_DOT_MIXED;
         else if (!strcmp(tok, "legacy"))
             k = Q8CONV_KERNEL_LEGACY;
         else if (!strcmp(tok, "fallback"))
@@ -695,10 +699,10 @@ int main(int argc, char **argv)
         }
 #undef ARG
     }
-    q8conv_kernel kernels[5];
+    q8conv_kernel kernels[Q8CONV_KERNEL_COUNT_];
     int nk = parse_variants(variants, kernels);
     if (nk <= 0) {
-        fprintf(stderr, "--variants is a comma-separated list of auto, coopmat, dot, legacy, fallback\n");
+        fprintf(stderr, "--variants is a comma-separated list of auto, coopmat, dot, dot_mixed, legacy, fallback\n");
         return 2;
     }
 

@@ -516,6 +516,8 @@ static void xml_text(FILE *f, const char *s)
 static const char *variant_color(const char *v, int index)
 {
     static const char *spare[] = {"#2ca02c", "#e377c2", "#bcbd22", "#17becf"};
+    if (strstr(v, "dot_mixed"))
+        return "#3d3d9e";
     if (strstr(v, "dot"))
         return "#1f5fa8";
     if (strstr(v, "legacy"))

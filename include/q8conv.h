@@ -108,17 +108,32 @@ typedef enum q8conv_activation {
     Q8CONV_ACTIVATION_RELU6 = 2
 } q8conv_activation;
 
-/** Which compute kernel an op uses. */
+/** Which compute kernel an op uses. Every kernel gives the same bytes (SEMANTICS.md).
+ *
+ *  AUTO's rule, from the best evidence the device gives (its q8conv_context_info says which):
+ *  - COOPMAT where the device has int8 cooperative matrices, with the block kernel below kept
+ *    beside it for the shapes where the matrix units do not pay;
+ *  - else the block kernel: DOT where the 4x8-bit packed signed dot product is usable and
+ *    accelerated (dot_signed_accelerated); else DOT_MIXED where the mixed-signedness one is
+ *    (dot_mixed_accelerated); else FALLBACK, even where the dot product is usable but emulated.
+ *  Why (issue 16's compiler figures, 2026-12-02, 4W4C, local size 64, float bias): where the
+ *  dot product is emulated the DOT kernel costs more than plain math (AMD GFX9 without native
+ *  dot4: 64 VGPRs / 4 waves per SIMD against FALLBACK's 48 / 5; Mali-G610: 2 spills against
+ *  none), and the Adreno 740's native dp4acc serves only the mixed-signedness dot (as OpSUDot, a
+ *  patched DOT module: 13 registers / 14 waves of 16 against DOT's 19 / 10). */
 typedef enum q8conv_kernel {
-    Q8CONV_KERNEL_AUTO = 0,     /**< The context's default: COOPMAT where the device has int8 cooperative matrices,
-                                     else DOT where integer dot product is usable, else FALLBACK. */
+    Q8CONV_KERNEL_AUTO = 0,     /**< The context's default, by the rule above. */
     Q8CONV_KERNEL_DOT = 1,      /**< TILE_N4 = 1 (4x4 block, 16 accumulators), packed int8 dot product. */
     Q8CONV_KERNEL_FALLBACK = 2, /**< TILE_N4 = 1 with plain integer math, for devices without integer dot product. */
     Q8CONV_KERNEL_LEGACY = 3,   /**< TILE_N4 = 2 (8 channels, 32 accumulators): the earlier kernel, kept to measure the trade.
                                      Uses dot product when the context does, plain math otherwise. */
     Q8CONV_KERNEL_COOPMAT = 4,  /**< Cooperative matrices (VK_NV_cooperative_matrix, int8 x int8 -> int32 16x16x32
                                      at subgroup scope): the GPU's matrix units. Same bytes as every other kernel. */
-    Q8CONV_KERNEL_COUNT_ = 5
+    Q8CONV_KERNEL_DOT_MIXED = 5, /**< DOT with the mixed-signedness packed dot product (OpSUDot): the activations
+                                      are read as unsigned bytes (int8 input as x + 128, the shift folded into the
+                                      per-channel constants; uint8 input as it is) times the signed weights. Needs
+                                      integer dot product, like DOT. */
+    Q8CONV_KERNEL_COUNT_ = 6
 } q8conv_kernel;
 
 #define Q8CONV_CONTEXT_VALIDATION     0x1u  /**< enable VK_LAYER_KHRONOS_validation (own instance only) */
@@ -228,7 +243,8 @@ typedef struct q8conv_context_info {
     uint32_t driver_version;                    /**< vendor-encoded */
     uint32_t api_version;                       /**< the Vulkan version the context uses */
     bool integer_dot_product_supported;         /**< shaderIntegerDotProduct is enabled on the device */
-    bool integer_dot_product_accelerated;       /**< 4x8-bit packed signed dot (accumulating, saturating) is accelerated */
+    bool integer_dot_product_accelerated;       /**< 4x8-bit packed signed dot and its accumulating saturating
+                                                     form are both accelerated */
     bool external_device;                       /**< the context runs on a caller's device */
     uint32_t subgroup_size;
     uint32_t max_compute_workgroup_count[3];
@@ -248,6 +264,12 @@ typedef struct q8conv_context_info {
     uint32_t cooperative_matrix_shape_count;    /**< int8 x int8 -> int32 subgroup shapes the device lists (at most
                                                      Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES kept) */
     uint32_t cooperative_matrix_shapes[Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES][3]; /**< M, N, K of each */
+    /** integerDotProduct4x8BitPackedSignedAccelerated (the DOT kernel's OpSDot); false where the dot
+     *  product is not supported. AUTO's rule reads it. */
+    bool dot_signed_accelerated;
+    /** integerDotProduct4x8BitPackedMixedSignednessAccelerated (DOT_MIXED's OpSUDot); false where the
+     *  dot product is not supported. AUTO's rule reads it. */
+    bool dot_mixed_accelerated;
 } q8conv_context_info;
 
 typedef struct q8conv_tensor_desc {
@@ -334,7 +356,7 @@ Q8CONV_API q8conv_status q8conv_context_get_pipeline_cache(q8conv_context *ctx, 
  *  named), whose chain is then passed as q8conv_external_device.enabled_features. */
 typedef struct q8conv_device_features {
     /** shaderIntegerDotProduct (VkPhysicalDeviceShaderIntegerDotProductFeatures or
-     *  VkPhysicalDeviceVulkan13Features): the DOT kernel. */
+     *  VkPhysicalDeviceVulkan13Features): the DOT and DOT_MIXED kernels. */
     bool integer_dot_product;
     /** cooperativeMatrix (VkPhysicalDeviceCooperativeMatrixFeaturesNV): the COOPMAT kernel, which
      *  also needs the next two. */
@@ -346,7 +368,8 @@ typedef struct q8conv_device_features {
 } q8conv_device_features;
 
 /** What a runtime must enable on its own VkDevice for libq8conv's fast paths, so that a context
- *  created on it with `external` uses the COOPMAT or DOT kernel. Call it before vkCreateDevice.
+ *  created on it with `external` can use the COOPMAT, DOT or DOT_MIXED kernel (AUTO by its rule).
+ *  Call it before vkCreateDevice.
  *  Fills the counts and, where the arrays are not NULL, up to their capacity. Creates nothing and
  *  keeps nothing; thread-safe. Nothing is required beyond Vulkan 1.1 and a compute queue: without
  *  what this asks for, the context runs the fallback kernel.
@@ -441,7 +464,8 @@ Q8CONV_API void q8conv_tensor_destroy(q8conv_tensor *t);
  *  packs the weights, computes the requantization constants and uploads them. Keeps no pointer
  *  into `desc`.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT any invalid parameter.
- *  @retval Q8CONV_ERROR_UNSUPPORTED the chosen kernel needs integer dot product the device lacks;
+ *  @retval Q8CONV_ERROR_UNSUPPORTED the chosen kernel needs integer dot product (DOT, DOT_MIXED) or cooperative
+ *          matrices (COOPMAT) the device lacks (nothing is created);
  *          or a constant a device may flush to zero would enter the arithmetic, so exactness could
  *          not be kept: s_x * s_w[oc] (or its quotient by s_y) subnormal; with a float bias, also
  *          s_x * s_w[oc] < 2^-100 or a subnormal bias value.
@@ -635,7 +659,7 @@ Q8CONV_API q8conv_status q8conv_pw_validate_desc(const q8conv_pw_desc *desc);
 /** A static, human-readable name for a status ("Q8CONV_SUCCESS", ...); "unknown status" otherwise. */
 Q8CONV_API const char *q8conv_status_string(q8conv_status status);
 
-/** A static name for a kernel ("dot", "fallback", "legacy", "coopmat", "auto"); "unknown" otherwise. */
+/** A static name for a kernel ("dot", "fallback", "legacy", "coopmat", "dot_mixed", "auto"); "unknown" otherwise. */
 Q8CONV_API const char *q8conv_kernel_name(q8conv_kernel kernel);
 
 #ifdef __cplusplus

@@ -5,6 +5,7 @@
  * Compile-time variants (glslangValidator -D...):
  *   LEGACY             0: TILE_N4 = Q8CONV_TILE_N4_MAIN (16 accumulators), 1: Q8CONV_TILE_N4_LEGACY (32)
  *   USE_DOT            1: OpSDotAccSat on packed int8x4; 0: plain integer math (fallback)
+ *   MIXED              with USE_DOT: 1 reads the activations as unsigned (OpSUDot, DOT_MIXED)
  *   IN_4W4C / OUT_4W4C 1: Q8CONV_LAYOUT_4W4C, 0: Q8CONV_LAYOUT_4C1W
  * uint8 activations need no variant: INPUT_XOR (below) reads a uint8 input as int8, and the host's
  * clamp bounds make the stored low byte a uint8 output value.
@@ -45,7 +46,9 @@ const uint PARTIAL_SLOTS = K_SPLIT > 1u ? uint(Q8CONV_KSPLIT_SLOTS) * 4u : 1u;
 shared ivec4 partial[PARTIAL_SLOTS];
 
 /* 0x80808080u reads uint8 input bytes as int8 (x - 128, with the zero point shifted alike on the
- * host, src/core/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away. */
+ * host, src/core/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away.
+ * The MIXED kernel reads unsigned bytes instead: 0x80808080u for int8 input (x + 128), 0 for uint8
+ * (q8conv_input_read_for, src/core/requant.c, owns the choice). */
 layout(constant_id = Q8CONV_SPEC_INPUT_XOR) const uint INPUT_XOR = 0u;
 
 /* Stage ablations, for the bench only (tuning builds set it through src/tuning.h; a release build
@@ -73,6 +76,9 @@ layout(constant_id = Q8CONV_SPEC_ABLATE) const uint ABLATE = 0u;
 #ifndef DOT_SAT
 #define DOT_SAT 0
 #endif
+#ifndef MIXED
+#define MIXED 0
+#endif
 
 #if USE_DOT
 /* OpSDot with PackedVectorFormat4x8Bit (SPV_KHR_integer_dot_product), then a plain add: drivers
@@ -88,6 +94,16 @@ int sdot_acc_sat(uint a, uint b, int acc, spirv_literal int fmt);
 spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
 int sdot_packed(uint a, uint b, spirv_literal int fmt);
 #define DOT4(a, b, acc) ((acc) + sdot_packed((a), (b), 0))
+#endif
+#if MIXED
+/* OpSUDot: Vector 1 (the weights) signed, Vector 2 (the activations) unsigned; some GPUs have a
+ * native instruction for it only (Adreno 6xx/7xx: ir3's dp4acc). INPUT_XOR then makes the bytes
+ * x + 128 for int8 input and leaves uint8 input as it is (src/core/requant.c folds the shift into the
+ * per-channel constant). |acc| <= 16384 * 255 * 128 < 2^29 for every valid IC: int32 holds it. */
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4452)
+int sudot_packed(uint signed_a, uint unsigned_b, spirv_literal int fmt);
+#undef DOT4
+#define DOT4(a, b, acc) ((acc) + sudot_packed((b), (a), 0))
 #endif
 #else
 int dot4_plain(uint a, uint b, int acc)

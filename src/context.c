@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vk.h"
+#include "objects.h"
 
 #define Q8CONV_KNOWN_FLAGS (Q8CONV_CONTEXT_VALIDATION | Q8CONV_CONTEXT_FORCE_FALLBACK)
 
@@ -95,6 +95,8 @@ static q8conv_status create_context(const q8conv_context_desc *desc, bool compil
         st = q8conv_pipeline_cache_create(ctx, desc);
     if (st == Q8CONV_SUCCESS)
         st = q8conv_pipelines_create(ctx);
+    if (st == Q8CONV_SUCCESS)
+        q8conv_auto_from_statistics(ctx);
     if (st == Q8CONV_SUCCESS && !compile_only)
         st = q8conv_submit_create(ctx);
     if (st != Q8CONV_SUCCESS) {

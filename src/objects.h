@@ -86,7 +86,7 @@ void q8conv_pw_note_recording(q8conv_pw *op, const q8conv_used_pipelines *used);
 typedef struct q8conv_kernel_pipeline {
     uint32_t line;                        /* index into q8conv_kernel_lines (src/core/kernels.def) */
     q8conv_layout in_layout, out_layout;
-    q8conv_dtype input_type;              /* INPUT_XOR: uint8 input reads x - 128 */
+    q8conv_dtype input_type;              /* INPUT_XOR as q8conv_input_read_for gives it for the line */
     q8conv_bias_mode bias_mode;
     uint32_t local[3];                    /* BLOCKS lines; 0 = {Q8CONV_WORKGROUP_INVOCATIONS, 1, 1} */
     uint32_t k_split;                     /* BLOCKS lines; 0 = 1 (local[1] must then equal it) */
@@ -110,6 +110,13 @@ typedef struct q8conv_kernel_pipeline {
 q8conv_status q8conv_kernel_statistics(q8conv_context *ctx, const q8conv_kernel_pipeline *p, q8conv_statistic *out,
                                        uint32_t capacity, uint32_t *count);
 
+/* AUTO's rule refined by the compiler's own figures (q8conv_auto_refine): where the driver reports
+ * pipeline statistics and a dot product is accelerated, compiles the DOT, DOT_MIXED and FALLBACK
+ * pipelines once (the pipeline cache keeps them for the next context) and clears the
+ * accelerated bit of a dot kernel the compiler made worse than FALLBACK (spills, fewer subgroups
+ * per SIMD), then re-resolves ctx->info.default_kernel. Failures change nothing. */
+void q8conv_auto_from_statistics(q8conv_context *ctx);
+
 /* ---- operator (src/pw.c: create, destroy; src/pw_run.c: run, record) ---- */
 
 /* q8conv_pw_run's own recording of the op for one pair of tensors, replayed while the pair stays
@@ -129,17 +136,17 @@ struct q8conv_pw {
     uint32_t ic, oc, c4_in, c4_out;
     q8conv_layout input_layout, output_layout;
     q8conv_dtype input_type, output_type; /* tensors must match them */
-    uint32_t input_xor; /* q8conv_input_xor of input_type: the pipeline key's INPUT_XOR */
     q8conv_bias_mode bias_mode;
     q8conv_kernel kernel; /* what q8conv_pw_get_kernel reports: variants[0]'s */
     q8conv_requant rq;
-    q8conv_buffer params; /* each variant's packed weights, then the channel params */
+    q8conv_buffer params; /* each variant's packed weights and channel params */
     /* The kernel-table lines the op runs with, each with its weights and descriptor set: one; or,
      * for AUTO on a device with cooperative matrices, the matrix kernel and the block kernel that
      * the picker takes instead for shapes where the matrix units do not pay (q8conv_matrix_pays). */
     struct q8conv_pw_variant {
         uint32_t line;
         uint32_t module;
+        q8conv_input_read input; /* how the line reads input_type: the pipeline key's INPUT_XOR */
         VkDescriptorSet set;
         VkDescriptorPool set_pool;
     } variants[2];

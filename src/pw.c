@@ -12,39 +12,46 @@ static uint64_t weight_bytes_of(const q8conv_pw *op, uint32_t line)
                                                                 : (uint64_t)op->c4_out * op->c4_in * 16u;
 }
 
-/* Uploads each variant's packed weights and the per-channel constants into one buffer, and
- * gives each variant a descriptor set of its weights and the constants. */
-static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, const q8conv_channel_params *channels)
+/* Packs each variant's weights and computes its per-channel constants (which depend on how its
+ * kernel reads the input: q8conv_input_read) into one buffer, and gives each variant a descriptor
+ * set of its weights and its constants. */
+static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc)
 {
     q8conv_context *ctx = op->ctx;
     const uint64_t align = ctx->props.limits.minStorageBufferOffsetAlignment > 16
                                ? ctx->props.limits.minStorageBufferOffsetAlignment
                                : 16;
-    uint64_t offsets[2], sizes[2], total = 0;
+    const uint64_t channel_bytes = (uint64_t)op->c4_out * 4u * sizeof(q8conv_channel_params);
+    uint64_t offsets[2], sizes[2], channel_offsets[2], total = 0;
     for (uint32_t v = 0; v < op->variant_count; ++v) {
         sizes[v] = weight_bytes_of(op, op->variants[v].line);
         if (sizes[v] > ctx->props.limits.maxStorageBufferRange)
             return Q8CONV_ERROR_UNSUPPORTED;
         offsets[v] = total;
-        total = align_up(total + sizes[v], align);
+        channel_offsets[v] = align_up(total + sizes[v], align);
+        total = align_up(channel_offsets[v] + channel_bytes, align);
     }
-    const uint64_t channel_offset = total;
-    const uint64_t channel_bytes = (uint64_t)op->c4_out * 4u * sizeof(q8conv_channel_params);
-    total += channel_bytes;
     uint8_t *host = q8conv_alloc(&ctx->allocator, (size_t)total);
     if (!host)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
     memset(host, 0, (size_t)total);
-    for (uint32_t v = 0; v < op->variant_count; ++v) {
+    q8conv_status st = Q8CONV_SUCCESS;
+    for (uint32_t v = 0; v < op->variant_count && st == Q8CONV_SUCCESS; ++v) {
         if (q8conv_kernel_lines[op->variants[v].line].plan == Q8CONV_PLAN_MATRIX)
             q8conv_pack_weights_coopmat(desc->out_channels, desc->in_channels, desc->weights, host + offsets[v]);
         else
             q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, host + offsets[v]);
+        /* The clamp and output constants do not depend on the shift: every variant's are the same. */
+        st = q8conv_compute_requant(desc, op->variants[v].input.shift,
+                                    (q8conv_channel_params *)(void *)(host + channel_offsets[v]), &op->rq);
     }
-    memcpy(host + channel_offset, channels, (size_t)channel_bytes);
+    if (st != Q8CONV_SUCCESS) {
+        q8conv_free(&ctx->allocator, host);
+        return st;
+    }
 
-    q8conv_status st = q8conv_buffer_create(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                            false, &op->params);
+    st = q8conv_buffer_create(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, false,
+                              &op->params);
     if (st == Q8CONV_SUCCESS)
         st = q8conv_upload(ctx, op->params.buffer, 0, host, total);
     q8conv_free(&ctx->allocator, host);
@@ -54,7 +61,7 @@ static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, co
         if (st != Q8CONV_SUCCESS)
             break;
         VkDescriptorBufferInfo bi[2] = {{.buffer = op->params.buffer, .offset = offsets[v], .range = sizes[v]},
-                                        {.buffer = op->params.buffer, .offset = channel_offset, .range = channel_bytes}};
+                                        {.buffer = op->params.buffer, .offset = channel_offsets[v], .range = channel_bytes}};
         VkWriteDescriptorSet w = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                                   .dstSet = var->set,
                                   .dstBinding = 0,
@@ -88,38 +95,31 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     if (st != Q8CONV_SUCCESS)
         return st;
 
-    const uint32_t c4_out = q8conv_div_up(desc->out_channels, 4);
-    q8conv_channel_params *channels = q8conv_calloc(&ctx->allocator, (size_t)c4_out * 4u, sizeof *channels);
     q8conv_pw *op = q8conv_calloc(&ctx->allocator, 1, sizeof *op);
-    if (!channels || !op) {
-        q8conv_free(&ctx->allocator, channels);
-        q8conv_free(&ctx->allocator, op);
+    if (!op)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
-    }
     op->ctx = ctx;
     atomic_init(&op->replay.busy, false);
     atomic_init(&op->member.destroyed, false);
     op->ic = desc->in_channels;
     op->oc = desc->out_channels;
     op->c4_in = q8conv_div_up(desc->in_channels, 4);
-    op->c4_out = c4_out;
+    op->c4_out = q8conv_div_up(desc->out_channels, 4);
     op->input_layout = desc->input_layout;
     op->output_layout = desc->output_layout;
     op->input_type = desc->input_type;
     op->output_type = desc->output_type;
-    op->input_xor = q8conv_input_xor(desc->input_type);
     op->bias_mode = desc->bias_mode;
     op->kernel = q8conv_kernel_lines[line].kernel;
     op->variants[0].line = line;
     op->variants[1].line = alt_line;
     op->variant_count = alt_line == UINT32_MAX ? 1u : 2u;
-    for (uint32_t v = 0; v < op->variant_count; ++v)
+    for (uint32_t v = 0; v < op->variant_count; ++v) {
         op->variants[v].module = q8conv_module_index(op->variants[v].line, desc->input_layout, desc->output_layout);
+        op->variants[v].input = q8conv_input_read_for(q8conv_line_reads_unsigned(op->variants[v].line), desc->input_type);
+    }
 
-    st = q8conv_compute_requant(desc, channels, &op->rq);
-    if (st == Q8CONV_SUCCESS)
-        st = upload_params(op, desc, channels);
-    q8conv_free(&ctx->allocator, channels);
+    st = upload_params(op, desc);
     if (st != Q8CONV_SUCCESS) {
         q8conv_pw_destroy(op);
         return st;

@@ -68,7 +68,7 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                          .tile = {pp->plan.tile.bm, pp->plan.tile.bn, pp->plan.tile.sg_m,
                                                   pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages},
                                          .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u,
-                                         .input_xor = op->input_xor,
+                                         .input_xor = var->input.xor_word,
                                          .ablate = q8conv_tune_ablate(ctx)};
         st = q8conv_ctx_get_pipeline(op->ctx, &key, &op->pipelines, &pp->pipeline);
     }

@@ -158,7 +158,7 @@ static q8conv_status kernel_key(const q8conv_context *ctx, const q8conv_kernel_p
     memset(key, 0, sizeof *key);
     key->module = q8conv_module_index(p->line, p->in_layout, p->out_layout);
     key->bias_mode = (uint32_t)p->bias_mode;
-    key->input_xor = q8conv_input_xor(p->input_type);
+    key->input_xor = q8conv_input_read_for(q8conv_line_reads_unsigned(p->line), p->input_type).xor_word;
     if (line->plan == Q8CONV_PLAN_MATRIX) {
         if (p->tile >= Q8CONV_CM_TILE_COUNT)
             return Q8CONV_ERROR_INVALID_ARGUMENT;
@@ -205,4 +205,45 @@ q8conv_status q8conv_kernel_statistics(q8conv_context *ctx, const q8conv_kernel_
         st = q8conv_pipeline_statistics(ctx, pipeline, out, capacity, count);
     q8conv_ctx_release_pipelines(ctx, &holds);
     return st;
+}
+
+/* ---- AUTO's rule refined by what the compiler made of the candidates ---- */
+
+/* The spills and subgroups per SIMD the driver reports for one block kernel (4W4C, float bias, the
+ * default workgroup), under RADV's names; a driver that uses other names (NVIDIA reports
+ * registers and memory sizes only) leaves the figures unknown, which refines nothing. */
+static q8conv_compiled_kernel compiled_block_kernel(q8conv_context *ctx, q8conv_kernel kernel)
+{
+    q8conv_compiled_kernel c = {0};
+    uint32_t line, n = 0;
+    if (q8conv_kernel_resolve(kernel, ctx->caps, &line) != Q8CONV_SUCCESS)
+        return c;
+    const q8conv_kernel_pipeline p = {.line = line, .bias_mode = Q8CONV_BIAS_FLOAT};
+    q8conv_statistic stats[64];
+    if (q8conv_kernel_statistics(ctx, &p, stats, 64, &n) != Q8CONV_SUCCESS)
+        return c;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!strncmp(stats[i].name, "Spilled ", 8)) {
+            c.spills += stats[i].value > 0 ? (uint32_t)stats[i].value : 0u;
+            c.known = true;
+        } else if (!strcmp(stats[i].name, "Subgroups per SIMD")) {
+            c.occupancy = stats[i].value > 0 ? (uint32_t)stats[i].value : 0u;
+            c.known = true;
+        }
+    }
+    return c;
+}
+
+void q8conv_auto_from_statistics(q8conv_context *ctx)
+{
+    const uint32_t fast = Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST;
+    if (!ctx->pipeline_statistics || !(ctx->caps & Q8CONV_CAP_DOT) || !(ctx->caps & fast))
+        return;
+    const q8conv_compiled_kernel dot = compiled_block_kernel(ctx, Q8CONV_KERNEL_DOT),
+                                 mixed = compiled_block_kernel(ctx, Q8CONV_KERNEL_DOT_MIXED),
+                                 fallback = compiled_block_kernel(ctx, Q8CONV_KERNEL_FALLBACK);
+    ctx->caps = q8conv_auto_refine(ctx->caps, &dot, &mixed, &fallback);
+    uint32_t line = 0;
+    if (q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, ctx->caps, &line) == Q8CONV_SUCCESS)
+        ctx->info.default_kernel = q8conv_kernel_lines[line].kernel;
 }

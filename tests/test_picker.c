@@ -299,11 +299,80 @@ static void test_split_k(void)
     }
 }
 
-/* The kernel table: AUTO takes the best kernel the device can run; a forced kernel the device
- * cannot run is refused; LEGACY follows the context's dot product. */
+/* AUTO's rule for every combination of what a device can say: cooperative matrices, the dot
+ * product usable, its signed and its mixed-signedness forms accelerated (the *_FAST bits count
+ * only beside Q8CONV_CAP_DOT). */
+static void test_auto_rule(void)
+{
+    for (uint32_t caps = 0; caps < 16; caps++) {
+        const bool coopmat = caps & Q8CONV_CAP_COOPMAT, dot = caps & Q8CONV_CAP_DOT;
+        const bool fast_signed = dot && (caps & Q8CONV_CAP_DOT_SIGNED_FAST);
+        const bool fast_mixed = dot && (caps & Q8CONV_CAP_DOT_MIXED_FAST);
+        const q8conv_kernel block = fast_signed  ? Q8CONV_KERNEL_DOT
+                                    : fast_mixed ? Q8CONV_KERNEL_DOT_MIXED
+                                                 : Q8CONV_KERNEL_FALLBACK;
+        CHECK(q8conv_auto_block_kernel(caps) == block, "caps 0x%x: block kernel %s, want %s", caps,
+              q8conv_kernel_name(q8conv_auto_block_kernel(caps)), q8conv_kernel_name(block));
+        const q8conv_kernel want = coopmat ? Q8CONV_KERNEL_COOPMAT : block;
+        CHECK(q8conv_auto_kernel(caps) == want, "caps 0x%x: AUTO %s, want %s", caps,
+              q8conv_kernel_name(q8conv_auto_kernel(caps)), q8conv_kernel_name(want));
+        /* resolve(AUTO) runs the rule's kernel, on a line the device can run; without the matrix
+         * bit (what an AUTO op keeps beside COOPMAT) it gives the block kernel. */
+        uint32_t line = 0xDEAD, alt = 0xDEAD;
+        CHECK(q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, caps, &line) == Q8CONV_SUCCESS &&
+                  line < Q8CONV_KERNEL_LINE_COUNT && q8conv_kernel_lines[line].kernel == want &&
+                  (q8conv_kernel_lines[line].needs & ~caps) == 0,
+              "caps 0x%x: resolve(AUTO) line %u", caps, line);
+        CHECK(q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, caps & ~Q8CONV_CAP_COOPMAT, &alt) == Q8CONV_SUCCESS &&
+                  alt < Q8CONV_KERNEL_LINE_COUNT && q8conv_kernel_lines[alt].kernel == block,
+              "caps 0x%x: resolve(AUTO) without matrices line %u", caps, alt);
+    }
+    /* The issue-16 devices, as their drivers report them: an emulated dot product (GFX9, Mali)
+     * gets FALLBACK; Adreno 6xx/7xx (only the mixed form native) DOT_MIXED; NVIDIA, GFX10.3+ DOT. */
+    CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT) == Q8CONV_KERNEL_FALLBACK, "emulated");
+    CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_MIXED_FAST) == Q8CONV_KERNEL_DOT_MIXED, "mixed only");
+    CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST) ==
+              Q8CONV_KERNEL_DOT,
+          "both");
+    /* Compiler evidence refines the rule: issue 16's figures (2026-12-02). GFX9: DOT 64 VGPRs / 4
+     * waves against FALLBACK's 48 / 5 -> not DOT even if a driver called it accelerated; Mali-G610:
+     * DOT spills 2 where FALLBACK spills none; GFX10.3: DOT 40 / 24 against 48 / 20 -> DOT stays;
+     * Adreno 740: DOT_MIXED 13 regs / 14 waves against 19 / 10 -> stays. Unknown figures (NVIDIA
+     * reports no occupancy; a driver without the extension nothing) change nothing. */
+    const uint32_t both = Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST;
+    const q8conv_compiled_kernel gfx9_dot = {true, 0, 4}, gfx9_fallback = {true, 0, 5};
+    const q8conv_compiled_kernel mali_dot = {true, 2, 0}, mali_fallback = {true, 0, 0};
+    const q8conv_compiled_kernel gfx103_dot = {true, 0, 24}, gfx103_fallback = {true, 0, 20};
+    const q8conv_compiled_kernel a740_mixed = {true, 0, 14}, a740_fallback = {true, 0, 10};
+    const q8conv_compiled_kernel unknown = {false, 99, 1}, nv = {true, 0, 0};
+    CHECK(q8conv_auto_refine(both, &gfx9_dot, NULL, &gfx9_fallback) == (both & ~Q8CONV_CAP_DOT_SIGNED_FAST),
+          "GFX9 figures drop DOT");
+    CHECK(q8conv_auto_kernel(q8conv_auto_refine(both, &gfx9_dot, &gfx9_dot, &gfx9_fallback)) == Q8CONV_KERNEL_FALLBACK,
+          "GFX9 figures for both -> FALLBACK");
+    CHECK(q8conv_auto_refine(both, &mali_dot, NULL, &mali_fallback) == (both & ~Q8CONV_CAP_DOT_SIGNED_FAST),
+          "Mali spills drop DOT");
+    CHECK(q8conv_auto_refine(both, &gfx103_dot, NULL, &gfx103_fallback) == both, "GFX10.3 keeps DOT");
+    CHECK(q8conv_auto_refine(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_MIXED_FAST, NULL, &a740_mixed, &a740_fallback) ==
+              (Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_MIXED_FAST),
+          "Adreno keeps DOT_MIXED");
+    CHECK(q8conv_auto_refine(both, &unknown, &unknown, &gfx9_fallback) == both &&
+              q8conv_auto_refine(both, &gfx9_dot, &gfx9_dot, &unknown) == both && q8conv_auto_refine(both, &nv, &nv, &nv) == both &&
+              q8conv_auto_refine(both, NULL, NULL, NULL) == both,
+          "unknown figures change nothing");
+    CHECK(q8conv_auto_refine(Q8CONV_CAP_DOT, &gfx103_fallback, &gfx103_fallback, &gfx9_dot) == Q8CONV_CAP_DOT,
+          "a refinement never sets a bit");
+    /* Only the DOT_MIXED lines read unsigned activations. */
+    for (uint32_t i = 0; i < Q8CONV_KERNEL_LINE_COUNT; i++)
+        CHECK(q8conv_line_reads_unsigned(i) == (q8conv_kernel_lines[i].kernel == Q8CONV_KERNEL_DOT_MIXED),
+              "line %u (%s, \"%s\") reads unsigned: %d", i, q8conv_kernel_name(q8conv_kernel_lines[i].kernel),
+              q8conv_kernel_lines[i].defines, q8conv_line_reads_unsigned(i));
+}
+
+/* The kernel table: a forced kernel the device cannot run is refused; LEGACY follows the context's
+ * dot product. */
 static void test_kernel_table(void)
 {
-    const uint32_t all = Q8CONV_CAP_DOT | Q8CONV_CAP_COOPMAT;
+    const uint32_t all = Q8CONV_CAP_DOT | Q8CONV_CAP_COOPMAT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST;
     const struct {
         q8conv_kernel asked;
         uint32_t caps;
@@ -312,7 +381,11 @@ static void test_kernel_table(void)
         uint32_t needs;
     } cases[] = {
         {Q8CONV_KERNEL_AUTO, all, Q8CONV_SUCCESS, Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_COOPMAT},
-        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_FALLBACK, 0},
+        {Q8CONV_KERNEL_DOT_MIXED, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT_MIXED, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_DOT_MIXED, Q8CONV_CAP_COOPMAT | Q8CONV_CAP_DOT_MIXED_FAST, Q8CONV_ERROR_UNSUPPORTED,
+         Q8CONV_KERNEL_AUTO, 0},
         {Q8CONV_KERNEL_AUTO, 0, Q8CONV_SUCCESS, Q8CONV_KERNEL_FALLBACK, 0},
         {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_COOPMAT, Q8CONV_SUCCESS, Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_COOPMAT},
         {Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_DOT, Q8CONV_ERROR_UNSUPPORTED, Q8CONV_KERNEL_AUTO, 0},
@@ -474,6 +547,7 @@ int main(void)
     test_refusals();
     test_split_k();
     test_kernel_table();
+    test_auto_rule();
     test_matrix_plan();
     test_matrix_pays();
     return test_finish("test_picker");

@@ -537,15 +537,18 @@ static void check_reference_vs_literal(const rand_op *r, uint32_t n, uint32_t h,
 }
 
 /* requant.c's folded constants, run through the shader's formula, against the literal formula for
- * accumulators across (and at the ends of) the reachable range. */
-static void check_requant_vs_literal(const rand_op *r)
+ * accumulators across (and at the ends of) the reachable range, for a kernel that reads the input
+ * as signed bytes (every kernel but DOT_MIXED) or as unsigned ones (DOT_MIXED). */
+static void check_requant_vs_literal(const rand_op *r, bool reads_unsigned)
 {
     const q8conv_pw_desc *d = &r->d;
     uint32_t oc = d->out_channels, padded = (oc + 3) / 4 * 4;
     q8conv_channel_params ch[24];
     q8conv_requant rq;
     memset(ch, 0x77, sizeof(ch));
-    q8conv_status s = q8conv_compute_requant(d, ch, &rq);
+    /* The kernel accumulates x + shift (the XOR of 0x80 into every byte, or none). */
+    const q8conv_input_read in = q8conv_input_read_for(reads_unsigned, d->input_type);
+    q8conv_status s = q8conv_compute_requant(d, in.shift, ch, &rq);
     if (s != Q8CONV_SUCCESS) {
         CHECK(s == Q8CONV_ERROR_UNSUPPORTED, "requant status %d", (int)s);
         return;
@@ -567,8 +570,6 @@ static void check_requant_vs_literal(const rand_op *r)
     float inv_y = 1.0f / d->output_scale;
     CHECK(rq.inv_y == inv_y && rq.z_y == (float)d->output_zero_point, "rq inv_y %.9g z_y %g", (double)rq.inv_y,
           (double)rq.z_y);
-    /* The kernel accumulates x - 128 for a uint8 input (0x80 XORed into every byte). */
-    const int32_t shift = d->input_type == Q8CONV_DTYPE_UINT8 ? 128 : 0;
     const int32_t max_x = d->input_type == Q8CONV_DTYPE_UINT8 ? 255 : 128;
     int32_t max_acc = (int32_t)d->in_channels * max_x * 128;
     size_t bad = 0;
@@ -579,11 +580,12 @@ static void check_requant_vs_literal(const rand_op *r)
         for (int t = 0; t < 2000; t++) {
             int32_t acc = t == 0 ? max_acc : t == 1 ? -max_acc : t < 1000 ? rnd_range(-4000, 4000)
                                                                           : rnd_range(-max_acc, max_acc);
-            bad += shader(d, &ch[o], &rq, acc - shift * wsum) != literal(d, o, acc);
+            bad += shader(d, &ch[o], &rq, acc + in.shift * wsum) != literal(d, o, acc);
         }
     }
-    CHECK(bad == 0, "requant constants vs literal: %zu differ (mode %d act %d types %d->%d)", bad, (int)d->bias_mode,
-          (int)d->activation, (int)d->input_type, (int)d->output_type);
+    CHECK(bad == 0, "requant constants vs literal: %zu differ (mode %d act %d types %d->%d, input read as %s)", bad,
+          (int)d->bias_mode, (int)d->activation, (int)d->input_type, (int)d->output_type,
+          reads_unsigned ? "unsigned" : "signed");
 }
 
 static void test_random_ops(void)
@@ -593,7 +595,8 @@ static void test_random_ops(void)
         uint32_t ic = 1 + test_below(t % 10 == 0 ? 300 : 40), oc = 1 + test_below(20);
         rand_op_make(&r, ic, oc);
         CHECK(q8conv_pw_validate_desc(&r.d) == Q8CONV_SUCCESS, "random desc invalid");
-        check_requant_vs_literal(&r);
+        check_requant_vs_literal(&r, false);
+        check_requant_vs_literal(&r, true);
         check_reference_vs_literal(&r, 1 + test_below(2), 1 + test_below(9), 1 + test_below(30));
         rand_op_free(&r);
         if (test_failures > 20)
@@ -611,7 +614,7 @@ static void test_requant_constants(void)
     v.d.bias = v.bias_i;
     q8conv_channel_params ch[4];
     q8conv_requant rq;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS, "status");
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_SUCCESS, "status");
     CHECK(ch[0].offset == -117 - 1000, "offset %d", ch[0].offset);
     /* weights {1, 8, 15}: wsum 24 -> 72 - 0. */
     CHECK(ch[1].offset == 72, "offset %d", ch[1].offset);
@@ -625,14 +628,37 @@ static void test_requant_constants(void)
     v.d.input_zero_point = 131;
     v.d.output_type = Q8CONV_DTYPE_UINT8;
     v.d.output_zero_point = 200;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS, "u8 status");
+    CHECK(q8conv_compute_requant(&v.d, -128, ch, &rq) == Q8CONV_SUCCESS, "u8 status");
     CHECK(ch[0].offset == -117 - 1000 && ch[1].offset == 72, "u8 offsets %d %d", ch[0].offset, ch[1].offset);
+    /* DOT_MIXED reads uint8 as it is: 131 * wsum. */
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == 131 * -39 - 1000 &&
+              ch[1].offset == 131 * 24,
+          "u8 offsets for unsigned reads %d %d", ch[0].offset, ch[1].offset);
     CHECK(rq.z_y == 200.0f && rq.qmin == 0.0f && rq.qmax == 255.0f, "u8 rq qmin %g qmax %g", (double)rq.qmin,
           (double)rq.qmax);
     v.d.activation = Q8CONV_ACTIVATION_RELU6;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS && rq.qmin == 200.0f && rq.qmax == 255.0f,
+    CHECK(q8conv_compute_requant(&v.d, -128, ch, &rq) == Q8CONV_SUCCESS && rq.qmin == 200.0f && rq.qmax == 255.0f,
           "u8 relu6 rq qmin %g qmax %g (6 / 0.1 + 200 = 260, capped)", (double)rq.qmin, (double)rq.qmax);
-    CHECK(q8conv_input_xor(Q8CONV_DTYPE_UINT8) == 0x80808080u && q8conv_input_xor(Q8CONV_DTYPE_INT8) == 0u, "input_xor");
+    /* Signed reads: uint8 x - 128, int8 as it is; unsigned reads (DOT_MIXED): int8 x + 128, uint8 as it is. */
+    const struct {
+        bool reads_unsigned;
+        q8conv_dtype type;
+        uint32_t xor_word;
+        int32_t shift;
+    } reads[] = {{false, Q8CONV_DTYPE_INT8, 0u, 0},
+                 {false, Q8CONV_DTYPE_UINT8, 0x80808080u, -128},
+                 {true, Q8CONV_DTYPE_INT8, 0x80808080u, 128},
+                 {true, Q8CONV_DTYPE_UINT8, 0u, 0}};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        const q8conv_input_read in = q8conv_input_read_for(reads[i].reads_unsigned, reads[i].type);
+        CHECK(in.xor_word == reads[i].xor_word && in.shift == reads[i].shift, "input read %zu: xor 0x%08x shift %d", i,
+              in.xor_word, in.shift);
+    }
+    /* int8 input read unsigned: (3 + 128) * wsum. */
+    v.d.input_type = Q8CONV_DTYPE_INT8;
+    v.d.input_zero_point = 3;
+    CHECK(q8conv_compute_requant(&v.d, 128, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == 131 * -39 - 1000,
+          "s8 offset for unsigned reads %d", ch[0].offset);
 
     /* A subnormal s_x * s_w cannot be kept exact on a flushing device: UNSUPPORTED. Both scales
      * are valid on their own. */
@@ -640,7 +666,7 @@ static void test_requant_constants(void)
     v.d.input_scale = 1e-20f;
     v.scales[1] = 1e-20f;
     CHECK(q8conv_pw_validate_desc(&v.d) == Q8CONV_SUCCESS, "tiny scales valid");
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal eff");
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal eff");
     /* INT32 mode: s_x * s_w normal but divided by a large s_y it becomes subnormal. */
     valid_init(&v);
     v.d.input_scale = 1e-15f;
@@ -648,7 +674,7 @@ static void test_requant_constants(void)
     v.d.output_scale = 1e10f;
     v.d.bias_mode = Q8CONV_BIAS_INT32;
     v.d.bias = v.bias_i;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal int32 eff");
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal int32 eff");
 }
 
 int main(void)

@@ -16,13 +16,6 @@
 #include "info.h"
 #include "objects.h"
 
-/* The defines of each line, as kernels.def gives them: they tell apart lines of one kernel. Only
- * the first three fields are named, so the table may grow or lose later ones. */
-static const char *const line_defines[Q8CONV_KERNEL_LINE_COUNT] = {
-#define Q8CONV_KERNEL_LINE(kernel, shader, defines, ...) defines,
-#include "kernels.def"
-#undef Q8CONV_KERNEL_LINE
-};
 
 static const char *layout_name(q8conv_layout l) { return l == Q8CONV_LAYOUT_4W4C ? "4w4c" : "4c1w"; }
 
@@ -66,7 +59,7 @@ static int report_pipeline(q8conv_context *ctx, const q8conv_kernel_pipeline *p,
     } else {
         snprintf(tile, sizeof tile, "tile_n4 %u", line->tile_n4);
     }
-    printf("  %-8s %-20s %s->%s %s, local %u:", q8conv_kernel_name(line->kernel), line_defines[p->line],
+    printf("  %-8s %-20s %s->%s %s, local %u:", q8conv_kernel_name(line->kernel), q8conv_kernel_lines[p->line].defines,
            layout_name(p->in_layout), layout_name(p->out_layout), tile, local);
     if (st != Q8CONV_SUCCESS) {
         printf(" not compiled (%s)\n", q8conv_status_string(st));
@@ -84,7 +77,7 @@ static int report_pipeline(q8conv_context *ctx, const q8conv_kernel_pipeline *p,
         return 0;
     fprintf(json, "%s\n    {\"kernel\": \"%s\", \"line\": %u, \"defines\": ", *first_entry ? "" : ",",
             q8conv_kernel_name(line->kernel), p->line);
-    json_string(json, line_defines[p->line]);
+    json_string(json, q8conv_kernel_lines[p->line].defines);
     fprintf(json, ", \"in_layout\": \"%s\", \"out_layout\": \"%s\", ", layout_name(p->in_layout),
             layout_name(p->out_layout));
     if (line->plan == Q8CONV_PLAN_MATRIX)

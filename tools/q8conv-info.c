@@ -54,6 +54,8 @@ static void print_context_info(const q8conv_context_info *info)
     print_version("Vulkan version used:", info->api_version);
     printf("  %-34s %s\n", "integer dot product enabled:", info->integer_dot_product_supported ? "yes" : "no");
     printf("  %-34s %s\n", "integer dot product accelerated:", info->integer_dot_product_accelerated ? "yes" : "no");
+    printf("  %-34s %s\n", "  signed 4x8-bit packed (DOT):", info->dot_signed_accelerated ? "accelerated" : "not accelerated");
+    printf("  %-34s %s\n", "  mixed-signedness (DOT_MIXED):", info->dot_mixed_accelerated ? "accelerated" : "not accelerated");
     printf("  %-34s %s\n", "cooperative matrices (int8):",
            info->cooperative_matrix_used        ? "yes, used (COOPMAT kernel)"
            : info->cooperative_matrix_supported ? "yes, not used (FORCE_FALLBACK)"

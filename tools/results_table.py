@@ -16,7 +16,7 @@ import json
 import math
 import sys
 
-VARIANTS = ["auto", "coopmat", "tile_n4=1 dot", "tile_n4=2 legacy", "tile_n4=1 fallback"]
+VARIANTS = ["auto", "coopmat", "tile_n4=1 dot", "tile_n4=1 dot_mixed", "tile_n4=2 legacy", "tile_n4=1 fallback"]
 
 
 def fmt(v, f="%.2f"):
@@ -46,10 +46,10 @@ def main():
     print("Chained GPU time per run, us (median of batches of runs recorded back to back with the barrier "
           "between dependent layers); per-run figures beside; peers from the same call.")
     print()
-    print("| layer | N,H,W,IC,OC | auto | coopmat | dot | legacy | fallback | auto per-run | auto TOPS | "
+    print("| layer | N,H,W,IC,OC | auto | coopmat | dot | dot_mixed | legacy | fallback | auto per-run | auto TOPS | "
           "auto % matrix ceiling | auto % copy | layer floor | auto / floor | auto - floor | _int_mm | _int_mm+rq | "
           "cuDNN fp16 | auto vs _int_mm | exact |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     totals = {v: 0.0 for v in VARIANTS}
     totals.update({"int_mm": 0.0, "int_mm_rq": 0.0, "fp16": 0.0})
     layers = 0
@@ -69,6 +69,7 @@ def main():
         ratio = mm / auto if auto else float("nan")
         shape = f"{a['n']},{a['h']},{a['w']},{a['ic']},{a['oc']}"
         print(f"| {s} | {shape} | {fmt(t['auto'])} | {fmt(t['coopmat'])} | {fmt(t['tile_n4=1 dot'])} "
+              f"| {fmt(t['tile_n4=1 dot_mixed'])} "
               f"| {fmt(t['tile_n4=2 legacy'])} | {fmt(t['tile_n4=1 fallback'])} | {fmt(a.get('per_run_us'))} "
               f"| {a['gops'] * 1e-3:.1f} | {fmt(pct_cm, '%.1f')} | {fmt(a.get('pct_copy'), '%.1f')} "
               f"| {fmt(a.get('floor_layer_us'))} | {fmt(a.get('layer_floor_ratio'), '%.2fx')} "
@@ -85,8 +86,8 @@ def main():
     print()
     print(f"MobileNetV2 224x224 batch 1, all {layers} pointwise layers (each distinct shape's chained time times its count):")
     print()
-    print("| auto | coopmat | dot | legacy | fallback | torch._int_mm | _int_mm + requant | cuDNN fp16 |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| auto | coopmat | dot | dot_mixed | legacy | fallback | torch._int_mm | _int_mm + requant | cuDNN fp16 |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("| " + " | ".join(f"{totals[v]:.1f} us" for v in VARIANTS + ["int_mm", "int_mm_rq", "fp16"]) + " |")
     network = bench.get("network")
     if network:

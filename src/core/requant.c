@@ -16,20 +16,22 @@ static int32_t weight_row_sum(const int8_t *row, uint32_t ic)
     return sum;
 }
 
-uint32_t q8conv_input_xor(q8conv_dtype input_type)
+q8conv_input_read q8conv_input_read_for(bool reads_unsigned, q8conv_dtype input_type)
 {
-    return input_type == Q8CONV_DTYPE_UINT8 ? 0x80808080u : 0u;
+    const bool flip = (input_type == Q8CONV_DTYPE_UINT8) != reads_unsigned;
+    return (q8conv_input_read){.xor_word = flip ? 0x80808080u : 0u, .shift = !flip ? 0 : reads_unsigned ? 128 : -128};
 }
 
 /* The shader computes float(acc - offset) * eff. With offset = z_x * wsum - bias_i32 that is
  * float(adj + bias_i32) * eff, the INT32 formula, computed with one subtraction per element.
- * A uint8 input reaches the accumulator as x - 128 (q8conv_input_xor), so its zero point is
- * shifted alike: sum (x - 128) * w - (z_x - 128) * wsum = sum (x - z_x) * w.
- * No overflow: |z_x * wsum| <= 2^28 (z_x - 128 lies in [-128, 127] too) and |bias_i32| <= 2^30. */
-static int32_t channel_offset(const q8conv_pw_desc *d, uint32_t oc)
+ * The input reaches the accumulator as x + shift (q8conv_input_read), so its zero point is
+ * shifted alike: sum (x + shift) * w - (z_x + shift) * wsum = sum (x - z_x) * w.
+ * No overflow: z_x + shift lies in [-128, 255], so |(z_x + shift) * wsum| <= 255 * 16384 * 128
+ * < 2^29, and |bias_i32| <= 2^30. */
+static int32_t channel_offset(const q8conv_pw_desc *d, int32_t shift, uint32_t oc)
 {
     int32_t wsum = weight_row_sum(d->weights + (size_t)oc * d->in_channels, d->in_channels);
-    int32_t z_x = d->input_zero_point - (d->input_type == Q8CONV_DTYPE_UINT8 ? 128 : 0);
+    int32_t z_x = d->input_zero_point + shift;
     int32_t offset = z_x * wsum;
     if (d->bias_mode == Q8CONV_BIAS_INT32)
         offset -= ((const int32_t *)d->bias)[oc];
@@ -44,7 +46,7 @@ static float channel_eff(const q8conv_pw_desc *d, uint32_t oc)
     return eff;
 }
 
-q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_params *channels,
+q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, int32_t shift, q8conv_channel_params *channels,
                                      q8conv_requant *rq)
 {
     uint32_t oc_count = desc->out_channels;
@@ -64,7 +66,7 @@ q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_
         if (desc->bias_mode == Q8CONV_BIAS_FLOAT &&
             (eff < 0x1p-100f || fpclassify(((const float *)desc->bias)[oc]) == FP_SUBNORMAL))
             return Q8CONV_ERROR_UNSUPPORTED;
-        channels[oc].offset = channel_offset(desc, oc);
+        channels[oc].offset = channel_offset(desc, shift, oc);
         channels[oc].eff = eff;
         channels[oc].bias = desc->bias_mode == Q8CONV_BIAS_FLOAT ? ((const float *)desc->bias)[oc] : 0.0f;
     }

@@ -48,6 +48,8 @@ static q8conv_status query_dot_support(q8conv_context *ctx, VkPhysicalDevice pd,
     out->needs_ext = !core;
     out->accelerated = prop.integerDotProduct4x8BitPackedSignedAccelerated &&
                        prop.integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated;
+    out->signed_accelerated = prop.integerDotProduct4x8BitPackedSignedAccelerated;
+    out->mixed_accelerated = prop.integerDotProduct4x8BitPackedMixedSignednessAccelerated;
     return Q8CONV_SUCCESS;
 }
 

@@ -69,6 +69,8 @@ typedef struct q8conv_dot_support {
     bool feature;      /* shaderIntegerDotProduct is supported */
     bool needs_ext;    /* it comes from VK_KHR_shader_integer_dot_product */
     bool accelerated;  /* 4x8-bit packed signed (accumulating saturating) is accelerated */
+    bool signed_accelerated; /* integerDotProduct4x8BitPackedSignedAccelerated: OpSDot, the DOT kernel's */
+    bool mixed_accelerated;  /* ...MixedSignednessAccelerated: OpSUDot, the DOT_MIXED kernel's */
 } q8conv_dot_support;
 
 /* Cooperative matrices (the COOPMAT kernel) are usable where the device offers
@@ -138,7 +140,7 @@ typedef struct q8conv_pipeline_key {
     uint32_t k_split;
     uint32_t tile[6];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages */
     uint32_t subgroup_size; /* cooperative-matrix kernel */
-    uint32_t input_xor;     /* 0x80808080 for uint8 input */
+    uint32_t input_xor;     /* q8conv_input_read.xor_word */
     uint32_t ablate;        /* ABLATE: 0 (the real kernel) but in a tuning build's ablations (src/tuning.h) */
 } q8conv_pipeline_key;
 

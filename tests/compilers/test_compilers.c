@@ -165,14 +165,7 @@ int main(int argc, char **argv)
     const char *want = signed_acc ? "dot" : mixed_acc ? "dot_mixed" : "fallback";
     const char *got = q8conv_kernel_name(ctx->info.default_kernel);
     printf("  AUTO picks %s; the rule says %s\n", got, want);
-    /* PENDING(mixeddot): the rule (an emulated signed dot product does not get the dot kernel) is
-     * implemented on the branch `mixeddot`, which adds Q8CONV_KERNEL_DOT_MIXED = 5. Until it is
-     * merged the library has no such kernel and AUTO still takes the dot kernel wherever the dot
-     * product is supported (GFX9 included), so the check runs only once that kernel exists. */
-    if (strcmp(q8conv_kernel_name((q8conv_kernel)5), "unknown") == 0)
-        printf("  AUTO check PENDING: no mixed-dot kernel in this build (branch mixeddot not merged)\n");
-    else
-        CHECK(strcmp(got, want) == 0, "%s: AUTO picks %s, the rule says %s", family, got, want);
+    CHECK(strcmp(got, want) == 0, "%s: AUTO picks %s, the rule says %s", family, got, want);
 
     test_check_validation(ctx);
     q8conv_context_destroy(ctx);
