@@ -112,6 +112,13 @@ layout(push_constant) uniform Push {
     float qmin;
     float qmax;
     float inv_y;
+    /* Strides and weight zero points: unused here (the block kernels run them, src/pw.c). */
+    uint in_W;
+    uint in_H;
+    uint out_H;
+    uint stride_h;
+    uint stride_w;
+    uint xsum_tail;
 } pc;
 
 /* The pixel space of the tiles: both sides' pixels are counted in one padded width Wp, 4*W4 when

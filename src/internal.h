@@ -131,6 +131,8 @@ typedef struct q8conv_pipeline_key {
     uint32_t tile[6];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages */
     uint32_t subgroup_size; /* cooperative-matrix kernel */
     uint32_t input_xor;     /* 0x80808080 for uint8 input */
+    uint32_t strided;       /* 1: a stride other than 1 (block kernels' STRIDED) */
+    uint32_t weight_zp;     /* 1: some stored weight zero point is not 0 (block kernels' WEIGHT_ZP) */
 } q8conv_pipeline_key;
 
 /* A compute pipeline for one key, created when an op first needs it and destroyed when the last
@@ -363,6 +365,9 @@ struct q8conv_pw {
     q8conv_layout input_layout, output_layout;
     q8conv_dtype input_type, output_type; /* tensors must match them */
     uint32_t input_xor; /* q8conv_input_xor of input_type: the pipeline key's INPUT_XOR */
+    uint32_t stride_h, stride_w; /* >= 1 */
+    bool weight_zp;      /* q8conv_desc_has_weight_zero_point: the pipeline key's WEIGHT_ZP */
+    uint32_t xsum_tail;  /* 0x01010101 masked to the real channels of the last K block (IC % 4) */
     q8conv_bias_mode bias_mode;
     q8conv_kernel kernel; /* what q8conv_pw_get_kernel reports: variants[0]'s */
     q8conv_requant rq;
@@ -388,7 +393,9 @@ struct q8conv_pw {
 q8conv_status q8conv_pw_check_step(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out);
 bool q8conv_tensors_overlap(const q8conv_tensor *a, const q8conv_tensor *b);
 
-/* Push constants of shaders/q8conv_pw.comp, in its std430 order. */
+/* Push constants of shaders/q8conv_pw.comp (and q8conv_pw_coopmat.comp), in their std430 order.
+ * 88 bytes, within the 128 that every Vulkan device allows. rows, w and w4 are the output's;
+ * the in_* fields, strides and xsum_tail are read only by STRIDED / WEIGHT_ZP pipelines. */
 typedef struct q8conv_push {
     uint32_t base[3];
     uint32_t rows;
@@ -396,6 +403,9 @@ typedef struct q8conv_push {
     uint32_t in_row_offset, out_row_offset;
     uint32_t x_tiles;
     float z_y, qmin, qmax, inv_y;
+    uint32_t in_w, in_h, out_h;
+    uint32_t stride_h, stride_w;
+    uint32_t xsum_tail;
 } q8conv_push;
 
 #endif

@@ -280,15 +280,18 @@ static void tune_print_stats(q8conv_context *ctx, VkPipeline p, const q8conv_pip
 static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_key *key, VkPipeline *out)
 {
     /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp); 5-9: the
-     * matrix tile, 10: subgroup size, 12: stages (shaders/q8conv_pw_coopmat.comp); 11: INPUT_XOR (both).
+     * matrix tile, 10: subgroup size, 12: stages (shaders/q8conv_pw_coopmat.comp); 11: INPUT_XOR (both);
+     * 13: STRIDED, 14: WEIGHT_ZP (shaders/q8conv_pw.comp).
      * An entry whose id a module does not declare has no effect (Vulkan's rule). */
-    const uint32_t spec_values[13] = {key->local[0], key->local[1], key->local[2], key->bias_mode, key->k_split,
-                                      key->tile[0],  key->tile[1],  key->tile[2],  key->tile[3],   key->tile[4],
-                                      key->subgroup_size, key->input_xor, key->tile[5]};
-    VkSpecializationMapEntry entries[13];
-    for (uint32_t i = 0; i < 13; ++i)
+    enum { SPEC_COUNT = 15 };
+    const uint32_t spec_values[SPEC_COUNT] = {key->local[0], key->local[1], key->local[2], key->bias_mode, key->k_split,
+                                              key->tile[0],  key->tile[1],  key->tile[2],  key->tile[3],   key->tile[4],
+                                              key->subgroup_size, key->input_xor, key->tile[5], key->strided,
+                                              key->weight_zp};
+    VkSpecializationMapEntry entries[SPEC_COUNT];
+    for (uint32_t i = 0; i < SPEC_COUNT; ++i)
         entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = i * 4u, .size = 4};
-    VkSpecializationInfo spec = {.mapEntryCount = 13, .pMapEntries = entries, .dataSize = sizeof spec_values,
+    VkSpecializationInfo spec = {.mapEntryCount = SPEC_COUNT, .pMapEntries = entries, .dataSize = sizeof spec_values,
                                  .pData = spec_values};
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,

@@ -34,11 +34,13 @@ static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, co
     if (!host)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
     memset(host, 0, (size_t)total);
+    const uint8_t weight_xor = q8conv_weight_xor(desc->weight_type);
     for (uint32_t v = 0; v < op->variant_count; ++v) {
         if (q8conv_kernel_lines[op->variants[v].line].plan == Q8CONV_PLAN_MATRIX)
-            q8conv_pack_weights_coopmat(desc->out_channels, desc->in_channels, desc->weights, host + offsets[v]);
+            q8conv_pack_weights_coopmat(desc->out_channels, desc->in_channels, desc->weights, weight_xor,
+                                        host + offsets[v]);
         else
-            q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, host + offsets[v]);
+            q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, weight_xor, host + offsets[v]);
     }
     memcpy(host + channel_offset, channels, (size_t)channel_bytes);
 
@@ -72,8 +74,14 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     q8conv_status st = q8conv_validate_pw_desc(desc);
     if (st != Q8CONV_SUCCESS)
         return st;
+    /* The matrix kernel does not run strides or weight zero points yet: AUTO takes the best block
+     * kernel for such ops, and COOPMAT asked for them is refused (q8conv.h). */
+    const bool weight_zp = q8conv_desc_has_weight_zero_point(desc);
+    const bool block_only = weight_zp || q8conv_desc_is_strided(desc);
+    if (block_only && desc->kernel == Q8CONV_KERNEL_COOPMAT)
+        return Q8CONV_ERROR_UNSUPPORTED;
     uint32_t line, alt_line = UINT32_MAX;
-    st = q8conv_kernel_resolve(desc->kernel, ctx->caps, &line);
+    st = q8conv_kernel_resolve(desc->kernel, block_only ? ctx->caps & ~Q8CONV_CAP_COOPMAT : ctx->caps, &line);
     /* AUTO with the matrix kernel keeps the best block kernel beside it for shapes where the matrix
      * units do not pay. */
     if (st == Q8CONV_SUCCESS && desc->kernel == Q8CONV_KERNEL_AUTO &&
@@ -105,6 +113,12 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     op->input_type = desc->input_type;
     op->output_type = desc->output_type;
     op->input_xor = q8conv_input_xor(desc->input_type);
+    op->stride_h = q8conv_stride_of(desc->stride_h);
+    op->stride_w = q8conv_stride_of(desc->stride_w);
+    op->weight_zp = weight_zp;
+    /* The input sum runs over whole channel blocks; the last one's padded bytes (any value, in a
+     * wrapped tensor) must not count. */
+    op->xsum_tail = desc->in_channels % 4u == 0u ? 0x01010101u : 0x01010101u >> (8u * (4u - desc->in_channels % 4u));
     op->bias_mode = desc->bias_mode;
     op->kernel = q8conv_kernel_lines[line].kernel;
     op->variants[0].line = line;
@@ -156,7 +170,8 @@ static q8conv_status check_tensors(const q8conv_pw *op, const q8conv_tensor *in,
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     const q8conv_tensor_desc *i = &in->desc, *o = &out->desc;
     if (i->c != op->ic || i->layout != op->input_layout || o->c != op->oc || o->layout != op->output_layout ||
-        o->n != i->n || o->h != i->h || o->w != i->w)
+        o->n != i->n || o->h != q8conv_strided_extent(i->h, op->stride_h) ||
+        o->w != q8conv_strided_extent(i->w, op->stride_w))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     /* Same bytes, other numbers: a uint8 tensor read as int8 (or the reverse) would compute garbage. */
     if (i->dtype != op->input_type || o->dtype != op->output_type)
@@ -236,18 +251,29 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                          .tile = {pp->plan.tile.bm, pp->plan.tile.bn, pp->plan.tile.sg_m,
                                                   pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages},
                                          .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u,
-                                         .input_xor = op->input_xor};
+                                         .input_xor = op->input_xor,
+                                         .strided = op->stride_h != 1u || op->stride_w != 1u,
+                                         .weight_zp = op->weight_zp};
         st = q8conv_ctx_get_pipeline(op->ctx, &key, &op->pipelines, &pp->pipeline);
     }
     pp->rows = rows;
     return st;
 }
 
-/* The piece of rows starting at `start`: it ends where either tensor's binding window ends. */
-static uint32_t piece_end(const q8conv_tensor *in, const q8conv_tensor *out, uint32_t start)
+/* The input row that output row `out_row` reads (the identity without a stride). */
+static uint32_t input_row_of(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out, uint32_t out_row)
 {
-    uint64_t end = in->rows;
-    const uint64_t in_end = (uint64_t)(start / in->rows_per_window + 1) * in->rows_per_window;
+    return (uint32_t)q8conv_input_row(out_row, in->desc.h, out->desc.h, op->stride_h);
+}
+
+/* The piece of output rows starting at `start`: it ends where the output's binding window ends,
+ * or at the first output row whose input row lies past the input window of start's input row. */
+static uint32_t piece_end(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out, uint32_t start)
+{
+    uint64_t end = out->rows;
+    const uint64_t in_window_end =
+        (uint64_t)(input_row_of(op, in, out, start) / in->rows_per_window + 1) * in->rows_per_window;
+    const uint64_t in_end = q8conv_first_output_row_from(in_window_end, in->desc.h, out->desc.h, op->stride_h);
     const uint64_t out_end = (uint64_t)(start / out->rows_per_window + 1) * out->rows_per_window;
     if (in_end < end)
         end = in_end;
@@ -263,14 +289,15 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
                                        const q8conv_tensor *out)
 {
     q8conv_context *ctx = op->ctx;
-    const uint32_t w = in->desc.w, w4 = q8conv_div_up(w, 4);
-    const uint32_t rows = in->rows;
+    /* The grid covers the output: its width and rows. */
+    const uint32_t w = out->desc.w, w4 = q8conv_div_up(w, 4);
+    const uint32_t rows = out->rows;
     piece_plan pp = {0};
-    q8conv_status st = resolve_piece(op, w, piece_end(in, out, 0), &pp);
+    q8conv_status st = resolve_piece(op, w, piece_end(op, in, out, 0), &pp);
     /* Windowed tensors (rare) may have pieces of other sizes: create their pipelines first. */
     if (in->window_count > 1 || out->window_count > 1) {
         for (uint32_t start = 0; start < rows && st == Q8CONV_SUCCESS;) {
-            const uint32_t end = piece_end(in, out, start);
+            const uint32_t end = piece_end(op, in, out, start);
             piece_plan other = pp;
             st = resolve_piece(op, w, end - start, &other);
             start = end;
@@ -279,7 +306,7 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
     if (st != Q8CONV_SUCCESS)
         return st;
 
-    q8conv_push pc = {.w = in->desc.w,
+    q8conv_push pc = {.w = w,
                       .w4 = w4,
                       .c4_in = op->c4_in,
                       .c4_out = op->c4_out,
@@ -288,11 +315,17 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
                       .z_y = op->rq.z_y,
                       .qmin = op->rq.qmin,
                       .qmax = op->rq.qmax,
-                      .inv_y = op->rq.inv_y};
+                      .inv_y = op->rq.inv_y,
+                      .in_w = in->desc.w,
+                      .in_h = in->desc.h,
+                      .out_h = out->desc.h,
+                      .stride_h = op->stride_h,
+                      .stride_w = op->stride_w,
+                      .xsum_tail = op->xsum_tail};
     VkPipeline bound = VK_NULL_HANDLE;
     for (uint32_t start = 0; start < rows;) {
-        const uint32_t end = piece_end(in, out, start);
-        const uint32_t wi = start / in->rows_per_window, wo = start / out->rows_per_window;
+        const uint32_t end = piece_end(op, in, out, start);
+        const uint32_t wi = input_row_of(op, in, out, start) / in->rows_per_window, wo = start / out->rows_per_window;
         /* Cached above: neither the plan nor the pipeline lookup can fail here. */
         st = resolve_piece(op, w, end - start, &pp);
         if (st != Q8CONV_SUCCESS)

@@ -551,7 +551,7 @@ static void check_requant_vs_literal(const rand_op *r)
         return;
     }
     for (uint32_t o = oc; o < padded; o++)
-        CHECK(ch[o].offset == 0 && ch[o].eff == 0.0f && ch[o].bias == 0.0f && ch[o].unused == 0,
+        CHECK(ch[o].offset == 0 && ch[o].eff == 0.0f && ch[o].bias == 0.0f && ch[o].weight_zp == 0,
               "padded channel %u not zero", o);
     /* The constants themselves, bit for bit: a one-ulp change of eff rarely shows in rounded
      * outputs, but it would break exactness on some input. */
