@@ -1,5 +1,5 @@
 /* GPU against the CPU reference, byte for byte, with poisoned outputs and padding checks.
- * Usage: q8conv-test-gpu SUITE   (small_oc | shapes | modes | split | uint8) */
+ * Usage: q8conv-test-gpu SUITE   (small_oc | shapes | modes | split | uint8 | wzp_stride) */
 #include <string.h>
 
 #include "common.h"
@@ -16,17 +16,18 @@ static q8conv_kernel default_kernel;
 static bool coopmat_supported;
 static unsigned coopmat_refused;
 
-/* One run: random op and input of the given element types, poisoned output, GPU vs reference,
- * padding included. */
-static void run_typed_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc,
-                           q8conv_bias_mode bias, q8conv_activation act, q8conv_layout lin, q8conv_layout lout,
-                           q8conv_dtype tin, q8conv_dtype tout, q8conv_kernel kernel, const int32_t *zero_points)
+/* Ops with a stride or a weight zero point run on the block kernels only: COOPMAT asked for them
+ * is refused on every device, and AUTO resolves to the best block kernel. */
+static unsigned coopmat_block_only_refused;
+
+/* One run: a random op drawn from `p`, poisoned output, GPU vs reference, padding included. */
+static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, const test_op_params *p,
+                            const int32_t *zero_points)
 {
+    const q8conv_kernel kernel = p->kernel;
     test_op t;
-    test_op_random(&t, test_process_rng(),
-                   &(test_op_params){.ic = ic, .oc = oc, .bias = bias, .activation = act, .input_layout = lin,
-                                     .output_layout = lout, .input_type = tin, .output_type = tout,
-                                     .kernel = kernel});
+    test_op_random(&t, test_process_rng(), p);
+    const bool block_only = q8conv_desc_is_strided(&t.desc) || q8conv_desc_has_weight_zero_point(&t.desc);
     if (zero_points) {
         t.desc.input_zero_point = zero_points[0];
         t.desc.output_zero_point = zero_points[1];
@@ -35,6 +36,13 @@ static void run_typed_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t
     test_describe_run(&t.desc, n, h, w, what, sizeof what);
     q8conv_pw *op = NULL;
     q8conv_status st = q8conv_pw_create(ctx, &t.desc, &op);
+    if (kernel == Q8CONV_KERNEL_COOPMAT && block_only) {
+        CHECK(st == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "%spw_create COOPMAT with a stride or weight zero point: %s",
+              what, q8conv_status_string(st));
+        coopmat_block_only_refused++;
+        test_op_free(&t);
+        return;
+    }
     if (kernel == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
         CHECK(st == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "%spw_create on a device without cooperative matrices: %s",
               what, q8conv_status_string(st));
@@ -44,13 +52,26 @@ static void run_typed_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t
     }
     CHECK(st == Q8CONV_SUCCESS, "%spw_create: %s", what, q8conv_status_string(st));
     if (op) {
-        const q8conv_kernel want = kernel == Q8CONV_KERNEL_AUTO ? default_kernel : kernel;
+        q8conv_kernel want = kernel == Q8CONV_KERNEL_AUTO ? default_kernel : kernel;
+        if (block_only && want == Q8CONV_KERNEL_COOPMAT)
+            want = Q8CONV_KERNEL_DOT;
         CHECK(q8conv_pw_get_kernel(op) == want, "%skernel resolved to %s", what,
               q8conv_kernel_name(q8conv_pw_get_kernel(op)));
         CHECK(test_check_run(ctx, op, &t.desc, n, h, w, test_process_rng(), err, sizeof err), "%s", err);
     }
     q8conv_pw_destroy(op);
     test_op_free(&t);
+}
+
+/* One run: random op and input of the given element types. */
+static void run_typed_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc,
+                           q8conv_bias_mode bias, q8conv_activation act, q8conv_layout lin, q8conv_layout lout,
+                           q8conv_dtype tin, q8conv_dtype tout, q8conv_kernel kernel, const int32_t *zero_points)
+{
+    run_params_case(ctx, n, h, w,
+                    &(test_op_params){.ic = ic, .oc = oc, .bias = bias, .activation = act, .input_layout = lin,
+                                      .output_layout = lout, .input_type = tin, .output_type = tout, .kernel = kernel},
+                    zero_points);
 }
 
 /* run_typed_case with int8 on both sides. */
@@ -242,6 +263,82 @@ static void suite_uint8_sequence(q8conv_context *ctx)
     }
 }
 
+/* ---- weight zero points and strides ---- */
+
+static q8conv_dtype pick_type(void) { return (q8conv_dtype)test_range(0, 1); }
+static q8conv_layout pick_layout(void) { return (q8conv_layout)test_range(0, 1); }
+
+/* Weight zero points: each weight type x way of drawing them (per tensor, per channel, the ends of
+ * the range, the middle) x input type x kernel; then every bias mode x activation with the ends;
+ * then the largest IC with the ends (the accumulator bound). IC 37 leaves a partial last channel
+ * block, whose padded bytes the input sum must skip (a uint8 input reads a padding 0 as -128). */
+static void suite_weight_zero_points(q8conv_context *ctx)
+{
+    static const int modes[] = {TEST_WZP_TENSOR, TEST_WZP_CHANNEL, TEST_WZP_ENDS, TEST_WZP_MID};
+    for (int wt = 0; wt < 2; ++wt)
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; ++m)
+            for (int tin = 0; tin < 2; ++tin)
+                for (size_t k = 0; k < KERNEL_COUNT; ++k)
+                    run_params_case(ctx, 2, 5, 11,
+                                    &(test_op_params){.ic = 37, .oc = 22, .bias = pick_bias(), .activation = pick_act(),
+                                                      .input_layout = pick_layout(), .output_layout = pick_layout(),
+                                                      .input_type = (q8conv_dtype)tin, .output_type = pick_type(),
+                                                      .kernel = kernels[k], .edges = true,
+                                                      .weight_type = (q8conv_dtype)wt, .weight_zp = modes[m]},
+                                    NULL);
+    for (int b = 0; b < 3; ++b)
+        for (int a = 0; a < 3; ++a)
+            for (size_t k = 0; k < KERNEL_COUNT; ++k)
+                run_params_case(ctx, 1, 3, 7,
+                                &(test_op_params){.ic = 13, .oc = 10, .bias = (q8conv_bias_mode)b,
+                                                  .activation = (q8conv_activation)a, .input_layout = pick_layout(),
+                                                  .output_layout = pick_layout(), .input_type = pick_type(),
+                                                  .output_type = pick_type(), .kernel = kernels[k],
+                                                  .weight_type = pick_type(), .weight_zp = TEST_WZP_ENDS},
+                                NULL);
+    for (int wt = 0; wt < 2; ++wt)
+        for (size_t k = 0; k < KERNEL_COUNT; ++k)
+            run_params_case(ctx, 1, 1, 3,
+                            &(test_op_params){.ic = 16384, .oc = 8, .bias = pick_bias(), .activation = pick_act(),
+                                              .input_layout = pick_layout(), .output_layout = pick_layout(),
+                                              .input_type = pick_type(), .output_type = pick_type(),
+                                              .kernel = kernels[k], .edges = true, .weight_type = (q8conv_dtype)wt,
+                                              .weight_zp = TEST_WZP_ENDS},
+                            NULL);
+}
+
+/* Strides 1-4, H and W not multiples of the stride nor W of 4 (before striding; after, some are),
+ * N 2, every layout pair and kernel, with and without weight zero points, either input type; then
+ * the split-K grids (few output pixels, long K loops) strided. */
+static void suite_strides(q8conv_context *ctx)
+{
+    static const uint32_t strides[][2] = {{1, 2}, {2, 1}, {2, 2}, {3, 3}, {4, 4}, {3, 2}, {1, 4}};
+    static const uint32_t widths[] = {13, 17, 10, 7};
+    size_t i = 0;
+    for (size_t s = 0; s < sizeof strides / sizeof strides[0]; ++s)
+        for (int l = 0; l < 4; ++l)
+            for (size_t k = 0; k < KERNEL_COUNT; ++k, ++i)
+                run_params_case(ctx, 2, 9, widths[i % 4],
+                                &(test_op_params){.ic = 19, .oc = 14, .bias = pick_bias(), .activation = pick_act(),
+                                                  .input_layout = (q8conv_layout)(l >> 1),
+                                                  .output_layout = (q8conv_layout)(l & 1), .input_type = pick_type(),
+                                                  .output_type = pick_type(), .kernel = kernels[k],
+                                                  .weight_type = pick_type(),
+                                                  .weight_zp = (i & 1) ? TEST_WZP_CHANNEL : TEST_WZP_NONE,
+                                                  .stride_h = strides[s][0], .stride_w = strides[s][1]},
+                                NULL);
+    static const uint32_t split_k[][5] = {{1, 7, 7, 960, 40}, {1, 3, 5, 200, 12}};
+    for (size_t s = 0; s < 2; ++s)
+        for (size_t k = 0; k < KERNEL_COUNT; ++k)
+            run_params_case(ctx, split_k[s][0], split_k[s][1], split_k[s][2],
+                            &(test_op_params){.ic = split_k[s][3], .oc = split_k[s][4], .bias = pick_bias(),
+                                              .activation = pick_act(), .input_layout = pick_layout(),
+                                              .output_layout = pick_layout(), .input_type = pick_type(),
+                                              .kernel = kernels[k], .weight_type = pick_type(),
+                                              .weight_zp = TEST_WZP_ENDS, .stride_h = 2, .stride_w = 2},
+                            NULL);
+}
+
 /* Constants a device may flush to zero are refused, not computed differently. */
 static void suite_flush_guard(q8conv_context *ctx)
 {
@@ -287,6 +384,15 @@ static void suite_split(q8conv_context *ctx)
         run_case(ctx, 2, rows / 2, w, 8, oc, pick_bias(), pick_act(), (q8conv_layout)test_range(0, 1),
                  (q8conv_layout)test_range(0, 1), kernels[k], NULL);
     }
+    /* Strided, with weight zero points: the split is of the output's rows, each reading every
+     * other input row. */
+    run_params_case(ctx, 2, rows - 1, w,
+                    &(test_op_params){.ic = 8, .oc = oc, .bias = pick_bias(), .activation = pick_act(),
+                                      .input_layout = pick_layout(), .output_layout = pick_layout(),
+                                      .input_type = pick_type(), .kernel = Q8CONV_KERNEL_DOT,
+                                      .weight_type = Q8CONV_DTYPE_UINT8, .weight_zp = TEST_WZP_CHANNEL,
+                                      .stride_h = 2},
+                    NULL);
 }
 
 /* The cooperative-matrix kernel's grid has a workgroup per pixel tile in y: more pixel tiles than
@@ -364,6 +470,10 @@ int main(int argc, char **argv)
         suite_split(ctx);
         suite_split_matrix(ctx);
     }
+    else if (!strcmp(suite, "wzp_stride")) {
+        suite_weight_zero_points(ctx);
+        suite_strides(ctx);
+    }
     else if (!strcmp(suite, "uint8")) {
         suite_uint8_modes(ctx);
         suite_uint8_shapes(ctx);
@@ -371,6 +481,9 @@ int main(int argc, char **argv)
     }
     else
         CHECK(0, "unknown suite %s", suite);
+    if (coopmat_block_only_refused)
+        printf("%s: %u COOPMAT case(s) with a stride or weight zero point refused with UNSUPPORTED, as documented\n",
+               suite, coopmat_block_only_refused);
     if (coopmat_refused)
         printf("%s: coopmat skipped: the device has no cooperative matrices (%u case(s) refused with UNSUPPORTED, "
                "as they must be)\n", suite, coopmat_refused);
