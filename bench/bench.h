@@ -23,6 +23,7 @@ typedef struct bench_shape {
     char name[48];
     uint32_t n, h, w, ic, oc;
     uint32_t count; /* layers of the network with this shape */
+    uint32_t stride; /* along H and W (the CSV's optional 8th column); 0 or 1: none */
     int in_total;   /* a layer of the network: weighted in its total and recorded in it (MobileNetV2's
                      * list, user files, the quick suite's shapes for CI) */
 } bench_shape;
@@ -34,6 +35,7 @@ typedef struct bench_options {
     double rotate_bytes; /* bytes of input+output sets to rotate over */
     q8conv_layout layout;
     q8conv_dtype dtype;  /* activations of input and output (--dtype) */
+    q8conv_dtype weights; /* weight type (--weights); UINT8 comes with a weight zero point */
     uint64_t seed;
     int threads;         /* CPU peers' multi-threaded runs; 0 = all cores */
     int roofline, cpu, no_check;
@@ -126,7 +128,22 @@ typedef struct bench_op_data {
     int8_t *weights;
     float *scales;
     float *bias;
+    int32_t *weight_zps; /* --weights u8: the per-tensor zero point in every entry; else NULL */
 } bench_op_data;
+
+/* A shape's output extent: (H - 1) / stride + 1 (SEMANTICS.md). */
+static inline uint32_t bench_out_h(const bench_shape *s) { return s->stride > 1 ? (s->h - 1) / s->stride + 1 : s->h; }
+static inline uint32_t bench_out_w(const bench_shape *s) { return s->stride > 1 ? (s->w - 1) / s->stride + 1 : s->w; }
+/* Multiply-adds of one run, and the bytes it must move at least: the input pixels it reads (all
+ * of them at stride 1, one in stride^2 otherwise), its output and the weights. */
+static inline double bench_macs(const bench_shape *s)
+{
+    return (double)s->n * bench_out_h(s) * bench_out_w(s) * s->ic * s->oc;
+}
+static inline double bench_min_bytes(const bench_shape *s)
+{
+    return (double)s->n * bench_out_h(s) * bench_out_w(s) * (s->ic + s->oc) + (double)s->ic * s->oc;
+}
 
 /* The bench's own command buffer and timestamp queries on the context's device. */
 typedef struct bench_gpu {
@@ -154,9 +171,14 @@ void bench_free_desc(bench_op_data *d);
  * checked: memory freed by an earlier op may hold the right answer, and a kernel that wrote nothing
  * must not pass on it. 0, or -1 when a call failed. */
 int bench_poison_tensor(q8conv_tensor *t);
-/* Makes both sides of a descriptor `type`: a uint8 side gets the same zero point shifted by 128,
- * so that an op of either type computes the same values on the same bytes' values. */
-void bench_set_dtype(q8conv_pw_desc *desc, q8conv_dtype type);
+/* Makes both sides of a descriptor opt->dtype: a uint8 side gets the same zero point shifted by
+ * 128, so that an op of either type computes the same values on the same bytes' values. With
+ * opt->weights UINT8, the weight bytes are read as uint8 with one zero point, BENCH_WEIGHT_ZP
+ * (not 128, so that the kernels' weight-zero-point term runs). 0, or -1 out of memory. */
+int bench_set_types(bench_op_data *d, const bench_options *opt);
+#define BENCH_WEIGHT_ZP 131
+#define BENCH_STR_(x) #x
+#define BENCH_STR(x) BENCH_STR_(x)
 
 /* gpu_timer.c: the bench's command buffer, with timestamp pairs around what it records. 0 on
  * success, -1 on a Vulkan failure (init: also when the queue has no timestamps). */

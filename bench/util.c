@@ -80,17 +80,33 @@ int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8con
                                .activation = s->oc > s->ic ? Q8CONV_ACTIVATION_RELU6 : Q8CONV_ACTIVATION_NONE,
                                .input_layout = layout,
                                .output_layout = layout,
-                               .kernel = kernel};
+                               .kernel = kernel,
+                               .stride_h = s->stride,
+                               .stride_w = s->stride};
+    d->weight_zps = NULL;
     return 0;
 }
 
-void bench_set_dtype(q8conv_pw_desc *desc, q8conv_dtype type)
+int bench_set_types(bench_op_data *d, const bench_options *opt)
 {
-    if (type != Q8CONV_DTYPE_UINT8)
-        return;
-    desc->input_type = desc->output_type = Q8CONV_DTYPE_UINT8;
-    desc->input_zero_point += 128;
-    desc->output_zero_point += 128;
+    q8conv_pw_desc *desc = &d->desc;
+    if (opt->dtype == Q8CONV_DTYPE_UINT8) {
+        desc->input_type = desc->output_type = Q8CONV_DTYPE_UINT8;
+        desc->input_zero_point += 128;
+        desc->output_zero_point += 128;
+    }
+    if (opt->weights == Q8CONV_DTYPE_UINT8) {
+        /* The same random bytes, read as uint8 about a zero point near their middle: w - z_w
+         * spreads as the int8 weights do, so the output scale still fits. */
+        d->weight_zps = malloc(sizeof(int32_t) * desc->out_channels);
+        if (!d->weight_zps)
+            return -1;
+        for (uint32_t o = 0; o < desc->out_channels; ++o)
+            d->weight_zps[o] = BENCH_WEIGHT_ZP;
+        desc->weight_type = Q8CONV_DTYPE_UINT8;
+        desc->weight_zero_points = d->weight_zps;
+    }
+    return 0;
 }
 
 void bench_free_desc(bench_op_data *d)
@@ -98,9 +114,11 @@ void bench_free_desc(bench_op_data *d)
     free(d->weights);
     free(d->scales);
     free(d->bias);
+    free(d->weight_zps);
     d->weights = NULL;
     d->scales = NULL;
     d->bias = NULL;
+    d->weight_zps = NULL;
 }
 
 int bench_poison_tensor(q8conv_tensor *t)
