@@ -440,9 +440,33 @@ static void test_matrix_pays(void)
     CHECK(q8conv_matrix_pays(0xFFFFFFFFull, 16384, 16384), "no overflow");
 }
 
+/* The row map of a strided op (pw.c cuts its pieces with it): output row r of image n reads input
+ * row n * h + s * (r % ho), and the first output row at or past any input row, against brute force. */
+static void test_strided_rows(void)
+{
+    for (int t = 0; t < 300; ++t) {
+        const uint32_t h = 1 + test_below(40), s = 1 + test_below(6), n = 1 + test_below(3);
+        const uint32_t ho = (h - 1) / s + 1;
+        for (uint64_t r = 0; r < (uint64_t)n * ho; ++r)
+            CHECK(q8conv_input_row(r, h, ho, s) == r / ho * h + s * (r % ho), "h %u s %u: row %llu", h, s,
+                  (unsigned long long)r);
+        for (uint64_t in = 0; in <= (uint64_t)n * h; ++in) {
+            uint64_t want = 0;
+            while (want < (uint64_t)n * ho && q8conv_input_row(want, h, ho, s) < in)
+                ++want;
+            const uint64_t got = q8conv_first_output_row_from(in, h, ho, s);
+            CHECK(got == want, "h %u ho %u s %u n %u: first output row from input row %llu is %llu, want %llu", h, ho,
+                  s, n, (unsigned long long)in, (unsigned long long)got, (unsigned long long)want);
+        }
+        if (test_failures > 10)
+            return;
+    }
+}
+
 int main(void)
 {
     test_seed();
+    test_strided_rows();
     test_tile_n4();
     test_global_extents();
     test_local_size();
