@@ -20,6 +20,12 @@ static unsigned coopmat_refused;
  * is refused on every device, and AUTO resolves to the best block kernel. */
 static unsigned coopmat_block_only_refused;
 
+/* Whether an op of this desc runs on the block kernels only (COOPMAT refuses it). */
+static bool desc_block_only(const q8conv_pw_desc *d)
+{
+    return q8conv_desc_is_strided(d) || q8conv_desc_has_weight_zero_point(d);
+}
+
 /* One run: a random op drawn from `p`, poisoned output, GPU vs reference, padding included. */
 static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, const test_op_params *p,
                             const int32_t *zero_points)
@@ -27,7 +33,7 @@ static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_
     const q8conv_kernel kernel = p->kernel;
     test_op t;
     test_op_random(&t, test_process_rng(), p);
-    const bool block_only = q8conv_desc_is_strided(&t.desc) || q8conv_desc_has_weight_zero_point(&t.desc);
+    const bool block_only = desc_block_only(&t.desc);
     if (zero_points) {
         t.desc.input_zero_point = zero_points[0];
         t.desc.output_zero_point = zero_points[1];
@@ -184,82 +190,96 @@ static void suite_uint8_shapes(q8conv_context *ctx)
                                    uint8_pairs[p][0], uint8_pairs[p][1], kernels[k], NULL);
 }
 
-/* Two ops chained through an int8 tensor, uint8 -> int8 -> uint8, as one q8conv_sequence and then
- * as two q8conv_pw_run (the second pair of runs replays the recordings): both give the reference's
- * chain, byte for byte. A step whose tensor has the other type is refused by q8conv_sequence_add. */
+/* Two ops a -> b chained through a 4W4C tensor y, as one q8conv_sequence and then as two
+ * q8conv_pw_run (the second pair of runs replays the recordings): both give the reference's chain,
+ * byte for byte. A step with an output tensor of b's (another type or size) for a is refused by
+ * q8conv_sequence_add. */
+static void run_chain(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, const test_op_params *pa,
+                      const test_op_params *pb, const char *label)
+{
+    test_op a, b;
+    test_op_random(&a, test_process_rng(), pa);
+    test_op_random(&b, test_process_rng(), pb);
+    char what[256];
+    test_describe_run(&a.desc, n, h, w, what, sizeof what);
+    q8conv_pw *opa = NULL, *opb = NULL;
+    const q8conv_status sa = q8conv_pw_create(ctx, &a.desc, &opa), sb = q8conv_pw_create(ctx, &b.desc, &opb);
+    if (pa->kernel == Q8CONV_KERNEL_COOPMAT && (!coopmat_supported || desc_block_only(&a.desc) || desc_block_only(&b.desc))) {
+        CHECK(sa == (coopmat_supported && !desc_block_only(&a.desc) ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED) &&
+                  sb == (coopmat_supported && !desc_block_only(&b.desc) ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED),
+              "%scoopmat: %s, %s", what, q8conv_status_string(sa), q8conv_status_string(sb));
+        coopmat_refused += coopmat_supported ? 0 : 2;
+    } else if (sa == Q8CONV_SUCCESS && sb == Q8CONV_SUCCESS) {
+        /* y is a's output and b's input; z is b's output. */
+        const uint32_t hy = test_strided_extent(h, a.desc.stride_h), wy = test_strided_extent(w, a.desc.stride_w);
+        const uint32_t hz = test_strided_extent(hy, b.desc.stride_h), wz = test_strided_extent(wy, b.desc.stride_w);
+        const uint32_t c0 = pa->ic, c1 = pa->oc, c2 = pb->oc;
+        const q8conv_tensor_desc dx = {n, c0, h, w, a.desc.input_layout, a.desc.input_type};
+        const q8conv_tensor_desc dy = {n, c1, hy, wy, Q8CONV_LAYOUT_4W4C, a.desc.output_type};
+        const q8conv_tensor_desc dz = {n, c2, hz, wz, b.desc.output_layout, b.desc.output_type};
+        const size_t nx = (size_t)n * c0 * h * w, ny = (size_t)n * c1 * hy * wy, nz = (size_t)n * c2 * hz * wz;
+        uint8_t *x = malloc(nx), *ref_y = malloc(ny), *ref_z = malloc(nz), *got = malloc(nz);
+        test_fill_i8((int8_t *)x, nx);
+        CHECK_OK(q8conv_pw_reference(&a.desc, n, h, w, (const int8_t *)x, (int8_t *)ref_y));
+        CHECK_OK(q8conv_pw_reference(&b.desc, n, hy, wy, (const int8_t *)ref_y, (int8_t *)ref_z));
+        q8conv_tensor *tx = NULL, *ty = NULL, *tz = NULL;
+        q8conv_sequence *seq = NULL;
+        CHECK_OK(q8conv_tensor_create(ctx, &dx, &tx));
+        CHECK_OK(q8conv_tensor_create(ctx, &dy, &ty));
+        CHECK_OK(q8conv_tensor_create(ctx, &dz, &tz));
+        CHECK_OK(q8conv_sequence_create(ctx, &seq));
+        CHECK_OK(q8conv_tensor_write(tx, (const int8_t *)x, Q8CONV_HOST_NCHW));
+        if (dz.dtype != dy.dtype || dz.h != dy.h || dz.w != dy.w)
+            CHECK(q8conv_sequence_add(seq, opa, tx, tz) == Q8CONV_ERROR_INVALID_ARGUMENT,
+                  "%ssequence_add with b's output (another type or size) for a", what);
+        CHECK_OK(q8conv_sequence_add(seq, opa, tx, ty));
+        CHECK_OK(q8conv_sequence_add(seq, opb, ty, tz));
+        for (int pass = 0; pass < 3; ++pass) {
+            memset(got, TEST_POISON, nz);
+            CHECK_OK(q8conv_tensor_write(tz, (const int8_t *)got, Q8CONV_HOST_NCHW));
+            if (pass == 0) {
+                CHECK_OK(q8conv_sequence_run(seq));
+            } else { /* the second pass records both runs, the third replays them */
+                CHECK_OK(q8conv_pw_run(opa, tx, ty));
+                CHECK_OK(q8conv_pw_run(opb, ty, tz));
+            }
+            CHECK_OK(q8conv_tensor_read(tz, (int8_t *)got, Q8CONV_HOST_NCHW));
+            size_t bad = 0;
+            for (size_t i = 0; i < nz; ++i)
+                bad += got[i] != ref_z[i];
+            CHECK(bad == 0, "%s%s: %zu of %zu bytes of the %s chain differ", what, pass == 0 ? "sequence" : "two runs",
+                  bad, nz, label);
+        }
+        q8conv_sequence_destroy(seq);
+        q8conv_tensor_destroy(tx);
+        q8conv_tensor_destroy(ty);
+        q8conv_tensor_destroy(tz);
+        free(x);
+        free(ref_y);
+        free(ref_z);
+        free(got);
+    } else {
+        CHECK(0, "%spw_create: %s, %s", what, q8conv_status_string(sa), q8conv_status_string(sb));
+    }
+    q8conv_pw_destroy(opa);
+    q8conv_pw_destroy(opb);
+    test_op_free(&a);
+    test_op_free(&b);
+}
+
+/* Two ops chained through an int8 tensor, uint8 -> int8 -> uint8 (run_chain). */
 static void suite_uint8_sequence(q8conv_context *ctx)
 {
     const uint32_t n = 2, h = 3, w = 7, c0 = 13, c1 = 10, c2 = 7;
     for (size_t k = 0; k < KERNEL_COUNT; ++k) {
-        test_op a, b;
-        test_op_random(&a, test_process_rng(),
-                       &(test_op_params){.ic = c0, .oc = c1, .bias = pick_bias(), .activation = pick_act(),
-                                         .input_layout = (q8conv_layout)test_range(0, 1),
-                                         .output_layout = Q8CONV_LAYOUT_4W4C, .input_type = Q8CONV_DTYPE_UINT8,
-                                         .kernel = kernels[k]});
-        test_op_random(&b, test_process_rng(),
-                       &(test_op_params){.ic = c1, .oc = c2, .bias = pick_bias(), .activation = pick_act(),
-                                         .input_layout = Q8CONV_LAYOUT_4W4C,
-                                         .output_layout = (q8conv_layout)test_range(0, 1),
-                                         .output_type = Q8CONV_DTYPE_UINT8, .kernel = kernels[k]});
-        char what[256];
-        test_describe_run(&a.desc, n, h, w, what, sizeof what);
-        q8conv_pw *opa = NULL, *opb = NULL;
-        const q8conv_status sa = q8conv_pw_create(ctx, &a.desc, &opa), sb = q8conv_pw_create(ctx, &b.desc, &opb);
-        if (kernels[k] == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
-            CHECK(sa == Q8CONV_ERROR_UNSUPPORTED && sb == Q8CONV_ERROR_UNSUPPORTED, "%scoopmat accepted", what);
-            coopmat_refused += 2;
-        } else if (sa == Q8CONV_SUCCESS && sb == Q8CONV_SUCCESS) {
-            const q8conv_tensor_desc dx = {n, c0, h, w, a.desc.input_layout, Q8CONV_DTYPE_UINT8};
-            const q8conv_tensor_desc dy = {n, c1, h, w, Q8CONV_LAYOUT_4W4C, Q8CONV_DTYPE_INT8};
-            const q8conv_tensor_desc dz = {n, c2, h, w, b.desc.output_layout, Q8CONV_DTYPE_UINT8};
-            const size_t nx = (size_t)n * c0 * h * w, ny = (size_t)n * c1 * h * w, nz = (size_t)n * c2 * h * w;
-            uint8_t *x = malloc(nx), *ref_y = malloc(ny), *ref_z = malloc(nz), *got = malloc(nz);
-            test_fill_i8((int8_t *)x, nx);
-            CHECK_OK(q8conv_pw_reference(&a.desc, n, h, w, (const int8_t *)x, (int8_t *)ref_y));
-            CHECK_OK(q8conv_pw_reference(&b.desc, n, h, w, (const int8_t *)ref_y, (int8_t *)ref_z));
-            q8conv_tensor *tx = NULL, *ty = NULL, *tz = NULL;
-            q8conv_sequence *seq = NULL;
-            CHECK_OK(q8conv_tensor_create(ctx, &dx, &tx));
-            CHECK_OK(q8conv_tensor_create(ctx, &dy, &ty));
-            CHECK_OK(q8conv_tensor_create(ctx, &dz, &tz));
-            CHECK_OK(q8conv_sequence_create(ctx, &seq));
-            CHECK_OK(q8conv_tensor_write(tx, (const int8_t *)x, Q8CONV_HOST_NCHW));
-            CHECK(q8conv_sequence_add(seq, opa, tx, tz) == Q8CONV_ERROR_INVALID_ARGUMENT,
-                  "%ssequence_add with a uint8 output for an int8 side", what);
-            CHECK_OK(q8conv_sequence_add(seq, opa, tx, ty));
-            CHECK_OK(q8conv_sequence_add(seq, opb, ty, tz));
-            for (int pass = 0; pass < 3; ++pass) {
-                memset(got, TEST_POISON, nz);
-                CHECK_OK(q8conv_tensor_write(tz, (const int8_t *)got, Q8CONV_HOST_NCHW));
-                if (pass == 0) {
-                    CHECK_OK(q8conv_sequence_run(seq));
-                } else { /* the second pass records both runs, the third replays them */
-                    CHECK_OK(q8conv_pw_run(opa, tx, ty));
-                    CHECK_OK(q8conv_pw_run(opb, ty, tz));
-                }
-                CHECK_OK(q8conv_tensor_read(tz, (int8_t *)got, Q8CONV_HOST_NCHW));
-                size_t bad = 0;
-                for (size_t i = 0; i < nz; ++i)
-                    bad += got[i] != ref_z[i];
-                CHECK(bad == 0, "%s%s: %zu of %zu bytes of the u8 -> s8 -> u8 chain differ", what,
-                      pass == 0 ? "sequence" : "two runs", bad, nz);
-            }
-            q8conv_sequence_destroy(seq);
-            q8conv_tensor_destroy(tx);
-            q8conv_tensor_destroy(ty);
-            q8conv_tensor_destroy(tz);
-            free(x);
-            free(ref_y);
-            free(ref_z);
-            free(got);
-        } else {
-            CHECK(0, "%spw_create: %s, %s", what, q8conv_status_string(sa), q8conv_status_string(sb));
-        }
-        q8conv_pw_destroy(opa);
-        q8conv_pw_destroy(opb);
-        test_op_free(&a);
-        test_op_free(&b);
+        const test_op_params pa = {.ic = c0, .oc = c1, .bias = pick_bias(), .activation = pick_act(),
+                                   .input_layout = (q8conv_layout)test_range(0, 1),
+                                   .output_layout = Q8CONV_LAYOUT_4W4C, .input_type = Q8CONV_DTYPE_UINT8,
+                                   .kernel = kernels[k]};
+        const test_op_params pb = {.ic = c1, .oc = c2, .bias = pick_bias(), .activation = pick_act(),
+                                   .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = (q8conv_layout)test_range(0, 1),
+                                   .output_type = Q8CONV_DTYPE_UINT8, .kernel = kernels[k]};
+        run_chain(ctx, n, h, w, &pa, &pb, "u8 -> s8 -> u8");
     }
 }
 
@@ -327,6 +347,18 @@ static void suite_strides(q8conv_context *ctx)
                                                   .weight_zp = (i & 1) ? TEST_WZP_CHANNEL : TEST_WZP_NONE,
                                                   .stride_h = strides[s][0], .stride_w = strides[s][1]},
                                 NULL);
+    /* A strided op with uint8 weights chained into a stride-1 op, as a sequence and as two runs
+     * (recorded, then replayed). */
+    for (size_t k = 0; k < KERNEL_COUNT; ++k) {
+        const test_op_params pa = {.ic = 11, .oc = 9, .bias = pick_bias(), .activation = pick_act(),
+                                   .input_layout = pick_layout(), .output_layout = Q8CONV_LAYOUT_4W4C,
+                                   .input_type = pick_type(), .kernel = kernels[k], .weight_type = Q8CONV_DTYPE_UINT8,
+                                   .weight_zp = TEST_WZP_CHANNEL, .stride_h = 2, .stride_w = 3};
+        const test_op_params pb = {.ic = 9, .oc = 6, .bias = pick_bias(), .activation = pick_act(),
+                                   .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = pick_layout(),
+                                   .output_type = pick_type(), .kernel = kernels[k], .weight_zp = TEST_WZP_TENSOR};
+        run_chain(ctx, 2, 7, 11, &pa, &pb, "strided -> weight zero point");
+    }
     static const uint32_t split_k[][5] = {{1, 7, 7, 960, 40}, {1, 3, 5, 200, 12}};
     for (size_t s = 0; s < 2; ++s)
         for (size_t k = 0; k < KERNEL_COUNT; ++k)
