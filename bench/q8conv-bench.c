@@ -435,6 +435,20 @@ static void usage(FILE *f)
             BENCH_MAX_REPS, BENCH_MAX_BATCHES, BENCH_MAX_SETS);
 }
 
+/* s8 or u8, for an option that takes an element type. */
+static int parse_dtype(const char *option, const char *v, q8conv_dtype *out)
+{
+    if (!strcmp(v, "s8"))
+        *out = Q8CONV_DTYPE_INT8;
+    else if (!strcmp(v, "u8"))
+        *out = Q8CONV_DTYPE_UINT8;
+    else {
+        fprintf(stderr, "%s is s8 or u8, not '%s'\n", option, v);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_variants(const char *s, q8conv_kernel *out)
 {
     int n = 0;
@@ -515,23 +529,11 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else if (ARG("--dtype")) {
-            if (!strcmp(v, "s8"))
-                opt.dtype = Q8CONV_DTYPE_INT8;
-            else if (!strcmp(v, "u8"))
-                opt.dtype = Q8CONV_DTYPE_UINT8;
-            else {
-                fprintf(stderr, "--dtype is s8 or u8, not '%s'\n", v);
+            if (parse_dtype(a, v, &opt.dtype) != 0)
                 return 2;
-            }
         } else if (ARG("--weights")) {
-            if (!strcmp(v, "s8"))
-                opt.weights = Q8CONV_DTYPE_INT8;
-            else if (!strcmp(v, "u8"))
-                opt.weights = Q8CONV_DTYPE_UINT8;
-            else {
-                fprintf(stderr, "--weights is s8 or u8, not '%s'\n", v);
+            if (parse_dtype(a, v, &opt.weights) != 0)
                 return 2;
-            }
         } else if (ARG("--reps")) {
             if (parse_int(a, v, 20, BENCH_MAX_REPS, &n) != 0)
                 return 2;
