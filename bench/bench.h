@@ -23,9 +23,10 @@ typedef struct bench_shape {
     char name[48];
     uint32_t n, h, w, ic, oc;
     uint32_t count; /* layers of the network with this shape */
-    uint32_t stride; /* along H and W (the CSV's optional 8th column); 0 or 1: none */
     int in_total;   /* a layer of the network: weighted in its total and recorded in it (MobileNetV2's
                      * list, user files, the quick suite's shapes for CI) */
+    uint32_t stride; /* along H and W (the CSV's optional 8th column); 0 or 1: none. Last, so that
+                      * the positional shape initializers keep their meaning */
 } bench_shape;
 
 typedef struct bench_options {

@@ -54,6 +54,7 @@ void bench_fill_random(int8_t *p, size_t n, uint64_t *state)
 int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
                     q8conv_layout layout)
 {
+    d->weight_zps = NULL; /* bench_set_types' */
     d->weights = malloc((size_t)s->ic * s->oc);
     d->scales = malloc(sizeof(float) * s->oc);
     d->bias = malloc(sizeof(float) * s->oc);
@@ -83,7 +84,6 @@ int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8con
                                .kernel = kernel,
                                .stride_h = s->stride,
                                .stride_w = s->stride};
-    d->weight_zps = NULL;
     return 0;
 }
 
