@@ -201,13 +201,6 @@ static q8conv_status expected_validity(const q8conv_pw_desc *d)
 /* The header's UNSUPPORTED cases of q8conv_pw_create, for a valid descriptor. */
 static q8conv_status expected_create(const q8conv_pw_desc *d)
 {
-    /* COOPMAT runs neither strides nor weight zero points other than the type's middle. */
-    bool block_only = d->stride_h > 1 || d->stride_w > 1;
-    const int32_t middle = d->weight_type == Q8CONV_DTYPE_UINT8 ? 128 : 0;
-    for (uint32_t o = 0; o < d->out_channels; ++o)
-        block_only |= (d->weight_zero_points ? d->weight_zero_points[o] : 0) != middle;
-    if (d->kernel == Q8CONV_KERNEL_COOPMAT && block_only)
-        return Q8CONV_ERROR_UNSUPPORTED;
     if ((d->kernel == Q8CONV_KERNEL_DOT && !g_has_dot) || (d->kernel == Q8CONV_KERNEL_COOPMAT && !g_has_coopmat))
         return Q8CONV_ERROR_UNSUPPORTED;
     for (uint32_t o = 0; o < d->out_channels; ++o) {

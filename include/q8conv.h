@@ -451,9 +451,7 @@ Q8CONV_API void q8conv_tensor_destroy(q8conv_tensor *t);
  *  into `desc`.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT any invalid parameter.
  *  @retval Q8CONV_ERROR_UNSUPPORTED the chosen kernel needs integer dot product the device lacks;
- *          or Q8CONV_KERNEL_COOPMAT was asked for an op with a stride or a nonzero weight zero point
- *          (z_w != 0 for int8, != 128 for uint8 weights), which that kernel does not run yet (AUTO
- *          takes the best block kernel for such ops); or a constant a device may flush to zero would enter the arithmetic, so exactness could
+ *          or a constant a device may flush to zero would enter the arithmetic, so exactness could
  *          not be kept: s_x * s_w[oc] (or its quotient by s_y) subnormal; with a float bias, also
  *          s_x * s_w[oc] < 2^-100 or a subnormal bias value.
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */

@@ -44,6 +44,12 @@ layout(constant_id = 11) const uint INPUT_XOR = 0u;
 /* Shared-memory stages of the K loop: 2 (double-buffered, one barrier per step) or 1 (the next
  * step waits in registers; two barriers per step, half the shared memory for a deeper BK). */
 layout(constant_id = 12) const uint STAGES = 2u;
+/* Strides and weight zero points, as in q8conv_pw.comp (ids 13, 14; both false: the kernel of
+ * before). STRIDED: the A tile's pixel p (output space) reads input pixel (s_h h, s_w w).
+ * WEIGHT_ZP: each invocation sums the input bytes it stages, per A unit, beside the K loop; the
+ * sums meet per pixel in shared memory after it, and the epilogue subtracts z_w' * sum. */
+layout(constant_id = 13) const bool STRIDED = false;
+layout(constant_id = 14) const bool WEIGHT_ZP = false;
 
 #include "requant.glsl"
 
@@ -64,7 +70,11 @@ const uint STAGE_WORDS = STAGES * (A_WORDS + B_WORDS);
  * across, so each lane of a 32-wide subgroup requantizes one 4 x 4 block per strip. */
 const uint EPI_N = (TN % 2u == 0u) ? 32u : 16u;
 const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_N;
-const uint SMEM_WORDS = STAGE_WORDS > EPI_WORDS ? STAGE_WORDS : EPI_WORDS;
+/* WEIGHT_ZP: the tile's per-pixel input sums, after the epilogue's strips (every tile of the
+ * picker's menu has room for them there within STAGE_WORDS, tests/test_picker.c checks it). */
+const uint XSUM_BASE = EPI_WORDS;
+const uint EPI_END = WEIGHT_ZP ? EPI_WORDS + BM : EPI_WORDS;
+const uint SMEM_WORDS = STAGE_WORDS > EPI_END ? STAGE_WORDS : EPI_END;
 /* Staging and epilogue memory in 32-bit words; every matrix load starts on a 16-byte boundary
  * (STRIDE is a multiple of 4 words). 16-byte words measured no faster on the H100. */
 shared uint smem[SMEM_WORDS];
@@ -129,7 +139,8 @@ layout(push_constant) uniform Push {
 /* Requantizes one subgroup's strip of int32 accumulators in shared memory (16 pixels from p_first,
  * EPI_N channels from the tile's channel n_first) and writes its bytes: one 4 x 4 block per lane,
  * pixels 4q..4q+3 of the strip and channels 4c..4c+3. Called by the whole subgroup. */
-void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, uint Wp, uint out_rows, uint lane)
+void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, uint Wp, uint out_rows, uint lane,
+                 uint p_tile)
 {
     const uint blocks_across = EPI_N / 4u;
     subgroupMemoryBarrierShared();
@@ -147,11 +158,18 @@ void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, 
         uvec4 words;
         [[unroll]] for (uint r = 0u; r < 4u; ++r) {
             const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
-            words[r] = (requant_byte(int(smem[o]), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
-                        (requant_byte(int(smem[o + 1u]), ch_sh[nl + 1u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
-                        (requant_byte(int(smem[o + 2u]), ch_sh[nl + 2u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
-                        (requant_byte(int(smem[o + 3u]), ch_sh[nl + 3u], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
+            /* WEIGHT_ZP: acc - z_w'[channel] * xsum[pixel] (ch .w is z_w'); otherwise acc itself. */
+            const int xs = WEIGHT_ZP ? int(smem[XSUM_BASE + (p - p_tile) + r]) : 0;
+#define ZP_ADJ(acc, ch) (WEIGHT_ZP ? (acc) - int((ch).w) * xs : (acc))
+            words[r] = (requant_byte(ZP_ADJ(int(smem[o]), ch_sh[nl]), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
+                        (requant_byte(ZP_ADJ(int(smem[o + 1u]), ch_sh[nl + 1u]), ch_sh[nl + 1u], pc.inv_y, pc.z_y,
+                                      pc.qmin, pc.qmax) << 8) |
+                        (requant_byte(ZP_ADJ(int(smem[o + 2u]), ch_sh[nl + 2u]), ch_sh[nl + 2u], pc.inv_y, pc.z_y,
+                                      pc.qmin, pc.qmax) << 16) |
+                        (requant_byte(ZP_ADJ(int(smem[o + 3u]), ch_sh[nl + 3u]), ch_sh[nl + 3u], pc.inv_y, pc.z_y,
+                                      pc.qmin, pc.qmax) << 24)) &
                        keep;
+#undef ZP_ADJ
         }
 #if OUT_4W4C
         /* p and Wp are multiples of 4: the block's pixels share one row. Words wholly in the width
@@ -179,6 +197,13 @@ void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, 
     }
     subgroupMemoryBarrierShared();
     subgroupBarrier();
+}
+
+/* The sum of a word's four bytes read as int8 (the input as the kernel reads it). */
+int byte_sum(uint v)
+{
+    const int s = int(v);
+    return ((s << 24) >> 24) + ((s << 16) >> 24) + ((s << 8) >> 24) + (s >> 24);
 }
 
 void main()
@@ -232,10 +257,51 @@ void main()
         a_index[l] = (in_rows * Wp + p) * pc.C4_in;
 #endif
     }
+    /* STRIDED: a unit's pixels come from other rows and widths of the input. Output row r (of the
+     * piece) reads input row n * in_H + s_h * h of the window, for (n, h) = ((base.z + r) / out_H,
+     * (base.z + r) % out_H). 4C1W: one word index per unit, as above. 4W4C: the unit's four pixels
+     * come from four input blocks, a_sblk[l][j] (word a_ssel[l] >> 2j & 3 of it); widths past W
+     * re-read the last one (never stored), as in q8conv_pw.comp. */
+#if IN_4W4C
+    uint a_sblk[A_LOADS][4];
+    uint a_ssel[A_LOADS];
+#endif
+    if (STRIDED) {
+        [[unroll]] for (uint l = 0u; l < A_LOADS; ++l) {
+            const uint u = tid + l * WG_SIZE;
+#if IN_4W4C
+            const uint p = p0 + 4u * (u / KW);
+#else
+            const uint p = p0 + u / KW;
+#endif
+            const uint row = p / Wp, w = p - row * Wp;
+            const uint r = pc.base.z + row, n = r / pc.out_H;
+            const uint in_row = n * pc.in_H + pc.stride_h * (r - n * pc.out_H) - pc.in_row_offset;
+#if IN_4W4C
+            a_live[l] = u < A_UNITS && p < p_end;
+            const uint in_W4 = (pc.in_W + 3u) / 4u;
+            a_ssel[l] = 0u;
+            [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+                const uint iw = pc.stride_w * min(w + j, pc.W - 1u);
+                a_sblk[l][j] = a_live[l] ? (in_row * in_W4 + (iw >> 2)) * pc.C4_in : 0u;
+                a_ssel[l] |= (iw & 3u) << (2u * j);
+            }
+#else
+            a_live[l] = u < A_UNITS && p < p_end && w < pc.W;
+            a_index[l] = a_live[l] ? (in_row * pc.in_W + pc.stride_w * w) * pc.C4_in : 0u;
+#endif
+        }
+    }
 #if IN_4W4C
     uvec4 a_regs[A_LOADS];
+    ivec4 a_xsum[A_LOADS]; /* WEIGHT_ZP: the unit's four pixels */
+    [[unroll]] for (uint l = 0u; l < A_LOADS; ++l)
+        a_xsum[l] = ivec4(0);
 #else
     uint a_regs[A_LOADS];
+    int a_xsum[A_LOADS];
+    [[unroll]] for (uint l = 0u; l < A_LOADS; ++l)
+        a_xsum[l] = 0;
 #endif
     uvec4 b_regs[B_LOADS];
 
@@ -245,7 +311,15 @@ void main()
         [[unroll]] for (uint l = 0u; l < A_LOADS; ++l) {                                           \
             const uint kw = (step) * KW + (tid + l * WG_SIZE) % KW;                                \
             const bool ok = a_live[l] && kw < pc.C4_in;                                            \
-            a_regs[l] = ok ? A_ELEMENT(a_index[l] + kw) : A_ZERO;                                  \
+            if (STRIDED) {                                                                         \
+                a_regs[l] = A_ZERO;                                                                \
+                if (ok)                                                                            \
+                    a_regs[l] = A_STRIDED(l, kw);                                                  \
+            } else {                                                                               \
+                a_regs[l] = ok ? A_ELEMENT(a_index[l] + kw) : A_ZERO;                              \
+            }                                                                                      \
+            if (WEIGHT_ZP)                                                                         \
+                a_xsum[l] += A_BYTE_SUM(a_regs[l] & A_TAIL(kw));                                   \
         }                                                                                          \
         [[unroll]] for (uint l = 0u; l < B_LOADS; ++l) {                                           \
             const uint u = tid + l * WG_SIZE;                                                      \
@@ -254,12 +328,21 @@ void main()
                                     : uvec4(0u);                                                   \
         }                                                                                          \
     }
+    /* WEIGHT_ZP: only the real channels of the last K word count (a padded byte may be anything). */
+#define A_TAIL(kw) ((kw) + 1u == pc.C4_in ? pc.xsum_tail * 0xFFu : 0xFFFFFFFFu)
 #if IN_4W4C
 #define A_ELEMENT(i) (in_blocks[i] ^ uvec4(INPUT_XOR))
 #define A_ZERO uvec4(0u)
+#define A_STRIDED(l, kw)                                                                           \
+    (uvec4(in_blocks[a_sblk[l][0] + (kw)][a_ssel[l] & 3u], in_blocks[a_sblk[l][1] + (kw)][(a_ssel[l] >> 2) & 3u], \
+           in_blocks[a_sblk[l][2] + (kw)][(a_ssel[l] >> 4) & 3u], in_blocks[a_sblk[l][3] + (kw)][a_ssel[l] >> 6]) ^ \
+     uvec4(INPUT_XOR))
+#define A_BYTE_SUM(v) ivec4(byte_sum((v).x), byte_sum((v).y), byte_sum((v).z), byte_sum((v).w))
 #else
 #define A_ELEMENT(i) (in_words[i] ^ INPUT_XOR)
 #define A_ZERO 0u
+#define A_STRIDED(l, kw) A_ELEMENT(a_index[l] + (kw))
+#define A_BYTE_SUM(v) byte_sum(v)
 #endif
 
     /* Registers -> shared stage `buf`: the A tile (BM rows of K words), then the B tile. */
@@ -337,6 +420,29 @@ void main()
         barrier();
     }
 
+    /* WEIGHT_ZP: the units' input sums meet per pixel of the tile (the staged tiles are dead).
+     * Workgroup-scope atomics, relaxed: the barriers order them (the default scope would be
+     * QueueFamily, which tests/spirv_scopes.cmake refuses: VUID-RuntimeSpirv-vulkanMemoryModel-06265). */
+    if (WEIGHT_ZP) {
+        for (uint m = tid; m < BM; m += WG_SIZE)
+            smem[XSUM_BASE + m] = 0u;
+        barrier();
+        [[unroll]] for (uint l = 0u; l < A_LOADS; ++l) {
+            const uint u = tid + l * WG_SIZE;
+            if (u < A_UNITS) {
+#if IN_4W4C
+                [[unroll]] for (uint j = 0u; j < 4u; ++j)
+                    atomicAdd(smem[XSUM_BASE + 4u * (u / KW) + j], uint(a_xsum[l][j]), gl_ScopeWorkgroup,
+                              gl_StorageSemanticsShared, gl_SemanticsRelaxed);
+#else
+                atomicAdd(smem[XSUM_BASE + u / KW], uint(a_xsum[l]), gl_ScopeWorkgroup, gl_StorageSemanticsShared,
+                          gl_SemanticsRelaxed);
+#endif
+            }
+        }
+        barrier();
+    }
+
     /* ---- epilogue: accumulators -> a shared strip per subgroup -> requantized bytes ---- */
     const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_N;
     /* A strip is EPI_N / 16 matrices wide; it is complete at its last matrix. Accumulators are
@@ -349,7 +455,7 @@ void main()
             coopMatStoreNV(acc[i][j], smem, (scratch + (j % STRIP) * uint(Q8CONV_CM_N)), EPI_N, false);
             if (j % STRIP == STRIP - 1u)
                 store_strip(scratch, p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M),
-                            sg_n * SG_N + (j + 1u - STRIP) * uint(Q8CONV_CM_N), n0, p_end, Wp, out_rows, lane);
+                            sg_n * SG_N + (j + 1u - STRIP) * uint(Q8CONV_CM_N), n0, p_end, Wp, out_rows, lane, p0);
         }
     }
 }

@@ -74,14 +74,9 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     q8conv_status st = q8conv_validate_pw_desc(desc);
     if (st != Q8CONV_SUCCESS)
         return st;
-    /* The matrix kernel does not run strides or weight zero points yet: AUTO takes the best block
-     * kernel for such ops, and COOPMAT asked for them is refused (q8conv.h). */
     const bool weight_zp = q8conv_desc_has_weight_zero_point(desc);
-    const bool block_only = weight_zp || q8conv_desc_is_strided(desc);
-    if (block_only && desc->kernel == Q8CONV_KERNEL_COOPMAT)
-        return Q8CONV_ERROR_UNSUPPORTED;
     uint32_t line, alt_line = UINT32_MAX;
-    st = q8conv_kernel_resolve(desc->kernel, block_only ? ctx->caps & ~Q8CONV_CAP_COOPMAT : ctx->caps, &line);
+    st = q8conv_kernel_resolve(desc->kernel, ctx->caps, &line);
     /* AUTO with the matrix kernel keeps the best block kernel beside it for shapes where the matrix
      * units do not pay. */
     if (st == Q8CONV_SUCCESS && desc->kernel == Q8CONV_KERNEL_AUTO &&

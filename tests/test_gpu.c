@@ -16,15 +16,6 @@ static q8conv_kernel default_kernel;
 static bool coopmat_supported;
 static unsigned coopmat_refused;
 
-/* Ops with a stride or a weight zero point run on the block kernels only: COOPMAT asked for them
- * is refused on every device, and AUTO resolves to the best block kernel. */
-static unsigned coopmat_block_only_refused;
-
-/* Whether an op of this desc runs on the block kernels only (COOPMAT refuses it). */
-static bool desc_block_only(const q8conv_pw_desc *d)
-{
-    return q8conv_desc_is_strided(d) || q8conv_desc_has_weight_zero_point(d);
-}
 
 /* One run: a random op drawn from `p`, poisoned output, GPU vs reference, padding included. */
 static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, const test_op_params *p,
@@ -33,7 +24,6 @@ static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_
     const q8conv_kernel kernel = p->kernel;
     test_op t;
     test_op_random(&t, test_process_rng(), p);
-    const bool block_only = desc_block_only(&t.desc);
     if (zero_points) {
         t.desc.input_zero_point = zero_points[0];
         t.desc.output_zero_point = zero_points[1];
@@ -42,13 +32,6 @@ static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_
     test_describe_run(&t.desc, n, h, w, what, sizeof what);
     q8conv_pw *op = NULL;
     q8conv_status st = q8conv_pw_create(ctx, &t.desc, &op);
-    if (kernel == Q8CONV_KERNEL_COOPMAT && block_only) {
-        CHECK(st == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "%spw_create COOPMAT with a stride or weight zero point: %s",
-              what, q8conv_status_string(st));
-        coopmat_block_only_refused++;
-        test_op_free(&t);
-        return;
-    }
     if (kernel == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
         CHECK(st == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "%spw_create on a device without cooperative matrices: %s",
               what, q8conv_status_string(st));
@@ -58,9 +41,7 @@ static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_
     }
     CHECK(st == Q8CONV_SUCCESS, "%spw_create: %s", what, q8conv_status_string(st));
     if (op) {
-        q8conv_kernel want = kernel == Q8CONV_KERNEL_AUTO ? default_kernel : kernel;
-        if (block_only && want == Q8CONV_KERNEL_COOPMAT)
-            want = Q8CONV_KERNEL_DOT;
+        const q8conv_kernel want = kernel == Q8CONV_KERNEL_AUTO ? default_kernel : kernel;
         CHECK(q8conv_pw_get_kernel(op) == want, "%skernel resolved to %s", what,
               q8conv_kernel_name(q8conv_pw_get_kernel(op)));
         CHECK(test_check_run(ctx, op, &t.desc, n, h, w, test_process_rng(), err, sizeof err), "%s", err);
@@ -204,11 +185,9 @@ static void run_chain(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, c
     test_describe_run(&a.desc, n, h, w, what, sizeof what);
     q8conv_pw *opa = NULL, *opb = NULL;
     const q8conv_status sa = q8conv_pw_create(ctx, &a.desc, &opa), sb = q8conv_pw_create(ctx, &b.desc, &opb);
-    if (pa->kernel == Q8CONV_KERNEL_COOPMAT && (!coopmat_supported || desc_block_only(&a.desc) || desc_block_only(&b.desc))) {
-        CHECK(sa == (coopmat_supported && !desc_block_only(&a.desc) ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED) &&
-                  sb == (coopmat_supported && !desc_block_only(&b.desc) ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED),
-              "%scoopmat: %s, %s", what, q8conv_status_string(sa), q8conv_status_string(sb));
-        coopmat_refused += coopmat_supported ? 0 : 2;
+    if (pa->kernel == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
+        CHECK(sa == Q8CONV_ERROR_UNSUPPORTED && sb == Q8CONV_ERROR_UNSUPPORTED, "%scoopmat accepted", what);
+        coopmat_refused += 2;
     } else if (sa == Q8CONV_SUCCESS && sb == Q8CONV_SUCCESS) {
         /* y is a's output and b's input; z is b's output. */
         const uint32_t hy = test_strided_extent(h, a.desc.stride_h), wy = test_strided_extent(w, a.desc.stride_w);
@@ -513,9 +492,6 @@ int main(int argc, char **argv)
     }
     else
         CHECK(0, "unknown suite %s", suite);
-    if (coopmat_block_only_refused)
-        printf("%s: %u COOPMAT case(s) with a stride or weight zero point refused with UNSUPPORTED, as documented\n",
-               suite, coopmat_block_only_refused);
     if (coopmat_refused)
         printf("%s: coopmat skipped: the device has no cooperative matrices (%u case(s) refused with UNSUPPORTED, "
                "as they must be)\n", suite, coopmat_refused);

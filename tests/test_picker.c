@@ -463,10 +463,26 @@ static void test_strided_rows(void)
     }
 }
 
+/* The cooperative-matrix kernel keeps its WEIGHT_ZP pipelines' per-pixel input sums (BM words)
+ * after the epilogue's strips, inside the shared memory the tile declares anyway (its staging), so
+ * that q8conv_matrix_tile_shared_bytes holds for them too (shaders/q8conv_pw_coopmat.comp). */
+static void test_matrix_tiles_hold_input_sums(void)
+{
+    for (int i = 0; i < Q8CONV_CM_TILE_COUNT; ++i) {
+        const q8conv_matrix_tile *t = &q8conv_matrix_tiles[i];
+        const uint32_t stride = t->bk / 4u + 4u, stage = t->stages * (t->bm + t->bn) * stride;
+        const uint32_t epi_n = (t->sg_n / Q8CONV_CM_N) % 2u == 0u ? 32u : 16u;
+        const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n;
+        CHECK(epi + t->bm <= stage, "tile %u x %u: epilogue %u + input sums %u words exceed the staging's %u", t->bm,
+              t->bn, epi, t->bm, stage);
+    }
+}
+
 int main(void)
 {
     test_seed();
     test_strided_rows();
+    test_matrix_tiles_hold_input_sums();
     test_tile_n4();
     test_global_extents();
     test_local_size();

@@ -196,9 +196,6 @@ static const desc_case desc_cases[] = {
     {"uint8 weight zero point INT32_MAX", {{F_WEIGHT_TYPE, 0, Q8CONV_DTYPE_UINT8}, {F_WZP_LAST, 0, INT32_MAX}}, INV, INV},
     {"uint8 weight zero point 255 (valid)", {{F_WEIGHT_TYPE, 0, Q8CONV_DTYPE_UINT8}, {F_WZP_LAST, 0, 255}}, OK, OK},
     {"uint8 weight zero point 0 (valid)", {{F_WEIGHT_TYPE, 0, Q8CONV_DTYPE_UINT8}, {F_WZP_FIRST, 0, 0}}, OK, OK},
-    {"weight zero point with COOPMAT (valid, unsupported)", {{F_WZP_FIRST, 0, 3}, {F_KERNEL, 0, Q8CONV_KERNEL_COOPMAT}},
-     OK, UNS},
-    {"stride 2 with COOPMAT (valid, unsupported)", {{F_STRIDE_W, 0, 2}, {F_KERNEL, 0, Q8CONV_KERNEL_COOPMAT}}, OK, UNS},
     {"stride_h UINT32_MAX (valid)", ONE(F_STRIDE_H, 0, UINT32_MAX), OK, OK},
     {"stride_w 3 (valid)", ONE(F_STRIDE_W, 0, 3), OK, OK},
 };
