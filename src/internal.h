@@ -407,5 +407,7 @@ typedef struct q8conv_push {
     uint32_t stride_h, stride_w;
     uint32_t xsum_tail;
 } q8conv_push;
+/* Vulkan guarantees maxPushConstantsSize >= 128 only. */
+_Static_assert(sizeof(q8conv_push) <= 128, "push constants beyond the 128 bytes every device has");
 
 #endif
