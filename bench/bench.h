@@ -40,13 +40,14 @@ typedef struct bench_options {
     uint64_t seed;
     int threads;         /* CPU peers' multi-threaded runs; 0 = all cores */
     int roofline, cpu, no_check;
+    int layers_only; /* --layers-only: no network, no host wall times (short tuning runs) */
     const char *json_path, *svg_path;
 } bench_options;
 
 typedef struct bench_row {
     bench_shape shape;
     q8conv_kernel kernel;  /* AUTO for CPU rows */
-    char variant[32];
+    char variant[48];
     int sets;
     int batches;           /* timed batches run, the last one reported */
     double gpu_us;         /* median GPU time of one run, timestamps around each (the per-run figure);
@@ -65,6 +66,14 @@ typedef struct bench_row {
     /* host_time.c: q8conv_pw_run again on the same op and tensors, median host wall time, on a
      * blocking and on a polling context (NAN: not measured) */
     double host_run_us, host_run_poll_us;
+    /* The shape's own floor (bench_floor_layer), measured once per shape in the same run; 0: not
+     * measured. */
+    double floor_layer_us;
+    /* Tuning builds: the stage ablation this row ran (src/tune.h; 0: the real kernel), and for an
+     * ablated row the chained time of the real kernel's row beside it. A forced matrix tile
+     * (--tiles) names the row's variant. */
+    int ablate, tile_forced;
+    double real_chained_us;
 } bench_row;
 
 typedef struct bench_roof {
@@ -120,6 +129,7 @@ typedef struct bench_report {
     bench_network networks[8]; /* one per kernel variant */
     int network_count;
     int network_chained_order; /* the layers follow each other by channels (see network.c) */
+    double network_floor_us;   /* the sum of the network's layers' own floors (each x its count); 0: not all measured */
     const char *network_name;  /* what the network is, for the table */
     bench_host_network network_host;
 } bench_report;
@@ -168,6 +178,13 @@ void bench_fill_random(int8_t *p, size_t n, uint64_t *state);
 int bench_make_desc(const bench_shape *s, bench_op_data *d, uint64_t *rng, q8conv_kernel kernel,
                     q8conv_layout layout);
 void bench_free_desc(bench_op_data *d);
+/* Input/output sets a measurement rotates over for --rotate-mb, set_bytes each: at least 2, at
+ * most BENCH_MAX_SETS and --reps (every set is then written by a timed run). */
+int bench_rotation_sets(const bench_options *opt, double set_bytes);
+/* The bytes a layer moves, in the device packing of --layout (padding included): input, output,
+ * and the weights with the per-channel constants (the dot kernel's packing: C4_in x C4_out 16-byte
+ * blocks, 16 bytes per padded output channel). */
+void bench_layer_bytes(const bench_options *opt, const bench_shape *s, uint64_t *in, uint64_t *weights, uint64_t *out);
 /* Fills the tensor's device bytes, padding included, with 0xA5 before the runs whose output is
  * checked: memory freed by an earlier op may hold the right answer, and a kernel that wrote nothing
  * must not pass on it. 0, or -1 when a call failed. */
@@ -212,6 +229,12 @@ int bench_gpu_chain(bench_gpu *g, const bench_chain *c, double warmup_ms, double
 int bench_roofline(bench_gpu *g, const bench_options *opt, bench_roof *roof);
 /* roofline.c: the dispatch floor, with and without the barrier. 0 on success. */
 int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *floor);
+/* roofline.c: a layer's floor (bench/shaders/floor_layer.comp): a copy that reads in_bytes of input
+ * and weight_bytes of weights and writes out_bytes, --reps of them chained with the barrier the
+ * layers get, rotating over `sets` input/output sets, median of --batches; the faster of two
+ * workgroup sizes. *us_each: per copy. 0 on success, -1 after a message. */
+int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes, uint64_t weight_bytes,
+                      uint64_t out_bytes, int sets, double *us_each);
 /* cpu.c: CPU peers for one shape (reference; XNNPACK QC8, or QU8 for --dtype u8, when built with
  * it); returns rows added. */
 int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows);

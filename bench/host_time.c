@@ -313,7 +313,8 @@ int bench_host_measure(q8conv_context *ctx, const q8conv_context_desc *desc, int
     int rc = 0;
     for (int i = 0; i < r->count && rc == 0; ++i) {
         bench_row *w = &r->rows[i];
-        if (w->cpu)
+        /* Ablated and forced-tile rows are tuning builds' GPU measurements only. */
+        if (w->cpu || w->ablate || w->tile_forced)
             continue;
         fprintf(stderr, "[host] %s %s\n", w->shape.name, w->variant);
         w->host_run_us = run_us(ctx, opt, &w->shape, w->kernel);

@@ -26,6 +26,9 @@
 
 #include "bench.h"
 #include "q8conv.h"
+#ifdef Q8CONV_TUNING
+#include "tune.h" /* src/tune.h: the switches of tuning builds (--ablate, --tiles) */
+#endif
 
 /* ---- shape lists (embedded at build time from the CSV files in bench/shapes) ---- */
 extern const char q8conv_bench_mobilenet_csv[];
@@ -86,6 +89,7 @@ static const char *variant_label(q8conv_kernel k)
 {
     switch (k) {
     case Q8CONV_KERNEL_DOT: return "tile_n4=1 dot";
+    case Q8CONV_KERNEL_DOT_MIXED: return "tile_n4=1 dot_mixed";
     case Q8CONV_KERNEL_LEGACY: return "tile_n4=2 legacy";
     case Q8CONV_KERNEL_FALLBACK: return "tile_n4=1 fallback";
     case Q8CONV_KERNEL_COOPMAT: return "coopmat";
@@ -209,13 +213,7 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
     const double set_bytes = (double)q8conv_tensor_size_bytes(&din) + (double)q8conv_tensor_size_bytes(&dout);
     /* No more sets than timed runs: every set is then written by a timed run, the last set
      * included, which is the one checked. */
-    int sets = (int)ceil(opt->rotate_bytes / set_bytes);
-    if (sets < 2)
-        sets = 2;
-    if (sets > BENCH_MAX_SETS)
-        sets = BENCH_MAX_SETS;
-    if (sets > opt->reps)
-        sets = opt->reps;
+    int sets = bench_rotation_sets(opt, set_bytes);
     q8conv_tensor *in[BENCH_MAX_SETS] = {0}, *out[BENCH_MAX_SETS] = {0};
     const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * bench_out_h(s) * bench_out_w(s);
     int8_t *x = malloc(in_n), *got = malloc(out_n);
@@ -324,11 +322,29 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
     return rc;
 }
 
+/* measure() into the report's next row: counted unless skipped (*skipped counts those). 0, or -1
+ * on an error that ends the benchmark. */
+static int measure_row(bench_gpu *g, const bench_options *opt, const bench_shape *s, q8conv_kernel kernel,
+                       ref_cache *cache, bench_report *rep, int *skipped)
+{
+    bench_row *row = &rep->rows[rep->count];
+    if (measure(g, opt, s, kernel, cache, row) != 0)
+        return -1;
+    if (row->skipped) {
+        (*skipped)++;
+        return 0;
+    }
+    rep->count++;
+    if (row->checked && !row->exact)
+        fprintf(stderr, "  MISMATCH: %s %s differs from the CPU reference\n", s->name, row->variant);
+    return 0;
+}
+
 /* ---- the whole network ---- */
 
 static int kernel_available(const q8conv_context_info *info, q8conv_kernel k)
 {
-    return !(k == Q8CONV_KERNEL_DOT && !info->integer_dot_product_supported) &&
+    return !((k == Q8CONV_KERNEL_DOT || k == Q8CONV_KERNEL_DOT_MIXED) && !info->integer_dot_product_supported) &&
            !(k == Q8CONV_KERNEL_COOPMAT && !info->cooperative_matrix_used);
 }
 
@@ -388,10 +404,10 @@ static void list_shapes(const char *suite, const bench_shape *shapes, int ns)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,legacy,fallback]\n"
+            "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,dot_mixed,legacy,fallback]\n"
             "                    [--layout 4w4c|4c1w] [--dtype s8|u8] [--weights s8|u8] [--reps N] [--batches N] [--warmup-ms MS]\n"
             "                    [--rotate-mb MB] [--json FILE] [--svg FILE] [--roofline] [--cpu] [--threads N]\n"
-            "                    [--no-check] [--device N] [--seed S] [--validate] [--list]\n"
+            "                    [--no-check] [--layers-only] [--device N] [--seed S] [--validate] [--list]\n"
             "\n"
             "Times libq8conv's pointwise kernels on network shapes with GPU timestamps and checks every result\n"
             "byte for byte against the CPU reference (exit 1 on a mismatch). Per shape and kernel:\n"
@@ -409,8 +425,9 @@ static void usage(FILE *f)
             "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count[,stride]]' lines ('#' starts a comment); its\n"
             "                shapes, each count times, are the network; stride (along H and W) makes the\n"
             "                output (H - 1) / stride + 1 by (W - 1) / stride + 1\n"
-            "  --variants    kernels to time (default coopmat,dot,legacy,fallback; auto: the kernel AUTO\n"
-            "                picks per shape; coopmat and dot are skipped where the device lacks them)\n"
+            "  --variants    kernels to time (default coopmat,dot,legacy,fallback; also dot_mixed; auto: the\n"
+            "                kernel AUTO picks per shape; coopmat, dot and dot_mixed are skipped where the\n"
+            "                device lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
             "  --dtype       activations: s8 (default) or u8 (uint8 in and out, U8S8, zero points + 128)\n"
             "  --weights     s8 (default, zero point 0) or u8 (uint8 weights with zero point " BENCH_STR(BENCH_WEIGHT_ZP) ": U8U8\n"
@@ -428,10 +445,23 @@ static void usage(FILE *f)
             "  --threads     threads of the multi-threaded CPU peer (default 0 = all cores)\n"
             "  --json FILE   write the results as JSON; --svg FILE: a chart of them\n"
             "  --no-check    skip the comparison with the CPU reference (timing only)\n"
+            "  --layers-only time the layers and their floors only: no network, no host wall times\n"
             "  --seed S      seed of the random weights and inputs\n"
             "  --device N    physical device index (default: env Q8CONV_DEVICE, else 0)\n"
             "  --validate    run under VK_LAYER_KHRONOS_validation; any error it reports fails the run\n"
-            "  --list        print the shapes and the network's layer order, then exit (no device needed)\n",
+            "  --list        print the shapes and the network's layer order, then exit (no device needed)\n"
+            "Tuning builds only (cmake -DQ8CONV_TUNING=ON; a release build refuses them with status 2):\n"
+            "  --ablate L    after each variant's real row, the same variant with each stage ablation of the\n"
+            "                comma-separated levels L (1 no K loop, 2 no epilogue, 3 no stores; the matrix\n"
+            "                kernel also 4 products only, 5 loads and staging only; 4 and 5 only for the\n"
+            "                coopmat and auto variants), unchecked, beside the real time with the difference\n"
+            "  --tiles T     per shape, the cooperative-matrix kernel with each tile of the comma-separated\n"
+            "                list forced, each checked: BMxBNxSG_MxSG_NxBKxSTAGES (e.g. 128x128x64x32x64x2);\n"
+            "                a tile the shader or device cannot run is skipped with the reason; on a device\n"
+            "                without cooperative matrices none is timed (a message; the exit status is not\n"
+            "                changed by it)\n"
+            "Every shape also gets its own floor: a copy of exactly its bytes (padded input and output, packed\n"
+            "weights and channel constants), chained and rotated like its runs, in the same run.\n",
             BENCH_MAX_REPS, BENCH_MAX_BATCHES, BENCH_MAX_SETS);
 }
 
@@ -458,6 +488,8 @@ static int parse_variants(const char *s, q8conv_kernel *out)
         q8conv_kernel k;
         if (!strcmp(tok, "dot"))
             k = Q8CONV_KERNEL_DOT;
+        else if (!strcmp(tok, "dot_mixed"))
+            k = Q8CONV_KERNEL_DOT_MIXED;
         else if (!strcmp(tok, "legacy"))
             k = Q8CONV_KERNEL_LEGACY;
         else if (!strcmp(tok, "fallback"))
@@ -491,6 +523,88 @@ static int parse_int(const char *name, const char *v, long lo, long hi, long *ou
     return 0;
 }
 
+/* ---- tuning builds: stage ablations and a tile sweep ---- */
+
+#define BENCH_MAX_ABLATE 5
+#ifdef Q8CONV_TUNING
+#define BENCH_MAX_TILES 32
+/* Fields of a --tiles entry: BM, BN, SG_M, SG_N, BK, STAGES, each 'x'-separated. Room for fields
+ * a later kernel may add (a K split, say): an entry with more than the kernel knows is refused by
+ * name, so the syntax can grow at the end without changing what today's entries mean. */
+#define BENCH_TILE_FIELDS 6
+#define BENCH_TILE_FIELDS_MAX 8
+
+typedef struct bench_tile {
+    uint32_t f[BENCH_TILE_FIELDS_MAX];
+    int count;
+    char name[40];
+} bench_tile;
+
+/* "1,2,3": levels 1..BENCH_MAX_ABLATE, each once; the count, or -1 after a message. */
+static int parse_ablate(const char *v, int *levels)
+{
+    int n = 0;
+    for (const char *p = v; *p;) {
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || x < 1 || x > BENCH_MAX_ABLATE || (*end && *end != ',')) {
+            fprintf(stderr, "--ablate wants levels 1..%d separated by commas (1 no K loop, 2 no epilogue, 3 no "
+                            "stores; the matrix kernel also 4 products only, 5 loads only), not '%s'\n",
+                    BENCH_MAX_ABLATE, v);
+            return -1;
+        }
+        int dup = 0;
+        for (int i = 0; i < n; ++i)
+            dup |= levels[i] == (int)x;
+        if (!dup)
+            levels[n++] = (int)x;
+        p = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+/* "128x128x64x32x64x2,256x128x64x64x64x1": the count, or -1 after a message. Only the shape of
+ * each entry is checked here; the library checks it against the shader and the device. */
+static int parse_tiles(const char *v, bench_tile *tiles)
+{
+    int n = 0;
+    for (const char *p = v; *p;) {
+        if (n == BENCH_MAX_TILES) {
+            fprintf(stderr, "--tiles: at most %d tiles\n", BENCH_MAX_TILES);
+            return -1;
+        }
+        bench_tile t = {.count = 0};
+        const char *start = p;
+        for (;;) {
+            char *end;
+            unsigned long x = strtoul(p, &end, 10);
+            if (end == p || x == 0 || x > 65536 || t.count == BENCH_TILE_FIELDS_MAX) {
+                fprintf(stderr, "--tiles: '%s' is not BMxBNxSG_MxSG_NxBKxSTAGES (numbers 1..65536)\n", start);
+                return -1;
+            }
+            t.f[t.count++] = (uint32_t)x;
+            p = end;
+            if (*p != 'x')
+                break;
+            p++;
+        }
+        if (*p && *p != ',') {
+            fprintf(stderr, "--tiles: unexpected '%c' in '%s'\n", *p, start);
+            return -1;
+        }
+        if (t.count != BENCH_TILE_FIELDS) {
+            fprintf(stderr, "--tiles: '%.*s' has %d fields; this kernel takes %d (BMxBNxSG_MxSG_NxBKxSTAGES)\n",
+                    (int)(p - start), start, t.count, BENCH_TILE_FIELDS);
+            return -1;
+        }
+        snprintf(t.name, sizeof t.name, "%.*s", (int)(p - start), start);
+        tiles[n++] = t;
+        p = *p ? p + 1 : p;
+    }
+    return n;
+}
+#endif
+
 static void print_message(void *user_data, q8conv_message_severity severity, const char *message)
 {
     (void)user_data;
@@ -505,6 +619,11 @@ int main(int argc, char **argv)
     const char *suite = "mobilenet", *shapes_file = NULL, *variants = "coopmat,dot,legacy,fallback";
     uint32_t device = 0;
     int have_device = 0, validate = 0, list = 0;
+    int n_ablate = 0, n_tiles = 0;
+#ifdef Q8CONV_TUNING
+    int ablate[BENCH_MAX_ABLATE];
+    static bench_tile tiles[BENCH_MAX_TILES];
+#endif
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -569,10 +688,23 @@ int main(int argc, char **argv)
             have_device = 1;
         } else if (ARG("--seed"))
             opt.seed = strtoull(v, NULL, 0);
-        else if (!strcmp(a, "--roofline"))
+        else if (ARG("--ablate") || ARG("--tiles")) {
+#ifdef Q8CONV_TUNING
+            if (!strcmp(a, "--ablate") && (n_ablate = parse_ablate(v, ablate)) < 0)
+                return 2;
+            if (!strcmp(a, "--tiles") && (n_tiles = parse_tiles(v, tiles)) < 0)
+                return 2;
+#else
+            fprintf(stderr, "%s needs a tuning build (cmake -DQ8CONV_TUNING=ON): a release build runs only the "
+                            "kernels as shipped\n", a);
+            return 2;
+#endif
+        } else if (!strcmp(a, "--roofline"))
             opt.roofline = 1;
         else if (!strcmp(a, "--cpu"))
             opt.cpu = 1;
+        else if (!strcmp(a, "--layers-only"))
+            opt.layers_only = 1;
         else if (!strcmp(a, "--no-check"))
             opt.no_check = 1;
         else if (!strcmp(a, "--validate"))
@@ -586,10 +718,10 @@ int main(int argc, char **argv)
         }
 #undef ARG
     }
-    q8conv_kernel kernels[5];
+    q8conv_kernel kernels[Q8CONV_KERNEL_COUNT_];
     int nk = parse_variants(variants, kernels);
     if (nk <= 0) {
-        fprintf(stderr, "--variants is a comma-separated list of auto, coopmat, dot, legacy, fallback\n");
+        fprintf(stderr, "--variants is a comma-separated list of auto, coopmat, dot, dot_mixed, legacy, fallback\n");
         return 2;
     }
 
@@ -664,8 +796,9 @@ int main(int argc, char **argv)
     if (bench_floor_measure(&g, &opt, &rep.floor) != 0)
         fprintf(stderr, "warning: the dispatch floor was not measured\n");
 
-    /* Each shape: up to nk GPU rows and 3 CPU rows (reference, XNNPACK 1 thread, N threads). */
-    rep.rows = calloc((size_t)ns * (size_t)(nk + 3), sizeof *rep.rows);
+    /* Each shape: up to nk GPU rows, each with its ablations, the tiles, and 3 CPU rows (reference,
+     * XNNPACK 1 thread, N threads). */
+    rep.rows = calloc((size_t)ns * (size_t)(nk * (1 + n_ablate) + n_tiles + 3), sizeof *rep.rows);
     if (!rep.rows) {
         bench_gpu_destroy(&g);
         q8conv_context_destroy(ctx);
@@ -673,34 +806,95 @@ int main(int argc, char **argv)
     }
     int failed = 0, skipped = 0;
     ref_cache cache = {.set = -1};
+    double floor_sum = 0;
+    int floors_missing = 0;
     for (int i = 0; i < ns && !failed; ++i) {
         ref_cache_reset(&cache);
+        /* The shape's own floor, before its kernels, with the rotation its runs get. */
+        double floor_us = 0;
+        uint64_t in_bytes, w_bytes, out_bytes;
+        bench_layer_bytes(&opt, &shapes[i], &in_bytes, &w_bytes, &out_bytes);
+        fprintf(stderr, "[%d/%d] %s floor\n", i + 1, ns, shapes[i].name);
+        if (bench_floor_layer(&g, &opt, in_bytes, w_bytes, out_bytes,
+                              bench_rotation_sets(&opt, (double)in_bytes + (double)out_bytes), &floor_us) != 0)
+            fprintf(stderr, "warning: %s: the layer's floor was not measured\n", shapes[i].name);
+        if (shapes[i].in_total) {
+            floor_sum += floor_us * shapes[i].count;
+            floors_missing |= !(floor_us > 0);
+        }
+        const int first_row = rep.count;
         for (int k = 0; k < nk && !failed; ++k) {
             if (!kernel_available(&rep.info, kernels[k]))
                 continue;
             fprintf(stderr, "[%d/%d] %s %s\n", i + 1, ns, shapes[i].name, variant_label(kernels[k]));
-            bench_row *row = &rep.rows[rep.count];
-            if (measure(&g, &opt, &shapes[i], kernels[k], &cache, row) != 0)
-                failed = 1;
-            else if (row->skipped)
-                skipped++;
-            else {
-                rep.count++;
-                if (row->checked && !row->exact)
-                    fprintf(stderr, "  MISMATCH: %s %s differs from the CPU reference\n", shapes[i].name,
-                            row->variant);
+#ifdef Q8CONV_TUNING
+            const int real = rep.count;
+#endif
+            failed = measure_row(&g, &opt, &shapes[i], kernels[k], &cache, &rep, &skipped) != 0;
+#ifdef Q8CONV_TUNING
+            /* Each ablation right after the real kernel, unchecked (wrong by design); levels 4 and 5
+             * exist only in the matrix kernel. */
+            for (int a = 0; a < n_ablate && !failed && rep.count > real; ++a) {
+                if (ablate[a] > 3 && kernels[k] != Q8CONV_KERNEL_COOPMAT && kernels[k] != Q8CONV_KERNEL_AUTO)
+                    continue;
+                fprintf(stderr, "[%d/%d] %s %s ablate=%d\n", i + 1, ns, shapes[i].name, variant_label(kernels[k]),
+                        ablate[a]);
+                bench_options unchecked = opt;
+                unchecked.no_check = 1;
+                const int at = rep.count;
+                if (q8conv_tune_set_ablate(ctx, (uint32_t)ablate[a]) != Q8CONV_SUCCESS)
+                    failed = 1;
+                else
+                    failed = measure_row(&g, &unchecked, &shapes[i], kernels[k], &cache, &rep, &skipped) != 0;
+                q8conv_tune_set_ablate(ctx, 0);
+                if (!failed && rep.count > at) {
+                    bench_row *row = &rep.rows[at];
+                    row->ablate = ablate[a];
+                    row->real_chained_us = rep.rows[real].chained_us;
+                    snprintf(row->variant, sizeof row->variant, "%s ablate=%d", variant_label(kernels[k]), ablate[a]);
+                }
+            }
+#endif
+        }
+#ifdef Q8CONV_TUNING
+        /* The tile sweep: the matrix kernel with each tile forced, every result checked. */
+        for (int t = 0; t < n_tiles && !failed; ++t) {
+            if (!kernel_available(&rep.info, Q8CONV_KERNEL_COOPMAT)) {
+                if (i == 0 && t == 0)
+                    fprintf(stderr, "--tiles: this device runs no cooperative-matrix kernel; no tile is timed\n");
+                break;
+            }
+            const char *why = NULL;
+            const q8conv_status ts = q8conv_tune_set_matrix_tile(ctx, tiles[t].f, (uint32_t)tiles[t].count, &why);
+            if (ts != Q8CONV_SUCCESS) {
+                if (i == 0)
+                    fprintf(stderr, "--tiles: %s skipped: %s\n", tiles[t].name, why ? why : q8conv_status_string(ts));
+                continue;
+            }
+            fprintf(stderr, "[%d/%d] %s coopmat tile %s\n", i + 1, ns, shapes[i].name, tiles[t].name);
+            const int at = rep.count;
+            failed = measure_row(&g, &opt, &shapes[i], Q8CONV_KERNEL_COOPMAT, &cache, &rep, &skipped) != 0;
+            q8conv_tune_set_matrix_tile(ctx, NULL, 0, NULL);
+            if (!failed && rep.count > at) {
+                rep.rows[at].tile_forced = 1;
+                snprintf(rep.rows[at].variant, sizeof rep.rows[at].variant, "coopmat %s", tiles[t].name);
             }
         }
+#endif
+        for (int r = first_row; r < rep.count; ++r)
+            rep.rows[r].floor_layer_us = floor_us;
+
         if (opt.cpu && !failed) {
             fprintf(stderr, "[%d/%d] %s cpu peers\n", i + 1, ns, shapes[i].name);
             rep.count += bench_cpu(&opt, &shapes[i], &rep.rows[rep.count]);
         }
     }
     ref_cache_reset(&cache);
-    if (!failed && measure_networks(&g, &opt, shapes, ns, kernels, nk, &rep) != 0)
+    rep.network_floor_us = floors_missing ? 0 : floor_sum;
+    if (!failed && !opt.layers_only && measure_networks(&g, &opt, shapes, ns, kernels, nk, &rep) != 0)
         failed = 1;
     /* Host wall time of the run paths a caller uses, beside the GPU times. */
-    if (!failed && bench_host_measure(ctx, &cdesc, have_device, &opt, shapes, ns, &rep) != 0)
+    if (!failed && !opt.layers_only && bench_host_measure(ctx, &cdesc, have_device, &opt, shapes, ns, &rep) != 0)
         failed = 1;
     bench_print_table(&rep);
     bench_print_host(&rep);

@@ -11,7 +11,8 @@ static double pct(double v, double ceiling) { return ceiling > 0 ? 100.0 * v / c
 static const bench_row *dot_row(const bench_report *r, const bench_shape *s)
 {
     for (int i = 0; i < r->count; ++i)
-        if (!strcmp(r->rows[i].shape.name, s->name) && r->rows[i].kernel == Q8CONV_KERNEL_DOT && !r->rows[i].cpu)
+        if (!strcmp(r->rows[i].shape.name, s->name) && r->rows[i].kernel == Q8CONV_KERNEL_DOT && !r->rows[i].cpu &&
+            !r->rows[i].ablate && !r->rows[i].tile_forced)
             return &r->rows[i];
     return NULL;
 }
@@ -45,7 +46,8 @@ static int list_variants(const bench_report *r, const char **out, int cap)
     return n;
 }
 
-#define REPORT_MAX_VARIANTS 8
+/* Kernels, their stage ablations and forced tiles (tuning builds) each make a variant. */
+#define REPORT_MAX_VARIANTS 48
 
 /* The network's weighted total of a variant: the headline time of each of its shapes times the
  * shape's count; *layers gets the sum of the counts. */
@@ -75,6 +77,25 @@ static double floor_share(const bench_report *r, const bench_network *n)
     return r->floor.valid && n->us > 0 ? n->layers * r->floor.us / n->us : NAN;
 }
 
+/* A GPU row against its shape's own floor (bench_floor_layer): the floor, chained time over it,
+ * and chained time minus it; NAN where there is none. */
+static double layer_floor(const bench_row *w) { return !w->cpu && w->floor_layer_us > 0 ? w->floor_layer_us : NAN; }
+static double layer_floor_ratio(const bench_row *w) { return w->chained_us / layer_floor(w); }
+static double over_layer_floor(const bench_row *w) { return w->chained_us - layer_floor(w); }
+
+/* A network's time over the sum of its layers' own floors. */
+static double network_floor_ratio(const bench_report *r, const bench_network *n)
+{
+    return r->network_floor_us > 0 && n->us > 0 ? n->us / r->network_floor_us : NAN;
+}
+
+static const char *ablate_name(int level)
+{
+    static const char *names[] = {"real kernel", "no K loop", "no epilogue", "no stores", "products only",
+                                  "loads and staging only"};
+    return level >= 0 && level <= 5 ? names[level] : "?";
+}
+
 /* The first GPU row of a shape: its dot kernel's where there is one. */
 static const bench_row *first_gpu_row(const bench_report *r, const bench_shape *s)
 {
@@ -93,6 +114,35 @@ static void shape_text(const bench_shape *s, char *buf, size_t size)
     int len = snprintf(buf, size, "%u,%u,%u,%u,%u", s->n, s->h, s->w, s->ic, s->oc);
     if (s->stride > 1 && len > 0 && (size_t)len < size)
         snprintf(buf + len, size - (size_t)len, "/s%u", s->stride);
+}
+
+/* Tuning builds: each stage ablation beside its real kernel's chained time. */
+static void print_ablations(const bench_report *r)
+{
+    int any = 0;
+    for (int i = 0; i < r->count; ++i)
+        any |= r->rows[i].ablate;
+    if (!any)
+        return;
+    printf("\nstage ablations (tuning build, ABLATE constant_id 13; outputs not checked), chained us:\n");
+    printf("%-16s %-20s %-18s %5s %-22s %9s %9s %9s %9s\n", "layer", "N,H,W,IC,OC", "kernel", "level", "left out",
+           "chain_us", "real_us", "saved_us", "lfloor_us");
+    for (int i = 0; i < r->count; ++i) {
+        const bench_row *w = &r->rows[i];
+        if (!w->ablate)
+            continue;
+        char shape[48], kernel[48], lfl[16];
+        shape_text(&w->shape, shape, sizeof shape);
+        snprintf(kernel, sizeof kernel, "%s", w->variant);
+        char *cut = strstr(kernel, " ablate=");
+        if (cut)
+            *cut = 0;
+        cell(lfl, sizeof lfl, "%.2f", layer_floor(w));
+        printf("%-16s %-20s %-18s %5d %-22s %9.2f %9.2f %9.2f %9s\n", w->shape.name, shape, kernel, w->ablate,
+               ablate_name(w->ablate), w->chained_us, w->real_chained_us, w->real_chained_us - w->chained_us, lfl);
+    }
+    printf("saved_us: the real kernel's chain_us minus the ablated one's, same run: what the stage left out costs\n"
+           "where it does not overlap the others.\n");
 }
 
 void bench_print_table(const bench_report *r)
@@ -128,9 +178,9 @@ void bench_print_table(const bench_report *r)
         if (r->roof.coopmat_tops > 0)
             printf("measured ceiling: int8 cooperative matrices %.4g TOPS\n", r->roof.coopmat_tops);
     }
-    printf("\n%-16s %-20s %-18s %4s %10s %10s %9s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer", "N,H,W,IC,OC",
-           "variant", "sets", "chain_us", "over_floor", "per_run", "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us",
-           "rec_us", "exact");
+    printf("\n%-16s %-20s %-18s %4s %10s %10s %9s %8s %9s %9s %9s %8s %6s %6s %7s %9s %7s %5s\n", "layer",
+           "N,H,W,IC,OC", "variant", "sets", "chain_us", "over_floor", "lfloor_us", "x_lfloor", "+lfloor", "per_run",
+           "GOPS", "GB/s", "%dot", "%copy", "t/t_dot", "run_us", "rec_us", "exact");
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
         if (i > 0 && strcmp(w->shape.name, r->rows[i - 1].shape.name))
@@ -138,31 +188,43 @@ void bench_print_table(const bench_report *r)
         char shape[48];
         shape_text(&w->shape, shape, sizeof shape);
         const bench_row *d = dot_row(r, &w->shape);
-        char sets[16], over[16], per_run[16], pdot[16], pcopy[16], ratio[16], run[16], rec[16], exact[16];
+        char sets[16], over[16], lfl[16], xlfl[16], plfl[16], per_run[16], pdot[16], pcopy[16], ratio[16], run[16],
+            rec[16], exact[16];
         cell(sets, sizeof sets, "%.0f", w->cpu ? NAN : (double)w->sets);
         cell(over, sizeof over, "%.2f", w->cpu || !r->floor.valid ? NAN : w->chained_us - r->floor.us);
+        cell(lfl, sizeof lfl, "%.2f", layer_floor(w));
+        cell(xlfl, sizeof xlfl, "%.2fx", layer_floor_ratio(w));
+        cell(plfl, sizeof plfl, "%.2f", over_layer_floor(w));
         cell(per_run, sizeof per_run, "%.2f", w->cpu ? NAN : w->gpu_us);
         cell(pdot, sizeof pdot, "%.1f", w->cpu || !has_dot(r) ? NAN : pct(w->gops * 1e-3, r->roof.dot_tops));
         cell(pcopy, sizeof pcopy, "%.1f", w->cpu || !has_copy(r) ? NAN : pct(w->gbps, r->roof.copy_gbps));
         cell(ratio, sizeof ratio, "%.2fx", d && headline_us(d) > 0 && w != d ? headline_us(w) / headline_us(d) : NAN);
         cell(run, sizeof run, "%.1f", w->cpu ? NAN : w->run_us);
         cell(rec, sizeof rec, "%.2f", w->cpu ? NAN : w->record_us);
-        if (w->checked)
+        if (w->ablate)
+            snprintf(exact, sizeof exact, "abl"); /* wrong by design, never checked */
+        else if (w->checked)
             snprintf(exact, sizeof exact, "%s", w->exact ? "yes" : "NO");
         else if (w->compared)
             snprintf(exact, sizeof exact, "~%d", w->max_abs_diff);
         else
             snprintf(exact, sizeof exact, "-");
-        printf("%-16s %-20s %-18s %4s %10.2f %10s %9s %9.2f %8.2f %6s %6s %7s %9s %7s %5s\n", w->shape.name, shape,
-               w->variant, sets, headline_us(w), over, per_run, w->gops, w->gbps, pdot, pcopy, ratio, run, rec, exact);
+        printf("%-16s %-20s %-18s %4s %10.2f %10s %9s %8s %9s %9s %9.2f %8.2f %6s %6s %7s %9s %7s %5s\n", w->shape.name,
+               shape, w->variant, sets, headline_us(w), over, lfl, xlfl, plfl, per_run, w->gops, w->gbps, pdot, pcopy,
+               ratio, run, rec, exact);
     }
     printf("\nchain_us: GPU time per run, runs chained with the barrier between dependent layers, timestamps at\n"
            "the ends of each batch only (CPU rows: wall time of one run); over_floor: chain_us minus the dispatch\n"
-           "floor; per_run: GPU time of one run with timestamps around it, which adds their own cost; GOPS\n"
+           "floor (an empty dispatch); lfloor_us: the layer's own floor, a copy of exactly its bytes (padded input\n"
+           "and output, packed weights and channel constants), chained and rotated the same way in the same run;\n"
+           "x_lfloor: chain_us / lfloor_us; +lfloor: chain_us - lfloor_us; per_run: GPU time of one run with\n"
+           "timestamps around it, which adds their own cost; GOPS\n"
            "(2 ops per MAC), GB/s (input, weights and output once), %%dot, %%copy and t/t_dot (time over the dot\n"
            "kernel's) from chain_us; run_us: q8conv_pw_run end to end on the host; rec_us: host time of\n"
            "q8conv_pw_record; exact: byte-identical to the CPU reference after the per-run and after the chained\n"
-           "runs (~k: not claimed, own requantization; largest difference k from the reference).\n");
+           "runs (~k: not claimed, own requantization; largest difference k from the reference; abl: a stage\n"
+           "ablation, wrong by design, not checked).\n");
+    print_ablations(r);
 
     /* Whole network: each distinct shape of the network weighted by how many layers have it, beside
      * the network measured as one command buffer. The extra shapes of the full suite are not
@@ -182,26 +244,30 @@ void bench_print_table(const bench_report *r)
         printf(", recorded %s", r->network_chained_order
                                     ? "in network order (each layer's IC is the previous layer's OC)"
                                     : "in the list's order, each shape count times");
-    printf(":\n  %-18s %6s %12s %12s %8s %4s %5s\n", "variant", "layers", "sum_chain", "network_us", "floor%",
-           "sets", "exact");
+    printf(":\n  %-18s %6s %12s %12s %8s %9s %4s %5s\n", "variant", "layers", "sum_chain", "network_us", "floor%",
+           "x_lfloors", "sets", "exact");
     for (int v = 0; v < nv; ++v) {
         unsigned layers = 0;
         const double total = weighted_total(r, variants[v], &layers);
         if (!layers)
             continue;
         const bench_network *n = network_of(r, variants[v]);
-        char measured[32], share[16], sets[16], exact[16];
+        char measured[32], share[16], xlf[16], sets[16], exact[16];
         cell(measured, sizeof measured, "%.1f", n ? n->us : NAN);
         cell(share, sizeof share, "%.1f", n ? floor_share(r, n) * 100.0 : NAN);
+        cell(xlf, sizeof xlf, "%.2fx", n ? network_floor_ratio(r, n) : NAN);
         cell(sets, sizeof sets, "%.0f", n ? (double)n->sets : NAN);
         snprintf(exact, sizeof exact, "%s", !n || !n->checked ? "-" : n->exact ? "yes" : "NO");
-        printf("  %-18s %6u %12.1f %12s %8s %4s %5s%s\n", variants[v], layers, total, measured, share, sets, exact,
-               layers < most ? " (some shapes skipped)" : "");
+        printf("  %-18s %6u %12.1f %12s %8s %9s %4s %5s%s\n", variants[v], layers, total, measured, share, xlf, sets,
+               exact, layers < most ? " (some shapes skipped)" : "");
     }
     printf("sum_chain: each shape's chain_us (CPU rows: wall time) times its count; network_us: GPU time of one\n"
            "pass over every layer, all recorded into one command buffer with the compute barrier before each,\n"
-           "%d passes per batch, median of %d batches; floor%%: layers x dispatch floor / network_us.\n",
+           "%d passes per batch, median of %d batches; floor%%: layers x dispatch floor / network_us;\n"
+           "x_lfloors: network_us over the sum of its layers' own floors (each x its count).\n",
            r->opt->reps, r->opt->batches);
+    if (r->network_floor_us > 0)
+        printf("The sum of the network's layers' own floors: %.1f us.\n", r->network_floor_us);
     if (r->network_count) {
         const bench_network *n = &r->networks[0];
         if (n->sets > 1)
@@ -290,8 +356,10 @@ static void write_json_network(FILE *f, const bench_report *r)
     }
     fputs("  \"network\": {\"name\": ", f);
     json_string(f, r->network_name ? r->network_name : "");
-    fprintf(f, ", \"layers\": %d, \"order\": \"%s\", \"passes\": %d, \"batches\": %d, \"variants\": [\n",
+    fprintf(f, ", \"layers\": %d, \"order\": \"%s\", \"passes\": %d, \"batches\": %d, \"floor_layers_sum_us\": ",
             r->networks[0].layers, r->network_chained_order ? "channels" : "list", r->opt->reps, r->opt->batches);
+    json_number(f, r->network_floor_us > 0 ? r->network_floor_us : NAN);
+    fputs(", \"variants\": [\n", f);
     for (int i = 0; i < r->network_count; ++i) {
         const bench_network *n = &r->networks[i];
         unsigned layers = 0;
@@ -310,6 +378,8 @@ static void write_json_network(FILE *f, const bench_report *r)
         json_number(f, layers == (unsigned)n->layers ? total : NAN);
         fputs(", \"floor_share\": ", f);
         json_number(f, floor_share(r, n));
+        fputs(", \"over_layer_floors\": ", f);
+        json_number(f, network_floor_ratio(r, n));
         fprintf(f, ", \"sets\": %d, \"set_bytes\": %.0f, \"submissions\": %d, \"exact\": %s}%s\n", n->sets,
                 n->set_bytes, n->submissions, !n->checked ? "null" : n->exact ? "true" : "false",
                 i + 1 < r->network_count ? "," : "");
@@ -390,6 +460,21 @@ int bench_write_json(const bench_report *r, const char *path)
         json_number(f, w->cpu || !r->floor.valid ? NAN : r->floor.us);
         fputs(", \"over_floor_us\": ", f);
         json_number(f, w->cpu || !r->floor.valid ? NAN : w->chained_us - r->floor.us);
+        fputs(", \"floor_layer_us\": ", f);
+        json_number(f, layer_floor(w));
+        fputs(", \"layer_floor_ratio\": ", f);
+        json_number(f, layer_floor_ratio(w));
+        fputs(", \"over_layer_floor_us\": ", f);
+        json_number(f, over_layer_floor(w));
+        if (w->ablate) {
+            fprintf(f, ", \"ablate\": %d, \"ablate_left_out\": \"%s\", \"real_chained_us\": ", w->ablate,
+                    ablate_name(w->ablate));
+            json_number(f, w->real_chained_us);
+            fputs(", \"ablate_saved_us\": ", f);
+            json_number(f, w->real_chained_us - w->chained_us);
+        }
+        if (w->tile_forced)
+            fputs(", \"tile_forced\": true", f);
         fputs(", \"gops\": ", f);
         json_number(f, w->gops);
         fputs(", \"gbps\": ", f);
@@ -442,6 +527,8 @@ static void xml_text(FILE *f, const char *s)
 static const char *variant_color(const char *v, int index)
 {
     static const char *spare[] = {"#2ca02c", "#e377c2", "#bcbd22", "#17becf"};
+    if (strstr(v, "dot_mixed"))
+        return "#3d3d9e";
     if (strstr(v, "dot"))
         return "#1f5fa8";
     if (strstr(v, "legacy"))

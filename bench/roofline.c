@@ -11,12 +11,15 @@
  *  - the dispatch floor: bench/shaders/floor_empty.comp, an empty dispatch chained the way the
  *    layers' runs are chained (bench_gpu_chain), with and without the barrier between them: the
  *    least a layer of a chain of dependent layers can cost.
+ *  - a layer's floor: bench/shaders/floor_layer.comp, a copy of exactly the bytes one layer moves,
+ *    chained and rotated like the layer's runs: the least that layer can cost in a chain.
  * All are timed with the bench's timestamp queries, median of several runs. */
 #include <stdio.h>
 #include <string.h>
 
 #include "bench.h"
 #include "floor_empty_spv.h"
+#include "floor_layer_spv.h"
 #include "roof_copy_spv.h"
 #include "roof_dot_spv.h"
 #include "roof_coopmat_spv.h"
@@ -135,10 +138,12 @@ static void pipeline_destroy(VkDevice dev, roof_pipeline *p)
 }
 
 /* The shader `code` with storage buffer bindings 0..nbuf-1 = bufs[] in set 0 (no set at all for
- * nbuf 0) and `push_size` bytes of push constants. On failure the objects made so far stay in *p
- * for pipeline_destroy. */
-static int pipeline_create(const bench_gpu *g, const uint32_t *code, size_t code_size, uint32_t nbuf,
-                           const VkDescriptorBufferInfo *bufs, uint32_t push_size, roof_pipeline *p)
+ * nbuf 0) and `push_size` bytes of push constants; local_size, when not 0, is specialization
+ * constant 0 (a shader's local_size_x_id). On failure the objects made so far stay in *p for
+ * pipeline_destroy. */
+static int pipeline_create_sized(const bench_gpu *g, const uint32_t *code, size_t code_size, uint32_t nbuf,
+                                 const VkDescriptorBufferInfo *bufs, uint32_t push_size, uint32_t local_size,
+                                 roof_pipeline *p)
 {
     VkDevice dev = g->vk.device;
     memset(p, 0, sizeof *p);
@@ -169,12 +174,16 @@ static int pipeline_create(const bench_gpu *g, const uint32_t *code, size_t code
                                        .pPushConstantRanges = push_size ? &pcr : NULL};
     if (!vk_ok(vkCreatePipelineLayout(dev, &plci, NULL, &p->layout), "vkCreatePipelineLayout"))
         return -1;
+    const VkSpecializationMapEntry entry = {.constantID = 0, .offset = 0, .size = sizeof local_size};
+    const VkSpecializationInfo spec = {.mapEntryCount = 1, .pMapEntries = &entry, .dataSize = sizeof local_size,
+                                       .pData = &local_size};
     VkComputePipelineCreateInfo cpci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
                   .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                   .module = p->module,
-                  .pName = "main"},
+                  .pName = "main",
+                  .pSpecializationInfo = local_size ? &spec : NULL},
         .layout = p->layout};
     if (!vk_ok(vkCreateComputePipelines(dev, VK_NULL_HANDLE, 1, &cpci, NULL, &p->pipeline),
                "vkCreateComputePipelines"))
@@ -204,6 +213,12 @@ static int pipeline_create(const bench_gpu *g, const uint32_t *code, size_t code
                                       .pBufferInfo = &bufs[i]};
     vkUpdateDescriptorSets(dev, nbuf, w, 0, NULL);
     return 0;
+}
+
+static int pipeline_create(const bench_gpu *g, const uint32_t *code, size_t code_size, uint32_t nbuf,
+                           const VkDescriptorBufferInfo *bufs, uint32_t push_size, roof_pipeline *p)
+{
+    return pipeline_create_sized(g, code, code_size, nbuf, bufs, push_size, 0, p);
 }
 
 /* Splits a workgroup count over x and y within the device's per-dimension limit. */
@@ -558,58 +573,114 @@ static int record_empty(void *user, VkCommandBuffer cmd, int step)
     return 0;
 }
 
-/* One roof_copy.comp dispatch of BENCH_FLOOR_COPY_BYTES, state bound at the first step. */
-typedef struct floor_copy {
-    roof_pipeline p;
-    uint32_t blocks, gx;
-} floor_copy;
+/* ---- (d) a layer's floor: bench/shaders/floor_layer.comp ---- */
 
-static int record_copy(void *user, VkCommandBuffer cmd, int step)
+/* Workgroup sizes the layer floor is timed with; the faster is its floor. 256 saturated an H100's
+ * HBM on large copies (roof_copy.comp); 64 spreads a small layer's few blocks over more SMs. */
+static const uint32_t floor_layer_wg[] = {64u, 256u};
+#define FLOOR_LAYER_WGS ((int)(sizeof floor_layer_wg / sizeof floor_layer_wg[0]))
+
+typedef struct floor_params {
+    uint32_t in_base, in_blocks, w_base, w_blocks, out_base, out_blocks, never;
+} floor_params;
+
+typedef struct floor_layer {
+    roof_pipeline p;
+    floor_params pc;
+    int sets;
+    uint32_t gx, gy;
+} floor_layer;
+
+/* Step `step` moves set step % sets, as the layer's chained runs do; the pipeline and the buffers
+ * are bound at the first step only, each step pushes its set's offsets. */
+static int record_floor_layer(void *user, VkCommandBuffer cmd, int step)
 {
-    const floor_copy *c = user;
+    const floor_layer *c = user;
     if (step == 0) {
         vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->p.pipeline);
         vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, c->p.layout, 0, 1, &c->p.set, 0, NULL);
-        vkCmdPushConstants(cmd, c->p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof c->blocks, &c->blocks);
     }
-    vkCmdDispatch(cmd, c->gx, 1, 1);
+    floor_params pc = c->pc;
+    const uint32_t set = (uint32_t)(step % c->sets);
+    pc.in_base = set * pc.in_blocks;
+    pc.out_base = set * pc.out_blocks;
+    vkCmdPushConstants(cmd, c->p.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof pc, &pc);
+    vkCmdDispatch(cmd, c->gx, c->gy, 1);
     return 0;
 }
 
-/* The floor of a dispatch that moves a layer's worth of memory: chained copies with the barrier. */
-static int measure_floor_copy(bench_gpu *g, const bench_options *opt, double *us_each)
+static uint64_t blocks_of(uint64_t bytes) { return (bytes + 15u) / 16u; }
+
+int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes, uint64_t weight_bytes,
+                      uint64_t out_bytes, int sets, double *us_each)
 {
+    *us_each = 0;
+    if (sets < 1)
+        sets = 1;
+    const uint64_t in_blocks = blocks_of(in_bytes), w_blocks = blocks_of(weight_bytes), out_blocks = blocks_of(out_bytes);
+    const uint64_t src_blocks = in_blocks * (uint64_t)sets + w_blocks, dst_blocks = out_blocks * (uint64_t)sets;
+    const uint64_t lanes = in_blocks + w_blocks > out_blocks ? in_blocks + w_blocks : out_blocks;
+    q8conv_context_info info;
+    if (q8conv_context_get_info(g->ctx, &info) != Q8CONV_SUCCESS)
+        return -1;
+    if (src_blocks == 0 || dst_blocks == 0 || src_blocks * 16u > info.max_storage_buffer_range ||
+        dst_blocks * 16u > info.max_storage_buffer_range) {
+        fprintf(stderr, "floor: a layer of %llu + %llu -> %llu bytes x %d sets does not fit one binding\n",
+                (unsigned long long)in_bytes, (unsigned long long)weight_bytes, (unsigned long long)out_bytes, sets);
+        return -1;
+    }
     roof_buffer src, dst;
     memset(&src, 0, sizeof src);
     memset(&dst, 0, sizeof dst);
-    floor_copy c;
-    memset(&c, 0, sizeof c);
-    c.blocks = BENCH_FLOOR_COPY_BYTES / ROOF_COPY_BLOCK;
-    c.gx = (c.blocks + ROOF_COPY_BLOCKS_PER_GROUP - 1) / ROOF_COPY_BLOCKS_PER_GROUP;
-    int rc = vk_ok(buffer_create(g, BENCH_FLOOR_COPY_BYTES, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-                                 VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &src), "floor copy source") &&
-                     vk_ok(buffer_create(g, BENCH_FLOOR_COPY_BYTES, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
-                                         VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &dst), "floor copy destination")
+    int rc = vk_ok(buffer_create(g, src_blocks * 16u, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                 VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &src), "floor source") &&
+                     vk_ok(buffer_create(g, dst_blocks * 16u, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                         VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &dst), "floor destination")
                  ? 0
                  : -1;
-    VkDescriptorBufferInfo dbi[2] = {{.buffer = src.buf, .offset = 0, .range = BENCH_FLOOR_COPY_BYTES},
-                                     {.buffer = dst.buf, .offset = 0, .range = BENCH_FLOOR_COPY_BYTES}};
+    /* Zeros: defined bytes to move, never equal to pc.never; also makes both buffers resident. */
     if (rc == 0)
-        rc = pipeline_create(g, roof_copy_spv, sizeof roof_copy_spv, 2, dbi, sizeof c.blocks, &c.p);
-    double us[BENCH_MAX_BATCHES];
-    int submissions = 0;
-    const bench_chain chain = {
-        .steps = opt->reps, .batches = opt->batches, .barrier = 1, .record = record_copy, .user = &c};
-    if (rc == 0)
-        rc = bench_gpu_chain(g, &chain, opt->warmup_ms, us, &submissions);
+        rc = bench_gpu_begin(g);
     if (rc == 0) {
-        *us_each = bench_median(us, opt->batches) / opt->reps;
-        fprintf(stderr, "floor: %u KiB copy + compute barrier: %.3f us each (%d chained, median of %d batches)\n",
-                BENCH_FLOOR_COPY_BYTES / 1024u, *us_each, opt->reps, opt->batches);
+        vkCmdFillBuffer(g->cmd, src.buf, 0, VK_WHOLE_SIZE, 0);
+        vkCmdFillBuffer(g->cmd, dst.buf, 0, VK_WHOLE_SIZE, 0);
+        rc = bench_gpu_submit(g);
     }
-    pipeline_destroy(g->vk.device, &c.p);
+    VkDescriptorBufferInfo dbi[2] = {{.buffer = src.buf, .offset = 0, .range = VK_WHOLE_SIZE},
+                                     {.buffer = dst.buf, .offset = 0, .range = VK_WHOLE_SIZE}};
+    double best = 0;
+    for (int k = 0; k < FLOOR_LAYER_WGS && rc == 0; ++k) {
+        floor_layer c;
+        memset(&c, 0, sizeof c);
+        c.sets = sets;
+        c.pc = (floor_params){.in_blocks = (uint32_t)in_blocks, .w_base = (uint32_t)(in_blocks * (uint64_t)sets),
+                              .w_blocks = (uint32_t)w_blocks, .out_blocks = (uint32_t)out_blocks, .never = 1u};
+        const uint32_t wg = floor_layer_wg[k] < info.max_compute_workgroup_invocations
+                                ? floor_layer_wg[k]
+                                : info.max_compute_workgroup_invocations;
+        split_groups((lanes + wg - 1u) / wg, info.max_compute_workgroup_count[0], &c.gx, &c.gy);
+        rc = pipeline_create_sized(g, floor_layer_spv, sizeof floor_layer_spv, 2, dbi, sizeof c.pc, wg, &c.p);
+        double us[BENCH_MAX_BATCHES];
+        int submissions = 0;
+        const bench_chain chain = {
+            .steps = opt->reps, .batches = opt->batches, .barrier = 1, .record = record_floor_layer, .user = &c};
+        /* The first size warms the GPU up; the second follows it at once. */
+        if (rc == 0)
+            rc = bench_gpu_chain(g, &chain, k == 0 ? opt->warmup_ms : opt->warmup_ms / 10, us, &submissions);
+        if (rc == 0) {
+            const double each = bench_median(us, opt->batches) / opt->reps;
+            if (best == 0 || each < best)
+                best = each;
+        }
+        pipeline_destroy(g->vk.device, &c.p);
+    }
     buffer_destroy(g->vk.device, &src);
     buffer_destroy(g->vk.device, &dst);
+    if (rc == 0 && !(best > 0)) {
+        fprintf(stderr, "floor: the layer copy's timestamps measured no time\n");
+        rc = -1;
+    }
+    *us_each = rc == 0 ? best : 0;
     return rc;
 }
 
@@ -636,7 +707,11 @@ int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *flo
                 barrier ? "+ compute barrier" : "without barrier", each, opt->reps, opt->batches, submissions);
     }
     pipeline_destroy(g->vk.device, &p);
-    if (rc == 0 && measure_floor_copy(g, opt, &floor->copy_us) != 0)
+    /* A layer's worth of memory: the layer floor's copy of BENCH_FLOOR_COPY_BYTES, one set. */
+    if (rc == 0 && bench_floor_layer(g, opt, BENCH_FLOOR_COPY_BYTES, 0, BENCH_FLOOR_COPY_BYTES, 1, &floor->copy_us) == 0)
+        fprintf(stderr, "floor: %u KiB copy + compute barrier: %.3f us each (%d chained, median of %d batches)\n",
+                BENCH_FLOOR_COPY_BYTES / 1024u, floor->copy_us, opt->reps, opt->batches);
+    else
         floor->copy_us = 0;
     /* A floor of 0 would be a timestamp that measured nothing, not a free dispatch. */
     floor->valid = rc == 0 && floor->us > 0 && floor->nobarrier_us > 0;

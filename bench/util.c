@@ -27,6 +27,31 @@ double bench_median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+int bench_rotation_sets(const bench_options *opt, double set_bytes)
+{
+    int sets = (int)ceil(opt->rotate_bytes / set_bytes);
+    if (sets < 2)
+        sets = 2;
+    if (sets > BENCH_MAX_SETS)
+        sets = BENCH_MAX_SETS;
+    if (sets > opt->reps)
+        sets = opt->reps;
+    return sets;
+}
+
+void bench_layer_bytes(const bench_options *opt, const bench_shape *s, uint64_t *in, uint64_t *weights, uint64_t *out)
+{
+    /* A strided layer reads only the input pixels its output pixels map to: as many as it writes. */
+    const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = bench_out_h(s), .w = bench_out_w(s),
+                                    .layout = opt->layout, .dtype = opt->dtype};
+    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = bench_out_h(s), .w = bench_out_w(s),
+                                     .layout = opt->layout, .dtype = opt->dtype};
+    const uint64_t c4_in = (s->ic + 3u) / 4u, c4_out = (s->oc + 3u) / 4u;
+    *in = q8conv_tensor_size_bytes(&din);
+    *out = q8conv_tensor_size_bytes(&dout);
+    *weights = c4_in * c4_out * 16u + c4_out * 4u * 16u;
+}
+
 uint64_t bench_shape_seed(const bench_options *opt, const bench_shape *s)
 {
     /* splitmix64 of the seed and the shape: distinct shapes get unrelated data, and the xorshift

@@ -172,7 +172,7 @@ static q8conv_status expected_validity(const q8conv_pw_desc *d)
     if (d->in_channels < 1 || d->in_channels > 16384 || d->out_channels < 1 || d->out_channels > 16384)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if ((uint32_t)d->bias_mode > 2 || (uint32_t)d->activation > 2 || (uint32_t)d->input_layout > 1 ||
-        (uint32_t)d->output_layout > 1 || (uint32_t)d->kernel > 4 || (uint32_t)d->input_type > 1 ||
+        (uint32_t)d->output_layout > 1 || (uint32_t)d->kernel > 5 || (uint32_t)d->input_type > 1 ||
         (uint32_t)d->output_type > 1 || (uint32_t)d->weight_type > 1)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     for (uint32_t o = 0; d->weight_zero_points && o < d->out_channels; ++o)
@@ -201,7 +201,8 @@ static q8conv_status expected_validity(const q8conv_pw_desc *d)
 /* The header's UNSUPPORTED cases of q8conv_pw_create, for a valid descriptor. */
 static q8conv_status expected_create(const q8conv_pw_desc *d)
 {
-    if ((d->kernel == Q8CONV_KERNEL_DOT && !g_has_dot) || (d->kernel == Q8CONV_KERNEL_COOPMAT && !g_has_coopmat))
+    if (((d->kernel == Q8CONV_KERNEL_DOT || d->kernel == Q8CONV_KERNEL_DOT_MIXED) && !g_has_dot) ||
+        (d->kernel == Q8CONV_KERNEL_COOPMAT && !g_has_coopmat))
         return Q8CONV_ERROR_UNSUPPORTED;
     for (uint32_t o = 0; o < d->out_channels; ++o) {
         float eff = d->input_scale * d->weight_scales[o];
@@ -337,7 +338,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     d.activation = (q8conv_activation)enum_value(&r, 3);
     d.input_layout = (q8conv_layout)enum_value(&r, 2);
     d.output_layout = (q8conv_layout)enum_value(&r, 2);
-    d.kernel = (q8conv_kernel)enum_value(&r, 5);
+    d.kernel = (q8conv_kernel)enum_value(&r, 6);
     const uint8_t flags = u8(&r);
     /* 1: the input tensor, 2: the output tensor of the other element type first (must be refused). */
     const uint8_t wrong_type = u8(&r) % 4u;

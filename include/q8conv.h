@@ -108,17 +108,32 @@ typedef enum q8conv_activation {
     Q8CONV_ACTIVATION_RELU6 = 2
 } q8conv_activation;
 
-/** Which compute kernel an op uses. */
+/** Which compute kernel an op uses. Every kernel gives the same bytes (SEMANTICS.md).
+ *
+ *  AUTO's rule, from the best evidence the device gives (its q8conv_context_info says which):
+ *  - COOPMAT where the device has int8 cooperative matrices, with the block kernel below kept
+ *    beside it for the shapes where the matrix units do not pay;
+ *  - else the block kernel: DOT where the 4x8-bit packed signed dot product is usable and
+ *    accelerated (dot_signed_accelerated); else DOT_MIXED where the mixed-signedness one is
+ *    (dot_mixed_accelerated); else FALLBACK, even where the dot product is usable but emulated.
+ *  Why (issue 16's compiler figures, 2026-12-02, 4W4C, local size 64, float bias): where the
+ *  dot product is emulated the DOT kernel costs more than plain math (AMD GFX9 without native
+ *  dot4: 64 VGPRs / 4 waves per SIMD against FALLBACK's 48 / 5; Mali-G610: 2 spills against
+ *  none), and the Adreno 740's native dp4acc serves only the mixed-signedness dot (as OpSUDot, a
+ *  patched DOT module: 13 registers / 14 waves of 16 against DOT's 19 / 10). */
 typedef enum q8conv_kernel {
-    Q8CONV_KERNEL_AUTO = 0,     /**< The context's default: COOPMAT where the device has int8 cooperative matrices,
-                                     else DOT where integer dot product is usable, else FALLBACK. */
+    Q8CONV_KERNEL_AUTO = 0,     /**< The context's default, by the rule above. */
     Q8CONV_KERNEL_DOT = 1,      /**< TILE_N4 = 1 (4x4 block, 16 accumulators), packed int8 dot product. */
     Q8CONV_KERNEL_FALLBACK = 2, /**< TILE_N4 = 1 with plain integer math, for devices without integer dot product. */
     Q8CONV_KERNEL_LEGACY = 3,   /**< TILE_N4 = 2 (8 channels, 32 accumulators): the earlier kernel, kept to measure the trade.
                                      Uses dot product when the context does, plain math otherwise. */
     Q8CONV_KERNEL_COOPMAT = 4,  /**< Cooperative matrices (VK_NV_cooperative_matrix, int8 x int8 -> int32 16x16x32
                                      at subgroup scope): the GPU's matrix units. Same bytes as every other kernel. */
-    Q8CONV_KERNEL_COUNT_ = 5
+    Q8CONV_KERNEL_DOT_MIXED = 5, /**< DOT with the mixed-signedness packed dot product (OpSUDot): the activations
+                                      are read as unsigned bytes (int8 input as x + 128, the shift folded into the
+                                      per-channel constants; uint8 input as it is) times the signed weights. Needs
+                                      integer dot product, like DOT. */
+    Q8CONV_KERNEL_COUNT_ = 6
 } q8conv_kernel;
 
 #define Q8CONV_CONTEXT_VALIDATION     0x1u  /**< enable VK_LAYER_KHRONOS_validation (own instance only) */
@@ -228,7 +243,8 @@ typedef struct q8conv_context_info {
     uint32_t driver_version;                    /**< vendor-encoded */
     uint32_t api_version;                       /**< the Vulkan version the context uses */
     bool integer_dot_product_supported;         /**< shaderIntegerDotProduct is enabled on the device */
-    bool integer_dot_product_accelerated;       /**< 4x8-bit packed signed dot (accumulating, saturating) is accelerated */
+    bool integer_dot_product_accelerated;       /**< 4x8-bit packed signed dot and its accumulating saturating
+                                                     form are both accelerated */
     bool external_device;                       /**< the context runs on a caller's device */
     uint32_t subgroup_size;
     uint32_t max_compute_workgroup_count[3];
@@ -248,6 +264,12 @@ typedef struct q8conv_context_info {
     uint32_t cooperative_matrix_shape_count;    /**< int8 x int8 -> int32 subgroup shapes the device lists (at most
                                                      Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES kept) */
     uint32_t cooperative_matrix_shapes[Q8CONV_MAX_COOPERATIVE_MATRIX_SHAPES][3]; /**< M, N, K of each */
+    /** integerDotProduct4x8BitPackedSignedAccelerated (the DOT kernel's OpSDot); false where the dot
+     *  product is not supported. AUTO's rule reads it. */
+    bool dot_signed_accelerated;
+    /** integerDotProduct4x8BitPackedMixedSignednessAccelerated (DOT_MIXED's OpSUDot); false where the
+     *  dot product is not supported. AUTO's rule reads it. */
+    bool dot_mixed_accelerated;
 } q8conv_context_info;
 
 typedef struct q8conv_tensor_desc {
@@ -297,8 +319,10 @@ typedef struct q8conv_pw_desc {
  *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_OUT_OF_DEVICE_MEMORY, Q8CONV_ERROR_VULKAN */
 Q8CONV_API q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_context **out);
 
-/** Destroys the context and everything the library created on the device (waits for the queue
- *  to go idle first when the context owns the device). Imported handles are left alone: the
+/** Destroys the context and everything the library created on the device (waits for the device
+ *  to go idle first when the context owns the device and has submitted work: a context that never
+ *  submitted asks the device for nothing, so a failed q8conv_context_create on a device that can
+ *  compile but not run, such as RADV's null devices, is cleaned up without touching its queue). Imported handles are left alone: the
  *  instance, device and queue stay valid and usable by the caller. On an imported device the
  *  library does not wait: the caller ensures no submitted work that used the context's ops is
  *  still pending. */
@@ -343,7 +367,7 @@ Q8CONV_API q8conv_status q8conv_context_get_pipeline_cache(q8conv_context *ctx, 
  *  named), whose chain is then passed as q8conv_external_device.enabled_features. */
 typedef struct q8conv_device_features {
     /** shaderIntegerDotProduct (VkPhysicalDeviceShaderIntegerDotProductFeatures or
-     *  VkPhysicalDeviceVulkan13Features): the DOT kernel. */
+     *  VkPhysicalDeviceVulkan13Features): the DOT and DOT_MIXED kernels. */
     bool integer_dot_product;
     /** cooperativeMatrix (VkPhysicalDeviceCooperativeMatrixFeaturesNV): the COOPMAT kernel, which
      *  also needs the next two. */
@@ -355,7 +379,8 @@ typedef struct q8conv_device_features {
 } q8conv_device_features;
 
 /** What a runtime must enable on its own VkDevice for libq8conv's fast paths, so that a context
- *  created on it with `external` uses the COOPMAT or DOT kernel. Call it before vkCreateDevice.
+ *  created on it with `external` can use the COOPMAT, DOT or DOT_MIXED kernel (AUTO by its rule).
+ *  Call it before vkCreateDevice.
  *  Fills the counts and, where the arrays are not NULL, up to their capacity. Creates nothing and
  *  keeps nothing; thread-safe. Nothing is required beyond Vulkan 1.1 and a compute queue: without
  *  what this asks for, the context runs the fallback kernel.
@@ -450,7 +475,8 @@ Q8CONV_API void q8conv_tensor_destroy(q8conv_tensor *t);
  *  packs the weights, computes the requantization constants and uploads them. Keeps no pointer
  *  into `desc`.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT any invalid parameter.
- *  @retval Q8CONV_ERROR_UNSUPPORTED the chosen kernel needs integer dot product the device lacks;
+ *  @retval Q8CONV_ERROR_UNSUPPORTED the chosen kernel needs integer dot product (DOT, DOT_MIXED) or cooperative
+ *          matrices (COOPMAT) the device lacks (nothing is created);
  *          or a constant a device may flush to zero would enter the arithmetic, so exactness could
  *          not be kept: s_x * s_w[oc] (or its quotient by s_y) subnormal; with a float bias, also
  *          s_x * s_w[oc] < 2^-100 or a subnormal bias value.
@@ -507,6 +533,47 @@ Q8CONV_API q8conv_status q8conv_pw_record(q8conv_pw *op, VkCommandBuffer cmd,
 
 /** The kernel an op resolved to (AUTO replaced by the context's default); Q8CONV_KERNEL_AUTO for NULL. */
 Q8CONV_API q8conv_kernel q8conv_pw_get_kernel(const q8conv_pw *op);
+
+/** One statistic a driver's compiler reports for a pipeline (VK_KHR_pipeline_executable_properties),
+ *  under the driver's own names: e.g. RADV's "VGPRs", "Spilled VGPRs", "Subgroups per SIMD",
+ *  "Instructions"; which ones, and what they mean, is the driver's to say. */
+typedef struct q8conv_statistic {
+    /** The driver's name of the executable (shader stage) it belongs to, e.g. "Compute Shader";
+     *  for the second and later pipeline of one recording, followed by " #2", " #3", ... */
+    char executable[64];
+    char name[64];     /**< the driver's name of the statistic (truncated to 63 bytes) */
+    double value;      /**< its value: booleans as 0 or 1, integers and floats as they are */
+} q8conv_statistic;
+
+/** The compiler statistics of the pipelines that the op's most recent recording bound: the
+ *  recording made by the last q8conv_pw_run that recorded (a run that replays its command
+ *  buffer unchanged records nothing and so changes nothing here), q8conv_pw_record, or
+ *  q8conv_sequence_finalize/run of a sequence naming the op, whichever finished last. That is
+ *  one pipeline, except where a tensor is bound in row windows (beyond maxStorageBufferRange)
+ *  whose pieces take different pipelines, or where AUTO's matrix and block kernels both ran:
+ *  then the statistics of up to four pipelines follow each other, in the order the recording
+ *  first bound them. For each pipeline, every executable in the driver's order, and for each
+ *  executable every statistic the driver reports, in its order. A logging aid for a runtime
+ *  ("what did this phone's compiler make of the kernel"): it reads what the driver kept when
+ *  the pipeline was created, compiles and runs nothing, and may be called from any thread.
+ *  The context's device must have VK_KHR_pipeline_executable_properties with
+ *  pipelineExecutableInfo enabled: the library enables it on its own device wherever the driver
+ *  offers it (pipelines are then created with VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR);
+ *  on an imported device, where the caller enabled the extension and put
+ *  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR{.pipelineExecutableInfo = VK_TRUE} in
+ *  enabled_features (q8conv_device_requirements2 does not ask for it: it is optional).
+ *  Count-then-fill, as Vulkan's queries: with out NULL, *count receives how many statistics there
+ *  are (0 before the op's first recording); otherwise capacity must be at least that many, and
+ *  *count receives how many were written.
+ *  @param out      NULL, or an array of `capacity` entries.
+ *  @param count    receives the count (NULL is INVALID_ARGUMENT).
+ *  @retval Q8CONV_SUCCESS
+ *  @retval Q8CONV_ERROR_INVALID_ARGUMENT op or count NULL, or out given with a capacity smaller than
+ *          the number of statistics (then *count is set to that number and nothing is written).
+ *  @retval Q8CONV_ERROR_UNSUPPORTED the device has no VK_KHR_pipeline_executable_properties enabled.
+ *  @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_VULKAN (the driver's query failed) */
+Q8CONV_API q8conv_status q8conv_pw_statistics(q8conv_pw *op, q8conv_statistic *out, uint32_t capacity,
+                                              uint32_t *count);
 
 /** Destroys the op, and the pipelines that no other live op of the context holds: a long-lived
  *  context keeps only what its live ops use (beyond a fixed base: shader modules, layouts, the
@@ -605,7 +672,7 @@ Q8CONV_API q8conv_status q8conv_pw_validate_desc(const q8conv_pw_desc *desc);
 /** A static, human-readable name for a status ("Q8CONV_SUCCESS", ...); "unknown status" otherwise. */
 Q8CONV_API const char *q8conv_status_string(q8conv_status status);
 
-/** A static name for a kernel ("dot", "fallback", "legacy", "coopmat", "auto"); "unknown" otherwise. */
+/** A static name for a kernel ("dot", "fallback", "legacy", "coopmat", "dot_mixed", "auto"); "unknown" otherwise. */
 Q8CONV_API const char *q8conv_kernel_name(q8conv_kernel kernel);
 
 #ifdef __cplusplus

@@ -5,6 +5,7 @@
  * Compile-time variants (glslangValidator -D...):
  *   LEGACY             0: TILE_N4 = Q8CONV_TILE_N4_MAIN (16 accumulators), 1: Q8CONV_TILE_N4_LEGACY (32)
  *   USE_DOT            1: OpSDotAccSat on packed int8x4; 0: plain integer math (fallback)
+ *   MIXED              with USE_DOT: 1 reads the activations as unsigned (OpSUDot, DOT_MIXED)
  *   IN_4W4C / OUT_4W4C 1: Q8CONV_LAYOUT_4W4C, 0: Q8CONV_LAYOUT_4C1W
  * uint8 activations need no variant: INPUT_XOR (below) reads a uint8 input as int8, and the host's
  * clamp bounds make the stored low byte a uint8 output value.
@@ -43,16 +44,35 @@ const uint PARTIAL_SLOTS = K_SPLIT > 1u ? uint(Q8CONV_KSPLIT_SLOTS) * 4u : 1u;
 shared ivec4 partial[PARTIAL_SLOTS];
 
 /* 0x80808080u reads uint8 input bytes as int8 (x - 128, with the zero point shifted alike on the
- * host, src/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away. */
+ * host, src/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away.
+ * The MIXED kernel reads unsigned bytes instead: 0x80808080u for int8 input (x + 128), 0 for uint8
+ * (q8conv_input_read_for, src/requant.c, owns the choice). */
 layout(constant_id = 11) const uint INPUT_XOR = 0u;
+
+/* Stage ablations, for the bench only (tuning builds set it through src/tune.h; a release build
+ * never sets constant_id 13, so it stays 0 and every ABLATE branch below folds away). Each level
+ * leaves one stage out so that the time it saves can be measured; the output is wrong by design
+ * and is never checked:
+ *   0 the real kernel
+ *   1 no K loop, so no input or weight loads and no products: the accumulators start from values
+ *     of the invocation id (so the epilogue cannot be folded into constants), the epilogue and the
+ *     stores run as usual; what remains is the dispatch, the addressing, the channel-param loads,
+ *     the split-K reduction where there is one, the requantization and the stores
+ *   2 no epilogue: the K loop, then the low byte of each raw accumulator is stored, with no
+ *     channel-param loads and no requantization
+ *   3 no stores: the K loop and the epilogue, then a store only where qmin > qmax, which the host
+ *     never sets (q8conv_compute_requant) but the compiler cannot know, so no work is removed
+ * The matrix kernel numbers the same levels alike (and adds 4 and 5); levels a kernel does not
+ * know run it as 0. */
+layout(constant_id = 13) const uint ABLATE = 0u;
 
 /* ---- strides and weight zero points (SEMANTICS.md "The operator", src/requant.c) ----
  * STRIDED 1: output pixel (h, w) reads input pixel (stride_h * h, stride_w * w) (push constants
  * below); 0: stride 1, the addressing of before. WEIGHT_ZP 1: some stored weight zero point z_w'
  * is not 0, and each pixel's input sum xsum = sum_k x' is accumulated beside the K loop so that
  * z_w' * xsum can be subtracted; 0: nothing of it is compiled. Both 0 is the kernel of before. */
-layout(constant_id = 13) const bool STRIDED = false;
-layout(constant_id = 14) const bool WEIGHT_ZP = false;
+layout(constant_id = 14) const bool STRIDED = false;
+layout(constant_id = 15) const bool WEIGHT_ZP = false;
 
 /* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the
  * saturating OpSDotAccSat (1) or OpSDot plus an add (0). */
@@ -61,6 +81,9 @@ layout(constant_id = 14) const bool WEIGHT_ZP = false;
 #endif
 #ifndef DOT_SAT
 #define DOT_SAT 0
+#endif
+#ifndef MIXED
+#define MIXED 0
 #endif
 
 #if USE_DOT
@@ -77,6 +100,16 @@ int sdot_acc_sat(uint a, uint b, int acc, spirv_literal int fmt);
 spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
 int sdot_packed(uint a, uint b, spirv_literal int fmt);
 #define DOT4(a, b, acc) ((acc) + sdot_packed((a), (b), 0))
+#endif
+#if MIXED
+/* OpSUDot: Vector 1 (the weights) signed, Vector 2 (the activations) unsigned; some GPUs have a
+ * native instruction for it only (Adreno 6xx/7xx: ir3's dp4acc). INPUT_XOR then makes the bytes
+ * x + 128 for int8 input and leaves uint8 input as it is (src/requant.c folds the shift into the
+ * per-channel constant). |acc| <= 16384 * 255 * 128 < 2^29 for every valid IC: int32 holds it. */
+spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4452)
+int sudot_packed(uint signed_a, uint unsigned_b, spirv_literal int fmt);
+#undef DOT4
+#define DOT4(a, b, acc) ((acc) + sudot_packed((b), (a), 0))
 #endif
 #else
 int dot4_plain(uint a, uint b, int acc)
@@ -101,8 +134,8 @@ layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uint out_words
 /* Block (oc4, ic4) at ic4 * C4_out + oc4 (K-major, so a warp's weight loads coalesce); word c holds
  * output channel 4*oc4+c, bytes = input channels 4*ic4..4*ic4+3. */
 layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_blocks[]; };
-/* Per padded output channel: x = z_x * wsum (z_x - 128 for uint8 input), minus the int32 bias in
- * BIAS_INT32 mode; y = eff bits, z = float bias bits, w unused. */
+/* Per padded output channel: x = z_x' * wsum (z_x' = z_x + the read's shift, src/requant.c), minus
+ * the int32 bias in BIAS_INT32 mode; y = eff bits, z = float bias bits, w = z_w' (WEIGHT_ZP). */
 layout(std430, set = 0, binding = 1) readonly buffer ChannelBuf { uvec4 channel_params[]; };
 
 layout(push_constant) uniform Push {
@@ -170,6 +203,26 @@ void dot_block(inout ivec4 acc[4], uvec4 x, uvec4 wt)
     }
 }
 
+/* Stores one output block's words (4 widths of 4 channels): words wholly inside the width
+ * padding are not written. */
+void store_block(uint out_row, uint wb, uint w0, uint oc4, uvec4 words)
+{
+#if OUT_4W4C
+    const uint out_idx = (out_row * pc.W4 + wb) * pc.C4_out + oc4;
+    if (w0 + 4u <= pc.W) {
+        out_blocks[out_idx] = words;
+    } else {
+        [[unroll]] for (int j = 0; j < 4; ++j)
+            if (w0 + uint(j) < pc.W)
+                out_blocks[out_idx][j] = words[j];
+    }
+#else
+    [[unroll]] for (int j = 0; j < 4; ++j)
+        if (w0 + uint(j) < pc.W)
+            out_words[(out_row * pc.W + w0 + uint(j)) * pc.C4_out + oc4] = words[j];
+#endif
+}
+
 void main()
 {
     uvec3 gid = gl_GlobalInvocationID + pc.base;
@@ -233,6 +286,14 @@ void main()
 #endif
     ivec4 xsum = ivec4(0); /* WEIGHT_ZP: per width */
 
+    if (ABLATE == 1u) {
+        /* ABLATE 1: no K loop (see ABLATE above). */
+        [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+            [[unroll]] for (int j = 0; j < 4; ++j)
+                acc[t][j] = ivec4(gid.x * 4u + uint(t), gid.y + uint(j), gid.z, k_begin);
+        k_end = k_begin;
+    }
+
     /* K steps are taken UNROLL_K at a time with every load issued before the dot products, so a
      * thread keeps several loads in flight: shapes with few pixels and many input channels
      * (7x7x960) have too few threads to hide memory latency any other way. */
@@ -292,6 +353,20 @@ void main()
                     acc[t][j] += partial[((s * gl_WorkGroupSize.x + lane) * uint(TILE_N4) + uint(t)) * 4u + uint(j)];
     }
 
+    if (ABLATE == 2u) {
+        /* ABLATE 2: no epilogue (see ABLATE above). */
+        [[unroll]] for (int t = 0; t < TILE_N4; ++t) {
+            if (oc4[t] >= pc.C4_out)
+                break;
+            uvec4 raw;
+            [[unroll]] for (int j = 0; j < 4; ++j)
+                raw[j] = (uint(acc[t][j].x) & 0xFFu) | ((uint(acc[t][j].y) & 0xFFu) << 8) |
+                         ((uint(acc[t][j].z) & 0xFFu) << 16) | (uint(acc[t][j].w) << 24);
+            store_block(out_row, gid.y, w0, oc4[t], raw);
+        }
+        return;
+    }
+
     [[unroll]] for (int t = 0; t < TILE_N4; ++t) {
         if (oc4[t] >= pc.C4_out)
             break;
@@ -310,20 +385,10 @@ void main()
                               (requant_byte(acc[t][j].w, ch[3], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24);
             words[j] = word & keep;
         }
-#if OUT_4W4C
-        const uint out_idx = (out_row * pc.W4 + gid.y) * pc.C4_out + oc4[t];
-        if (w0 + 4u <= pc.W) {
-            out_blocks[out_idx] = words;
-        } else {
-            /* Words wholly inside the width padding are not written. */
-            [[unroll]] for (int j = 0; j < 4; ++j)
-                if (w0 + uint(j) < pc.W)
-                    out_blocks[out_idx][j] = words[j];
+        if (ABLATE == 3u && !(pc.qmin > pc.qmax)) {
+            /* ABLATE 3: no stores (see ABLATE above). */
+            continue;
         }
-#else
-        [[unroll]] for (int j = 0; j < 4; ++j)
-            if (w0 + uint(j) < pc.W)
-                out_words[(out_row * pc.W + w0 + uint(j)) * pc.C4_out + oc4[t]] = words[j];
-#endif
+        store_block(out_row, gid.y, w0, oc4[t], words);
     }
 }

@@ -44,12 +44,22 @@ layout(constant_id = 11) const uint INPUT_XOR = 0u;
 /* Shared-memory stages of the K loop: 2 (double-buffered, one barrier per step) or 1 (the next
  * step waits in registers; two barriers per step, half the shared memory for a deeper BK). */
 layout(constant_id = 12) const uint STAGES = 2u;
-/* Strides and weight zero points, as in q8conv_pw.comp (ids 13, 14; both false: the kernel of
- * before). STRIDED: the A tile's pixel p (output space) reads input pixel (s_h h, s_w w).
- * WEIGHT_ZP: each invocation sums the input bytes it stages, per A unit, beside the K loop; the
- * sums meet per pixel in shared memory after it, and the epilogue subtracts z_w' * sum. */
-layout(constant_id = 13) const bool STRIDED = false;
-layout(constant_id = 14) const bool WEIGHT_ZP = false;
+/* Stage ablations, for the bench's tuning builds only (release builds never set it, and 0 folds
+ * every branch below away). Ablated runs give wrong bytes by design:
+ *   1 no K loop (accumulators start from the workgroup id), 2 no requantization (raw low bytes
+ *   stored), 3 no stores (the work is kept by a store no run takes), 4 products only (the first
+ *   stage is staged once, then the K loop runs its products and barriers without global loads),
+ *   5 loads and staging only (no products). */
+#ifndef Q8CONV_ABLATE_DEFAULT
+#define Q8CONV_ABLATE_DEFAULT 0
+#endif
+layout(constant_id = 13) const uint ABLATE = Q8CONV_ABLATE_DEFAULT;
+/* Strides and weight zero points, as in q8conv_pw.comp (both false: the kernel without them).
+ * STRIDED: the A tile's pixel p (output space) reads input pixel (s_h h, s_w w). WEIGHT_ZP: each
+ * invocation sums the input bytes it stages, per A unit, beside the K loop; the sums meet per
+ * pixel in shared memory after it, and the epilogue subtracts z_w' * sum. */
+layout(constant_id = 14) const bool STRIDED = false;
+layout(constant_id = 15) const bool WEIGHT_ZP = false;
 
 #include "requant.glsl"
 
@@ -66,10 +76,23 @@ const uint A_WORDS = BM * STRIDE;
 const uint B_WORDS = BN * STRIDE;
 const uint STAGE_WORDS = STAGES * (A_WORDS + B_WORDS);
 /* The epilogue's scratch: one 16 x EPI_N strip of int32 per subgroup, in the same memory (the
- * staged tiles are dead by then). EPI_N = 32 when the subgroup has an even number of matrices
+ * staged tiles are dead by then). EPI_N = SG_N: a strip is a whole row of the subgroup's
+ * accumulator matrices, so there are TM strips (two subgroup barriers each) rather than TM * TN / 2,
+ * and each lane requantizes SG_N / 32 4 x 4 blocks per strip, independent of each other, on the
+ * same four channels in every strip (their constants are read once, see CH_FIXED). Was: 32 when
+ * the subgroup has an even number of matrices
  * across, so each lane of a 32-wide subgroup requantizes one 4 x 4 block per strip. */
-const uint EPI_N = (TN % 2u == 0u) ? 32u : 16u;
-const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_N;
+const uint EPI_N = SG_N;
+/* A strip row's stride in words: 16 bytes of padding. Unpadded, the rows of a 16 x 16 int32
+ * matrix (64 or 128 bytes apart) all start in the same bank, and each accumulator store was an
+ * 8-way bank conflict; with 4 words more, every bank takes exactly two of a store's words. */
+const uint EPI_S = EPI_N + 4u;
+/* 4 x 4 blocks per strip and per lane. */
+const uint EPI_UNITS = 4u * (EPI_N / 4u);
+const uint EPI_PER_LANE = (EPI_UNITS + SUBGROUP_SIZE - 1u) / SUBGROUP_SIZE;
+/* A lane's blocks share their channels when the subgroup size is a multiple of the blocks across. */
+const bool CH_FIXED = SUBGROUP_SIZE % (EPI_N / 4u) == 0u;
+const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_S;
 /* WEIGHT_ZP: the tile's per-pixel input sums, after the epilogue's strips (every tile of the
  * picker's menu has room for them there within STAGE_WORDS, tests/test_picker.c checks it). */
 const uint XSUM_BASE = EPI_WORDS;
@@ -122,13 +145,13 @@ layout(push_constant) uniform Push {
     float qmin;
     float qmax;
     float inv_y;
-    /* Strides and weight zero points: unused here (the block kernels run them, src/pw.c). */
+    /* STRIDED / WEIGHT_ZP pipelines only (W, W4 and rows above are the output's). */
     uint in_W;
     uint in_H;
     uint out_H;
     uint stride_h;
     uint stride_w;
-    uint xsum_tail;
+    uint xsum_tail;      /* 0x01010101 masked to the real channels of the last K word */
 } pc;
 
 /* The pixel space of the tiles: both sides' pixels are counted in one padded width Wp, 4*W4 when
@@ -140,12 +163,15 @@ layout(push_constant) uniform Push {
  * EPI_N channels from the tile's channel n_first) and writes its bytes: one 4 x 4 block per lane,
  * pixels 4q..4q+3 of the strip and channels 4c..4c+3. Called by the whole subgroup. */
 void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, uint Wp, uint out_rows, uint lane,
-                 uint p_tile)
+                 uvec4 ch_lane[4], uint p_tile)
 {
     const uint blocks_across = EPI_N / 4u;
     subgroupMemoryBarrierShared();
     subgroupBarrier();
-    for (uint u = lane; u < 4u * blocks_across; u += SUBGROUP_SIZE) {
+    [[unroll]] for (uint m = 0u; m < EPI_PER_LANE; ++m) {
+        const uint u = lane + m * SUBGROUP_SIZE;
+        if (u >= EPI_UNITS)
+            break;
         const uint q = u / blocks_across, c = u % blocks_across;
         const uint p = p_first + 4u * q;
         const uint nl = n_first + 4u * c; /* channel within the tile */
@@ -155,22 +181,29 @@ void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, 
         /* Bytes of padded output channels are 0 (SEMANTICS.md). */
         const uint live = min(pc.OC - 4u * c4, 4u);
         const uint keep = live >= 4u ? 0xFFFFFFFFu : ((1u << (8u * live)) - 1u);
+        uvec4 ch[4];
+        [[unroll]] for (uint e = 0u; e < 4u; ++e)
+            ch[e] = CH_FIXED ? ch_lane[e] : ch_sh[nl + e];
         uvec4 words;
         [[unroll]] for (uint r = 0u; r < 4u; ++r) {
-            const uint o = scratch + (4u * q + r) * EPI_N + 4u * c;
+            const uint o = scratch + (4u * q + r) * EPI_S + 4u * c;
+            if (ABLATE == 2u) {
+                words[r] = (smem[o] & 0xFFu) | ((smem[o + 1u] & 0xFFu) << 8) | ((smem[o + 2u] & 0xFFu) << 16) |
+                           (smem[o + 3u] << 24);
+                continue;
+            }
             /* WEIGHT_ZP: acc - z_w'[channel] * xsum[pixel] (ch .w is z_w'); otherwise acc itself. */
             const int xs = WEIGHT_ZP ? int(smem[XSUM_BASE + (p - p_tile) + r]) : 0;
-#define ZP_ADJ(acc, ch) (WEIGHT_ZP ? (acc) - int((ch).w) * xs : (acc))
-            words[r] = (requant_byte(ZP_ADJ(int(smem[o]), ch_sh[nl]), ch_sh[nl], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
-                        (requant_byte(ZP_ADJ(int(smem[o + 1u]), ch_sh[nl + 1u]), ch_sh[nl + 1u], pc.inv_y, pc.z_y,
-                                      pc.qmin, pc.qmax) << 8) |
-                        (requant_byte(ZP_ADJ(int(smem[o + 2u]), ch_sh[nl + 2u]), ch_sh[nl + 2u], pc.inv_y, pc.z_y,
-                                      pc.qmin, pc.qmax) << 16) |
-                        (requant_byte(ZP_ADJ(int(smem[o + 3u]), ch_sh[nl + 3u]), ch_sh[nl + 3u], pc.inv_y, pc.z_y,
-                                      pc.qmin, pc.qmax) << 24)) &
+#define ZP_ADJ(acc, e) (WEIGHT_ZP ? (acc) - int(ch[e].w) * xs : (acc))
+            words[r] = (requant_byte(ZP_ADJ(int(smem[o]), 0), ch[0], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
+                        (requant_byte(ZP_ADJ(int(smem[o + 1u]), 1), ch[1], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
+                        (requant_byte(ZP_ADJ(int(smem[o + 2u]), 2), ch[2], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
+                        (requant_byte(ZP_ADJ(int(smem[o + 3u]), 3), ch[3], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
                        keep;
 #undef ZP_ADJ
         }
+        if (ABLATE == 3u && pc.x_tiles != 0xFFFFFFFFu)
+            continue;
 #if OUT_4W4C
         /* p and Wp are multiples of 4: the block's pixels share one row. Words wholly in the width
          * padding are not written. */
@@ -384,7 +417,7 @@ void main()
     icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N> acc[TM][TN];
     [[unroll]] for (uint i = 0u; i < TM; ++i)
         [[unroll]] for (uint j = 0u; j < TN; ++j)
-            acc[i][j] = icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N>(0);
+            acc[i][j] = icoopmatNV<32, gl_ScopeSubgroup, Q8CONV_CM_M, Q8CONV_CM_N>(ABLATE == 1u ? int(gl_WorkGroupID.x) : 0);
 
     /* The K loop: step s computes from its stage while its successor's loads are in flight, then
      * parks them in the other stage (STAGES 2: every subgroup finished reading it before the
@@ -392,9 +425,9 @@ void main()
     LOAD_TILE(0u)
     STORE_TILE(0u)
     barrier();
-    for (uint s = 0u; s < k_steps; ++s) {
-        const uint buf = STAGES == 2u ? (s & 1u) : 0u;
-        const bool more = s + 1u < k_steps;
+    for (uint s = 0u; s < (ABLATE == 1u ? 0u : k_steps); ++s) {
+        const uint buf = STAGES == 2u && ABLATE != 4u ? (s & 1u) : 0u;
+        const bool more = s + 1u < k_steps && ABLATE != 4u;
         if (more)
             LOAD_TILE(s + 1u)
         [[unroll]] for (uint kk = 0u; kk < BK / uint(Q8CONV_CM_K); ++kk) {
@@ -408,9 +441,10 @@ void main()
                 coopMatLoadNV(b[j], smem,
                               (B_BASE(buf) + (sg_n * SG_N + j * uint(Q8CONV_CM_N)) * STRIDE + kk * uint(Q8CONV_CM_K / 4)),
                               STRIDE, true);
-            [[unroll]] for (uint i = 0u; i < TM; ++i)
-                [[unroll]] for (uint j = 0u; j < TN; ++j)
-                    acc[i][j] = coopMatMulAddNV(a[i], b[j], acc[i][j]);
+            if (ABLATE != 5u)
+                [[unroll]] for (uint i = 0u; i < TM; ++i)
+                    [[unroll]] for (uint j = 0u; j < TN; ++j)
+                        acc[i][j] = coopMatMulAddNV(a[i], b[j], acc[i][j]);
         }
         /* One stage: every subgroup must be done reading it before it is overwritten. */
         if (STAGES == 1u)
@@ -444,18 +478,22 @@ void main()
     }
 
     /* ---- epilogue: accumulators -> a shared strip per subgroup -> requantized bytes ---- */
-    const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_N;
-    /* A strip is EPI_N / 16 matrices wide; it is complete at its last matrix. Accumulators are
-     * only ever indexed by the loop counters i and j, which are constants once the loops are
-     * unrolled: any other index expression (j + 1, a spec-constant step) may leave a run-time
-     * index and put the accumulators in local memory (3-5x slower on the H100). */
-    const uint STRIP = EPI_N / uint(Q8CONV_CM_N);
+    const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_S;
+    /* The four channels of this lane's blocks (CH_FIXED): the same in every strip. */
+    uvec4 ch_lane[4];
+    {
+        const uint nl = sg_n * SG_N + 4u * (lane % (EPI_N / 4u));
+        [[unroll]] for (uint e = 0u; e < 4u; ++e)
+            ch_lane[e] = ch_sh[min(nl + e, BN - 1u)];
+    }
+    /* A strip is one row of the subgroup's matrices. Accumulators are only ever indexed by the loop
+     * counters i and j, which are constants once the loops are unrolled: any other index
+     * expression (j + 1, a spec-constant step) may leave a run-time index and put the accumulators
+     * in local memory (3-5x slower on the H100). */
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
-        [[unroll]] for (uint j = 0u; j < TN; ++j) {
-            coopMatStoreNV(acc[i][j], smem, (scratch + (j % STRIP) * uint(Q8CONV_CM_N)), EPI_N, false);
-            if (j % STRIP == STRIP - 1u)
-                store_strip(scratch, p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M),
-                            sg_n * SG_N + (j + 1u - STRIP) * uint(Q8CONV_CM_N), n0, p_end, Wp, out_rows, lane, p0);
-        }
+        [[unroll]] for (uint j = 0u; j < TN; ++j)
+            coopMatStoreNV(acc[i][j], smem, (scratch + j * uint(Q8CONV_CM_N)), EPI_S, false);
+        store_strip(scratch, p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M), sg_n * SG_N, n0, p_end, Wp, out_rows, lane,
+                    ch_lane, p0);
     }
 }

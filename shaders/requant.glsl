@@ -7,19 +7,48 @@
  * binary32 operation in the specified order; `precise` forbids fusing the multiply and the add.
  * Returns the output byte: qmin and qmax bound q to the output type's range, int8 or uint8, whose
  * value the low byte of int(q) then is. */
+/* The conversions are done with float additions, not conversion instructions: on NVIDIA's GPUs
+ * (Hopper included) int <-> float conversions and roundEven run at an eighth of the rate of a float
+ * add, and three of them per output element made the requantization the largest part of the
+ * matrix kernel's epilogue (bench/RESULTS.md: the stage ablations). The results are the same bits:
+ *  - float(d) stays a conversion (correctly rounded for every int32). Under
+ *    Q8CONV_REQUANT_FLOAT_BY_ADD, d in [-2^22, 2^22) instead takes the float whose bits are those
+ *    of 1.5 * 2^23 plus d, which is exactly 1.5 * 2^23 + d (the mantissa absorbs d without a
+ *    carry), less 1.5 * 2^23 (exact).
+ *  - roundEven(x): t = x + 1.5 * 2^23 is rounded to an integer by the add itself (round to nearest
+ *    even; the ulp there is 1 and 1.5 * 2^23 is even, so the tie goes to the even integer) and
+ *    equals roundEven(x) + 1.5 * 2^23 for |x| < 2^22. For |x| >= 2^22 it is still at or beyond
+ *    the clamp bounds on the same side, so the clamped result is the same.
+ *  - clamp(r + z_y, qmin, qmax) is done on t + z_y against bounds moved by 1.5 * 2^23 (all exact
+ *    integer-valued adds), and the low byte of int(q) is the low byte of that float's bits: its
+ *    mantissa is 2^22 + q, and 2^22 has a zero low byte.
+ * `precise` keeps every add and multiply a separate correctly rounded operation, in this order. */
+#ifndef Q8CONV_REQUANT_FLOAT_BY_ADD
+#define Q8CONV_REQUANT_FLOAT_BY_ADD 0
+#endif
+const float Q8CONV_RNE_SHIFT = 12582912.0; /* 1.5 * 2^23 */
+
 uint requant_byte(int acc, uvec4 ch, float inv_y, float z_y, float qmin, float qmax)
 {
+    const int d = acc - int(ch.x);
     precise float v;
-    precise float r;
-    if (BIAS_MODE == 2) {
-        v = float(acc - int(ch.x)) * uintBitsToFloat(ch.y);
-        r = roundEven(v);
-    } else {
-        v = float(acc - int(ch.x)) * uintBitsToFloat(ch.y);
-        if (BIAS_MODE == 1)
-            v = v + uintBitsToFloat(ch.z);
-        r = roundEven(v * inv_y);
-    }
-    precise float q = clamp(r + z_y, qmin, qmax);
-    return uint(int(q)) & 0xFFu;
+#if Q8CONV_REQUANT_FLOAT_BY_ADD
+    /* Tuning builds may time this alternative to the one conversion left: exact, but a branch
+     * per element, which a compiler that flattens it turns into both paths. */
+    [[dont_flatten]] if (uint(d + 0x400000) < 0x800000u)
+        v = intBitsToFloat(d + 0x4B400000) - Q8CONV_RNE_SHIFT;
+    else
+        v = float(d);
+#else
+    v = float(d);
+#endif
+    precise float x = v * uintBitsToFloat(ch.y);
+    if (BIAS_MODE == 1)
+        x = x + uintBitsToFloat(ch.z);
+    if (BIAS_MODE != 2)
+        x = x * inv_y;
+    precise float t = x + Q8CONV_RNE_SHIFT;
+    precise float u = t + z_y;
+    precise float q = clamp(u, Q8CONV_RNE_SHIFT + qmin, Q8CONV_RNE_SHIFT + qmax);
+    return floatBitsToUint(q) & 0xFFu;
 }

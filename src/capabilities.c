@@ -48,6 +48,8 @@ static q8conv_status query_dot_support(q8conv_context *ctx, VkPhysicalDevice pd,
     out->needs_ext = !core;
     out->accelerated = prop.integerDotProduct4x8BitPackedSignedAccelerated &&
                        prop.integerDotProductAccumulatingSaturating4x8BitPackedSignedAccelerated;
+    out->signed_accelerated = prop.integerDotProduct4x8BitPackedSignedAccelerated;
+    out->mixed_accelerated = prop.integerDotProduct4x8BitPackedMixedSignednessAccelerated;
     return Q8CONV_SUCCESS;
 }
 
@@ -155,16 +157,35 @@ static bool chain_enables_coopmat(const VkPhysicalDeviceFeatures2 *chain)
     return cm && i8 && mm;
 }
 
+/* Pipeline statistics (q8conv_pw_statistics, q8conv_kernel_statistics): the extension and its one
+ * feature. Optional: without it statistics are UNSUPPORTED and nothing else changes. */
+static bool query_executable_properties(q8conv_context *ctx, VkPhysicalDevice pd, q8conv_status *st)
+{
+    if (!device_has_extension(ctx, pd, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME, st))
+        return false;
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR ex = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &ex};
+    ctx->vki.vkGetPhysicalDeviceFeatures2(pd, &f2);
+    return ex.pipelineExecutableInfo == VK_TRUE;
+}
+
+static bool chain_enables_executable_properties(const VkPhysicalDeviceFeatures2 *chain)
+{
+    for (const VkBaseInStructure *s = (const VkBaseInStructure *)chain; s; s = s->pNext)
+        if (s->sType == VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR &&
+            ((const VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR *)s)->pipelineExecutableInfo)
+            return true;
+    return false;
+}
+
 q8conv_status q8conv_caps_query(q8conv_context *ctx, VkPhysicalDevice pd, uint32_t device_api, q8conv_device_caps *out)
 {
     q8conv_status st = query_dot_support(ctx, pd, device_api, &out->dot);
     if (st == Q8CONV_SUCCESS)
         st = query_coopmat_support(ctx, pd, device_api, &out->coopmat);
-#ifdef Q8CONV_TUNING
     if (st == Q8CONV_SUCCESS)
-        out->executable_properties =
-            device_has_extension(ctx, pd, VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME, &st);
-#endif
+        out->executable_properties = query_executable_properties(ctx, pd, &st);
     return st;
 }
 
@@ -172,9 +193,7 @@ void q8conv_caps_restrict_to_chain(q8conv_device_caps *caps, const VkPhysicalDev
 {
     caps->dot.feature = caps->dot.feature && chain_enables_dot(chain);
     caps->coopmat.usable = caps->coopmat.usable && chain_enables_coopmat(chain);
-#ifdef Q8CONV_TUNING
-    caps->executable_properties = false;
-#endif
+    caps->executable_properties = caps->executable_properties && chain_enables_executable_properties(chain);
 }
 
 const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabled *e)
@@ -205,9 +224,7 @@ const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabl
         if (caps->coopmat.memory_model_ext)
             e->extensions[e->extension_count++] = VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME;
     }
-#ifdef Q8CONV_TUNING
-    /* Tuning builds: the driver's statistics of each pipeline (registers, spills), for
-     * Q8CONV_TUNE_STATS. */
+    /* The driver's statistics of each pipeline (registers, spills): q8conv_pw_statistics. */
     if (caps->executable_properties) {
         e->executable = (VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR){
             .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
@@ -215,7 +232,6 @@ const void *q8conv_caps_enable(const q8conv_device_caps *caps, q8conv_caps_enabl
         chain = &e->executable;
         e->extensions[e->extension_count++] = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
     }
-#endif
     return chain;
 }
 

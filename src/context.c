@@ -13,6 +13,8 @@ static bool env_flag(const char *name)
     return v && v[0] && strcmp(v, "0") != 0;
 }
 
+static q8conv_status create_context(const q8conv_context_desc *desc, bool compile_only, q8conv_context **out);
+
 q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_context **out)
 {
     if (!out)
@@ -35,13 +37,25 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
     if ((unsigned)desc->wait_mode > Q8CONV_WAIT_POLL || desc->wait_poll_us > Q8CONV_MAX_WAIT_POLL_US ||
         (desc->wait_mode == Q8CONV_WAIT_BLOCK && desc->wait_poll_us != 0))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
+    return create_context(desc, false, out);
+}
 
+q8conv_status q8conv_context_create_compile_only(uint32_t device_index, q8conv_context **out)
+{
+    if (!out)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    return create_context(&(q8conv_context_desc){.device_index = device_index}, true, out);
+}
+
+static q8conv_status create_context(const q8conv_context_desc *desc, bool compile_only, q8conv_context **out)
+{
     q8conv_allocator allocator = desc->allocator ? *desc->allocator : (q8conv_allocator){0};
     q8conv_context *ctx = q8conv_calloc(&allocator, 1, sizeof *ctx);
     if (!ctx)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
     ctx->allocator = allocator;
     ctx->flags = desc->flags;
+    ctx->compile_only = compile_only;
     ctx->wait_mode = desc->wait_mode;
     ctx->wait_poll_ns = (uint64_t)(desc->wait_poll_us ? desc->wait_poll_us : 1000u) * 1000u;
     if (env_flag("Q8CONV_VALIDATION") && !desc->external)
@@ -51,6 +65,7 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
     atomic_init(&ctx->validation_errors, 0u);
     atomic_init(&ctx->validation_warnings, 0u);
     atomic_init(&ctx->lost, false);
+    atomic_init(&ctx->submitted, false);
     /* Recursive: a run holds the lock around its command buffer and may create a pipeline. */
     pthread_mutexattr_t attr;
     bool lock_ok = pthread_mutexattr_init(&attr) == 0;
@@ -73,11 +88,16 @@ q8conv_status q8conv_context_create(const q8conv_context_desc *desc, q8conv_cont
         if (st == Q8CONV_SUCCESS)
             st = q8conv_device_create(ctx);
     }
-    if (st == Q8CONV_SUCCESS)
+    /* A compile-only context compiles afresh (no cache: its statistics are the compiler's own
+     * work) and has no command pool, fence or queue use: RADV's null device, for one, cannot
+     * create a fence (its winsys has no sync objects) and crashes when asked to wait. */
+    if (st == Q8CONV_SUCCESS && !compile_only)
         st = q8conv_pipeline_cache_create(ctx, desc);
     if (st == Q8CONV_SUCCESS)
         st = q8conv_pipelines_create(ctx);
     if (st == Q8CONV_SUCCESS)
+        q8conv_auto_from_statistics(ctx);
+    if (st == Q8CONV_SUCCESS && !compile_only)
         st = q8conv_submit_create(ctx);
     if (st != Q8CONV_SUCCESS) {
         q8conv_context_destroy(ctx);
@@ -93,7 +113,10 @@ void q8conv_context_destroy(q8conv_context *ctx)
         return;
     const VkDevice dev = ctx->device;
     if (dev && ctx->vk.vkDestroyPipeline) {
-        if (ctx->owns_device)
+        /* Only work the context submitted can be pending. A context that never submitted
+         * (one that failed half-way through creation, or a compile-only one) does not ask the
+         * device to wait: a device that cannot run, such as RADV's null device, crashes there. */
+        if (ctx->owns_device && atomic_load(&ctx->submitted))
             ctx->vk.vkDeviceWaitIdle(dev);
         q8conv_submit_destroy(ctx);
         q8conv_descriptors_destroy(ctx);

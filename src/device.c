@@ -99,6 +99,8 @@ static void fill_info(q8conv_context *ctx, const q8conv_device_caps *caps)
     info->api_version = ctx->api_version < ctx->props.apiVersion ? ctx->api_version : ctx->props.apiVersion;
     info->integer_dot_product_supported = ctx->use_dot || (caps->dot.feature && (ctx->flags & Q8CONV_CONTEXT_FORCE_FALLBACK));
     info->integer_dot_product_accelerated = info->integer_dot_product_supported && caps->dot.accelerated;
+    info->dot_signed_accelerated = info->integer_dot_product_supported && caps->dot.signed_accelerated;
+    info->dot_mixed_accelerated = info->integer_dot_product_supported && caps->dot.mixed_accelerated;
     info->external_device = !ctx->owns_device;
     info->subgroup_size = sub.subgroupSize;
     memcpy(info->max_compute_workgroup_count, ctx->props.limits.maxComputeWorkGroupCount,
@@ -154,9 +156,13 @@ static void finish_device(q8conv_context *ctx, const q8conv_device_caps *caps)
     const bool force_fallback = (ctx->flags & Q8CONV_CONTEXT_FORCE_FALLBACK) != 0;
     ctx->use_dot = caps->dot.feature && !force_fallback;
     ctx->caps = (ctx->use_dot ? Q8CONV_CAP_DOT : 0u) | (caps->coopmat.usable && !force_fallback ? Q8CONV_CAP_COOPMAT : 0u);
-#ifdef Q8CONV_TUNING
-    ctx->tune_stats = caps->executable_properties;
-#endif
+    /* On a caller's device the extension's entry points prove it was enabled too. */
+    ctx->pipeline_statistics = caps->executable_properties && ctx->vk.vkGetPipelineExecutablePropertiesKHR &&
+                               ctx->vk.vkGetPipelineExecutableStatisticsKHR;
+    /* What AUTO's rule reads (q8conv_auto_kernel); a forced DOT or DOT_MIXED needs only the feature. */
+    if (ctx->use_dot)
+        ctx->caps |= (caps->dot.signed_accelerated ? Q8CONV_CAP_DOT_SIGNED_FAST : 0u) |
+                     (caps->dot.mixed_accelerated ? Q8CONV_CAP_DOT_MIXED_FAST : 0u);
     ctx->vki.vkGetPhysicalDeviceMemoryProperties(ctx->physical_device, &ctx->memory_props);
     fill_info(ctx, caps);
 }

@@ -222,15 +222,39 @@ uint32_t q8conv_matrix_tile_subgroups(const q8conv_matrix_tile *t)
 }
 
 /* The shader's shared memory: the larger of the A and B stages (rows of BK bytes plus 16 bytes of
- * padding, once or twice) and the epilogue's int32 strips (16 x 32, or 16 x 16 where a subgroup
- * has an odd number of matrices across), then one uvec4 of channel params per tile channel. */
+ * padding, once or twice) and the epilogue's int32 strips (16 rows of SG_N + 4 words per subgroup), then one uvec4
+ * of channel params per tile channel. */
 uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t)
 {
     const uint32_t stride = t->bk / 4u + 4u;
     const uint32_t stage = t->stages * (t->bm + t->bn) * stride;
-    const uint32_t epi_n = (t->sg_n / Q8CONV_CM_N) % 2u == 0u ? 32u : 16u;
-    const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n;
+    const uint32_t epi_n = t->sg_n + 4u; /* EPI_S: a row of 16 x SG_N int32 and 16 bytes of padding */
+    /* The strips, then (WEIGHT_ZP pipelines) the tile's BM per-pixel input sums. */
+    const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n + t->bm;
     return 4u * (stage > epi ? stage : epi) + 16u * t->bn;
+}
+
+const char *q8conv_matrix_tile_unfit(const q8conv_matrix_tile *t, uint32_t subgroup_size, const uint32_t max_local[3],
+                                     uint32_t max_invocations, uint32_t max_shared_bytes)
+{
+    if (t->sg_m == 0 || t->sg_n == 0 || t->sg_m % Q8CONV_CM_M || t->sg_n % Q8CONV_CM_N)
+        return "SG_M and SG_N must be multiples of the 16x16 matrix";
+    if (t->bm == 0 || t->bn == 0 || t->bm % t->sg_m || t->bn % t->sg_n)
+        return "BM and BN must be multiples of SG_M and SG_N";
+    /* The repacked weights are zero-padded along K to Q8CONV_CM_WEIGHT_K_ALIGN bytes only. */
+    if (t->bk == 0 || t->bk % Q8CONV_CM_K || Q8CONV_CM_WEIGHT_K_ALIGN % t->bk)
+        return "BK must be a multiple of 32 that divides 128";
+    if (t->stages != 1 && t->stages != 2)
+        return "STAGES must be 1 or 2";
+    /* Bounds the products below (a workgroup of 2^16 matrices is far past any device). */
+    if (t->bm / t->sg_m > 256u || t->bn / t->sg_n > 256u || t->bm > 65536u || t->bn > 65536u || t->bk > 65536u)
+        return "tile too large";
+    const uint64_t invocations = (uint64_t)q8conv_matrix_tile_subgroups(t) * subgroup_size;
+    if (invocations > max_local[0] || invocations > max_invocations)
+        return "more invocations per workgroup than the device allows";
+    if (q8conv_matrix_tile_shared_bytes(t) > max_shared_bytes)
+        return "more shared memory than the device allows";
+    return NULL;
 }
 
 /* From the chained times of every MobileNetV2 layer and the extra shapes on the H100
@@ -246,8 +270,12 @@ bool q8conv_matrix_pays(uint64_t pixels, uint32_t ic, uint32_t oc)
 /* Workgroups that keep a large GPU busy: the largest tile that still yields this many is taken
  * (bigger tiles reuse each loaded byte more), else the tile with the most workgroups. Tiles more
  * than 32 channels wider than the layer's (padded) channels are passed over: their matrix units
- * would mostly multiply padding. Chosen from sweeps of every tile on the H100 (bench/RESULTS.md). */
-#define MATRIX_TARGET_GROUPS 256u
+ * would mostly multiply padding. From sweeps of every tile, first on the H100, then on the H200
+ * (bench/RESULTS.md, 2026-12-03): 256 workgroups made 1x128x128 128->128 take 64x64 tiles (8.7 us
+ * forced) over 128x128 (7.6) and 32x14x14 384->64 take 32x32 (7.6) over 64x64 (6.7); with 96,
+ * about 0.75 of a wave on 132 multiprocessors, both take the faster tile; of the other shapes in
+ * bench/shapes only MobileNetV2's b1_project (now 64x32) and b3_expand (now 64x64) change. */
+#define MATRIX_TARGET_GROUPS 96u
 
 q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
                                const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,
@@ -267,9 +295,8 @@ q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgro
     uint64_t best_groups = 0;
     for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++) {
         const q8conv_matrix_tile *t = &q8conv_matrix_tiles[i];
-        const uint64_t invocations = (uint64_t)q8conv_matrix_tile_subgroups(t) * subgroup_size;
-        if (invocations > max_local[0] || invocations > max_invocations ||
-            q8conv_matrix_tile_shared_bytes(t) > max_shared_bytes || (t->bn > widest && t->bn > narrowest))
+        if (q8conv_matrix_tile_unfit(t, subgroup_size, max_local, max_invocations, max_shared_bytes) ||
+            (t->bn > widest && t->bn > narrowest))
             continue;
         const uint64_t groups = (uint64_t)div_up_safe(pixels, t->bm) * div_up_safe(channels, t->bn);
         if (best < 0 || (best_groups < MATRIX_TARGET_GROUPS && groups > best_groups)) {
@@ -279,9 +306,23 @@ q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgro
     }
     if (best < 0)
         return Q8CONV_ERROR_UNSUPPORTED;
+    return pick_matrix_plan_tile(pixels, c4_out, subgroup_size, max_count, &q8conv_matrix_tiles[best], plan);
+}
+
+q8conv_status pick_matrix_plan_tile(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size,
+                                    const uint32_t max_count[3], const q8conv_matrix_tile *tile,
+                                    q8conv_dispatch_plan *plan)
+{
+    if (!plan || !max_count || !tile || pixels == 0 || c4_out == 0 || subgroup_size == 0 || tile->bm == 0 ||
+        tile->bn == 0 || tile->sg_m == 0 || tile->sg_n == 0)
+        return Q8CONV_ERROR_INVALID_ARGUMENT;
+    for (int i = 0; i < 3; i++)
+        if (max_count[i] == 0)
+            return Q8CONV_ERROR_INVALID_ARGUMENT;
+    const uint32_t channels = c4_out > 0x3FFFFFFFu ? 0xFFFFFFFFu : c4_out * 4u;
     q8conv_dispatch_plan p;
     memset(&p, 0, sizeof(p));
-    p.tile = q8conv_matrix_tiles[best];
+    p.tile = *tile;
     p.global[0] = div_up_safe(channels, p.tile.bn);
     p.global[1] = div_up_safe(pixels, p.tile.bm);
     p.global[2] = 1;

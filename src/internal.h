@@ -65,6 +65,8 @@ typedef struct q8conv_dot_support {
     bool feature;      /* shaderIntegerDotProduct is supported */
     bool needs_ext;    /* it comes from VK_KHR_shader_integer_dot_product */
     bool accelerated;  /* 4x8-bit packed signed (accumulating saturating) is accelerated */
+    bool signed_accelerated; /* integerDotProduct4x8BitPackedSignedAccelerated: OpSDot, the DOT kernel's */
+    bool mixed_accelerated;  /* ...MixedSignednessAccelerated: OpSUDot, the DOT_MIXED kernel's */
 } q8conv_dot_support;
 
 /* Cooperative matrices (the COOPMAT kernel) are usable where the device offers
@@ -82,7 +84,9 @@ typedef struct q8conv_coopmat_support {
 typedef struct q8conv_device_caps {
     q8conv_dot_support dot;
     q8conv_coopmat_support coopmat;
-    bool executable_properties; /* tuning builds: VK_KHR_pipeline_executable_properties is offered */
+    /* VK_KHR_pipeline_executable_properties with pipelineExecutableInfo: the driver reports each
+     * pipeline's statistics (src/statistics.c) */
+    bool executable_properties;
 } q8conv_device_caps;
 
 /* What the physical device offers (device_api: its apiVersion; ctx->api_version: the instance's). */
@@ -130,9 +134,12 @@ typedef struct q8conv_pipeline_key {
     uint32_t k_split;
     uint32_t tile[6];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages */
     uint32_t subgroup_size; /* cooperative-matrix kernel */
-    uint32_t input_xor;     /* 0x80808080 for uint8 input */
-    uint32_t strided;       /* 1: a stride other than 1 (block kernels' STRIDED) */
-    uint32_t weight_zp;     /* 1: some stored weight zero point is not 0 (block kernels' WEIGHT_ZP) */
+    uint32_t input_xor;     /* q8conv_input_read.xor_word */
+    uint32_t strided;       /* 1: a stride other than 1 (STRIDED, constant_id 14) */
+    uint32_t weight_zp;     /* 1: some stored weight zero point is not 0 (WEIGHT_ZP, constant_id 15) */
+#ifdef Q8CONV_TUNING
+    uint32_t ablate;        /* src/tune.h: ABLATE, constant_id 13; release builds always run 0 */
+#endif
 } q8conv_pipeline_key;
 
 /* A compute pipeline for one key, created when an op first needs it and destroyed when the last
@@ -215,6 +222,14 @@ void q8conv_cmd_run_epilogue(const q8conv_context *ctx, VkCommandBuffer cmd);
 
 /* ---- context (src/context.c) ---- */
 
+/* A context for compiling only, on the device_index-th physical device of the library's own
+ * instance: the device (with what capabilities.c enables, pipeline statistics included), its
+ * pipeline layout and shader modules, and nothing that allocates memory, submits or waits. It
+ * serves q8conv_kernel_statistics on devices that compile but cannot run (RADV's null devices,
+ * RADV_FORCE_FAMILY) and is destroyed with q8conv_context_destroy; no op, tensor or sequence may
+ * be made on it (their create calls refuse it with UNSUPPORTED). */
+q8conv_status q8conv_context_create_compile_only(uint32_t device_index, q8conv_context **out);
+
 /* Replay command buffers and fences a context keeps for reuse (src/submit.c). */
 #define Q8CONV_SPARE_REPLAYS 16
 
@@ -225,6 +240,8 @@ struct q8conv_context {
     q8conv_allocator allocator;
     uint32_t flags;
     bool owns_device;
+    /* q8conv_context_create_compile_only: device and pipelines only, nothing that submits. */
+    bool compile_only;
     q8conv_wait_mode wait_mode;
     uint64_t wait_poll_ns; /* Q8CONV_WAIT_POLL: how long to poll before blocking */
     /* Recursive. Guards the pipeline table, the descriptor pools, the one-shot command buffer and
@@ -252,7 +269,15 @@ struct q8conv_context {
     q8conv_context_info info;
     bool use_dot;
     uint32_t caps;   /* Q8CONV_CAP_* the context may use (src/pure.h) */
-    bool tune_stats; /* tuning builds: VK_KHR_pipeline_executable_properties is enabled */
+    /* Pipelines are created with CAPTURE_STATISTICS and their statistics can be read
+     * (VK_KHR_pipeline_executable_properties enabled, by us or by the caller). */
+    bool pipeline_statistics;
+#ifdef Q8CONV_TUNING
+    /* src/tune.c: the stage ablation and forced matrix tile of the pipelines recorded next. */
+    uint32_t tune_ablate;
+    bool tune_tile_forced;
+    q8conv_matrix_tile tune_tile;
+#endif
     atomic_bool lost;
 
     /* pipeline_cache.c */
@@ -280,6 +305,10 @@ struct q8conv_context {
         VkFence fence;
     } spare_replays[Q8CONV_SPARE_REPLAYS];
     uint32_t spare_replay_count;
+    /* Set before the first vkQueueSubmit: a context that never submitted has nothing to wait
+     * for when it is destroyed (and a device that cannot run, such as RADV's null device, is
+     * never asked to wait). */
+    atomic_bool submitted;
 };
 
 /* ---- memory (src/memory.c) ---- */
@@ -345,6 +374,69 @@ struct q8conv_tensor {
     q8conv_sequence_member member;
 };
 
+/* ---- pipeline statistics (src/statistics.c) ---- */
+
+/* The distinct pipelines one recording of an op bound, in the order first bound (the first
+ * Q8CONV_PW_STAT_PIPELINES of them): what q8conv_pw_statistics reports. */
+#define Q8CONV_PW_STAT_PIPELINES 4
+typedef struct q8conv_used_pipelines {
+    VkPipeline pipelines[Q8CONV_PW_STAT_PIPELINES];
+    uint32_t count;
+} q8conv_used_pipelines;
+
+static inline void q8conv_used_pipelines_add(q8conv_used_pipelines *u, VkPipeline p)
+{
+    for (uint32_t i = 0; i < u->count; ++i)
+        if (u->pipelines[i] == p)
+            return;
+    if (u->count < Q8CONV_PW_STAT_PIPELINES)
+        u->pipelines[u->count++] = p;
+}
+
+/* Every statistic of every executable of a pipeline created with CAPTURE_STATISTICS, count-then-fill
+ * as q8conv_pw_statistics (the caller checks ctx->pipeline_statistics). */
+q8conv_status q8conv_pipeline_statistics(q8conv_context *ctx, VkPipeline pipeline, q8conv_statistic *out,
+                                         uint32_t capacity, uint32_t *count);
+/* Makes `used` (a complete recording's) the op's most recent recording, under the context's lock. */
+void q8conv_pw_note_recording(q8conv_pw *op, const q8conv_used_pipelines *used);
+
+/* One pipeline of the kernel table, as q8conv_kernel_statistics compiles it. Zero-initialized:
+ * line 0, 4W4C in and out, int8 input, no bias, local size Q8CONV_WORKGROUP_INVOCATIONS x 1 x 1,
+ * no split-K, the menu's first matrix tile. */
+typedef struct q8conv_kernel_pipeline {
+    uint32_t line;                        /* index into q8conv_kernel_lines (src/kernels.def) */
+    q8conv_layout in_layout, out_layout;
+    q8conv_dtype input_type;              /* INPUT_XOR as q8conv_input_read_for gives it for the line */
+    q8conv_bias_mode bias_mode;
+    uint32_t local[3];                    /* BLOCKS lines; 0 = {Q8CONV_WORKGROUP_INVOCATIONS, 1, 1} */
+    uint32_t k_split;                     /* BLOCKS lines; 0 = 1 (local[1] must then equal it) */
+    uint32_t tile;                        /* MATRIX lines: index into q8conv_matrix_tiles; the local size
+                                             is its subgroups x the device's subgroup size */
+} q8conv_kernel_pipeline;
+
+/* Compiles the pipeline `p` describes on ctx (through its pipeline table and cache, so a
+ * pipeline an op holds is reused) and returns every statistic the driver reports for it, for
+ * all its executables, under the driver's names. Runs nothing, allocates no device memory and
+ * uses no queue: it works on a q8conv_context_create_compile_only context. The pipeline is
+ * released again (destroyed unless an op holds it). Count-then-fill: out NULL sets *count to
+ * the number of statistics; else capacity must be at least that (else INVALID_ARGUMENT with
+ * *count set to it and nothing written).
+ * @retval Q8CONV_SUCCESS
+ * @retval Q8CONV_ERROR_INVALID_ARGUMENT NULLs, line, layout, dtype, bias mode or tile out of range,
+ *         capacity too small
+ * @retval Q8CONV_ERROR_UNSUPPORTED the device cannot run the line, or reports no statistics
+ *         (VK_KHR_pipeline_executable_properties not enabled)
+ * @retval Q8CONV_ERROR_OUT_OF_HOST_MEMORY, Q8CONV_ERROR_DEVICE_LOST, Q8CONV_ERROR_VULKAN */
+q8conv_status q8conv_kernel_statistics(q8conv_context *ctx, const q8conv_kernel_pipeline *p, q8conv_statistic *out,
+                                       uint32_t capacity, uint32_t *count);
+
+/* AUTO's rule refined by the compiler's own figures (q8conv_auto_refine): where the driver reports
+ * pipeline statistics and a dot product is accelerated, compiles the DOT, DOT_MIXED and FALLBACK
+ * pipelines once (the pipeline cache keeps them for the next context) and clears the
+ * accelerated bit of a dot kernel the compiler made worse than FALLBACK (spills, fewer subgroups
+ * per SIMD), then re-resolves ctx->info.default_kernel. Failures change nothing. */
+void q8conv_auto_from_statistics(q8conv_context *ctx);
+
 /* ---- operator (src/pw.c) ---- */
 
 /* q8conv_pw_run's own recording of the op for one pair of tensors, replayed while the pair stays
@@ -364,25 +456,26 @@ struct q8conv_pw {
     uint32_t ic, oc, c4_in, c4_out;
     q8conv_layout input_layout, output_layout;
     q8conv_dtype input_type, output_type; /* tensors must match them */
-    uint32_t input_xor; /* q8conv_input_xor of input_type: the pipeline key's INPUT_XOR */
     uint32_t stride_h, stride_w; /* >= 1 */
     bool weight_zp;      /* q8conv_desc_has_weight_zero_point: the pipeline key's WEIGHT_ZP */
     uint32_t xsum_tail;  /* 0x01010101 masked to the real channels of the last K block (IC % 4) */
     q8conv_bias_mode bias_mode;
     q8conv_kernel kernel; /* what q8conv_pw_get_kernel reports: variants[0]'s */
     q8conv_requant rq;
-    q8conv_buffer params; /* each variant's packed weights, then the channel params */
+    q8conv_buffer params; /* each variant's packed weights and channel params */
     /* The kernel-table lines the op runs with, each with its weights and descriptor set: one; or,
      * for AUTO on a device with cooperative matrices, the matrix kernel and the block kernel that
      * the picker takes instead for shapes where the matrix units do not pay (q8conv_matrix_pays). */
     struct q8conv_pw_variant {
         uint32_t line;
         uint32_t module;
+        q8conv_input_read input; /* how the line reads input_type: the pipeline key's INPUT_XOR */
         VkDescriptorSet set;
         VkDescriptorPool set_pool;
     } variants[2];
     uint32_t variant_count;
     q8conv_pipeline_holds pipelines; /* under the context's lock */
+    q8conv_used_pipelines last_recording; /* under the context's lock: q8conv_pw_statistics */
     q8conv_pw_replay replay;
     q8conv_sequence_member member;
 };

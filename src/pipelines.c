@@ -251,27 +251,18 @@ void q8conv_ctx_release_pipelines(q8conv_context *ctx, q8conv_pipeline_holds *ho
 
 #ifdef Q8CONV_TUNING
 #include <stdio.h>
+#include <stdlib.h>
 /* Tuning builds only: the driver's statistics of a new pipeline, to stderr. */
 static void tune_print_stats(q8conv_context *ctx, VkPipeline p, const q8conv_pipeline_key *key)
 {
-    VkPipelineExecutableInfoKHR ei = {.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR, .pipeline = p};
-    VkPipelineExecutableStatisticKHR st[32];
-    uint32_t n = 32;
-    for (uint32_t i = 0; i < n; i++)
-        st[i] = (VkPipelineExecutableStatisticKHR){.sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR};
-    if (ctx->vk.vkGetPipelineExecutableStatisticsKHR(ctx->device, &ei, &n, st) < 0)
+    q8conv_statistic st[64];
+    uint32_t n = 0;
+    if (q8conv_pipeline_statistics(ctx, p, st, 64, &n) != Q8CONV_SUCCESS)
         return;
-    fprintf(stderr, "pipeline module %u tile %u,%u,%u,%u,%u,%u local %u:", key->module, key->tile[0], key->tile[1],
-            key->tile[2], key->tile[3], key->tile[4], key->tile[5], key->local[0]);
-    for (uint32_t i = 0; i < n; i++) {
-        fprintf(stderr, " [%s=", st[i].name);
-        switch (st[i].format) {
-        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: fprintf(stderr, "%u]", st[i].value.b32); break;
-        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: fprintf(stderr, "%lld]", (long long)st[i].value.i64); break;
-        case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: fprintf(stderr, "%llu]", (unsigned long long)st[i].value.u64); break;
-        default: fprintf(stderr, "%g]", st[i].value.f64); break;
-        }
-    }
+    fprintf(stderr, "pipeline module %u tile %u,%u,%u,%u,%u,%u local %u ablate %u:", key->module, key->tile[0],
+            key->tile[1], key->tile[2], key->tile[3], key->tile[4], key->tile[5], key->local[0], key->ablate);
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(stderr, " [%s=%g]", st[i].name, st[i].value);
     fprintf(stderr, "\n");
 }
 #endif
@@ -281,16 +272,26 @@ static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_
 {
     /* constant_id 0-2: local size, 3: BIAS_MODE, 4: K_SPLIT (shaders/q8conv_pw.comp); 5-9: the
      * matrix tile, 10: subgroup size, 12: stages (shaders/q8conv_pw_coopmat.comp); 11: INPUT_XOR (both);
-     * 13: STRIDED, 14: WEIGHT_ZP (shaders/q8conv_pw.comp).
-     * An entry whose id a module does not declare has no effect (Vulkan's rule). */
-    enum { SPEC_COUNT = 15 };
-    const uint32_t spec_values[SPEC_COUNT] = {key->local[0], key->local[1], key->local[2], key->bias_mode, key->k_split,
-                                              key->tile[0],  key->tile[1],  key->tile[2],  key->tile[3],   key->tile[4],
-                                              key->subgroup_size, key->input_xor, key->tile[5], key->strided,
-                                              key->weight_zp};
+     * 13: ABLATE (both; tuning builds only, src/tune.h: a release build leaves it at the shaders'
+     * default, 0, the real kernel); 14: STRIDED, 15: WEIGHT_ZP (both). An entry whose id a module
+     * does not declare has no effect (Vulkan's rule). */
+    const uint32_t spec_values[] = {key->local[0], key->local[1], key->local[2], key->bias_mode, key->k_split,
+                                    key->tile[0],  key->tile[1],  key->tile[2],  key->tile[3],   key->tile[4],
+                                    key->subgroup_size, key->input_xor, key->tile[5], key->strided, key->weight_zp,
+#ifdef Q8CONV_TUNING
+                                    key->ablate
+#endif
+    };
+    static const uint32_t spec_ids[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15,
+#ifdef Q8CONV_TUNING
+                                        13
+#endif
+    };
+    enum { SPEC_COUNT = sizeof spec_values / sizeof spec_values[0] };
+    _Static_assert(sizeof spec_ids == sizeof spec_values, "one constant_id per value");
     VkSpecializationMapEntry entries[SPEC_COUNT];
     for (uint32_t i = 0; i < SPEC_COUNT; ++i)
-        entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = i * 4u, .size = 4};
+        entries[i] = (VkSpecializationMapEntry){.constantID = spec_ids[i], .offset = i * 4u, .size = 4};
     VkSpecializationInfo spec = {.mapEntryCount = SPEC_COUNT, .pMapEntries = entries, .dataSize = sizeof spec_values,
                                  .pData = spec_values};
     VkComputePipelineCreateInfo ci = {
@@ -301,13 +302,13 @@ static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_
                   .pName = "main",
                   .pSpecializationInfo = &spec},
         .layout = ctx->pipeline_layout};
-#ifdef Q8CONV_TUNING
-    if (ctx->tune_stats)
+    /* The driver keeps its statistics for q8conv_pw_statistics (no internal representations: those
+     * cost compile time and memory, statistics next to nothing). */
+    if (ctx->pipeline_statistics)
         ci.flags |= VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR;
-#endif
     VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &ci, NULL, out);
 #ifdef Q8CONV_TUNING
-    if (r == VK_SUCCESS && ctx->tune_stats && getenv("Q8CONV_TUNE_STATS"))
+    if (r == VK_SUCCESS && ctx->pipeline_statistics && getenv("Q8CONV_TUNE_STATS"))
         tune_print_stats(ctx, *out, key);
 #endif
     return r == VK_SUCCESS ? Q8CONV_SUCCESS : q8conv_ctx_result(ctx, r);

@@ -85,8 +85,8 @@ void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, uint8_t weig
 
 /* Per padded output channel, as the shader reads it (4 x 32-bit words). */
 typedef struct q8conv_channel_params {
-    int32_t offset;   /* z_x * wsum[oc], wsum = sum_k (w - z_w) (uint8 input: (z_x - 128) * wsum[oc], as the
-                         kernel reads x - 128), minus bias_i32[oc] in INT32 mode */
+    int32_t offset;   /* (z_x + shift) * wsum[oc], wsum = sum_k (w - z_w), shift as q8conv_line_input_read
+                         says (the kernel reads x + shift), minus bias_i32[oc] in INT32 mode */
     float eff;        /* s_x * s_w[oc] (NONE/FLOAT) or (s_x * s_w[oc]) / s_y (INT32) */
     float bias;       /* float bias (FLOAT mode) or 0 */
     int32_t weight_zp; /* z_w'[oc] (q8conv_stored_weight_zero_point): the kernels subtract z_w' * sum_k x' */
@@ -98,13 +98,21 @@ typedef struct q8conv_requant {
     float qmin, qmax; /* clamp bounds, SEMANTICS.md */
 } q8conv_requant;
 
-/* What the kernels XOR every loaded input word with: 0x80808080 turns uint8 bytes x into the int8
- * bytes of x - 128, so one int8 dot product serves both types; 0 for int8 input. */
-uint32_t q8conv_input_xor(q8conv_dtype input_type);
+/* How a kernel reads the input bytes: it XORs every loaded word with `xor_word` (the pipeline's
+ * INPUT_XOR), which turns each byte x into x + shift of the type its dot product multiplies.
+ * Kernels that read int8 (every kernel but DOT_MIXED): uint8 input gets 0x80808080 (x - 128),
+ * int8 input 0. Kernels that read uint8 (DOT_MIXED's OpSUDot): int8 input gets 0x80808080
+ * (x + 128), uint8 input 0. */
+typedef struct q8conv_input_read {
+    uint32_t xor_word;
+    int32_t shift; /* -128, 0 or 128 */
+} q8conv_input_read;
+q8conv_input_read q8conv_input_read_for(bool reads_unsigned, q8conv_dtype input_type);
 
-/* Fills per-channel params for C4_out*4 channels (padding: zeros) and the per-op constants.
- * Returns Q8CONV_ERROR_UNSUPPORTED if some eff[oc] is subnormal or zero (a device may flush it). */
-q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_params *channels,
+/* Fills per-channel params for C4_out*4 channels (padding: zeros) and the per-op constants, for a
+ * kernel that reads x + shift (q8conv_input_read.shift). Returns Q8CONV_ERROR_UNSUPPORTED if some
+ * eff[oc] is subnormal or zero (a device may flush it). */
+q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, int32_t shift, q8conv_channel_params *channels,
                                      q8conv_requant *rq);
 
 /* ---- the kernel table (src/kernels.def, src/kernels.c) ---- */
@@ -113,6 +121,10 @@ q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_
 #define Q8CONV_CAP_DOT 0x1u     /* shaderIntegerDotProduct (SPV_KHR_integer_dot_product) */
 #define Q8CONV_CAP_COOPMAT 0x2u /* VK_NV_cooperative_matrix with an s8 x s8 -> s32 16x16x32 subgroup shape,
                                    shaderInt8 and vulkanMemoryModel */
+/* Properties, not features: no line needs them; AUTO's rule (q8conv_auto_kernel) reads them. Set
+ * only beside Q8CONV_CAP_DOT. */
+#define Q8CONV_CAP_DOT_SIGNED_FAST 0x4u /* integerDotProduct4x8BitPackedSignedAccelerated */
+#define Q8CONV_CAP_DOT_MIXED_FAST 0x8u  /* integerDotProduct4x8BitPackedMixedSignednessAccelerated */
 
 typedef enum q8conv_plan_kind {
     Q8CONV_PLAN_BLOCKS = 0, /* an invocation per output block (pick_dispatch_plan_k) */
@@ -122,15 +134,15 @@ typedef enum q8conv_plan_kind {
 typedef struct q8conv_kernel_line {
     q8conv_kernel kernel;
     const char *shader;
+    const char *defines; /* the shader's defines, as CMake passes them */
     uint32_t needs; /* Q8CONV_CAP_* */
     q8conv_plan_kind plan;
     uint32_t tile_n4;
-    uint32_t rank;
 } q8conv_kernel_line;
 
 enum {
     Q8CONV_KERNEL_LINE_COUNT = 0
-#define Q8CONV_KERNEL_LINE(kernel, shader, defines, needs, plan, tile_n4, rank) +1
+#define Q8CONV_KERNEL_LINE(kernel, shader, defines, needs, plan, tile_n4) +1
 #include "kernels.def"
 #undef Q8CONV_KERNEL_LINE
 };
@@ -139,8 +151,32 @@ enum {
 
 extern const q8conv_kernel_line q8conv_kernel_lines[Q8CONV_KERNEL_LINE_COUNT];
 
-/* The line that runs `asked` on a device with capabilities `caps`: for AUTO the highest-ranked
- * line it can run, otherwise the first line of that kernel it can run.
+/* AUTO's kernel on a device with capabilities `caps` (the rule include/q8conv.h documents at
+ * Q8CONV_KERNEL_AUTO): COOPMAT where the device can run it, else q8conv_auto_block_kernel. */
+q8conv_kernel q8conv_auto_kernel(uint32_t caps);
+/* The block kernel AUTO runs (alone, or beside COOPMAT for the shapes where the matrix units do not
+ * pay): DOT where the signed packed dot product is usable and accelerated, else DOT_MIXED where the
+ * mixed-signedness one is, else FALLBACK, even where the dot product is usable but emulated.
+ * Evidence from the driver's compiler (pipeline statistics) refines it by clearing a candidate's
+ * *_FAST bit before the call, never by setting one. */
+q8conv_kernel q8conv_auto_block_kernel(uint32_t caps);
+/* What a driver's compiler made of one block kernel's pipeline (VK_KHR_pipeline_executable_properties),
+ * the evidence that refines AUTO's rule where the driver reports it. */
+typedef struct q8conv_compiled_kernel {
+    bool known;         /* the driver reported statistics for this pipeline */
+    uint32_t spills;    /* registers spilled, of every kind the driver counts */
+    uint32_t occupancy; /* subgroups (waves) per SIMD; 0 where the driver does not say */
+} q8conv_compiled_kernel;
+/* caps with the *_FAST bit of DOT (dot) and DOT_MIXED (mixed) cleared where the compiler made that
+ * kernel worse than FALLBACK (fallback), as issue 16 saw emulated dot products do: it spills where
+ * FALLBACK does not, or reaches fewer subgroups per SIMD. Only what both pipelines report is
+ * compared, so unknown figures change nothing; a bit is never set. */
+uint32_t q8conv_auto_refine(uint32_t caps, const q8conv_compiled_kernel *dot, const q8conv_compiled_kernel *mixed,
+                            const q8conv_compiled_kernel *fallback);
+/* Whether a line's kernel reads the activations as unsigned bytes (its defines hold MIXED=1). */
+bool q8conv_line_reads_unsigned(uint32_t line);
+/* The line that runs `asked` on a device with capabilities `caps`: for AUTO the first line of
+ * q8conv_auto_kernel(caps), otherwise the first line of that kernel it can run.
  * @retval Q8CONV_ERROR_INVALID_ARGUMENT asked is not a q8conv_kernel
  * @retval Q8CONV_ERROR_UNSUPPORTED the device can run no line of it */
 q8conv_status q8conv_kernel_resolve(q8conv_kernel asked, uint32_t caps, uint32_t *line);
@@ -212,6 +248,12 @@ extern const q8conv_matrix_tile q8conv_matrix_tiles[Q8CONV_CM_TILE_COUNT];
 /* Subgroups of a tile's workgroup, and the shared memory its pipeline declares. */
 uint32_t q8conv_matrix_tile_subgroups(const q8conv_matrix_tile *t);
 uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t);
+/* Why a tile cannot run on a device (a static sentence), or NULL when it can: SG_M and SG_N
+ * multiples of Q8CONV_CM_M/N, BM and BN multiples of them, BK a multiple of Q8CONV_CM_K dividing
+ * Q8CONV_CM_WEIGHT_K_ALIGN, 1 or 2 stages, subgroups * subgroup_size within the workgroup limits,
+ * q8conv_matrix_tile_shared_bytes within max_shared_bytes. */
+const char *q8conv_matrix_tile_unfit(const q8conv_matrix_tile *t, uint32_t subgroup_size, const uint32_t max_local[3],
+                                     uint32_t max_invocations, uint32_t max_shared_bytes);
 /* The plan of the cooperative-matrix kernel for `pixels` output pixels (rows * the padded width
  * the kernel counts in) and c4_out channel blocks: a tile from the menu that the device's limits
  * allow (workgroup size = subgroups * subgroup_size, shared memory), then the grid of workgroups
@@ -221,6 +263,13 @@ uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t);
 q8conv_status pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
                                const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,
                                q8conv_dispatch_plan *plan);
+/* The same grid for a given tile (pick_matrix_plan's last step; tuning builds force a tile with it).
+ * The tile is not checked against the device: q8conv_matrix_tile_unfit does that.
+ * @retval Q8CONV_ERROR_INVALID_ARGUMENT a zero or NULL input
+ * @retval Q8CONV_ERROR_UNSUPPORTED more than Q8CONV_MAX_DISPATCHES */
+q8conv_status pick_matrix_plan_tile(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size,
+                                    const uint32_t max_count[3], const q8conv_matrix_tile *tile,
+                                    q8conv_dispatch_plan *plan);
 
 #ifdef __cplusplus
 }

@@ -11,41 +11,48 @@ static uint64_t weight_bytes_of(const q8conv_pw *op, uint32_t line)
                                                                 : (uint64_t)op->c4_out * op->c4_in * 16u;
 }
 
-/* Uploads each variant's packed weights and the per-channel constants into one buffer, and
- * gives each variant a descriptor set of its weights and the constants. */
-static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, const q8conv_channel_params *channels)
+/* Packs each variant's weights and computes its per-channel constants (which depend on how its
+ * kernel reads the input: q8conv_input_read) into one buffer, and gives each variant a descriptor
+ * set of its weights and its constants. */
+static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc)
 {
     q8conv_context *ctx = op->ctx;
     const uint64_t align = ctx->props.limits.minStorageBufferOffsetAlignment > 16
                                ? ctx->props.limits.minStorageBufferOffsetAlignment
                                : 16;
-    uint64_t offsets[2], sizes[2], total = 0;
+    const uint64_t channel_bytes = (uint64_t)op->c4_out * 4u * sizeof(q8conv_channel_params);
+    uint64_t offsets[2], sizes[2], channel_offsets[2], total = 0;
     for (uint32_t v = 0; v < op->variant_count; ++v) {
         sizes[v] = weight_bytes_of(op, op->variants[v].line);
         if (sizes[v] > ctx->props.limits.maxStorageBufferRange)
             return Q8CONV_ERROR_UNSUPPORTED;
         offsets[v] = total;
-        total = align_up(total + sizes[v], align);
+        channel_offsets[v] = align_up(total + sizes[v], align);
+        total = align_up(channel_offsets[v] + channel_bytes, align);
     }
-    const uint64_t channel_offset = total;
-    const uint64_t channel_bytes = (uint64_t)op->c4_out * 4u * sizeof(q8conv_channel_params);
-    total += channel_bytes;
     uint8_t *host = q8conv_alloc(&ctx->allocator, (size_t)total);
     if (!host)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
     memset(host, 0, (size_t)total);
     const uint8_t weight_xor = q8conv_weight_xor(desc->weight_type);
-    for (uint32_t v = 0; v < op->variant_count; ++v) {
+    q8conv_status st = Q8CONV_SUCCESS;
+    for (uint32_t v = 0; v < op->variant_count && st == Q8CONV_SUCCESS; ++v) {
         if (q8conv_kernel_lines[op->variants[v].line].plan == Q8CONV_PLAN_MATRIX)
             q8conv_pack_weights_coopmat(desc->out_channels, desc->in_channels, desc->weights, weight_xor,
                                         host + offsets[v]);
         else
             q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, weight_xor, host + offsets[v]);
+        /* The clamp and output constants do not depend on the shift: every variant's are the same. */
+        st = q8conv_compute_requant(desc, op->variants[v].input.shift,
+                                    (q8conv_channel_params *)(void *)(host + channel_offsets[v]), &op->rq);
     }
-    memcpy(host + channel_offset, channels, (size_t)channel_bytes);
+    if (st != Q8CONV_SUCCESS) {
+        q8conv_free(&ctx->allocator, host);
+        return st;
+    }
 
-    q8conv_status st = q8conv_buffer_create(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                            false, &op->params);
+    st = q8conv_buffer_create(ctx, total, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT, false,
+                              &op->params);
     if (st == Q8CONV_SUCCESS)
         st = q8conv_upload(ctx, op->params.buffer, 0, host, total);
     q8conv_free(&ctx->allocator, host);
@@ -55,7 +62,7 @@ static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc, co
         if (st != Q8CONV_SUCCESS)
             break;
         VkDescriptorBufferInfo bi[2] = {{.buffer = op->params.buffer, .offset = offsets[v], .range = sizes[v]},
-                                        {.buffer = op->params.buffer, .offset = channel_offset, .range = channel_bytes}};
+                                        {.buffer = op->params.buffer, .offset = channel_offsets[v], .range = channel_bytes}};
         VkWriteDescriptorSet w = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
                                   .dstSet = var->set,
                                   .dstBinding = 0,
@@ -72,6 +79,8 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     if (!ctx || !desc || !out)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     q8conv_status st = q8conv_validate_pw_desc(desc);
+    if (st == Q8CONV_SUCCESS && ctx->compile_only)
+        st = Q8CONV_ERROR_UNSUPPORTED;
     if (st != Q8CONV_SUCCESS)
         return st;
     const bool weight_zp = q8conv_desc_has_weight_zero_point(desc);
@@ -88,26 +97,20 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     if (st != Q8CONV_SUCCESS)
         return st;
 
-    const uint32_t c4_out = q8conv_div_up(desc->out_channels, 4);
-    q8conv_channel_params *channels = q8conv_calloc(&ctx->allocator, (size_t)c4_out * 4u, sizeof *channels);
     q8conv_pw *op = q8conv_calloc(&ctx->allocator, 1, sizeof *op);
-    if (!channels || !op) {
-        q8conv_free(&ctx->allocator, channels);
-        q8conv_free(&ctx->allocator, op);
+    if (!op)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
-    }
     op->ctx = ctx;
     atomic_init(&op->replay.busy, false);
     atomic_init(&op->member.destroyed, false);
     op->ic = desc->in_channels;
     op->oc = desc->out_channels;
     op->c4_in = q8conv_div_up(desc->in_channels, 4);
-    op->c4_out = c4_out;
+    op->c4_out = q8conv_div_up(desc->out_channels, 4);
     op->input_layout = desc->input_layout;
     op->output_layout = desc->output_layout;
     op->input_type = desc->input_type;
     op->output_type = desc->output_type;
-    op->input_xor = q8conv_input_xor(desc->input_type);
     op->stride_h = q8conv_stride_of(desc->stride_h);
     op->stride_w = q8conv_stride_of(desc->stride_w);
     op->weight_zp = weight_zp;
@@ -119,13 +122,12 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     op->variants[0].line = line;
     op->variants[1].line = alt_line;
     op->variant_count = alt_line == UINT32_MAX ? 1u : 2u;
-    for (uint32_t v = 0; v < op->variant_count; ++v)
+    for (uint32_t v = 0; v < op->variant_count; ++v) {
         op->variants[v].module = q8conv_module_index(op->variants[v].line, desc->input_layout, desc->output_layout);
+        op->variants[v].input = q8conv_input_read_for(q8conv_line_reads_unsigned(op->variants[v].line), desc->input_type);
+    }
 
-    st = q8conv_compute_requant(desc, channels, &op->rq);
-    if (st == Q8CONV_SUCCESS)
-        st = upload_params(op, desc, channels);
-    q8conv_free(&ctx->allocator, channels);
+    st = upload_params(op, desc);
     if (st != Q8CONV_SUCCESS) {
         q8conv_pw_destroy(op);
         return st;
@@ -193,20 +195,24 @@ static uint32_t matrix_row_pixels(const q8conv_pw *op, uint32_t w, uint32_t w4)
 #ifdef Q8CONV_TUNING
 #include <stdio.h>
 #include <stdlib.h>
-/* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): Q8CONV_TUNE_CM_TILE="BM,BN,SG_M,SG_N,BK,STAGES"
- * replaces the picker's cooperative-matrix tile, so that tiles can be timed without a rebuild. */
-static void tune_matrix_tile(q8conv_dispatch_plan *plan, uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size)
+/* Tuning builds only (-DQ8CONV_TUNING=ON, never the default): the tile q8conv_tune_set_matrix_tile
+ * forced, else Q8CONV_TUNE_CM_TILE="BM,BN,SG_M,SG_N,BK,STAGES" from the environment (when the
+ * device can run it), replaces the picker's, so that tiles can be timed without a rebuild. NULL:
+ * the picker's choice stands. */
+static const q8conv_matrix_tile *tune_matrix_tile(const q8conv_context *ctx, q8conv_matrix_tile *env_tile)
 {
+    if (ctx->tune_tile_forced)
+        return &ctx->tune_tile;
     const char *v = getenv("Q8CONV_TUNE_CM_TILE");
-    q8conv_matrix_tile t;
-    if (!v || sscanf(v, "%u,%u,%u,%u,%u,%u", &t.bm, &t.bn, &t.sg_m, &t.sg_n, &t.bk, &t.stages) != 6)
-        return;
-    plan->tile = t;
-    plan->global[0] = q8conv_div_up(c4_out * 4u, t.bn);
-    plan->global[1] = q8conv_div_up(pixels, t.bm);
-    plan->local[0] = q8conv_matrix_tile_subgroups(&t) * subgroup_size;
-    plan->count = 1;
-    plan->dispatches[0] = (q8conv_dispatch){.groups = {plan->global[0], plan->global[1], 1}, .base = {0, 0, 0}};
+    q8conv_matrix_tile *t = env_tile;
+    if (!v || sscanf(v, "%u,%u,%u,%u,%u,%u", &t->bm, &t->bn, &t->sg_m, &t->sg_n, &t->bk, &t->stages) != 6)
+        return NULL;
+    /* A tile the shader or the device cannot run is ignored, as q8conv_tune_set_matrix_tile refuses it. */
+    const VkPhysicalDeviceLimits *lim = &ctx->props.limits;
+    return q8conv_matrix_tile_unfit(t, ctx->info.subgroup_size, lim->maxComputeWorkGroupSize,
+                                    lim->maxComputeWorkGroupInvocations, lim->maxComputeSharedMemorySize)
+               ? NULL
+               : t;
 }
 #endif
 
@@ -230,8 +236,11 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                     lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations,
                                     lim->maxComputeSharedMemorySize, &pp->plan);
 #ifdef Q8CONV_TUNING
-        if (st == Q8CONV_SUCCESS)
-            tune_matrix_tile(&pp->plan, (uint32_t)pixels, op->c4_out, ctx->info.subgroup_size);
+        q8conv_matrix_tile env_tile;
+        const q8conv_matrix_tile *forced = tune_matrix_tile(ctx, &env_tile);
+        if (st == Q8CONV_SUCCESS && forced)
+            st = pick_matrix_plan_tile((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size,
+                                       lim->maxComputeWorkGroupCount, forced, &pp->plan);
 #endif
     } else {
         st = pick_dispatch_plan_k(op->c4_out, w4, rows, op->c4_in, line->tile_n4, lim->maxComputeWorkGroupCount,
@@ -246,9 +255,13 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                          .tile = {pp->plan.tile.bm, pp->plan.tile.bn, pp->plan.tile.sg_m,
                                                   pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages},
                                          .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u,
-                                         .input_xor = op->input_xor,
+                                         .input_xor = var->input.xor_word,
                                          .strided = op->stride_h != 1u || op->stride_w != 1u,
-                                         .weight_zp = op->weight_zp};
+                                         .weight_zp = op->weight_zp,
+#ifdef Q8CONV_TUNING
+                                         .ablate = ctx->tune_ablate
+#endif
+        };
         st = q8conv_ctx_get_pipeline(op->ctx, &key, &op->pipelines, &pp->pipeline);
     }
     pp->rows = rows;
@@ -318,6 +331,7 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
                       .stride_w = op->stride_w,
                       .xsum_tail = op->xsum_tail};
     VkPipeline bound = VK_NULL_HANDLE;
+    q8conv_used_pipelines used = {0};
     for (uint32_t start = 0; start < rows;) {
         const uint32_t end = piece_end(op, in, out, start);
         const uint32_t wi = input_row_of(op, in, out, start) / in->rows_per_window, wo = start / out->rows_per_window;
@@ -332,6 +346,7 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
                                             NULL);
             pc.x_tiles = q8conv_div_up(op->c4_out, q8conv_kernel_lines[var->line].tile_n4);
             bound = pp.pipeline;
+            q8conv_used_pipelines_add(&used, bound);
         }
         VkDescriptorSet sets[2] = {in->sets[wi], out->sets[wo]};
         ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, ctx->pipeline_layout, 1, 2, sets, 0, NULL);
@@ -348,6 +363,7 @@ static q8conv_status record_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const
         }
         start = end;
     }
+    q8conv_pw_note_recording(op, &used);
     return Q8CONV_SUCCESS;
 }
 

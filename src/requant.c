@@ -39,27 +39,28 @@ static int32_t weight_row_sum(const q8conv_pw_desc *d, uint32_t oc)
     return sum;
 }
 
-uint32_t q8conv_input_xor(q8conv_dtype input_type)
+q8conv_input_read q8conv_input_read_for(bool reads_unsigned, q8conv_dtype input_type)
 {
-    return input_type == Q8CONV_DTYPE_UINT8 ? 0x80808080u : 0u;
+    const bool flip = (input_type == Q8CONV_DTYPE_UINT8) != reads_unsigned;
+    return (q8conv_input_read){.xor_word = flip ? 0x80808080u : 0u, .shift = !flip ? 0 : reads_unsigned ? 128 : -128};
 }
 
 /* The shader computes float(acc - offset) * eff. With offset = z_x * wsum - bias_i32 that is
  * float(adj + bias_i32) * eff, the INT32 formula, computed with one subtraction per element.
- * A uint8 input reaches the accumulator as x' = x - 128 (q8conv_input_xor), so its zero point is
- * shifted alike: x - z_x = x' - z_x'. The stored weights are w' (q8conv_weight_xor) with
- * w - z_w = w' - z_w'. The kernel's K loop gives acc = sum_k x' * w'; where some z_w' is not 0 it
- * also sums the pixel's inputs, xsum = sum_k x' over the real channels, and subtracts
- * z_w'[oc] * xsum (channel_params.weight_zp). Then
+ * The input reaches the accumulator as x' = x + shift (q8conv_input_read), so its zero point is
+ * shifted alike: x - z_x = x' - z_x' with z_x' = z_x + shift. The stored weights are w'
+ * (q8conv_weight_xor) with w - z_w = w' - z_w'. The kernel's K loop gives acc = sum_k x' * w';
+ * where some z_w' is not 0 it also sums the pixel's inputs, xsum = sum_k x' over the real
+ * channels, and subtracts z_w'[oc] * xsum (channel_params.weight_zp). Then
  *   acc - z_w' * xsum - z_x' * wsum = sum_k x' (w' - z_w') - z_x' sum_k (w' - z_w')
  *                                   = sum_k (x' - z_x')(w' - z_w') = sum_k (x - z_x)(w - z_w) = adj.
- * No overflow: |z_x' * wsum| <= 128 * 16384 * 255 < 2^29 (z_x' lies in [-128, 127] in either
- * type) and |bias_i32| <= 2^30. The kernel's intermediate sums may wrap (GLSL int arithmetic is
- * modulo 2^32) but their final value, adj + bias_i32, lies inside int32 (SEMANTICS.md). */
-static int32_t channel_offset(const q8conv_pw_desc *d, uint32_t oc)
+ * No overflow: z_x' lies in [-128, 255] and |wsum| <= 16384 * 255, so |z_x' * wsum| < 2^30, and
+ * |bias_i32| <= 2^30. The kernel's intermediate sums stay below 2^30 too (|x'| <= 255, |w'|,
+ * |z_w'| <= 128), and their final value, adj + bias_i32, lies inside int32 (SEMANTICS.md). */
+static int32_t channel_offset(const q8conv_pw_desc *d, int32_t shift, uint32_t oc)
 {
     int32_t wsum = weight_row_sum(d, oc);
-    int32_t z_x = d->input_zero_point - (d->input_type == Q8CONV_DTYPE_UINT8 ? 128 : 0);
+    int32_t z_x = d->input_zero_point + shift;
     int32_t offset = z_x * wsum;
     if (d->bias_mode == Q8CONV_BIAS_INT32)
         offset -= ((const int32_t *)d->bias)[oc];
@@ -100,7 +101,7 @@ static void fill_clamp(const q8conv_pw_desc *d, q8conv_requant *rq)
         rq->qmax = relu6_upper(d->output_scale, rq->z_y, top);
 }
 
-q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_params *channels,
+q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, int32_t shift, q8conv_channel_params *channels,
                                      q8conv_requant *rq)
 {
     uint32_t oc_count = desc->out_channels;
@@ -120,7 +121,7 @@ q8conv_status q8conv_compute_requant(const q8conv_pw_desc *desc, q8conv_channel_
         if (desc->bias_mode == Q8CONV_BIAS_FLOAT &&
             (eff < 0x1p-100f || fpclassify(((const float *)desc->bias)[oc]) == FP_SUBNORMAL))
             return Q8CONV_ERROR_UNSUPPORTED;
-        channels[oc].offset = channel_offset(desc, oc);
+        channels[oc].offset = channel_offset(desc, shift, oc);
         channels[oc].eff = eff;
         channels[oc].bias = desc->bias_mode == Q8CONV_BIAS_FLOAT ? ((const float *)desc->bias)[oc] : 0.0f;
         channels[oc].weight_zp = q8conv_stored_weight_zero_point(desc, oc);

@@ -53,7 +53,7 @@ q8conv_status q8conv_sequence_create(q8conv_context *ctx, q8conv_sequence **out)
 {
     if (!ctx || !out)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
-    q8conv_status st = q8conv_ctx_check_lost(ctx);
+    q8conv_status st = ctx->compile_only ? Q8CONV_ERROR_UNSUPPORTED : q8conv_ctx_check_lost(ctx);
     if (st != Q8CONV_SUCCESS)
         return st;
     q8conv_sequence *seq = q8conv_calloc(&ctx->allocator, 1, sizeof *seq);

@@ -25,6 +25,7 @@ Q8CONV_API const char *q8conv_kernel_name(q8conv_kernel kernel)
     case Q8CONV_KERNEL_FALLBACK: return "fallback";
     case Q8CONV_KERNEL_LEGACY: return "legacy";
     case Q8CONV_KERNEL_COOPMAT: return "coopmat";
+    case Q8CONV_KERNEL_DOT_MIXED: return "dot_mixed";
     default: return "unknown";
     }
 }

@@ -94,8 +94,10 @@ q8conv_status q8conv_ctx_end_commands(q8conv_context *ctx, q8conv_status recorde
                            .commandBufferCount = 1,
                            .pCommandBuffers = &ctx->command_buffer};
         r = ctx->vk.vkResetFences(ctx->device, 1, &ctx->fence);
-        if (r == VK_SUCCESS)
+        if (r == VK_SUCCESS) {
+            atomic_store(&ctx->submitted, true);
             r = ctx->vk.vkQueueSubmit(ctx->queue, 1, &si, ctx->fence);
+        }
         if (r == VK_SUCCESS)
             r = wait_fence(ctx, ctx->fence);
         if (r != VK_SUCCESS)
@@ -188,6 +190,7 @@ q8conv_status q8conv_ctx_submit_wait(q8conv_context *ctx, VkCommandBuffer cmd, V
     if (r == VK_SUCCESS) {
         VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
         pthread_mutex_lock(&ctx->lock);
+        atomic_store(&ctx->submitted, true);
         r = ctx->vk.vkQueueSubmit(ctx->queue, 1, &si, fence);
         pthread_mutex_unlock(&ctx->lock);
     }

@@ -73,7 +73,7 @@ static q8conv_status tensor_init(q8conv_context *ctx, const q8conv_tensor_desc *
     q8conv_status st = q8conv_validate_tensor_desc(desc);
     if (st != Q8CONV_SUCCESS)
         return st;
-    if ((uint64_t)desc->n * desc->h > UINT32_MAX)
+    if ((uint64_t)desc->n * desc->h > UINT32_MAX || ctx->compile_only)
         return Q8CONV_ERROR_UNSUPPORTED;
     st = q8conv_ctx_check_lost(ctx);
     if (st != Q8CONV_SUCCESS)

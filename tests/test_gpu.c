@@ -7,8 +7,8 @@
 
 /* AUTO too: on a device with cooperative matrices it holds the matrix and the dot kernel and picks
  * one per shape (q8conv_matrix_pays), and both must give the reference's bytes. */
-static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK, Q8CONV_KERNEL_LEGACY,
-                                        Q8CONV_KERNEL_COOPMAT, Q8CONV_KERNEL_AUTO};
+static const q8conv_kernel kernels[] = {Q8CONV_KERNEL_DOT,     Q8CONV_KERNEL_DOT_MIXED, Q8CONV_KERNEL_FALLBACK,
+                                        Q8CONV_KERNEL_LEGACY,  Q8CONV_KERNEL_COOPMAT,   Q8CONV_KERNEL_AUTO};
 static q8conv_kernel default_kernel;
 #define KERNEL_COUNT (sizeof kernels / sizeof kernels[0])
 /* Whether the device runs the cooperative-matrix kernel (q8conv_context_info); where it does not,
@@ -16,27 +16,19 @@ static q8conv_kernel default_kernel;
 static bool coopmat_supported;
 static unsigned coopmat_refused;
 
-
-/* One run: a random op drawn from `p`, poisoned output, GPU vs reference, padding included. */
-static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, const test_op_params *p,
-                            const int32_t *zero_points)
+/* One run of t's op on the given NCHW input (NULL: random), poisoned output, GPU vs reference,
+ * padding included; a kernel the device lacks must be refused with nothing created. */
+static void run_op(q8conv_context *ctx, const test_op *t, uint32_t n, uint32_t h, uint32_t w, const int8_t *input)
 {
-    const q8conv_kernel kernel = p->kernel;
-    test_op t;
-    test_op_random(&t, test_process_rng(), p);
-    if (zero_points) {
-        t.desc.input_zero_point = zero_points[0];
-        t.desc.output_zero_point = zero_points[1];
-    }
+    const q8conv_kernel kernel = t->desc.kernel;
     char what[256], err[768];
-    test_describe_run(&t.desc, n, h, w, what, sizeof what);
+    test_describe_run(&t->desc, n, h, w, what, sizeof what);
     q8conv_pw *op = NULL;
-    q8conv_status st = q8conv_pw_create(ctx, &t.desc, &op);
+    q8conv_status st = q8conv_pw_create(ctx, &t->desc, &op);
     if (kernel == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
         CHECK(st == Q8CONV_ERROR_UNSUPPORTED && op == NULL, "%spw_create on a device without cooperative matrices: %s",
               what, q8conv_status_string(st));
         coopmat_refused++;
-        test_op_free(&t);
         return;
     }
     CHECK(st == Q8CONV_SUCCESS, "%spw_create: %s", what, q8conv_status_string(st));
@@ -44,9 +36,22 @@ static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_
         const q8conv_kernel want = kernel == Q8CONV_KERNEL_AUTO ? default_kernel : kernel;
         CHECK(q8conv_pw_get_kernel(op) == want, "%skernel resolved to %s", what,
               q8conv_kernel_name(q8conv_pw_get_kernel(op)));
-        CHECK(test_check_run(ctx, op, &t.desc, n, h, w, test_process_rng(), err, sizeof err), "%s", err);
+        CHECK(test_check_run_input(ctx, op, &t->desc, n, h, w, input, test_process_rng(), err, sizeof err), "%s", err);
     }
     q8conv_pw_destroy(op);
+}
+
+/* One run (run_op): a random op drawn from `p`, its zero points replaced where given. */
+static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, const test_op_params *p,
+                            const int32_t *zero_points)
+{
+    test_op t;
+    test_op_random(&t, test_process_rng(), p);
+    if (zero_points) {
+        t.desc.input_zero_point = zero_points[0];
+        t.desc.output_zero_point = zero_points[1];
+    }
+    run_op(ctx, &t, n, h, w, NULL);
     test_op_free(&t);
 }
 
@@ -107,6 +112,39 @@ static void suite_shapes(q8conv_context *ctx)
 }
 
 /* Every bias mode x activation x kernel, with edge zero points, on a shape with partial blocks. */
+/* Round-half-to-even under load: s_x = 1, every s_w = 0.5 and s_y = 1 make eff (and eff / s_y) exactly
+ * 0.5, so every odd accumulator requantizes from a tie, and small weights keep most outputs inside
+ * the clamp bounds. Float biases are whole or half steps, so they keep the ties. The kernels do
+ * their rounding with float adds rather than roundEven (shaders/requant.glsl): this is the case
+ * that tells the two apart. Every kernel, bias mode and layout pair; zero points drawn. */
+static void suite_ties(q8conv_context *ctx)
+{
+    for (int b = 0; b < 3; ++b)
+        for (int l = 0; l < 4; ++l)
+            for (size_t k = 0; k < KERNEL_COUNT; ++k) {
+                test_op t;
+                test_rng *r = test_process_rng();
+                const uint32_t ic = 1u + test_range(0, 11), oc = 1u + test_range(0, 9);
+                test_op_random(&t, r,
+                               &(test_op_params){.ic = ic, .oc = oc, .bias = (q8conv_bias_mode)b,
+                                                 .input_layout = (q8conv_layout)(l >> 1),
+                                                 .output_layout = (q8conv_layout)(l & 1), .kernel = kernels[k]});
+                t.desc.input_scale = 1.0f;
+                t.desc.output_scale = 1.0f;
+                for (uint32_t o = 0; o < oc; ++o) {
+                    t.scales[o] = 0.5f;
+                    if (b == Q8CONV_BIAS_FLOAT)
+                        ((float *)t.bias)[o] = 0.5f * (float)((int)test_range(0, 40) - 20);
+                    else if (b == Q8CONV_BIAS_INT32)
+                        ((int32_t *)t.bias)[o] = (int32_t)test_range(0, 400) - 200;
+                }
+                for (uint32_t i = 0; i < ic * oc; ++i)
+                    t.weights[i] = (int8_t)((int)test_range(0, 2) - 1);
+                run_op(ctx, &t, 1, 3, 9, NULL);
+                test_op_free(&t);
+            }
+}
+
 static void suite_modes(q8conv_context *ctx)
 {
     static const int32_t zps[][2] = {{-128, -128}, {127, 127}, {-128, 127}, {127, -128}, {0, 0}, {5, -3}};
@@ -370,6 +408,45 @@ static void suite_flush_guard(q8conv_context *ctx)
     test_op_free(&t);
 }
 
+/* The largest accumulators a kernel can meet, in the values it multiplies: IC 16384 (SEMANTICS.md's
+ * limit), every input byte at one end of its type, every weight of a channel at one end of int8
+ * (the last channel random). So |sum x * w| reaches 16384 * 128 * 128 = 2^28 (int8), and the bytes
+ * a kernel reads reach their own ends: x - 128 = -128 for uint8 0 in the signed kernels, x + 128 =
+ * 255 for int8 127 in DOT_MIXED (16384 * 255 * 128 < 2^29). Zero points and int32 biases are drawn
+ * with their edges; the output scale spreads the largest sums over about 100 output steps. */
+static void suite_extremes(q8conv_context *ctx)
+{
+    const uint32_t ic = 16384, oc = 8, w = 4;
+    test_rng *r = test_process_rng();
+    int8_t *x = malloc((size_t)ic * w);
+    if (!x) {
+        CHECK(0, "host allocation failed");
+        return;
+    }
+    for (int type = 0; type < 2; ++type)
+        for (int end = 0; end < 2; ++end)
+            for (size_t k = 0; k < KERNEL_COUNT; ++k) {
+                const q8conv_dtype dt = type ? Q8CONV_DTYPE_UINT8 : Q8CONV_DTYPE_INT8;
+                test_op t;
+                test_op_random(&t, r,
+                               &(test_op_params){.ic = ic, .oc = oc, .bias = pick_bias(), .activation = pick_act(),
+                                                 .input_layout = (q8conv_layout)test_range(0, 1),
+                                                 .output_layout = (q8conv_layout)test_range(0, 1), .input_type = dt,
+                                                 .output_type = dt, .kernel = kernels[k], .edges = true});
+                for (uint32_t o = 0; o + 1 < oc; ++o)
+                    memset(t.weights + (size_t)o * ic, (o + (uint32_t)end) & 1 ? 127 : -128, ic);
+                /* int8: -128 or 127; uint8: 0 or 255 (bytes 0x00 / 0xFF). */
+                memset(x, type ? (end ? 0xFF : 0x00) : (end ? 127 : -128), (size_t)ic * w);
+                float sw = 0.0f;
+                for (uint32_t o = 0; o < oc; ++o)
+                    sw += t.scales[o] / (float)oc;
+                t.desc.output_scale = t.desc.input_scale * sw * (float)ic * 255.0f * 128.0f / 100.0f;
+                run_op(ctx, &t, 1, 1, w, x);
+                test_op_free(&t);
+            }
+    free(x);
+}
+
 /* More rows (N*H) than one dispatch may launch on lavapipe (65535 workgroups in z): the picker
  * must split, and the result must still be exact. OC = 256 fills a 64-wide workgroup with channel
  * tiles, so each workgroup covers at most two rows and the z extent really exceeds the limit. */
@@ -469,13 +546,21 @@ int main(int argc, char **argv)
     CHECK(coopmat_supported == info.cooperative_matrix_used && (info.default_kernel == Q8CONV_KERNEL_COOPMAT) == coopmat_supported,
           "cooperative matrices supported %d, used %d, default kernel %s", info.cooperative_matrix_supported,
           info.cooperative_matrix_used, q8conv_kernel_name(info.default_kernel));
+    /* AUTO follows the rule (include/q8conv.h) from what the device reports. */
+    const q8conv_kernel rule = test_auto_kernel(&info, true);
+    printf("dot product accelerated: signed %s, mixed-signedness %s; AUTO: %s\n", info.dot_signed_accelerated ? "yes" : "no",
+           info.dot_mixed_accelerated ? "yes" : "no", q8conv_kernel_name(info.default_kernel));
+    CHECK(info.default_kernel == rule, "default kernel %s, the rule says %s", q8conv_kernel_name(info.default_kernel),
+          q8conv_kernel_name(rule));
     if (!strcmp(suite, "small_oc"))
         suite_small_oc(ctx);
     else if (!strcmp(suite, "shapes"))
         suite_shapes(ctx);
     else if (!strcmp(suite, "modes")) {
         suite_modes(ctx);
+        suite_ties(ctx);
         suite_flush_guard(ctx);
+        suite_extremes(ctx);
     }
     else if (!strcmp(suite, "split")) {
         suite_split(ctx);

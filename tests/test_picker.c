@@ -35,6 +35,7 @@ static void test_tile_n4(void)
     CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_DOT) == 1, "dot");
     CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_FALLBACK) == 1, "fallback");
     CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_LEGACY) == 2, "legacy");
+    CHECK(q8conv_kernel_tile_n4(Q8CONV_KERNEL_DOT_MIXED) == 1, "dot_mixed");
 }
 
 /* The main kernel covers 4 output channels per invocation, the legacy one 8: x halves. */
@@ -307,11 +308,80 @@ static void test_split_k(void)
     }
 }
 
-/* The kernel table: AUTO takes the best kernel the device can run; a forced kernel the device
- * cannot run is refused; LEGACY follows the context's dot product. */
+/* AUTO's rule for every combination of what a device can say: cooperative matrices, the dot
+ * product usable, its signed and its mixed-signedness forms accelerated (the *_FAST bits count
+ * only beside Q8CONV_CAP_DOT). */
+static void test_auto_rule(void)
+{
+    for (uint32_t caps = 0; caps < 16; caps++) {
+        const bool coopmat = caps & Q8CONV_CAP_COOPMAT, dot = caps & Q8CONV_CAP_DOT;
+        const bool fast_signed = dot && (caps & Q8CONV_CAP_DOT_SIGNED_FAST);
+        const bool fast_mixed = dot && (caps & Q8CONV_CAP_DOT_MIXED_FAST);
+        const q8conv_kernel block = fast_signed  ? Q8CONV_KERNEL_DOT
+                                    : fast_mixed ? Q8CONV_KERNEL_DOT_MIXED
+                                                 : Q8CONV_KERNEL_FALLBACK;
+        CHECK(q8conv_auto_block_kernel(caps) == block, "caps 0x%x: block kernel %s, want %s", caps,
+              q8conv_kernel_name(q8conv_auto_block_kernel(caps)), q8conv_kernel_name(block));
+        const q8conv_kernel want = coopmat ? Q8CONV_KERNEL_COOPMAT : block;
+        CHECK(q8conv_auto_kernel(caps) == want, "caps 0x%x: AUTO %s, want %s", caps,
+              q8conv_kernel_name(q8conv_auto_kernel(caps)), q8conv_kernel_name(want));
+        /* resolve(AUTO) runs the rule's kernel, on a line the device can run; without the matrix
+         * bit (what an AUTO op keeps beside COOPMAT) it gives the block kernel. */
+        uint32_t line = 0xDEAD, alt = 0xDEAD;
+        CHECK(q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, caps, &line) == Q8CONV_SUCCESS &&
+                  line < Q8CONV_KERNEL_LINE_COUNT && q8conv_kernel_lines[line].kernel == want &&
+                  (q8conv_kernel_lines[line].needs & ~caps) == 0,
+              "caps 0x%x: resolve(AUTO) line %u", caps, line);
+        CHECK(q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, caps & ~Q8CONV_CAP_COOPMAT, &alt) == Q8CONV_SUCCESS &&
+                  alt < Q8CONV_KERNEL_LINE_COUNT && q8conv_kernel_lines[alt].kernel == block,
+              "caps 0x%x: resolve(AUTO) without matrices line %u", caps, alt);
+    }
+    /* The issue-16 devices, as their drivers report them: an emulated dot product (GFX9, Mali)
+     * gets FALLBACK; Adreno 6xx/7xx (only the mixed form native) DOT_MIXED; NVIDIA, GFX10.3+ DOT. */
+    CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT) == Q8CONV_KERNEL_FALLBACK, "emulated");
+    CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_MIXED_FAST) == Q8CONV_KERNEL_DOT_MIXED, "mixed only");
+    CHECK(q8conv_auto_kernel(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST) ==
+              Q8CONV_KERNEL_DOT,
+          "both");
+    /* Compiler evidence refines the rule: issue 16's figures (2026-12-02). GFX9: DOT 64 VGPRs / 4
+     * waves against FALLBACK's 48 / 5 -> not DOT even if a driver called it accelerated; Mali-G610:
+     * DOT spills 2 where FALLBACK spills none; GFX10.3: DOT 40 / 24 against 48 / 20 -> DOT stays;
+     * Adreno 740: DOT_MIXED 13 regs / 14 waves against 19 / 10 -> stays. Unknown figures (NVIDIA
+     * reports no occupancy; a driver without the extension nothing) change nothing. */
+    const uint32_t both = Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST;
+    const q8conv_compiled_kernel gfx9_dot = {true, 0, 4}, gfx9_fallback = {true, 0, 5};
+    const q8conv_compiled_kernel mali_dot = {true, 2, 0}, mali_fallback = {true, 0, 0};
+    const q8conv_compiled_kernel gfx103_dot = {true, 0, 24}, gfx103_fallback = {true, 0, 20};
+    const q8conv_compiled_kernel a740_mixed = {true, 0, 14}, a740_fallback = {true, 0, 10};
+    const q8conv_compiled_kernel unknown = {false, 99, 1}, nv = {true, 0, 0};
+    CHECK(q8conv_auto_refine(both, &gfx9_dot, NULL, &gfx9_fallback) == (both & ~Q8CONV_CAP_DOT_SIGNED_FAST),
+          "GFX9 figures drop DOT");
+    CHECK(q8conv_auto_kernel(q8conv_auto_refine(both, &gfx9_dot, &gfx9_dot, &gfx9_fallback)) == Q8CONV_KERNEL_FALLBACK,
+          "GFX9 figures for both -> FALLBACK");
+    CHECK(q8conv_auto_refine(both, &mali_dot, NULL, &mali_fallback) == (both & ~Q8CONV_CAP_DOT_SIGNED_FAST),
+          "Mali spills drop DOT");
+    CHECK(q8conv_auto_refine(both, &gfx103_dot, NULL, &gfx103_fallback) == both, "GFX10.3 keeps DOT");
+    CHECK(q8conv_auto_refine(Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_MIXED_FAST, NULL, &a740_mixed, &a740_fallback) ==
+              (Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_MIXED_FAST),
+          "Adreno keeps DOT_MIXED");
+    CHECK(q8conv_auto_refine(both, &unknown, &unknown, &gfx9_fallback) == both &&
+              q8conv_auto_refine(both, &gfx9_dot, &gfx9_dot, &unknown) == both && q8conv_auto_refine(both, &nv, &nv, &nv) == both &&
+              q8conv_auto_refine(both, NULL, NULL, NULL) == both,
+          "unknown figures change nothing");
+    CHECK(q8conv_auto_refine(Q8CONV_CAP_DOT, &gfx103_fallback, &gfx103_fallback, &gfx9_dot) == Q8CONV_CAP_DOT,
+          "a refinement never sets a bit");
+    /* Only the DOT_MIXED lines read unsigned activations. */
+    for (uint32_t i = 0; i < Q8CONV_KERNEL_LINE_COUNT; i++)
+        CHECK(q8conv_line_reads_unsigned(i) == (q8conv_kernel_lines[i].kernel == Q8CONV_KERNEL_DOT_MIXED),
+              "line %u (%s, \"%s\") reads unsigned: %d", i, q8conv_kernel_name(q8conv_kernel_lines[i].kernel),
+              q8conv_kernel_lines[i].defines, q8conv_line_reads_unsigned(i));
+}
+
+/* The kernel table: a forced kernel the device cannot run is refused; LEGACY follows the context's
+ * dot product. */
 static void test_kernel_table(void)
 {
-    const uint32_t all = Q8CONV_CAP_DOT | Q8CONV_CAP_COOPMAT;
+    const uint32_t all = Q8CONV_CAP_DOT | Q8CONV_CAP_COOPMAT | Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST;
     const struct {
         q8conv_kernel asked;
         uint32_t caps;
@@ -320,7 +390,11 @@ static void test_kernel_table(void)
         uint32_t needs;
     } cases[] = {
         {Q8CONV_KERNEL_AUTO, all, Q8CONV_SUCCESS, Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_COOPMAT},
-        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT | Q8CONV_CAP_DOT_SIGNED_FAST, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_FALLBACK, 0},
+        {Q8CONV_KERNEL_DOT_MIXED, Q8CONV_CAP_DOT, Q8CONV_SUCCESS, Q8CONV_KERNEL_DOT_MIXED, Q8CONV_CAP_DOT},
+        {Q8CONV_KERNEL_DOT_MIXED, Q8CONV_CAP_COOPMAT | Q8CONV_CAP_DOT_MIXED_FAST, Q8CONV_ERROR_UNSUPPORTED,
+         Q8CONV_KERNEL_AUTO, 0},
         {Q8CONV_KERNEL_AUTO, 0, Q8CONV_SUCCESS, Q8CONV_KERNEL_FALLBACK, 0},
         {Q8CONV_KERNEL_AUTO, Q8CONV_CAP_COOPMAT, Q8CONV_SUCCESS, Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_COOPMAT},
         {Q8CONV_KERNEL_COOPMAT, Q8CONV_CAP_DOT, Q8CONV_ERROR_UNSUPPORTED, Q8CONV_KERNEL_AUTO, 0},
@@ -371,7 +445,38 @@ static void test_matrix_plan(void)
         CHECK(q8conv_matrix_tile_shared_bytes(t) <= 48u * 1024u, "tile %d uses %u bytes of shared memory", i,
               q8conv_matrix_tile_shared_bytes(t));
     }
+    /* Every menu tile passes the check a forced tile (tuning builds) must pass; each broken rule is
+     * named, and the device's limits are its own. */
+    for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++)
+        CHECK(q8conv_matrix_tile_unfit(&q8conv_matrix_tiles[i], 32, big_local, 1024, 49152) == NULL, "menu tile %d", i);
+    const q8conv_matrix_tile ok = {128, 128, 64, 32, 64, 2};
+    const struct {
+        q8conv_matrix_tile t;
+        uint32_t max_invocations, max_shared;
+        const char *what;
+    } unfit[] = {
+        {{128, 128, 24, 32, 64, 2}, 1024, 49152, "SG_M not a multiple of 16"},
+        {{128, 120, 64, 40, 64, 2}, 1024, 49152, "SG_N not a multiple of 16"},
+        {{96, 128, 64, 32, 64, 2}, 1024, 49152, "BM not a multiple of SG_M"},
+        {{128, 128, 64, 32, 48, 2}, 1024, 49152, "BK not a multiple of 32"},
+        {{128, 128, 64, 32, 256, 2}, 1024, 49152, "BK beyond the weights' K padding"},
+        {{128, 128, 64, 32, 64, 3}, 1024, 49152, "3 stages"},
+        {{128, 128, 64, 32, 64, 0}, 1024, 49152, "0 stages"},
+        {{128, 128, 16, 16, 64, 2}, 1024, 49152, "64 subgroups of 32"},
+        {{128, 128, 64, 32, 64, 2}, 128, 49152, "8 subgroups in 128 invocations"},
+        {{128, 128, 64, 32, 64, 2}, 1024, 16384, "shared memory"},
+        {{0, 128, 64, 32, 64, 2}, 1024, 49152, "BM 0"},
+    };
+    CHECK(q8conv_matrix_tile_unfit(&ok, 32, big_local, 1024, 49152) == NULL, "a good tile refused");
+    for (size_t i = 0; i < sizeof unfit / sizeof unfit[0]; i++)
+        CHECK(q8conv_matrix_tile_unfit(&unfit[i].t, 32, big_local, unfit[i].max_invocations, unfit[i].max_shared) != NULL,
+              "%s accepted", unfit[i].what);
     q8conv_dispatch_plan p;
+    /* A given tile gets the grid the picker would give it, and nothing else. */
+    CHECK(pick_matrix_plan_tile(1000, 50, 32, big_count, &ok, &p) == Q8CONV_SUCCESS && p.tile.bm == 128 &&
+              p.tile.bk == 64 && p.global[0] == 2 && p.global[1] == 8 && p.local[0] == 8 * 32 && p.k_split == 1,
+          "forced tile: grid %u %u local %u", p.global[0], p.global[1], p.local[0]);
+    CHECK(pick_matrix_plan_tile(1000, 50, 32, big_count, NULL, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "no tile");
     /* A big layer takes the largest tile; a small one a tile that gives more workgroups. */
     CHECK(pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "big");
     CHECK(p.tile.bm == q8conv_matrix_tiles[0].bm && p.tile.bn == q8conv_matrix_tiles[0].bn, "big layer tile %ux%u",
@@ -464,17 +569,23 @@ static void test_strided_rows(void)
 }
 
 /* The cooperative-matrix kernel keeps its WEIGHT_ZP pipelines' per-pixel input sums (BM words)
- * after the epilogue's strips, inside the shared memory the tile declares anyway (its staging), so
- * that q8conv_matrix_tile_shared_bytes holds for them too (shaders/q8conv_pw_coopmat.comp). */
+ * after the epilogue's strips (shaders/q8conv_pw_coopmat.comp), and q8conv_matrix_tile_shared_bytes
+ * counts them for every pipeline. Against the count without them, no tile of the menu changes
+ * sides of the shared-memory limits devices have. */
 static void test_matrix_tiles_hold_input_sums(void)
 {
+    static const uint32_t limits[] = {16384, 32768, 49152, 65536, 101376, 232448};
     for (int i = 0; i < Q8CONV_CM_TILE_COUNT; ++i) {
         const q8conv_matrix_tile *t = &q8conv_matrix_tiles[i];
         const uint32_t stride = t->bk / 4u + 4u, stage = t->stages * (t->bm + t->bn) * stride;
-        const uint32_t epi_n = (t->sg_n / Q8CONV_CM_N) % 2u == 0u ? 32u : 16u;
-        const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n;
-        CHECK(epi + t->bm <= stage, "tile %u x %u: epilogue %u + input sums %u words exceed the staging's %u", t->bm,
-              t->bn, epi, t->bm, stage);
+        const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * (t->sg_n + 4u);
+        const uint32_t with = 4u * (stage > epi + t->bm ? stage : epi + t->bm) + 16u * t->bn;
+        const uint32_t without = 4u * (stage > epi ? stage : epi) + 16u * t->bn;
+        CHECK(q8conv_matrix_tile_shared_bytes(t) == with, "tile %u x %u: shared bytes %u, want %u", t->bm, t->bn,
+              q8conv_matrix_tile_shared_bytes(t), with);
+        for (size_t l = 0; l < sizeof limits / sizeof limits[0]; ++l)
+            CHECK((with <= limits[l]) == (without <= limits[l]), "tile %u x %u: %u bytes with the input sums, %u "
+                  "without, on either side of %u", t->bm, t->bn, with, without, limits[l]);
     }
 }
 
@@ -491,6 +602,7 @@ int main(void)
     test_refusals();
     test_split_k();
     test_kernel_table();
+    test_auto_rule();
     test_matrix_plan();
     test_matrix_pays();
     return test_finish("test_picker");

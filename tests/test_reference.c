@@ -568,15 +568,18 @@ static void check_reference_vs_literal(const rand_op *r, uint32_t n, uint32_t h,
 }
 
 /* requant.c's folded constants, run through the shader's formula, against the literal formula for
- * accumulators across (and at the ends of) the reachable range. */
-static void check_requant_vs_literal(const rand_op *r)
+ * accumulators across (and at the ends of) the reachable range, for a kernel that reads the input
+ * as signed bytes (every kernel but DOT_MIXED) or as unsigned ones (DOT_MIXED). */
+static void check_requant_vs_literal(const rand_op *r, bool reads_unsigned)
 {
     const q8conv_pw_desc *d = &r->d;
     uint32_t oc = d->out_channels, padded = (oc + 3) / 4 * 4;
     q8conv_channel_params ch[24];
     q8conv_requant rq;
     memset(ch, 0x77, sizeof(ch));
-    q8conv_status s = q8conv_compute_requant(d, ch, &rq);
+    /* The kernel accumulates x + shift (the XOR of 0x80 into every byte, or none). */
+    const q8conv_input_read in = q8conv_input_read_for(reads_unsigned, d->input_type);
+    q8conv_status s = q8conv_compute_requant(d, in.shift, ch, &rq);
     if (s != Q8CONV_SUCCESS) {
         CHECK(s == Q8CONV_ERROR_UNSUPPORTED, "requant status %d", (int)s);
         return;
@@ -598,9 +601,7 @@ static void check_requant_vs_literal(const rand_op *r)
     float inv_y = 1.0f / d->output_scale;
     CHECK(rq.inv_y == inv_y && rq.z_y == (float)d->output_zero_point, "rq inv_y %.9g z_y %g", (double)rq.inv_y,
           (double)rq.z_y);
-    /* The kernel accumulates x' = x - 128 for a uint8 input (0x80 XORed into every byte), so what
-     * reaches the requantization is sum x' (w - z_w) = acc - 128 * wsum. */
-    const int32_t shift = d->input_type == Q8CONV_DTYPE_UINT8 ? 128 : 0;
+    /* What reaches the requantization is sum (x + shift) (w - z_w) = acc + shift * wsum. */
     int32_t max_acc = (int32_t)d->in_channels * 255 * 255;
     size_t bad = 0;
     for (uint32_t o = 0; o < oc; o++) {
@@ -610,12 +611,12 @@ static void check_requant_vs_literal(const rand_op *r)
         for (int t = 0; t < 2000; t++) {
             int32_t acc = t == 0 ? max_acc : t == 1 ? -max_acc : t < 1000 ? rnd_range(-4000, 4000)
                                                                           : rnd_range(-max_acc, max_acc);
-            bad += shader(d, &ch[o], &rq, acc - shift * wsum) != literal(d, o, acc);
+            bad += shader(d, &ch[o], &rq, acc + in.shift * wsum) != literal(d, o, acc);
         }
     }
-    /* The kernel's own split of it, on input vectors (the ends of the range among them): the int8
-     * products of x' and the stored weights w' (uint8 weights packed as w - 128), minus the
-     * channel's weight_zp times sum x'. */
+    /* The kernel's own split of it, on input vectors (the ends of the range among them): the
+     * products of x' = x + shift and the stored weights w' (uint8 weights packed as w - 128), minus
+     * the channel's weight_zp times sum x'. */
     int32_t *xv = malloc(sizeof(int32_t) * d->in_channels);
     for (uint32_t o = 0; o < oc; o++) {
         for (int t = 0; t < 40; t++) {
@@ -626,16 +627,17 @@ static void check_requant_vs_literal(const rand_op *r)
                 const int8_t stored = (int8_t)((uint8_t)d->weights[(size_t)o * d->in_channels + k] ^
                                                q8conv_weight_xor(d->weight_type));
                 acc += xv[k] * weight_value(d, o, k);
-                kernel += (xv[k] - shift) * stored;
-                xsum += xv[k] - shift;
+                kernel += (xv[k] + in.shift) * stored;
+                xsum += xv[k] + in.shift;
             }
             kernel -= ch[o].weight_zp * xsum;
             bad += shader(d, &ch[o], &rq, kernel) != literal(d, o, acc);
         }
     }
     free(xv);
-    CHECK(bad == 0, "requant constants vs literal: %zu differ (mode %d act %d types %d->%d)", bad, (int)d->bias_mode,
-          (int)d->activation, (int)d->input_type, (int)d->output_type);
+    CHECK(bad == 0, "requant constants vs literal: %zu differ (mode %d act %d types %d->%d, input read as %s)", bad,
+          (int)d->bias_mode, (int)d->activation, (int)d->input_type, (int)d->output_type,
+          reads_unsigned ? "unsigned" : "signed");
 }
 
 static void test_random_ops(void)
@@ -645,7 +647,8 @@ static void test_random_ops(void)
         uint32_t ic = 1 + test_below(t % 10 == 0 ? 300 : 40), oc = 1 + test_below(20);
         rand_op_make(&r, ic, oc);
         CHECK(q8conv_pw_validate_desc(&r.d) == Q8CONV_SUCCESS, "random desc invalid");
-        check_requant_vs_literal(&r);
+        check_requant_vs_literal(&r, false);
+        check_requant_vs_literal(&r, true);
         check_reference_vs_literal(&r, 1 + test_below(2), 1 + test_below(9), 1 + test_below(30));
         rand_op_free(&r);
         if (test_failures > 20)
@@ -663,7 +666,7 @@ static void test_requant_constants(void)
     v.d.bias = v.bias_i;
     q8conv_channel_params ch[4];
     q8conv_requant rq;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS, "status");
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_SUCCESS, "status");
     CHECK(ch[0].offset == -117 - 1000, "offset %d", ch[0].offset);
     /* weights {1, 8, 15}: wsum 24 -> 72 - 0. */
     CHECK(ch[1].offset == 72, "offset %d", ch[1].offset);
@@ -677,14 +680,37 @@ static void test_requant_constants(void)
     v.d.input_zero_point = 131;
     v.d.output_type = Q8CONV_DTYPE_UINT8;
     v.d.output_zero_point = 200;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS, "u8 status");
+    CHECK(q8conv_compute_requant(&v.d, -128, ch, &rq) == Q8CONV_SUCCESS, "u8 status");
     CHECK(ch[0].offset == -117 - 1000 && ch[1].offset == 72, "u8 offsets %d %d", ch[0].offset, ch[1].offset);
+    /* DOT_MIXED reads uint8 as it is: 131 * wsum. */
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == 131 * -39 - 1000 &&
+              ch[1].offset == 131 * 24,
+          "u8 offsets for unsigned reads %d %d", ch[0].offset, ch[1].offset);
     CHECK(rq.z_y == 200.0f && rq.qmin == 0.0f && rq.qmax == 255.0f, "u8 rq qmin %g qmax %g", (double)rq.qmin,
           (double)rq.qmax);
     v.d.activation = Q8CONV_ACTIVATION_RELU6;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS && rq.qmin == 200.0f && rq.qmax == 255.0f,
+    CHECK(q8conv_compute_requant(&v.d, -128, ch, &rq) == Q8CONV_SUCCESS && rq.qmin == 200.0f && rq.qmax == 255.0f,
           "u8 relu6 rq qmin %g qmax %g (6 / 0.1 + 200 = 260, capped)", (double)rq.qmin, (double)rq.qmax);
-    CHECK(q8conv_input_xor(Q8CONV_DTYPE_UINT8) == 0x80808080u && q8conv_input_xor(Q8CONV_DTYPE_INT8) == 0u, "input_xor");
+    /* Signed reads: uint8 x - 128, int8 as it is; unsigned reads (DOT_MIXED): int8 x + 128, uint8 as it is. */
+    const struct {
+        bool reads_unsigned;
+        q8conv_dtype type;
+        uint32_t xor_word;
+        int32_t shift;
+    } reads[] = {{false, Q8CONV_DTYPE_INT8, 0u, 0},
+                 {false, Q8CONV_DTYPE_UINT8, 0x80808080u, -128},
+                 {true, Q8CONV_DTYPE_INT8, 0x80808080u, 128},
+                 {true, Q8CONV_DTYPE_UINT8, 0u, 0}};
+    for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+        const q8conv_input_read in = q8conv_input_read_for(reads[i].reads_unsigned, reads[i].type);
+        CHECK(in.xor_word == reads[i].xor_word && in.shift == reads[i].shift, "input read %zu: xor 0x%08x shift %d", i,
+              in.xor_word, in.shift);
+    }
+    /* int8 input read unsigned: (3 + 128) * wsum. */
+    v.d.input_type = Q8CONV_DTYPE_INT8;
+    v.d.input_zero_point = 3;
+    CHECK(q8conv_compute_requant(&v.d, 128, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == 131 * -39 - 1000,
+          "s8 offset for unsigned reads %d", ch[0].offset);
 
     /* Weight zero points: wsum becomes sum (w - z_w), and weight_zp is z_w' (uint8: z_w - 128).
      * Channel 0's weights {-20, -13, -6} with z_w 5: wsum -54 -> z_x 3 gives -162 - 1000. As uint8
@@ -695,13 +721,13 @@ static void test_requant_constants(void)
     v.d.bias = v.bias_i;
     int32_t zw[4] = {5, 0, 0, 0};
     v.d.weight_zero_points = zw;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == -162 - 1000 &&
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == -162 - 1000 &&
               ch[0].weight_zp == 5 && ch[1].offset == 72 && ch[1].weight_zp == 0,
           "int8 weight zero point: offset %d weight_zp %d", ch[0].offset, ch[0].weight_zp);
     v.d.weight_type = Q8CONV_DTYPE_UINT8;
     zw[0] = 240;
     zw[1] = 128;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == 27 - 1000 &&
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == 27 - 1000 &&
               ch[0].weight_zp == 112 && ch[1].weight_zp == 0,
           "uint8 weight zero point: offset %d weight_zp %d, channel 1 weight_zp %d", ch[0].offset, ch[0].weight_zp,
           ch[1].weight_zp);
@@ -719,7 +745,7 @@ static void test_requant_constants(void)
     v.d.input_scale = 1e-20f;
     v.scales[1] = 1e-20f;
     CHECK(q8conv_pw_validate_desc(&v.d) == Q8CONV_SUCCESS, "tiny scales valid");
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal eff");
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal eff");
     /* INT32 mode: s_x * s_w normal but divided by a large s_y it becomes subnormal. */
     valid_init(&v);
     v.d.input_scale = 1e-15f;
@@ -727,7 +753,7 @@ static void test_requant_constants(void)
     v.d.output_scale = 1e10f;
     v.d.bias_mode = Q8CONV_BIAS_INT32;
     v.d.bias = v.bias_i;
-    CHECK(q8conv_compute_requant(&v.d, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal int32 eff");
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_ERROR_UNSUPPORTED, "subnormal int32 eff");
 }
 
 int main(void)

@@ -103,7 +103,7 @@ static void tensor_check(const tensor *x, const char *what)
 static q8conv_kernel pick_kernel(void)
 {
     q8conv_kernel k = (q8conv_kernel)test_rng_range(&rng, 0, Q8CONV_KERNEL_COUNT_ - 1);
-    if (k == Q8CONV_KERNEL_DOT && !info.integer_dot_product_supported)
+    if ((k == Q8CONV_KERNEL_DOT || k == Q8CONV_KERNEL_DOT_MIXED) && !info.integer_dot_product_supported)
         k = Q8CONV_KERNEL_FALLBACK;
     if (k == Q8CONV_KERNEL_COOPMAT && !info.cooperative_matrix_used)
         k = Q8CONV_KERNEL_AUTO;

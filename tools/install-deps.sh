@@ -8,6 +8,8 @@ packages="cmake make gcc libc6-dev pkg-config
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers libxnnpack-dev libpthreadpool-dev
   clang libclang-rt-14-dev llvm"
+# mesa-vulkan-drivers: lavapipe (every GPU test) and RADV, whose null devices the `compilers` tests
+# compile on (tests/compilers).
 # clang + libclang-rt-14-dev: the libFuzzer target, ThreadSanitizer and their runtimes (fuzz/,
 # Q8CONV_TSAN); llvm: llvm-symbolizer, so that sanitizer reports name their frames.
 if [ "${1:-}" = cross ]; then

@@ -15,6 +15,8 @@
 
 #include <q8conv.h>
 
+#include "info.h"
+
 static const char *device_type_name(VkPhysicalDeviceType t)
 {
     switch (t) {
@@ -52,6 +54,8 @@ static void print_context_info(const q8conv_context_info *info)
     print_version("Vulkan version used:", info->api_version);
     printf("  %-34s %s\n", "integer dot product enabled:", info->integer_dot_product_supported ? "yes" : "no");
     printf("  %-34s %s\n", "integer dot product accelerated:", info->integer_dot_product_accelerated ? "yes" : "no");
+    printf("  %-34s %s\n", "  signed 4x8-bit packed (DOT):", info->dot_signed_accelerated ? "accelerated" : "not accelerated");
+    printf("  %-34s %s\n", "  mixed-signedness (DOT_MIXED):", info->dot_mixed_accelerated ? "accelerated" : "not accelerated");
     printf("  %-34s %s\n", "cooperative matrices (int8):",
            info->cooperative_matrix_used        ? "yes, used (COOPMAT kernel)"
            : info->cooperative_matrix_supported ? "yes, not used (FORCE_FALLBACK)"
@@ -78,16 +82,29 @@ static void print_context_info(const q8conv_context_info *info)
 
 static int usage(FILE *f)
 {
-    fprintf(f, "usage: q8conv-info\n"
+    fprintf(f, "usage: q8conv-info [--kernels] [--json FILE]\n"
                "Lists every Vulkan physical device and what libq8conv would use on it.\n"
-               "Exit status: 0 when libq8conv can run on at least one device, 1 otherwise.\n");
+               "--kernels: instead, compiles every kernel pipeline on every device (running nothing, so\n"
+               "  devices that only compile, such as RADV's null devices, serve too) and prints every\n"
+               "  statistic the driver reports for it, under the driver's names.\n"
+               "--json FILE: --kernels, and writes the statistics to FILE as JSON.\n"
+               "Exit status: 0 when libq8conv can run (--kernels: compile every kernel) on at least one\n"
+               "device, 1 otherwise, 2 for bad arguments.\n");
     return f == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1)
-        return usage(strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+    bool kernels = false;
+    const char *json_path = NULL;
+    for (int a = 1; a < argc; ++a) {
+        if (strcmp(argv[a], "--kernels") == 0)
+            kernels = true;
+        else if (strcmp(argv[a], "--json") == 0 && a + 1 < argc)
+            kernels = true, json_path = argv[++a];
+        else
+            return usage(strcmp(argv[a], "-h") == 0 || strcmp(argv[a], "--help") == 0 ? stdout : stderr);
+    }
     printf("libq8conv %d.%d.%d\n", Q8CONV_VERSION_MAJOR, Q8CONV_VERSION_MINOR, Q8CONV_VERSION_PATCH);
 
     void *loader = dlopen("libvulkan.so.1", RTLD_NOW | RTLD_LOCAL);
@@ -140,6 +157,18 @@ int main(int argc, char **argv)
     printf("%u physical device%s\n", count, count == 1 ? "" : "s");
 
     uint32_t usable = 0;
+    if (kernels) {
+        FILE *json = json_path ? fopen(json_path, "w") : NULL;
+        if (json_path && !json)
+            printf("cannot write %s\n", json_path);
+        else
+            usable = count > 0 && q8conv_info_kernels(count, json) == 0;
+        if (json && fclose(json) != 0) {
+            printf("writing %s failed\n", json_path);
+            usable = 0;
+        }
+        count = 0; /* the listing below is the other mode */
+    }
     for (uint32_t i = 0; i < count; ++i) {
         VkPhysicalDeviceProperties props;
         get_props(devices[i], &props);
@@ -164,6 +193,6 @@ int main(int argc, char **argv)
         destroy_instance(instance, NULL);
     dlclose(loader);
     if (!usable)
-        printf("\nlibq8conv can run on none of them\n");
+        printf(kernels ? "\nnot every kernel compiled\n" : "\nlibq8conv can run on none of them\n");
     return usable ? 0 : 1;
 }

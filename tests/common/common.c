@@ -300,6 +300,12 @@ void test_describe_run(const q8conv_pw_desc *desc, uint32_t n, uint32_t h, uint3
 bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
                     uint32_t w, test_rng *r, char *err, size_t err_size)
 {
+    return test_check_run_input(ctx, op, desc, n, h, w, NULL, r, err, err_size);
+}
+
+bool test_check_run_input(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
+                          uint32_t w, const int8_t *input, test_rng *r, char *err, size_t err_size)
+{
     char what[256];
     test_describe_run(desc, n, h, w, what, sizeof what);
     const uint32_t ic = desc->in_channels, oc = desc->out_channels;
@@ -322,7 +328,10 @@ bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *de
     } while (0)
     if (!x || !xh || !ref || !got || !raw || raw_size == 0)
         RUN_FAIL("host allocation failed");
-    test_rng_fill(r, x, in_n);
+    if (input)
+        memcpy(x, input, in_n);
+    else
+        test_rng_fill(r, x, in_n);
     if ((st = q8conv_pw_reference(desc, n, h, w, x, ref)) != Q8CONV_SUCCESS)
         RUN_FAIL("reference: %s", q8conv_status_string(st));
     if ((st = q8conv_tensor_create(ctx, &di, &ti)) != Q8CONV_SUCCESS)
@@ -419,6 +428,17 @@ q8conv_context *test_context_with(q8conv_context_desc desc)
         return NULL;
     }
     return ctx;
+}
+
+q8conv_kernel test_auto_kernel(const q8conv_context_info *info, bool dot_used)
+{
+    if (info->cooperative_matrix_used)
+        return Q8CONV_KERNEL_COOPMAT;
+    if (dot_used && info->dot_signed_accelerated)
+        return Q8CONV_KERNEL_DOT;
+    if (dot_used && info->dot_mixed_accelerated)
+        return Q8CONV_KERNEL_DOT_MIXED;
+    return Q8CONV_KERNEL_FALLBACK;
 }
 
 void test_check_validation(const q8conv_context *ctx)

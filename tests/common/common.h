@@ -97,6 +97,10 @@ void test_describe_run(const q8conv_pw_desc *desc, uint32_t n, uint32_t h, uint3
  * poison. Returns true when exact; otherwise `err` says what went wrong. */
 bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
                     uint32_t w, test_rng *r, char *err, size_t err_size);
+/* test_check_run with the given NCHW input (n*IC*h*w bytes; a uint8 tensor's cast) instead of a
+ * random one: for inputs chosen to reach an edge, such as the largest accumulators. */
+bool test_check_run_input(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
+                          uint32_t w, const int8_t *input, test_rng *r, char *err, size_t err_size);
 
 /* Creates a random small op on ctx and checks one run of it: "the context still works". */
 bool test_check_context_works(q8conv_context *ctx, test_rng *r, char *err, size_t err_size);
@@ -123,6 +127,10 @@ extern int test_failures;
 q8conv_context *test_context(uint32_t flags);
 /* The same from a whole descriptor (a wait mode, say); messages are printed unless it names a callback. */
 q8conv_context *test_context_with(q8conv_context_desc desc);
+/* What AUTO must be on a context, by the rule of include/q8conv.h, written out from its info (an
+ * independent statement of the rule; the library's is src/kernels.c). `dot_used`: the context may
+ * use the dot product (false with FORCE_FALLBACK or where the feature is not enabled). */
+q8conv_kernel test_auto_kernel(const q8conv_context_info *info, bool dot_used);
 /* Fails the test if the validation layer reported anything on ctx. */
 void test_check_validation(const q8conv_context *ctx);
 /* Prints the summary line and returns the process exit code. */

@@ -577,7 +577,8 @@ static void suite_info(void)
         CHECK_OK(q8conv_context_get_info(ctx, &info));
         const char *what = forced ? "own context, FORCE_FALLBACK" : "own context";
         check_info_sane(&info, false, what);
-        const q8conv_kernel want = !forced && info.integer_dot_product_supported ? Q8CONV_KERNEL_DOT : Q8CONV_KERNEL_FALLBACK;
+        /* AUTO by the rule: FALLBACK where the dot product is supported but not accelerated (lavapipe). */
+        const q8conv_kernel want = test_auto_kernel(&info, !forced && info.integer_dot_product_supported);
         CHECK(info.default_kernel == want, "%s: default kernel %s, want %s", what, q8conv_kernel_name(info.default_kernel),
               q8conv_kernel_name(want));
         q8conv_pw *op = NULL;
@@ -588,10 +589,15 @@ static void suite_info(void)
             test_op d = t;
             d.desc.kernel = Q8CONV_KERNEL_DOT;
             CHECK(q8conv_pw_create(ctx, &d.desc, &op) == Q8CONV_ERROR_UNSUPPORTED, "FORCE_FALLBACK must refuse DOT");
+            d.desc.kernel = Q8CONV_KERNEL_DOT_MIXED;
+            op = NULL;
+            CHECK(q8conv_pw_create(ctx, &d.desc, &op) == Q8CONV_ERROR_UNSUPPORTED && op == NULL,
+                  "FORCE_FALLBACK must refuse DOT_MIXED");
         }
-        printf("%s: %s (%s), Vulkan %u.%u, dot %s/%s, subgroup %u, kernel %s\n", what, info.device_name, info.driver_name,
-               VK_API_VERSION_MAJOR(info.api_version), VK_API_VERSION_MINOR(info.api_version),
-               info.integer_dot_product_supported ? "yes" : "no", info.integer_dot_product_accelerated ? "accelerated" : "emulated",
+        printf("%s: %s (%s), Vulkan %u.%u, dot %s (signed %s, mixed %s), subgroup %u, kernel %s\n", what,
+               info.device_name, info.driver_name, VK_API_VERSION_MAJOR(info.api_version),
+               VK_API_VERSION_MINOR(info.api_version), info.integer_dot_product_supported ? "yes" : "no",
+               info.dot_signed_accelerated ? "accelerated" : "emulated", info.dot_mixed_accelerated ? "accelerated" : "emulated",
                info.subgroup_size, q8conv_kernel_name(info.default_kernel));
         test_check_validation(ctx);
         q8conv_context_destroy(ctx);
@@ -663,7 +669,7 @@ static void suite_external_features(void)
         if (ctx) {
             q8conv_context_info info;
             CHECK_OK(q8conv_context_get_info(ctx, &info));
-            const q8conv_kernel want = dot ? Q8CONV_KERNEL_DOT : Q8CONV_KERNEL_FALLBACK;
+            const q8conv_kernel want = test_auto_kernel(&info, dot);
             CHECK(info.default_kernel == want, "%s: default kernel %s", cases[c].what, q8conv_kernel_name(info.default_kernel));
             CHECK(info.integer_dot_product_supported == dot, "%s: integer_dot_product_supported %d", cases[c].what,
                   info.integer_dot_product_supported);
@@ -673,6 +679,12 @@ static void suite_external_features(void)
             q8conv_status st = q8conv_pw_create(ctx, &d.desc, &op);
             CHECK(st == (dot ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED), "%s: DOT op creation returned %s", cases[c].what,
                   q8conv_status_string(st));
+            q8conv_pw_destroy(op);
+            op = NULL;
+            d.desc.kernel = Q8CONV_KERNEL_DOT_MIXED;
+            st = q8conv_pw_create(ctx, &d.desc, &op);
+            CHECK(st == (dot ? Q8CONV_SUCCESS : Q8CONV_ERROR_UNSUPPORTED) && (op != NULL) == dot,
+                  "%s: DOT_MIXED op creation returned %s", cases[c].what, q8conv_status_string(st));
             q8conv_pw_destroy(op);
             run_once_exact(ctx, &t, cases[c].what);
             d.desc.kernel = Q8CONV_KERNEL_LEGACY;

@@ -56,12 +56,12 @@ static void draw_case(test_rng *r, bool have_dot, sweep_case *c)
     c->p.output_layout = (q8conv_layout)test_rng_range(r, 0, 1);
     c->p.edges = test_rng_chance(r, 60);
     static const q8conv_kernel with_dot[] = {Q8CONV_KERNEL_AUTO, Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK,
-                                             Q8CONV_KERNEL_LEGACY};
+                                             Q8CONV_KERNEL_LEGACY, Q8CONV_KERNEL_DOT_MIXED};
     static const q8conv_kernel without_dot[] = {Q8CONV_KERNEL_AUTO, Q8CONV_KERNEL_FALLBACK, Q8CONV_KERNEL_LEGACY};
     if (c->fallback_context || !have_dot)
         c->p.kernel = without_dot[test_rng_range(r, 0, 2)];
     else
-        c->p.kernel = with_dot[test_rng_range(r, 0, 3)];
+        c->p.kernel = with_dot[test_rng_range(r, 0, 4)];
     /* Drawn last, so that every earlier draw of a case is what it was before uint8 existed. */
     c->p.input_type = test_rng_chance(r, 40) ? Q8CONV_DTYPE_UINT8 : Q8CONV_DTYPE_INT8;
     c->p.output_type = test_rng_chance(r, 40) ? Q8CONV_DTYPE_UINT8 : Q8CONV_DTYPE_INT8;
@@ -159,11 +159,12 @@ int main(int argc, char **argv)
     test_failures += (int)failed;
     test_check_validation(contexts[0]);
     test_check_validation(contexts[1]);
-    printf("sweep: %llu case(s), %llu exact, %llu failed; default context: auto %llu dot %llu fallback %llu legacy %llu; "
-           "fallback context: auto %llu fallback %llu legacy %llu; uint8 input %llu, uint8 output %llu; "
+    printf("sweep: %llu case(s), %llu exact, %llu failed; default context: auto %llu dot %llu fallback %llu legacy %llu "
+           "dot_mixed %llu; fallback context: auto %llu fallback %llu legacy %llu; uint8 input %llu, uint8 output %llu; "
            "weight zero points %llu, strided %llu; %.0f s wall, %.0f s CPU\n",
            done, done - failed, failed, per_kernel[0][0], per_kernel[0][1], per_kernel[0][2], per_kernel[0][3],
-           per_kernel[1][0], per_kernel[1][2], per_kernel[1][3], u8_in, u8_out, with_wzp, strided, difftime(time(NULL), w0),
+           per_kernel[0][Q8CONV_KERNEL_DOT_MIXED], per_kernel[1][0], per_kernel[1][2], per_kernel[1][3], u8_in, u8_out,
+           with_wzp, strided, difftime(time(NULL), w0),
            (double)(clock() - t0) / CLOCKS_PER_SEC);
     q8conv_context_destroy(contexts[0]);
     q8conv_context_destroy(contexts[1]);

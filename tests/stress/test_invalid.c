@@ -154,10 +154,15 @@ static const desc_case desc_cases[] = {
     {"input_layout -1", ONE(F_IN_LAYOUT, 0, -1), INV, INV},
     {"output_layout 2", ONE(F_OUT_LAYOUT, 0, 2), INV, INV},
     {"output_layout 0x10000", ONE(F_OUT_LAYOUT, 0, 0x10000), INV, INV},
-    {"kernel 4 (COUNT_)", ONE(F_KERNEL, 0, Q8CONV_KERNEL_COUNT_), INV, INV},
+    {"kernel 6 (COUNT_)", ONE(F_KERNEL, 0, Q8CONV_KERNEL_COUNT_), INV, INV},
+    {"kernel 7", ONE(F_KERNEL, 0, Q8CONV_KERNEL_COUNT_ + 1), INV, INV},
+    {"kernel DOT_MIXED (valid)", ONE(F_KERNEL, 0, Q8CONV_KERNEL_DOT_MIXED), OK, OK},
     {"kernel -1", ONE(F_KERNEL, 0, -1), INV, INV},
     {"kernel 0x7fffffff", ONE(F_KERNEL, 0, 0x7fffffff), INV, INV},
     {"kernel DOT on a context without dot product", {{F_KERNEL, 0, Q8CONV_KERNEL_DOT}, {F_CONTEXT2, 0, 0}}, OK, UNS},
+    {"kernel DOT_MIXED on a context without dot product", {{F_KERNEL, 0, Q8CONV_KERNEL_DOT_MIXED}, {F_CONTEXT2, 0, 0}},
+     OK, UNS},
+    {"kernel DOT_MIXED, uint8 in and out (valid)", {{F_KERNEL, 0, Q8CONV_KERNEL_DOT_MIXED}, {F_UINT8, 0, 0}}, OK, OK},
     {"input_type 2", ONE(F_IN_TYPE, 0, 2), INV, INV},
     {"input_type -1", ONE(F_IN_TYPE, 0, -1), INV, INV},
     {"output_type 2", ONE(F_OUT_TYPE, 0, 2), INV, INV},
@@ -828,7 +833,9 @@ static void test_contexts(void)
               !strcmp(q8conv_status_string((q8conv_status)-1), "unknown status"),
           "status_string of unknown values");
     CHECK(!strcmp(q8conv_kernel_name((q8conv_kernel)99), "unknown") &&
-              !strcmp(q8conv_kernel_name((q8conv_kernel)-1), "unknown"),
+              !strcmp(q8conv_kernel_name((q8conv_kernel)-1), "unknown") &&
+              !strcmp(q8conv_kernel_name(Q8CONV_KERNEL_DOT_MIXED), "dot_mixed") &&
+              !strcmp(q8conv_kernel_name(Q8CONV_KERNEL_COUNT_), "unknown"),
           "kernel_name of unknown values");
     q8conv_context_destroy(NULL);
     printf("contexts, info, pipeline cache, device requirements, names\n");

@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < ops; ++i) {
         test_op t;
         const q8conv_kernel kernels[] = {Q8CONV_KERNEL_AUTO, Q8CONV_KERNEL_DOT, Q8CONV_KERNEL_FALLBACK,
-                                         Q8CONV_KERNEL_LEGACY};
+                                         Q8CONV_KERNEL_LEGACY, Q8CONV_KERNEL_DOT_MIXED};
         test_op_random(&t, r,
                        &(test_op_params){.ic = test_rng_range(r, 1, 300),
                                          .oc = test_rng_range(r, 1, 300),
@@ -59,7 +59,7 @@ int main(int argc, char **argv)
                                          .activation = (q8conv_activation)test_rng_range(r, 0, 2),
                                          .input_layout = (q8conv_layout)test_rng_range(r, 0, 1),
                                          .output_layout = (q8conv_layout)test_rng_range(r, 0, 1),
-                                         .kernel = kernels[test_rng_range(r, 0, 3)]});
+                                         .kernel = kernels[test_rng_range(r, 0, sizeof kernels / sizeof kernels[0] - 1)]});
         const uint32_t n = test_rng_range(r, 1, 2), h = test_rng_range(r, 1, 24), w = test_rng_range(r, 1, 24);
         test_describe_run(&t.desc, n, h, w, what, sizeof what);
         q8conv_pw *op = NULL;
