@@ -26,6 +26,8 @@ typedef struct bench_shape {
     uint32_t count; /* layers of the network with this shape */
     int in_total;   /* a layer of the network: weighted in its total and recorded in it (MobileNetV2's
                      * list, user files, the quick suite's shapes for CI) */
+    uint32_t stride; /* along H and W (the CSV's optional 8th column); 0 or 1: none. Last, so that
+                      * the positional shape initializers keep their meaning */
 } bench_shape;
 
 typedef struct bench_options {
@@ -35,6 +37,7 @@ typedef struct bench_options {
     double rotate_bytes; /* bytes of input+output sets to rotate over */
     q8conv_layout layout;
     q8conv_dtype dtype;  /* activations of input and output (--dtype) */
+    q8conv_dtype weights; /* weight type (--weights); UINT8 comes with a weight zero point */
     uint64_t seed;
     int threads;         /* CPU peers' multi-threaded runs; 0 = all cores */
     int roofline, cpu, no_check;
@@ -135,6 +138,20 @@ typedef struct bench_report {
 /* An operator's descriptor and the arrays it points to: the test-support library's (common.h). */
 typedef test_op bench_op_data;
 
+/* A shape's output extent: (H - 1) / stride + 1 (SEMANTICS.md). */
+static inline uint32_t bench_out_h(const bench_shape *s) { return s->stride > 1 ? (s->h - 1) / s->stride + 1 : s->h; }
+static inline uint32_t bench_out_w(const bench_shape *s) { return s->stride > 1 ? (s->w - 1) / s->stride + 1 : s->w; }
+/* Multiply-adds of one run, and the bytes it must move at least: the input pixels it reads (all
+ * of them at stride 1, one in stride^2 otherwise), its output and the weights. */
+static inline double bench_macs(const bench_shape *s)
+{
+    return (double)s->n * bench_out_h(s) * bench_out_w(s) * s->ic * s->oc;
+}
+static inline double bench_min_bytes(const bench_shape *s)
+{
+    return (double)s->n * bench_out_h(s) * bench_out_w(s) * (s->ic + s->oc) + (double)s->ic * s->oc;
+}
+
 /* The bench's own command buffer and timestamp queries on the context's device. */
 typedef struct bench_gpu {
     q8conv_context *ctx;
@@ -155,10 +172,11 @@ double bench_median(double *v, int n); /* sorts v */
  * test-support library's generator. */
 test_rng bench_shape_rng(const bench_options *opt, const bench_shape *s, uint64_t salt);
 /* A MobileNetV2-like descriptor from the test-support library's builder (per-channel weight scales,
- * float bias, ReLU6 on expansions), both sides of type `dtype` with zero points 3 and -5 (shifted
- * by 128 for uint8, so that either type computes the same values); 0, or -1 out of memory. */
+ * float bias, ReLU6 on expansions, the shape's stride) in opt's layout, both sides of opt's dtype
+ * with zero points 3 and -5 (shifted by 128 for uint8, so that either type computes the same
+ * values), and opt's weight type (uint8: zero point BENCH_WEIGHT_ZP); 0, or -1 out of memory. */
 int bench_make_desc(const bench_shape *s, bench_op_data *d, test_rng *rng, q8conv_kernel kernel,
-                    q8conv_layout layout, q8conv_dtype dtype);
+                    const bench_options *opt);
 /* Input/output sets a measurement rotates over for --rotate-mb, set_bytes each: at least 2, at
  * most BENCH_MAX_SETS and --reps (every set is then written by a timed run). */
 int bench_rotation_sets(const bench_options *opt, double set_bytes);
@@ -166,7 +184,12 @@ int bench_rotation_sets(const bench_options *opt, double set_bytes);
  * and the weights with the per-channel constants (the dot kernel's packing: C4_in x C4_out 16-byte
  * blocks, 16 bytes per padded output channel). */
 void bench_layer_bytes(const bench_options *opt, const bench_shape *s, uint64_t *in, uint64_t *weights, uint64_t *out);
-/* Outputs whose bytes are checked are poisoned first with test_poison_tensor (common.h). */
+/* Outputs whose bytes are checked are poisoned first with test_poison_tensor (common.h). With
+ * --weights u8 the weight bytes are read as uint8 with one zero point, BENCH_WEIGHT_ZP (not 128,
+ * so that the kernels' weight-zero-point term runs). */
+#define BENCH_WEIGHT_ZP 131
+#define BENCH_STR_(x) #x
+#define BENCH_STR(x) BENCH_STR_(x)
 
 /* gpu_timer.c: the bench's command buffer, with timestamp pairs around what it records. 0 on
  * success, -1 on a Vulkan failure (init: also when the queue has no timestamps). */

@@ -8,7 +8,10 @@
  *  - with --dtype u8, "xnnpack qu8 1t" / "<N>t" instead: XNNPACK's uint8 convolution. It has one
  *    weight scale for all channels and uint8 weights with a zero point, so it runs a twin of the op
  *    that it can express (every channel at the first channel's scale, weights w + 128 with kernel
- *    zero point 128, the same work) and is compared with the reference of that twin.
+ *    zero point 128, the same work; with --weights u8 the uint8 weights and their zero point as
+ *    they are) and is compared with the reference of that twin. With --weights u8 and int8
+ *    activations there is no XNNPACK row (QC8 has no weight zero point).
+ * A shape's stride is XNNPACK's subsampling.
  * A row's time is the median of several runs after one warm-up run; the count of runs shrinks
  * with the shape so the quick suite stays short and a huge shape is timed once. */
 #define _XOPEN_SOURCE 700
@@ -65,8 +68,8 @@ static int time_runs(cpu_run_fn fn, void *arg, const bench_options *opt, double 
 
 static void fill_rates(const bench_shape *s, bench_row *row)
 {
-    const double macs = (double)s->n * s->h * s->w * s->ic * s->oc;
-    const double bytes = (double)s->n * s->h * s->w * (s->ic + s->oc) + (double)s->ic * s->oc;
+    const double macs = bench_macs(s);
+    const double bytes = bench_min_bytes(s);
     row->gops = 2.0 * macs / row->gpu_us * 1e-3;
     row->gbps = bytes / row->gpu_us * 1e-3;
     row->run_us = NAN;
@@ -124,7 +127,7 @@ static int xnn_row(const bench_options *opt, const bench_shape *s, xnn_operator_
     row->cpu = 1;
     row->sets = 1;
     snprintf(row->variant, sizeof row->variant, "xnnpack %s %dt", qu8 ? "qu8" : "qc8", threads);
-    const size_t pixels = (size_t)s->n * s->h * s->w, out_n = pixels * s->oc;
+    const size_t pixels = (size_t)s->n * bench_out_h(s) * bench_out_w(s), out_n = pixels * s->oc;
     memset(y_nhwc, CPU_POISON, out_n);
     const enum xnn_status set =
         qu8 ? xnn_setup_convolution2d_nhwc_qu8(op, s->n, s->h, s->w, (const uint8_t *)x_nhwc, (uint8_t *)y_nhwc, pool)
@@ -142,7 +145,7 @@ static int xnn_row(const bench_options *opt, const bench_shape *s, xnn_operator_
     fill_rates(s, row);
     size_t poisoned = 0, differ = 0;
     int max_diff = 0;
-    const size_t hw = (size_t)s->h * s->w;
+    const size_t hw = (size_t)bench_out_h(s) * bench_out_w(s);
     for (size_t m = 0; m < pixels; ++m) {
         const size_t img = m / hw, p = m % hw;
         for (uint32_t o = 0; o < s->oc; ++o) {
@@ -183,10 +186,15 @@ static int xnn_rows(const bench_options *opt, const bench_shape *s, const q8conv
 {
     if (!xnn_ready())
         return 0;
+    const bool qu8 = q->input_type == Q8CONV_DTYPE_UINT8;
+    if (!qu8 && q->weight_zero_points) {
+        fprintf(stderr, "%s: XNNPACK's QC8 convolution has no weight zero point: XNNPACK rows skipped\n", s->name);
+        return 0;
+    }
     const size_t pixels = (size_t)s->n * s->h * s->w, hw = (size_t)s->h * s->w;
     /* XNNPACK may read up to XNN_EXTRA_BYTES past the end of its input. */
     int8_t *x_nhwc = malloc(pixels * s->ic + XNN_EXTRA_BYTES);
-    int8_t *y_nhwc = malloc(pixels * s->oc);
+    int8_t *y_nhwc = malloc((size_t)s->n * bench_out_h(s) * bench_out_w(s) * s->oc);
     if (!x_nhwc || !y_nhwc) {
         free(x_nhwc);
         free(y_nhwc);
@@ -201,24 +209,28 @@ static int xnn_rows(const bench_options *opt, const bench_shape *s, const q8conv
     int32_t qmin, qmax;
     test_clamp_bounds(q, &qmin, &qmax);
 
-    const bool qu8 = q->input_type == Q8CONV_DTYPE_UINT8;
+    /* The stride is XNNPACK's subsampling. */
+    const uint32_t sub = s->stride > 1 ? s->stride : 1;
     xnn_operator_t op = NULL;
     enum xnn_status st = xnn_status_out_of_memory;
     if (qu8) {
-        /* XNNPACK multiplies by (w + 128) - 128 = w: the same integer products. It packs the
+        /* int8 weights: XNNPACK multiplies by (w + 128) - 128 = w, the same integer products.
+         * uint8 weights (--weights u8) go as they are, with their one zero point. It packs the
          * weights at creation and keeps no pointer to them. */
+        const bool u8_w = q->weight_type == Q8CONV_DTYPE_UINT8;
         uint8_t *w_u8 = malloc((size_t)s->oc * s->ic);
         for (size_t i = 0; w_u8 && i < (size_t)s->oc * s->ic; ++i)
-            w_u8[i] = (uint8_t)(q->weights[i] + 128);
+            w_u8[i] = u8_w ? (uint8_t)q->weights[i] : (uint8_t)(q->weights[i] + 128);
+        const uint8_t z_w = u8_w ? (uint8_t)(q->weight_zero_points ? q->weight_zero_points[0] : 0) : 128;
         if (w_u8)
             st = xnn_create_convolution2d_nhwc_qu8(
-                0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, s->ic, s->oc, s->ic, s->oc, (uint8_t)q->input_zero_point,
-                q->input_scale, 128, q->weight_scales[0], w_u8, (const int32_t *)q->bias, (uint8_t)q->output_zero_point,
+                0, 0, 0, 0, 1, 1, sub, sub, 1, 1, 1, s->ic, s->oc, s->ic, s->oc, (uint8_t)q->input_zero_point,
+                q->input_scale, z_w, q->weight_scales[0], w_u8, (const int32_t *)q->bias, (uint8_t)q->output_zero_point,
                 q->output_scale, (uint8_t)qmin, (uint8_t)qmax, 0, &op);
         free(w_u8);
     } else {
         st = xnn_create_convolution2d_nhwc_qc8(
-            0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, s->ic, s->oc, s->ic, s->oc, (int8_t)q->input_zero_point, q->input_scale,
+            0, 0, 0, 0, 1, 1, sub, sub, 1, 1, 1, s->ic, s->oc, s->ic, s->oc, (int8_t)q->input_zero_point, q->input_scale,
             q->weight_scales, q->weights, (const int32_t *)q->bias, (int8_t)q->output_zero_point, q->output_scale,
             (int8_t)qmin, (int8_t)qmax, 0, &op);
     }
@@ -249,7 +261,7 @@ static int xnn_rows(const bench_options *opt, const bench_shape *s, const q8conv
 static int xnn_qu8_rows(const bench_options *opt, const bench_shape *s, const bench_op_data *d,
                         const q8conv_pw_desc *di, const int8_t *x_nchw, bench_row *rows)
 {
-    const size_t out_n = (size_t)s->n * s->oc * s->h * s->w;
+    const size_t out_n = (size_t)s->n * s->oc * bench_out_h(s) * bench_out_w(s);
     float *scales = malloc(sizeof(float) * s->oc);
     int32_t *bias = malloc(sizeof(int32_t) * s->oc);
     int8_t *ref = malloc(out_n);
@@ -278,9 +290,9 @@ int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows)
 {
     test_rng rng = bench_shape_rng(opt, s, 0);
     bench_op_data d;
-    if (bench_make_desc(s, &d, &rng, Q8CONV_KERNEL_AUTO, opt->layout, opt->dtype) != 0)
+    if (bench_make_desc(s, &d, &rng, Q8CONV_KERNEL_AUTO, opt) != 0)
         return 0;
-    const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * s->h * s->w;
+    const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * bench_out_h(s) * bench_out_w(s);
     int8_t *x = malloc(in_n), *y = malloc(out_n);
     int32_t *bias_i32 = malloc(sizeof(int32_t) * s->oc);
     int added = 0;

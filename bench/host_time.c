@@ -41,12 +41,12 @@ static double run_us(q8conv_context *ctx, const bench_options *opt, const bench_
 {
     test_rng rng = bench_shape_rng(opt, s, 0);
     bench_op_data d;
-    if (bench_make_desc(s, &d, &rng, kernel, opt->layout, opt->dtype) != 0)
+    if (bench_make_desc(s, &d, &rng, kernel, opt) != 0)
         return NAN;
     const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = s->h, .w = s->w, .layout = opt->layout,
                                     .dtype = opt->dtype};
-    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = s->h, .w = s->w, .layout = opt->layout,
-                                     .dtype = opt->dtype};
+    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = bench_out_h(s), .w = bench_out_w(s),
+                                     .layout = opt->layout, .dtype = opt->dtype};
     const size_t in_n = (size_t)s->n * s->ic * s->h * s->w;
     q8conv_pw *op = NULL;
     q8conv_tensor *in = NULL, *out = NULL;
@@ -209,7 +209,7 @@ static int network_create(q8conv_context *ctx, const bench_options *opt, const b
             const bench_shape *s = &shapes[i];
             n->shape[l++] = s;
             const q8conv_tensor_desc din = {s->n, s->ic, s->h, s->w, opt->layout, opt->dtype};
-            const q8conv_tensor_desc dout = {s->n, s->oc, s->h, s->w, opt->layout, opt->dtype};
+            const q8conv_tensor_desc dout = {s->n, s->oc, bench_out_h(s), bench_out_w(s), opt->layout, opt->dtype};
             const VkDeviceSize in_size = q8conv_tensor_size_bytes(&din), out_size = q8conv_tensor_size_bytes(&dout);
             if (in_size > largest)
                 largest = in_size;
@@ -224,9 +224,9 @@ static int network_create(q8conv_context *ctx, const bench_options *opt, const b
     for (int i = 0; i < n->layers; ++i) {
         const bench_shape *s = n->shape[i];
         const q8conv_tensor_desc din = {s->n, s->ic, s->h, s->w, opt->layout, opt->dtype};
-        const q8conv_tensor_desc dout = {s->n, s->oc, s->h, s->w, opt->layout, opt->dtype};
+        const q8conv_tensor_desc dout = {s->n, s->oc, bench_out_h(s), bench_out_w(s), opt->layout, opt->dtype};
         const VkBuffer from = n->buffers.buffer[i % 2], to = n->buffers.buffer[(i + 1) % 2];
-        if (bench_make_desc(s, &n->data[i], &rng, Q8CONV_KERNEL_AUTO, opt->layout, opt->dtype) != 0)
+        if (bench_make_desc(s, &n->data[i], &rng, Q8CONV_KERNEL_AUTO, opt) != 0)
             return -1;
         if (q8conv_pw_create(ctx, &n->data[i].desc, &n->op[i]) != Q8CONV_SUCCESS ||
             q8conv_tensor_wrap_sized(ctx, &din, from, 0, n->buffers.size, &n->in[i]) != Q8CONV_SUCCESS ||
@@ -252,7 +252,7 @@ static int network_check(const network *n, int *exact)
 {
     const int last = n->layers - 1;
     const bench_shape *s = n->shape[last];
-    const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * s->h * s->w;
+    const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * bench_out_h(s) * bench_out_w(s);
     int8_t *x = malloc(in_n), *ref = malloc(out_n), *got = malloc(out_n);
     int rc = x && ref && got && q8conv_tensor_read(n->in[last], x, Q8CONV_HOST_NCHW) == Q8CONV_SUCCESS &&
                      q8conv_pw_reference(&n->data[last].desc, s->n, s->h, s->w, x, ref) == Q8CONV_SUCCESS &&

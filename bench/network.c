@@ -25,11 +25,11 @@
 #define CHAIN_SEARCH_BUDGET 1000000L
 
 /* Whether layer b can follow layer a in a MobileNet-style network: b reads a's channels, at a's
- * size or at half of it (a depthwise convolution with stride 2 between them), at a's batch. */
+ * output size or at half of it (a depthwise convolution with stride 2 between them), at a's batch. */
 static int follows(const bench_shape *a, const bench_shape *b)
 {
-    return b->n == a->n && b->ic == a->oc && (b->h == a->h || b->h == (a->h + 1) / 2) &&
-           (b->w == a->w || b->w == (a->w + 1) / 2);
+    const uint32_t ah = bench_out_h(a), aw = bench_out_w(a);
+    return b->n == a->n && b->ic == a->oc && (b->h == ah || b->h == (ah + 1) / 2) && (b->w == aw || b->w == (aw + 1) / 2);
 }
 
 /* Depth-first search for an order of all `total` layers (cand[i] has left[i] layers still to
@@ -113,9 +113,11 @@ static test_rng layer_rng(const bench_options *opt, const bench_shape *s, int la
     return bench_shape_rng(opt, s, (uint64_t)layer + 1);
 }
 
-static q8conv_tensor_desc tensor_desc(const bench_options *opt, const bench_shape *s, uint32_t c)
+/* The input tensor of a layer (out: its output tensor, of the strided size). */
+static q8conv_tensor_desc tensor_desc(const bench_options *opt, const bench_shape *s, bool out)
 {
-    return (q8conv_tensor_desc){.n = s->n, .c = c, .h = s->h, .w = s->w, .layout = opt->layout, .dtype = opt->dtype};
+    return (q8conv_tensor_desc){.n = s->n, .c = out ? s->oc : s->ic, .h = out ? bench_out_h(s) : s->h,
+                                .w = out ? bench_out_w(s) : s->w, .layout = opt->layout, .dtype = opt->dtype};
 }
 
 void bench_network_destroy(bench_net *net)
@@ -174,14 +176,14 @@ bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const be
         y->shape = shapes[order[l]];
         test_rng rng = layer_rng(opt, &y->shape, l);
         const size_t in_n = (size_t)y->shape.n * y->shape.ic * y->shape.h * y->shape.w;
-        if (bench_make_desc(&y->shape, &y->d, &rng, Q8CONV_KERNEL_AUTO, opt->layout, opt->dtype) != 0 || !(y->x = malloc(in_n))) {
+        if (bench_make_desc(&y->shape, &y->d, &rng, Q8CONV_KERNEL_AUTO, opt) != 0 || !(y->x = malloc(in_n))) {
             fprintf(stderr, "network: out of host memory\n");
             bench_network_destroy(net);
             return NULL;
         }
         test_rng_fill(&rng, y->x, in_n);
-        const q8conv_tensor_desc din = tensor_desc(opt, &y->shape, y->shape.ic);
-        const q8conv_tensor_desc dout = tensor_desc(opt, &y->shape, y->shape.oc);
+        const q8conv_tensor_desc din = tensor_desc(opt, &y->shape, false);
+        const q8conv_tensor_desc dout = tensor_desc(opt, &y->shape, true);
         net->set_bytes += (double)q8conv_tensor_size_bytes(&din) + (double)q8conv_tensor_size_bytes(&dout);
     }
     int sets = pick_sets(g, opt, layers, net->set_bytes);
@@ -189,8 +191,8 @@ bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const be
     for (int i = 0; i < sets && !failed; ++i)
         for (int l = 0; l < layers; ++l) {
             net_layer *y = &net->layer[l];
-            const q8conv_tensor_desc din = tensor_desc(opt, &y->shape, y->shape.ic);
-            const q8conv_tensor_desc dout = tensor_desc(opt, &y->shape, y->shape.oc);
+            const q8conv_tensor_desc din = tensor_desc(opt, &y->shape, false);
+            const q8conv_tensor_desc dout = tensor_desc(opt, &y->shape, true);
             if (q8conv_tensor_create(g->ctx, &din, &y->in[i]) != Q8CONV_SUCCESS ||
                 q8conv_tensor_create(g->ctx, &dout, &y->out[i]) != Q8CONV_SUCCESS) {
                 /* Fewer sets on a device short of memory: drop the incomplete one. */
@@ -234,7 +236,7 @@ static int check_layers(bench_net *net)
     for (int l = 0; l < net->layers; ++l) {
         net_layer *y = &net->layer[l];
         const bench_shape *s = &y->shape;
-        const size_t out_n = (size_t)s->n * s->oc * s->h * s->w;
+        const size_t out_n = (size_t)s->n * s->oc * bench_out_h(s) * bench_out_w(s);
         if (!y->ref && (!(y->ref = malloc(out_n)) ||
                         q8conv_pw_reference(&y->d.desc, s->n, s->h, s->w, y->x, y->ref) != Q8CONV_SUCCESS))
             return -1;

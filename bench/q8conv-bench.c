@@ -51,14 +51,10 @@ static int parse_shapes(const char *text, bench_shape *out, int cap, int n, int 
         if (line[0] == '#' || line[0] == 0)
             continue;
         bench_shape s = {.count = 1, .in_total = in_total};
-        unsigned stride = 1;
         int got = sscanf(line, "%47[^,],%u,%u,%u,%u,%u,%u,%u", s.name, &s.n, &s.h, &s.w, &s.ic, &s.oc, &s.count,
-                         &stride);
-        /* An 8th column (stride) is accepted for files written for strided layers; not used yet. */
-        if (got == 8 && stride != 1)
-            fprintf(stderr, "note: shape '%s': stride %u ignored (the bench runs stride 1 only)\n", s.name, stride);
+                         &s.stride);
         if (got < 6 || !s.n || !s.h || !s.w || !s.ic || !s.oc) {
-            fprintf(stderr, "ignoring shape line '%s' (want name,N,H,W,IC,OC[,count], all >= 1)\n", line);
+            fprintf(stderr, "ignoring shape line '%s' (want name,N,H,W,IC,OC[,count[,stride]], all >= 1)\n", line);
             continue;
         }
         out[n++] = s;
@@ -123,7 +119,7 @@ static void ref_cache_reset(ref_cache *c)
 static int matches_reference(const bench_op_data *d, const bench_shape *s, const int8_t *x, int set,
                              const q8conv_tensor *out, int8_t *got, ref_cache *cache)
 {
-    const size_t out_n = (size_t)s->n * s->oc * s->h * s->w;
+    const size_t out_n = (size_t)s->n * s->oc * bench_out_h(s) * bench_out_w(s);
     if (cache->set != set || cache->size != out_n) {
         ref_cache_reset(cache);
         cache->out = malloc(out_n);
@@ -174,8 +170,8 @@ static int measure_chained(bench_gpu *g, const bench_options *opt, q8conv_pw *op
         return -1;
     }
     const bench_shape *s = &row->shape;
-    const double macs = (double)s->n * s->h * s->w * s->ic * s->oc;
-    const double bytes = (double)s->n * s->h * s->w * (s->ic + s->oc) + (double)s->ic * s->oc;
+    const double macs = bench_macs(s);
+    const double bytes = bench_min_bytes(s);
     row->gops = 2.0 * macs / row->chained_us * 1e-3;
     row->gbps = bytes / row->chained_us * 1e-3;
     return 0;
@@ -192,7 +188,7 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
     snprintf(row->variant, sizeof row->variant, "%s", variant_label(kernel));
     test_rng rng = bench_shape_rng(opt, s, 0);
     bench_op_data d;
-    if (bench_make_desc(s, &d, &rng, kernel, opt->layout, opt->dtype) != 0) {
+    if (bench_make_desc(s, &d, &rng, kernel, opt) != 0) {
         fprintf(stderr, "%s: out of host memory\n", s->name);
         return -1;
     }
@@ -207,14 +203,14 @@ static int measure(bench_gpu *g, const bench_options *opt, const bench_shape *s,
     }
     const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = s->h, .w = s->w, .layout = opt->layout,
                                     .dtype = opt->dtype};
-    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = s->h, .w = s->w, .layout = opt->layout,
-                                     .dtype = opt->dtype};
+    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = bench_out_h(s), .w = bench_out_w(s),
+                                     .layout = opt->layout, .dtype = opt->dtype};
     const double set_bytes = (double)q8conv_tensor_size_bytes(&din) + (double)q8conv_tensor_size_bytes(&dout);
     /* No more sets than timed runs: every set is then written by a timed run, the last set
      * included, which is the one checked. */
     int sets = bench_rotation_sets(opt, set_bytes);
     q8conv_tensor *in[BENCH_MAX_SETS] = {0}, *out[BENCH_MAX_SETS] = {0};
-    const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * s->h * s->w;
+    const size_t in_n = (size_t)s->n * s->ic * s->h * s->w, out_n = (size_t)s->n * s->oc * bench_out_h(s) * bench_out_w(s);
     int8_t *x = malloc(in_n), *got = malloc(out_n);
     int rc = x && got ? 0 : -1;
     for (int i = 0; i < sets && rc == 0; ++i) {
@@ -379,8 +375,13 @@ static void list_shapes(const char *suite, const bench_shape *shapes, int ns)
 {
     printf("suite %s: %d shape(s) (name N,H,W,IC,OC x count, * = a layer of the network)\n", suite, ns);
     for (int i = 0; i < ns; ++i)
-        printf("  %-18s %u,%u,%u,%u,%u x%u%s\n", shapes[i].name, shapes[i].n, shapes[i].h, shapes[i].w, shapes[i].ic,
-               shapes[i].oc, shapes[i].count, shapes[i].in_total ? " *" : "");
+    {
+        char stride[24] = "";
+        if (shapes[i].stride > 1)
+            snprintf(stride, sizeof stride, " stride %u", shapes[i].stride);
+        printf("  %-18s %u,%u,%u,%u,%u x%u%s%s\n", shapes[i].name, shapes[i].n, shapes[i].h, shapes[i].w, shapes[i].ic,
+               shapes[i].oc, shapes[i].count, stride, shapes[i].in_total ? " *" : "");
+    }
     static int order[BENCH_MAX_LAYERS];
     int chained = 0;
     const int layers = bench_network_order(shapes, ns, order, &chained);
@@ -399,7 +400,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: q8conv-bench [--suite quick|mobilenet|full] [--shapes FILE] [--variants auto,coopmat,dot,dot_mixed,legacy,fallback]\n"
-            "                    [--layout 4w4c|4c1w] [--dtype s8|u8] [--reps N] [--batches N] [--warmup-ms MS]\n"
+            "                    [--layout 4w4c|4c1w] [--dtype s8|u8] [--weights s8|u8] [--reps N] [--batches N] [--warmup-ms MS]\n"
             "                    [--rotate-mb MB] [--json FILE] [--svg FILE] [--roofline] [--cpu] [--threads N]\n"
             "                    [--no-check] [--layers-only] [--device N] [--seed S] [--validate] [--list]\n"
             "\n"
@@ -417,13 +418,15 @@ static void usage(FILE *f)
             "                MobileNetV2 224's 19 distinct pointwise shapes and its 34 layers as a network;\n"
             "                full: mobilenet + extra shapes (not part of the network)\n"
             "  --shapes      a CSV of 'name,N,H,W,IC,OC[,count[,stride]]' lines ('#' starts a comment); its\n"
-            "                shapes, each count times, are the network (a stride column is not used yet:\n"
-            "                a stride other than 1 is ignored with a note)\n"
+            "                shapes, each count times, are the network; stride (along H and W) makes the\n"
+            "                output (H - 1) / stride + 1 by (W - 1) / stride + 1\n"
             "  --variants    kernels to time (default coopmat,dot,legacy,fallback; also dot_mixed; auto: the\n"
             "                kernel AUTO picks per shape; coopmat, dot and dot_mixed are skipped where the\n"
             "                device lacks them)\n"
             "  --layout      device layout of input and output tensors (default 4w4c)\n"
             "  --dtype       activations: s8 (default) or u8 (uint8 in and out, U8S8, zero points + 128)\n"
+            "  --weights     s8 (default, zero point 0) or u8 (uint8 weights with zero point " BENCH_STR(BENCH_WEIGHT_ZP) ": U8U8\n"
+            "                with --dtype u8; the kernels' weight-zero-point term runs)\n"
             "  --reps        timed runs per batch (chained and per run) and network passes per batch,\n"
             "                20..%d (default 50)\n"
             "  --batches     chained batches whose median is reported, 1..%d (default 7)\n"
@@ -455,6 +458,20 @@ static void usage(FILE *f)
             "Every shape also gets its own floor: a copy of exactly its bytes (padded input and output, packed\n"
             "weights and channel constants), chained and rotated like its runs, in the same run.\n",
             BENCH_MAX_REPS, BENCH_MAX_BATCHES, BENCH_MAX_SETS);
+}
+
+/* s8 or u8, for an option that takes an element type. */
+static int parse_dtype(const char *option, const char *v, q8conv_dtype *out)
+{
+    if (!strcmp(v, "s8"))
+        *out = Q8CONV_DTYPE_INT8;
+    else if (!strcmp(v, "u8"))
+        *out = Q8CONV_DTYPE_UINT8;
+    else {
+        fprintf(stderr, "%s is s8 or u8, not '%s'\n", option, v);
+        return -1;
+    }
+    return 0;
 }
 
 static int parse_variants(const char *s, q8conv_kernel *out)
@@ -626,14 +643,11 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else if (ARG("--dtype")) {
-            if (!strcmp(v, "s8"))
-                opt.dtype = Q8CONV_DTYPE_INT8;
-            else if (!strcmp(v, "u8"))
-                opt.dtype = Q8CONV_DTYPE_UINT8;
-            else {
-                fprintf(stderr, "--dtype is s8 or u8, not '%s'\n", v);
+            if (parse_dtype(a, v, &opt.dtype) != 0)
                 return 2;
-            }
+        } else if (ARG("--weights")) {
+            if (parse_dtype(a, v, &opt.weights) != 0)
+                return 2;
         } else if (ARG("--reps")) {
             if (parse_int(a, v, 20, BENCH_MAX_REPS, &n) != 0)
                 return 2;

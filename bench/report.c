@@ -108,6 +108,14 @@ static const bench_row *first_gpu_row(const bench_report *r, const bench_shape *
     return NULL;
 }
 
+/* N,H,W,IC,OC, and /s<stride> for a strided shape. */
+static void shape_text(const bench_shape *s, char *buf, size_t size)
+{
+    int len = snprintf(buf, size, "%u,%u,%u,%u,%u", s->n, s->h, s->w, s->ic, s->oc);
+    if (s->stride > 1 && len > 0 && (size_t)len < size)
+        snprintf(buf + len, size - (size_t)len, "/s%u", s->stride);
+}
+
 /* Tuning builds: each stage ablation beside its real kernel's chained time. */
 static void print_ablations(const bench_report *r)
 {
@@ -124,7 +132,7 @@ static void print_ablations(const bench_report *r)
         if (!w->ablate)
             continue;
         char shape[48], kernel[48], lfl[16];
-        snprintf(shape, sizeof shape, "%u,%u,%u,%u,%u", w->shape.n, w->shape.h, w->shape.w, w->shape.ic, w->shape.oc);
+        shape_text(&w->shape, shape, sizeof shape);
         snprintf(kernel, sizeof kernel, "%s", w->variant);
         char *cut = strstr(kernel, " ablate=");
         if (cut)
@@ -145,9 +153,10 @@ void bench_print_table(const bench_report *r)
            VK_API_VERSION_PATCH(in->api_version), in->integer_dot_product_supported ? "yes" : "no",
            in->integer_dot_product_accelerated ? " (accelerated)" : "");
     printf("suite: %s | reps: %d per batch, chained: median of %d batches (after %.0f ms of GPU warm-up per "
-           "measurement) | layout: %s | activations: %s\n",
+           "measurement) | layout: %s | activations: %s | weights: %s\n",
            r->suite, r->opt->reps, r->opt->batches, r->opt->warmup_ms,
-           r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W", r->opt->dtype == Q8CONV_DTYPE_UINT8 ? "uint8" : "int8");
+           r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4W4C" : "4C1W", r->opt->dtype == Q8CONV_DTYPE_UINT8 ? "uint8" : "int8",
+           r->opt->weights == Q8CONV_DTYPE_UINT8 ? "uint8, zero point " BENCH_STR(BENCH_WEIGHT_ZP) : "int8");
     if (r->floor.valid)
         printf("dispatch floor: empty dispatch + compute barrier %.3f us, without the barrier %.3f us (%d chained, "
                "median of %d batches)\n",
@@ -177,7 +186,7 @@ void bench_print_table(const bench_report *r)
         if (i > 0 && strcmp(w->shape.name, r->rows[i - 1].shape.name))
             putchar('\n');
         char shape[48];
-        snprintf(shape, sizeof shape, "%u,%u,%u,%u,%u", w->shape.n, w->shape.h, w->shape.w, w->shape.ic, w->shape.oc);
+        shape_text(&w->shape, shape, sizeof shape);
         const bench_row *d = dot_row(r, &w->shape);
         char sets[16], over[16], lfl[16], xlfl[16], plfl[16], per_run[16], pdot[16], pcopy[16], ratio[16], run[16],
             rec[16], exact[16];
@@ -298,7 +307,7 @@ void bench_print_host(const bench_report *r)
         if (w->cpu || isnan(w->host_run_us))
             continue;
         char shape[48];
-        snprintf(shape, sizeof shape, "%u,%u,%u,%u,%u", w->shape.n, w->shape.h, w->shape.w, w->shape.ic, w->shape.oc);
+        shape_text(&w->shape, shape, sizeof shape);
         printf("%-16s %-20s %-18s %10.2f %12.1f %12.1f\n", w->shape.name, shape, w->variant, w->gpu_us, w->host_run_us,
                w->host_run_poll_us);
     }
@@ -400,9 +409,10 @@ int bench_write_json(const bench_report *r, const char *path)
             in->integer_dot_product_accelerated ? "true" : "false");
     fputs("  \"suite\": ", f);
     json_string(f, r->suite);
-    fprintf(f, ", \"reps\": %d, \"batches\": %d, \"warmup_ms\": %.0f, \"layout\": \"%s\", \"dtype\": \"%s\",\n",
+    fprintf(f, ", \"reps\": %d, \"batches\": %d, \"warmup_ms\": %.0f, \"layout\": \"%s\", \"dtype\": \"%s\", "
+               "\"weights\": \"%s\",\n",
             r->opt->reps, r->opt->batches, r->opt->warmup_ms, r->opt->layout == Q8CONV_LAYOUT_4W4C ? "4w4c" : "4c1w",
-            r->opt->dtype == Q8CONV_DTYPE_UINT8 ? "u8" : "s8");
+            r->opt->dtype == Q8CONV_DTYPE_UINT8 ? "u8" : "s8", r->opt->weights == Q8CONV_DTYPE_UINT8 ? "u8" : "s8");
     fputs("  \"roofline\": {\"dot_tops\": ", f);
     json_number(f, has_dot(r) ? r->roof.dot_tops : NAN);
     fputs(", \"coopmat_tops\": ", f);
@@ -434,8 +444,9 @@ int bench_write_json(const bench_report *r, const char *path)
         const bench_row *w = &r->rows[i];
         fputs("    {\"shape\": ", f);
         json_string(f, w->shape.name);
-        fprintf(f, ", \"n\": %u, \"h\": %u, \"w\": %u, \"ic\": %u, \"oc\": %u, \"count\": %u, \"variant\": ", w->shape.n,
-                w->shape.h, w->shape.w, w->shape.ic, w->shape.oc, w->shape.count);
+        fprintf(f, ", \"n\": %u, \"h\": %u, \"w\": %u, \"ic\": %u, \"oc\": %u, \"count\": %u, \"stride\": %u, \"variant\": ",
+                w->shape.n, w->shape.h, w->shape.w, w->shape.ic, w->shape.oc, w->shape.count,
+                w->shape.stride > 1 ? w->shape.stride : 1u);
         json_string(f, w->variant);
         fprintf(f, ", \"cpu\": %s, \"kernel\": ", w->cpu ? "true" : "false");
         json_string(f, w->cpu ? "cpu" : q8conv_kernel_name(w->kernel));

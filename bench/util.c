@@ -41,10 +41,11 @@ int bench_rotation_sets(const bench_options *opt, double set_bytes)
 
 void bench_layer_bytes(const bench_options *opt, const bench_shape *s, uint64_t *in, uint64_t *weights, uint64_t *out)
 {
-    const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = s->h, .w = s->w, .layout = opt->layout,
-                                    .dtype = opt->dtype};
-    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = s->h, .w = s->w, .layout = opt->layout,
-                                     .dtype = opt->dtype};
+    /* A strided layer reads only the input pixels its output pixels map to: as many as it writes. */
+    const q8conv_tensor_desc din = {.n = s->n, .c = s->ic, .h = bench_out_h(s), .w = bench_out_w(s),
+                                    .layout = opt->layout, .dtype = opt->dtype};
+    const q8conv_tensor_desc dout = {.n = s->n, .c = s->oc, .h = bench_out_h(s), .w = bench_out_w(s),
+                                     .layout = opt->layout, .dtype = opt->dtype};
     const uint64_t c4_in = (s->ic + 3u) / 4u, c4_out = (s->oc + 3u) / 4u;
     *in = q8conv_tensor_size_bytes(&din);
     *out = q8conv_tensor_size_bytes(&dout);
@@ -59,26 +60,34 @@ test_rng bench_shape_rng(const bench_options *opt, const bench_shape *s, uint64_
 }
 
 int bench_make_desc(const bench_shape *s, bench_op_data *d, test_rng *rng, q8conv_kernel kernel,
-                    q8conv_layout layout, q8conv_dtype dtype)
+                    const bench_options *opt)
 {
     const test_op_params p = {.ic = s->ic,
                               .oc = s->oc,
                               .bias = Q8CONV_BIAS_FLOAT,
                               .activation = s->oc > s->ic ? Q8CONV_ACTIVATION_RELU6 : Q8CONV_ACTIVATION_NONE,
-                              .input_layout = layout,
-                              .output_layout = layout,
-                              .input_type = dtype,
-                              .output_type = dtype,
-                              .kernel = kernel};
+                              .input_layout = opt->layout,
+                              .output_layout = opt->layout,
+                              .input_type = opt->dtype,
+                              .output_type = opt->dtype,
+                              .kernel = kernel,
+                              .weight_type = opt->weights,
+                              .weight_zp = opt->weights == Q8CONV_DTYPE_UINT8 ? TEST_WZP_TENSOR : TEST_WZP_NONE,
+                              .stride_h = s->stride,
+                              .stride_w = s->stride};
     test_op_random(d, rng, &p);
-    if (!d->weights || !d->scales || !d->bias) {
+    if (!d->weights || !d->scales || !d->bias || (p.weight_zp && !d->weight_zps)) {
         test_op_free(d);
         return -1;
     }
     /* Fixed zero points away from the ends of the range: the CPU peers (XNNPACK) refuse an output
      * range of one value, which a random one could give with ReLU. */
-    const int32_t shift = dtype == Q8CONV_DTYPE_UINT8 ? 128 : 0;
+    const int32_t shift = opt->dtype == Q8CONV_DTYPE_UINT8 ? 128 : 0;
     d->desc.input_zero_point = 3 + shift;
     d->desc.output_zero_point = -5 + shift;
+    /* uint8 weights: the same random bytes about a zero point near their middle, so that w - z_w
+     * spreads as the int8 weights do and the output scale still fits. */
+    for (uint32_t o = 0; d->weight_zps && o < s->oc; ++o)
+        d->weight_zps[o] = BENCH_WEIGHT_ZP;
     return 0;
 }

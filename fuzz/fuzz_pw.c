@@ -38,10 +38,11 @@ static void print_desc(const q8conv_pw_desc *d)
     if (!d)
         return;
     fprintf(stderr, "  desc: IC %u OC %u s_x %a z_x %d s_y %a z_y %d bias_mode %u activation %u layouts %u->%u "
-            "types %u->%u kernel %u\n",
+            "types %u->%u kernel %u weight_type %u zw[0] %d stride %ux%u\n",
             d->in_channels, d->out_channels, (double)d->input_scale, d->input_zero_point, (double)d->output_scale,
             d->output_zero_point, (unsigned)d->bias_mode, (unsigned)d->activation, (unsigned)d->input_layout,
-            (unsigned)d->output_layout, (unsigned)d->input_type, (unsigned)d->output_type, (unsigned)d->kernel);
+            (unsigned)d->output_layout, (unsigned)d->input_type, (unsigned)d->output_type, (unsigned)d->kernel,
+            (unsigned)d->weight_type, d->weight_zero_points ? d->weight_zero_points[0] : 0, d->stride_h, d->stride_w);
     if (d->weight_scales && d->out_channels <= 64)
         for (uint32_t o = 0; o < d->out_channels; ++o)
             fprintf(stderr, "  s_w[%u] %a bias %a\n", o, (double)d->weight_scales[o],
@@ -137,6 +138,13 @@ static int32_t zero_point(reader *r, q8conv_dtype type)
     return (int32_t)u32(r);
 }
 
+/* A stride field: mostly 0-4, sometimes anything (every value is valid). */
+static uint32_t stride(reader *r)
+{
+    uint8_t sel = u8(r);
+    return sel < 248 ? sel % 5u : u32(r);
+}
+
 /* ---- the oracle: SEMANTICS.md and the header, written out independently ---- */
 
 static bool scale_valid(float s)
@@ -157,8 +165,11 @@ static q8conv_status expected_validity(const q8conv_pw_desc *d)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if ((uint32_t)d->bias_mode > 2 || (uint32_t)d->activation > 2 || (uint32_t)d->input_layout > 1 ||
         (uint32_t)d->output_layout > 1 || (uint32_t)d->kernel > 5 || (uint32_t)d->input_type > 1 ||
-        (uint32_t)d->output_type > 1)
+        (uint32_t)d->output_type > 1 || (uint32_t)d->weight_type > 1)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
+    for (uint32_t o = 0; d->weight_zero_points && o < d->out_channels; ++o)
+        if (!zero_point_in_range(d->weight_zero_points[o], d->weight_type))
+            return Q8CONV_ERROR_INVALID_ARGUMENT;
     if (!zero_point_in_range(d->input_zero_point, d->input_type) ||
         !zero_point_in_range(d->output_zero_point, d->output_type))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
@@ -327,6 +338,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Bulk data from the test-support library's generator, seeded from the input. */
     test_rng seed = {u32(&r)};
     const float sw_base = scale(&r);
+    /* Weight type, zero points (0: none, 1: one decoded value for all, 2: per channel in range,
+     * 3: per channel with one decoded value, maybe out of range), strides. */
+    d.weight_type = (q8conv_dtype)enum_value(&r, 2);
+    const uint8_t wzp_kind = u8(&r) % 4u;
+    const int32_t wzp_decoded = zero_point(&r, d.weight_type);
+    d.stride_h = stride(&r);
+    d.stride_w = stride(&r);
 
     /* Arrays only as large as the descriptor claims, so that a library reading past what it
      * validated would be caught by ASan; channel counts past a bound get no arrays at all (the
@@ -337,7 +355,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         d.out_channels = MAX_WEIGHTS / d.in_channels;
     int8_t *weights = NULL;
     float *scales = NULL, *fbias = NULL;
-    int32_t *ibias = NULL;
+    int32_t *ibias = NULL, *wzps = NULL;
     if (arrays) {
         const uint32_t oc = d.out_channels, ic = d.in_channels;
         weights = malloc((size_t)oc * ic);
@@ -357,6 +375,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (data_kind & 8)
                 ibias[o] = (v & 1) ? (1 << 30) : -(1 << 30);
         }
+        if (wzp_kind) {
+            wzps = malloc(sizeof(int32_t) * oc);
+            const bool u8_w = d.weight_type == Q8CONV_DTYPE_UINT8;
+            for (uint32_t o = 0; o < oc; ++o)
+                wzps[o] = wzp_kind == 1 ? wzp_decoded
+                                        : u8_w ? (int32_t)(test_rng_next(&seed) & 0xFF) : (int32_t)(int8_t)test_rng_next(&seed);
+            if (wzp_kind == 3)
+                wzps[special_channel % oc] = wzp_decoded;
+        }
         const uint32_t k = special_channel % oc;
         switch (special_sel % 8) {
         case 1: scales[k] = special_floats[(special_sel / 8) % SPECIAL_COUNT]; break;
@@ -368,6 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     d.weights = (flags & 0x0F) == 0x0F ? NULL : weights;
     d.weight_scales = (flags & 0xF0) == 0xF0 ? NULL : scales;
+    d.weight_zero_points = wzps;
     /* The bias pointer follows the mode, unless the flags say to mismatch them. */
     const void *consistent = (uint32_t)d.bias_mode == Q8CONV_BIAS_FLOAT   ? (const void *)fbias
                              : (uint32_t)d.bias_mode == Q8CONV_BIAS_INT32 ? (const void *)ibias
@@ -381,6 +409,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         d.weights = (flags & 1) ? NULL : (const int8_t *)(uintptr_t)0x10;
         d.weight_scales = (flags & 2) ? NULL : (const float *)(uintptr_t)0x10;
         d.bias = d.bias ? (const void *)(uintptr_t)0x10 : NULL;
+        d.weight_zero_points = wzp_kind ? (const int32_t *)(uintptr_t)0x10 : NULL;
     }
 
     g_current = arrays ? &d : NULL;
@@ -398,13 +427,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(valid == expect, "validate_desc %s, oracle %s", q8conv_status_string(valid),
                 q8conv_status_string(expect));
 
+    /* The output's extent (SEMANTICS.md): (H - 1) / s + 1, stride 0 or 1 meaning 1. */
+    const uint32_t ho = d.stride_h > 1 ? (h - 1) / d.stride_h + 1 : h, wo = d.stride_w > 1 ? (w - 1) / d.stride_w + 1 : w;
     const bool small = (uint64_t)n * h * w * d.in_channels <= MAX_PIXELS_X_IC &&
-                       (uint64_t)n * h * w * d.out_channels <= MAX_PIXELS_X_IC;
+                       (uint64_t)n * ho * wo * d.out_channels <= MAX_PIXELS_X_IC;
     int8_t *x = NULL, *ref = NULL;
     size_t in_n = 0, out_n = 0;
     if (small) {
         in_n = (size_t)n * d.in_channels * h * w;
-        out_n = (size_t)n * d.out_channels * h * w;
+        out_n = (size_t)n * d.out_channels * ho * wo;
         x = malloc(in_n);
         ref = malloc(out_n);
         /* The ends of the input type's range: 0x7F/0x80 as int8, 0xFF/0x00 as uint8. */
@@ -431,7 +462,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_ASSERT(op == (q8conv_pw *)(uintptr_t)0x5E47, "pw_create failed but wrote *out");
         if (st == Q8CONV_SUCCESS) {
             const q8conv_tensor_desc di = {n, d.in_channels, h, w, d.input_layout, d.input_type};
-            const q8conv_tensor_desc dout = {n, d.out_channels, h, w, d.output_layout, d.output_type};
+            const q8conv_tensor_desc dout = {n, d.out_channels, ho, wo, d.output_layout, d.output_type};
             q8conv_tensor *ti = NULL, *to = NULL;
             int8_t *got = malloc(out_n);
             const q8conv_host_layout host = (flags & 0x40) ? Q8CONV_HOST_NHWC : Q8CONV_HOST_NCHW;
@@ -474,5 +505,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(scales);
     free(fbias);
     free(ibias);
+    free(wzps);
     return 0;
 }

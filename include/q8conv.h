@@ -1,5 +1,7 @@
-/* libq8conv: quantized 8-bit pointwise (1x1) convolution on any Vulkan device: int8 weights,
- * int8 or uint8 activations.
+/* libq8conv: quantized 8-bit pointwise (1x1) convolution on any Vulkan device: int8 or uint8
+ * weights with per-channel zero points, int8 or uint8 activations, any stride. An ONNX
+ * QLinearConv node with a 1x1 kernel, group 1, no padding and no dilation (any strides, any legal
+ * zero points, per tensor or per channel) maps onto one q8conv_pw.
  *
  * The whole public API is this header. What is computed, bit for bit, is documented in
  * SEMANTICS.md (shipped with the sources); the CPU reference q8conv_pw_reference() is its
@@ -87,8 +89,8 @@ typedef enum q8conv_host_layout {
     Q8CONV_HOST_NHWC = 1  /**< bytes [N][H][W][C] */
 } q8conv_host_layout;
 
-/** Element type of an activation tensor, and of each side of an op (SEMANTICS.md "uint8
- *  activations"). Weights are always int8. The host calls take and give a tensor's bytes as they
+/** Element type of an activation tensor, of each side of an op (SEMANTICS.md "uint8
+ *  activations") and of its weights. The host calls take and give a tensor's bytes as they
  *  are, through `int8_t` pointers: pass a uint8 array with a cast, `(const int8_t *)u8` or
  *  `(int8_t *)u8` (every byte keeps its bits; C lets any object be accessed as such bytes). */
 typedef enum q8conv_dtype {
@@ -286,13 +288,24 @@ typedef struct q8conv_pw_desc {
      *  mixed uint8 -> int8 or int8 -> uint8, are all valid. The clamp bounds of the activations
      *  follow the output type's range. */
     q8conv_dtype input_type, output_type;
-    const int8_t *weights;        /**< [out_channels][in_channels]; copied by q8conv_pw_create */
+    const int8_t *weights;        /**< [out_channels][in_channels] of weight_type (uint8: cast); copied by
+                                       q8conv_pw_create */
     const float *weight_scales;   /**< [out_channels]; copied */
     q8conv_bias_mode bias_mode;
     const void *bias;             /**< float or int32_t [out_channels]; NULL exactly when BIAS_NONE; copied */
     q8conv_activation activation;
     q8conv_layout input_layout, output_layout;
     q8conv_kernel kernel;         /**< 0 = AUTO */
+    /** How the weight bytes are read (0 = INT8; UINT8: ONNX QLinearConv U8U8, TFLite legacy uint8,
+     *  XNNPACK QU8). */
+    q8conv_dtype weight_type;
+    /** [out_channels] weight zero points z_w[oc], each in weight_type's range (a per-tensor zero
+     *  point is the same value in every entry); NULL = all 0. Copied. The accumulator is
+     *  sum((x - z_x) * (w - z_w)), exact for every valid in_channels (SEMANTICS.md). */
+    const int32_t *weight_zero_points;
+    /** Stride along H and W (0 or 1 = 1; any value). Output pixel (h, w) reads input pixel
+     *  (stride_h * h, stride_w * w): the output is (H - 1) / stride_h + 1 by (W - 1) / stride_w + 1. */
+    uint32_t stride_h, stride_w;
 } q8conv_pw_desc;
 
 /** Creates a context: a device, a queue, and the library's pipelines and pools on it.
@@ -473,7 +486,8 @@ Q8CONV_API void q8conv_tensor_destroy(q8conv_tensor *t);
 Q8CONV_API q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, q8conv_pw **out);
 
 /** Runs the op: N, H, W come from `input`, whose shape must be [N][IC][H][W] in the op's input
- *  layout and input_type; `output` must be [N][OC][H][W] in its output layout and output_type,
+ *  layout and input_type; `output` must be [N][OC][Ho][Wo] (Ho = (H - 1) / stride_h + 1,
+ *  Wo = (W - 1) / stride_w + 1; H, W for stride 1) in its output layout and output_type,
  *  from the same context, and not the same memory as `input`. Submits on the context's queue,
  *  waits (q8conv_context_desc.wait_mode), and returns once the output is written.
  *  The op keeps the command buffer it recorded for its last pair of tensors: called again with the
@@ -645,7 +659,8 @@ Q8CONV_API void q8conv_sequence_destroy(q8conv_sequence *seq);
 /** The CPU reference (SEMANTICS.md as code): computes the op for host arrays, no device needed.
  *  @param input  [n][in_channels][h][w] bytes (NCHW) of the desc's input_type; a uint8 array is
  *                passed cast to `const int8_t *` (q8conv_dtype). Not kept.
- *  @param output [n][out_channels][h][w] bytes (NCHW) of its output_type (uint8: cast to `int8_t *`).
+ *  @param output [n][out_channels][ho][wo] bytes (NCHW) of its output_type (uint8: cast to `int8_t *`),
+ *                ho = (h - 1) / stride_h + 1, wo = (w - 1) / stride_w + 1.
  *  The desc's layouts and kernel are ignored.
  *  @retval Q8CONV_SUCCESS  @retval Q8CONV_ERROR_INVALID_ARGUMENT the desc or a dimension is invalid
  *          (output untouched). Thread-safe. */

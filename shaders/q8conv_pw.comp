@@ -68,6 +68,14 @@ layout(constant_id = Q8CONV_SPEC_INPUT_XOR) const uint INPUT_XOR = 0u;
  * know run it as 0. */
 layout(constant_id = Q8CONV_SPEC_ABLATE) const uint ABLATE = 0u;
 
+/* ---- strides and weight zero points (SEMANTICS.md "The operator", src/core/requant.c) ----
+ * STRIDED 1: output pixel (h, w) reads input pixel (stride_h * h, stride_w * w) (push constants
+ * below); 0: stride 1, the addressing of before. WEIGHT_ZP 1: some stored weight zero point z_w'
+ * is not 0, and each pixel's input sum xsum = sum_k x' is accumulated beside the K loop so that
+ * z_w' * xsum can be subtracted; 0: nothing of it is compiled. Both 0 is the kernel of before. */
+layout(constant_id = Q8CONV_SPEC_STRIDED) const bool STRIDED = false;
+layout(constant_id = Q8CONV_SPEC_WEIGHT_ZP) const bool WEIGHT_ZP = false;
+
 /* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the
  * saturating OpSDotAccSat (1) or OpSDot plus an add (0). */
 #ifndef UNROLL_K
@@ -128,12 +136,13 @@ layout(std430, set = 2, binding = 0) writeonly buffer OutputBuf { uint out_words
 /* Block (oc4, ic4) at ic4 * C4_out + oc4 (K-major, so a warp's weight loads coalesce); word c holds
  * output channel 4*oc4+c, bytes = input channels 4*ic4..4*ic4+3. */
 layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_blocks[]; };
-/* Per padded output channel: x = z_x * wsum (z_x - 128 for uint8 input), minus the int32 bias in
- * BIAS_INT32 mode; y = eff bits, z = float bias bits, w unused. */
+/* Per padded output channel: x = z_x' * wsum (z_x' = z_x + the read's shift, src/core/requant.c), minus
+ * the int32 bias in BIAS_INT32 mode; y = eff bits, z = float bias bits, w = z_w' (WEIGHT_ZP). */
 layout(std430, set = 0, binding = 1) readonly buffer ChannelBuf { uvec4 channel_params[]; };
 
 /* The block of src/core/shader_abi.h (Q8CONV_PUSH_MEMBERS: base, rows, W, W4, C4_in, C4_out, OC,
- * in_row_offset, out_row_offset, x_tiles, z_y, qmin, qmax, inv_y). */
+ * in_row_offset, out_row_offset, x_tiles, z_y, qmin, qmax, inv_y, and for STRIDED / WEIGHT_ZP pipelines
+ * in_W, in_H, out_H, stride_h, stride_w, xsum_tail; W, W4 and rows are the output's). */
 layout(push_constant) uniform Push { Q8CONV_PUSH_MEMBERS(Q8CONV_PUSH_GLSL) } pc;
 
 
@@ -146,6 +155,25 @@ uvec4 load_input(uint base[4], uint k)
            uvec4(INPUT_XOR);
 }
 #endif
+
+#if IN_4W4C
+/* STRIDED: the four widths of an output block come from four input blocks (word sel[j] of block
+ * base[j] + k), so each is a 4-byte load. */
+uvec4 load_input_strided(uint base[4], uint sel[4], uint k)
+{
+    return uvec4(in_blocks[base[0] + k][sel[0]], in_blocks[base[1] + k][sel[1]], in_blocks[base[2] + k][sel[2]],
+                 in_blocks[base[3] + k][sel[3]]) ^
+           uvec4(INPUT_XOR);
+}
+#endif
+
+/* WEIGHT_ZP: xsum[j] += the sum of width j's input bytes at K step k, real channels only. */
+void input_sum(inout ivec4 xsum, uvec4 x, uint k)
+{
+    const uint ones = k + 1u == pc.C4_in ? pc.xsum_tail : 0x01010101u;
+    [[unroll]] for (int j = 0; j < 4; ++j)
+        xsum[j] = DOT4(x[j], ones, xsum[j]);
+}
 
 /* 16 packed dot products: acc[j][c] += x word j (width j) . weight word c (channel c). */
 void dot_block(inout ivec4 acc[4], uvec4 x, uvec4 wt)
@@ -197,7 +225,11 @@ void main()
         k_end = live ? min(k_begin + chunk, pc.C4_in) : k_begin;
     }
     const uint w0 = gid.y * 4u;
-    const uint in_row = gid.z - pc.in_row_offset;
+    uint in_row = gid.z - pc.in_row_offset;
+    if (STRIDED) {
+        const uint n = gid.z / pc.out_H;
+        in_row = n * pc.in_H + pc.stride_h * (gid.z - n * pc.out_H) - pc.in_row_offset;
+    }
     const uint out_row = gid.z - pc.out_row_offset;
 
     uint oc4[TILE_N4];
@@ -215,12 +247,27 @@ void main()
 
 #if IN_4W4C
     uint in_idx = (in_row * pc.W4 + gid.y) * pc.C4_in;
+    uint s_idx[4], s_sel[4];
+    if (STRIDED) {
+        const uint in_W4 = (pc.in_W + 3u) / 4u;
+        [[unroll]] for (int j = 0; j < 4; ++j) {
+            const uint iw = pc.stride_w * min(w0 + uint(j), pc.W - 1u);
+            s_idx[j] = (in_row * in_W4 + (iw >> 2)) * pc.C4_in;
+            s_sel[j] = iw & 3u;
+        }
+    }
+#define LOAD_X(k) (STRIDED ? load_input_strided(s_idx, s_sel, (k)) : load_input(in_idx, (k)))
 #else
     /* Widths past W re-read the last column; their results are masked at the store. */
     uint in_idx[4];
     [[unroll]] for (int j = 0; j < 4; ++j)
         in_idx[j] = (in_row * pc.W + min(w0 + uint(j), pc.W - 1u)) * pc.C4_in;
+    if (STRIDED)
+        [[unroll]] for (int j = 0; j < 4; ++j)
+            in_idx[j] = (in_row * pc.in_W + pc.stride_w * min(w0 + uint(j), pc.W - 1u)) * pc.C4_in;
+#define LOAD_X(k) load_input(in_idx, (k))
 #endif
+    ivec4 xsum = ivec4(0); /* WEIGHT_ZP: per width */
 
     if (ABLATE == 1u) {
         /* ABLATE 1: no K loop (see ABLATE above). */
@@ -238,18 +285,34 @@ void main()
         uvec4 xs[UNROLL_K];
         uvec4 ws[UNROLL_K][TILE_N4];
         [[unroll]] for (uint u = 0u; u < UNROLL_K; ++u) {
-            xs[u] = load_input(in_idx, k + u);
+            xs[u] = LOAD_X(k + u);
             [[unroll]] for (int t = 0; t < TILE_N4; ++t)
                 ws[u][t] = weight_blocks[(k + u) * pc.C4_out + wcol[t]];
         }
         [[unroll]] for (uint u = 0u; u < UNROLL_K; ++u)
             [[unroll]] for (int t = 0; t < TILE_N4; ++t)
                 dot_block(acc[t], xs[u], ws[u][t]);
+        if (WEIGHT_ZP)
+            [[unroll]] for (uint u = 0u; u < UNROLL_K; ++u)
+                input_sum(xsum, xs[u], k + u);
     }
     for (; k < k_end; ++k) {
-        const uvec4 x = load_input(in_idx, k);
+        const uvec4 x = LOAD_X(k);
         [[unroll]] for (int t = 0; t < TILE_N4; ++t)
             dot_block(acc[t], x, weight_blocks[k * pc.C4_out + wcol[t]]);
+        if (WEIGHT_ZP)
+            input_sum(xsum, x, k);
+    }
+    /* WEIGHT_ZP: acc -= z_w'[channel] * xsum[width], here, before split-K adds the slices' sums:
+     * the term is linear in the K range, so each slice may subtract its own part. */
+    if (WEIGHT_ZP) {
+        [[unroll]] for (int t = 0; t < TILE_N4; ++t) {
+            const uint c0 = wcol[t] * 4u;
+            const ivec4 zw = ivec4(int(channel_params[c0].w), int(channel_params[c0 + 1u].w),
+                                   int(channel_params[c0 + 2u].w), int(channel_params[c0 + 3u].w));
+            [[unroll]] for (int j = 0; j < 4; ++j)
+                acc[t][j] -= zw * xsum[j];
+        }
     }
 
     if (K_SPLIT > 1u) {

@@ -55,6 +55,12 @@ layout(constant_id = Q8CONV_SPEC_TILE_STAGES) const uint STAGES = 2u;
 #define Q8CONV_ABLATE_DEFAULT 0
 #endif
 layout(constant_id = Q8CONV_SPEC_ABLATE) const uint ABLATE = Q8CONV_ABLATE_DEFAULT;
+/* Strides and weight zero points, as in q8conv_pw.comp (both false: the kernel without them).
+ * STRIDED: the A tile's pixel p (output space) reads input pixel (s_h h, s_w w). WEIGHT_ZP: each
+ * invocation sums the input bytes it stages, per A unit, beside the K loop; the sums meet per
+ * pixel in shared memory after it, and the epilogue subtracts z_w' * sum. */
+layout(constant_id = Q8CONV_SPEC_STRIDED) const bool STRIDED = false;
+layout(constant_id = Q8CONV_SPEC_WEIGHT_ZP) const bool WEIGHT_ZP = false;
 
 #include "requant.glsl"
 
@@ -88,7 +94,11 @@ const uint EPI_PER_LANE = (EPI_UNITS + SUBGROUP_SIZE - 1u) / SUBGROUP_SIZE;
 /* A lane's blocks share their channels when the subgroup size is a multiple of the blocks across. */
 const bool CH_FIXED = SUBGROUP_SIZE % (EPI_N / 4u) == 0u;
 const uint EPI_WORDS = SUBGROUPS * uint(Q8CONV_CM_M) * EPI_S;
-const uint SMEM_WORDS = STAGE_WORDS > EPI_WORDS ? STAGE_WORDS : EPI_WORDS;
+/* WEIGHT_ZP: the tile's per-pixel input sums, after the epilogue's strips (every tile of the
+ * picker's menu has room for them there within STAGE_WORDS, tests/test_picker.c checks it). */
+const uint XSUM_BASE = EPI_WORDS;
+const uint EPI_END = WEIGHT_ZP ? EPI_WORDS + BM : EPI_WORDS;
+const uint SMEM_WORDS = STAGE_WORDS > EPI_END ? STAGE_WORDS : EPI_END;
 /* Staging and epilogue memory in 32-bit words; every matrix load starts on a 16-byte boundary
  * (STRIDE is a multiple of 4 words). 16-byte words measured no faster on the H100. */
 shared uint smem[SMEM_WORDS];
@@ -122,7 +132,8 @@ layout(std430, set = 0, binding = 0) readonly buffer WeightBuf { uvec4 weight_ro
 layout(std430, set = 0, binding = 1) readonly buffer ChannelBuf { uvec4 channel_params[]; };
 
 /* The block of src/core/shader_abi.h (Q8CONV_PUSH_MEMBERS: base, rows, W, W4, C4_in, C4_out, OC,
- * in_row_offset, out_row_offset, x_tiles, z_y, qmin, qmax, inv_y). */
+ * in_row_offset, out_row_offset, x_tiles, z_y, qmin, qmax, inv_y, and for STRIDED / WEIGHT_ZP pipelines
+ * in_W, in_H, out_H, stride_h, stride_w, xsum_tail; W, W4 and rows are the output's). */
 layout(push_constant) uniform Push { Q8CONV_PUSH_MEMBERS(Q8CONV_PUSH_GLSL) } pc;
 
 /* The pixel space of the tiles: both sides' pixels are counted in one padded width Wp, 4*W4 when
@@ -134,7 +145,7 @@ layout(push_constant) uniform Push { Q8CONV_PUSH_MEMBERS(Q8CONV_PUSH_GLSL) } pc;
  * EPI_N channels from the tile's channel n_first) and writes its bytes: one 4 x 4 block per lane,
  * pixels 4q..4q+3 of the strip and channels 4c..4c+3. Called by the whole subgroup. */
 void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, uint Wp, uint out_rows, uint lane,
-                 uvec4 ch_lane[4])
+                 uvec4 ch_lane[4], uint p_tile)
 {
     const uint blocks_across = EPI_N / 4u;
     subgroupMemoryBarrierShared();
@@ -163,11 +174,15 @@ void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, 
                            (smem[o + 3u] << 24);
                 continue;
             }
-            words[r] = (requant_byte(int(smem[o]), ch[0], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
-                        (requant_byte(int(smem[o + 1u]), ch[1], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
-                        (requant_byte(int(smem[o + 2u]), ch[2], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
-                        (requant_byte(int(smem[o + 3u]), ch[3], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
+            /* WEIGHT_ZP: acc - z_w'[channel] * xsum[pixel] (ch .w is z_w'); otherwise acc itself. */
+            const int xs = WEIGHT_ZP ? int(smem[XSUM_BASE + (p - p_tile) + r]) : 0;
+#define ZP_ADJ(acc, e) (WEIGHT_ZP ? (acc) - int(ch[e].w) * xs : (acc))
+            words[r] = (requant_byte(ZP_ADJ(int(smem[o]), 0), ch[0], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) |
+                        (requant_byte(ZP_ADJ(int(smem[o + 1u]), 1), ch[1], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 8) |
+                        (requant_byte(ZP_ADJ(int(smem[o + 2u]), 2), ch[2], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 16) |
+                        (requant_byte(ZP_ADJ(int(smem[o + 3u]), 3), ch[3], pc.inv_y, pc.z_y, pc.qmin, pc.qmax) << 24)) &
                        keep;
+#undef ZP_ADJ
         }
         if (ABLATE == 3u && pc.x_tiles != 0xFFFFFFFFu)
             continue;
@@ -197,6 +212,13 @@ void store_strip(uint scratch, uint p_first, uint n_first, uint n0, uint p_end, 
     }
     subgroupMemoryBarrierShared();
     subgroupBarrier();
+}
+
+/* The sum of a word's four bytes read as int8 (the input as the kernel reads it). */
+int byte_sum(uint v)
+{
+    const int s = int(v);
+    return ((s << 24) >> 24) + ((s << 16) >> 24) + ((s << 8) >> 24) + (s >> 24);
 }
 
 void main()
@@ -250,10 +272,51 @@ void main()
         a_index[l] = (in_rows * Wp + p) * pc.C4_in;
 #endif
     }
+    /* STRIDED: a unit's pixels come from other rows and widths of the input. Output row r (of the
+     * piece) reads input row n * in_H + s_h * h of the window, for (n, h) = ((base.z + r) / out_H,
+     * (base.z + r) % out_H). 4C1W: one word index per unit, as above. 4W4C: the unit's four pixels
+     * come from four input blocks, a_sblk[l][j] (word a_ssel[l] >> 2j & 3 of it); widths past W
+     * re-read the last one (never stored), as in q8conv_pw.comp. */
+#if IN_4W4C
+    uint a_sblk[A_LOADS][4];
+    uint a_ssel[A_LOADS];
+#endif
+    if (STRIDED) {
+        [[unroll]] for (uint l = 0u; l < A_LOADS; ++l) {
+            const uint u = tid + l * WG_SIZE;
+#if IN_4W4C
+            const uint p = p0 + 4u * (u / KW);
+#else
+            const uint p = p0 + u / KW;
+#endif
+            const uint row = p / Wp, w = p - row * Wp;
+            const uint r = pc.base.z + row, n = r / pc.out_H;
+            const uint in_row = n * pc.in_H + pc.stride_h * (r - n * pc.out_H) - pc.in_row_offset;
+#if IN_4W4C
+            a_live[l] = u < A_UNITS && p < p_end;
+            const uint in_W4 = (pc.in_W + 3u) / 4u;
+            a_ssel[l] = 0u;
+            [[unroll]] for (uint j = 0u; j < 4u; ++j) {
+                const uint iw = pc.stride_w * min(w + j, pc.W - 1u);
+                a_sblk[l][j] = a_live[l] ? (in_row * in_W4 + (iw >> 2)) * pc.C4_in : 0u;
+                a_ssel[l] |= (iw & 3u) << (2u * j);
+            }
+#else
+            a_live[l] = u < A_UNITS && p < p_end && w < pc.W;
+            a_index[l] = a_live[l] ? (in_row * pc.in_W + pc.stride_w * w) * pc.C4_in : 0u;
+#endif
+        }
+    }
 #if IN_4W4C
     uvec4 a_regs[A_LOADS];
+    ivec4 a_xsum[A_LOADS]; /* WEIGHT_ZP: the unit's four pixels */
+    [[unroll]] for (uint l = 0u; l < A_LOADS; ++l)
+        a_xsum[l] = ivec4(0);
 #else
     uint a_regs[A_LOADS];
+    int a_xsum[A_LOADS];
+    [[unroll]] for (uint l = 0u; l < A_LOADS; ++l)
+        a_xsum[l] = 0;
 #endif
     uvec4 b_regs[B_LOADS];
 
@@ -263,7 +326,15 @@ void main()
         [[unroll]] for (uint l = 0u; l < A_LOADS; ++l) {                                           \
             const uint kw = (step) * KW + (tid + l * WG_SIZE) % KW;                                \
             const bool ok = a_live[l] && kw < pc.C4_in;                                            \
-            a_regs[l] = ok ? A_ELEMENT(a_index[l] + kw) : A_ZERO;                                  \
+            if (STRIDED) {                                                                         \
+                a_regs[l] = A_ZERO;                                                                \
+                if (ok)                                                                            \
+                    a_regs[l] = A_STRIDED(l, kw);                                                  \
+            } else {                                                                               \
+                a_regs[l] = ok ? A_ELEMENT(a_index[l] + kw) : A_ZERO;                              \
+            }                                                                                      \
+            if (WEIGHT_ZP)                                                                         \
+                a_xsum[l] += A_BYTE_SUM(a_regs[l] & A_TAIL(kw));                                   \
         }                                                                                          \
         [[unroll]] for (uint l = 0u; l < B_LOADS; ++l) {                                           \
             const uint u = tid + l * WG_SIZE;                                                      \
@@ -272,12 +343,21 @@ void main()
                                     : uvec4(0u);                                                   \
         }                                                                                          \
     }
+    /* WEIGHT_ZP: only the real channels of the last K word count (a padded byte may be anything). */
+#define A_TAIL(kw) ((kw) + 1u == pc.C4_in ? pc.xsum_tail * 0xFFu : 0xFFFFFFFFu)
 #if IN_4W4C
 #define A_ELEMENT(i) (in_blocks[i] ^ uvec4(INPUT_XOR))
 #define A_ZERO uvec4(0u)
+#define A_STRIDED(l, kw)                                                                           \
+    (uvec4(in_blocks[a_sblk[l][0] + (kw)][a_ssel[l] & 3u], in_blocks[a_sblk[l][1] + (kw)][(a_ssel[l] >> 2) & 3u], \
+           in_blocks[a_sblk[l][2] + (kw)][(a_ssel[l] >> 4) & 3u], in_blocks[a_sblk[l][3] + (kw)][a_ssel[l] >> 6]) ^ \
+     uvec4(INPUT_XOR))
+#define A_BYTE_SUM(v) ivec4(byte_sum((v).x), byte_sum((v).y), byte_sum((v).z), byte_sum((v).w))
 #else
 #define A_ELEMENT(i) (in_words[i] ^ INPUT_XOR)
 #define A_ZERO 0u
+#define A_STRIDED(l, kw) A_ELEMENT(a_index[l] + (kw))
+#define A_BYTE_SUM(v) byte_sum(v)
 #endif
 
     /* Registers -> shared stage `buf`: the A tile (BM rows of K words), then the B tile. */
@@ -356,6 +436,29 @@ void main()
         barrier();
     }
 
+    /* WEIGHT_ZP: the units' input sums meet per pixel of the tile (the staged tiles are dead).
+     * Workgroup-scope atomics, relaxed: the barriers order them (the default scope would be
+     * QueueFamily, which tests/spirv_scopes.cmake refuses: VUID-RuntimeSpirv-vulkanMemoryModel-06265). */
+    if (WEIGHT_ZP) {
+        for (uint m = tid; m < BM; m += WG_SIZE)
+            smem[XSUM_BASE + m] = 0u;
+        barrier();
+        [[unroll]] for (uint l = 0u; l < A_LOADS; ++l) {
+            const uint u = tid + l * WG_SIZE;
+            if (u < A_UNITS) {
+#if IN_4W4C
+                [[unroll]] for (uint j = 0u; j < 4u; ++j)
+                    atomicAdd(smem[XSUM_BASE + 4u * (u / KW) + j], uint(a_xsum[l][j]), gl_ScopeWorkgroup,
+                              gl_StorageSemanticsShared, gl_SemanticsRelaxed);
+#else
+                atomicAdd(smem[XSUM_BASE + u / KW], uint(a_xsum[l]), gl_ScopeWorkgroup, gl_StorageSemanticsShared,
+                          gl_SemanticsRelaxed);
+#endif
+            }
+        }
+        barrier();
+    }
+
     /* ---- epilogue: accumulators -> a shared strip per subgroup -> requantized bytes ---- */
     const uint scratch = sg * uint(Q8CONV_CM_M) * EPI_S;
     /* The four channels of this lane's blocks (CH_FIXED): the same in every strip. */
@@ -373,6 +476,6 @@ void main()
         [[unroll]] for (uint j = 0u; j < TN; ++j)
             coopMatStoreNV(acc[i][j], smem, (scratch + j * uint(Q8CONV_CM_N)), EPI_S, false);
         store_strip(scratch, p0 + sg_m * SG_M + i * uint(Q8CONV_CM_M), sg_n * SG_N, n0, p_end, Wp, out_rows, lane,
-                    ch_lane);
+                    ch_lane, p0);
     }
 }

@@ -136,6 +136,9 @@ struct q8conv_pw {
     uint32_t ic, oc, c4_in, c4_out;
     q8conv_layout input_layout, output_layout;
     q8conv_dtype input_type, output_type; /* tensors must match them */
+    uint32_t stride_h, stride_w; /* >= 1 */
+    bool weight_zp;      /* q8conv_desc_has_weight_zero_point: the pipeline key's WEIGHT_ZP */
+    uint32_t xsum_tail;  /* 0x01010101 masked to the real channels of the last K block (IC % 4) */
     q8conv_bias_mode bias_mode;
     q8conv_kernel kernel; /* what q8conv_pw_get_kernel reports: variants[0]'s */
     q8conv_requant rq;

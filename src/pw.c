@@ -35,12 +35,14 @@ static q8conv_status upload_params(q8conv_pw *op, const q8conv_pw_desc *desc)
     if (!host)
         return Q8CONV_ERROR_OUT_OF_HOST_MEMORY;
     memset(host, 0, (size_t)total);
+    const uint8_t weight_xor = q8conv_weight_xor(desc->weight_type);
     q8conv_status st = Q8CONV_SUCCESS;
     for (uint32_t v = 0; v < op->variant_count && st == Q8CONV_SUCCESS; ++v) {
         if (q8conv_kernel_lines[op->variants[v].line].plan == Q8CONV_PLAN_MATRIX)
-            q8conv_pack_weights_coopmat(desc->out_channels, desc->in_channels, desc->weights, host + offsets[v]);
+            q8conv_pack_weights_coopmat(desc->out_channels, desc->in_channels, desc->weights, weight_xor,
+                                        host + offsets[v]);
         else
-            q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, host + offsets[v]);
+            q8conv_pack_weights(desc->out_channels, desc->in_channels, desc->weights, weight_xor, host + offsets[v]);
         /* The clamp and output constants do not depend on the shift: every variant's are the same. */
         st = q8conv_compute_requant(desc, op->variants[v].input.shift,
                                     (q8conv_channel_params *)(void *)(host + channel_offsets[v]), &op->rq);
@@ -82,6 +84,7 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
         st = Q8CONV_ERROR_UNSUPPORTED;
     if (st != Q8CONV_SUCCESS)
         return st;
+    const bool weight_zp = q8conv_desc_has_weight_zero_point(desc);
     uint32_t line, alt_line = UINT32_MAX;
     st = q8conv_kernel_resolve(desc->kernel, ctx->caps, &line);
     /* AUTO with the matrix kernel keeps the best block kernel beside it for shapes where the matrix
@@ -109,6 +112,12 @@ q8conv_status q8conv_pw_create(q8conv_context *ctx, const q8conv_pw_desc *desc, 
     op->output_layout = desc->output_layout;
     op->input_type = desc->input_type;
     op->output_type = desc->output_type;
+    op->stride_h = q8conv_stride_of(desc->stride_h);
+    op->stride_w = q8conv_stride_of(desc->stride_w);
+    op->weight_zp = weight_zp;
+    /* The input sum runs over whole channel blocks; the last one's padded bytes (any value, in a
+     * wrapped tensor) must not count. */
+    op->xsum_tail = desc->in_channels % 4u == 0u ? 0x01010101u : 0x01010101u >> (8u * (4u - desc->in_channels % 4u));
     op->bias_mode = desc->bias_mode;
     op->kernel = q8conv_kernel_lines[line].kernel;
     op->variants[0].line = line;

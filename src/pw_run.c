@@ -8,7 +8,8 @@ static q8conv_status check_tensors(const q8conv_pw *op, const q8conv_tensor *in,
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     const q8conv_tensor_desc *i = &in->desc, *o = &out->desc;
     if (i->c != op->ic || i->layout != op->input_layout || o->c != op->oc || o->layout != op->output_layout ||
-        o->n != i->n || o->h != i->h || o->w != i->w)
+        o->n != i->n || o->h != q8conv_strided_extent(i->h, op->stride_h) ||
+        o->w != q8conv_strided_extent(i->w, op->stride_w))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     /* Same bytes, other numbers: a uint8 tensor read as int8 (or the reverse) would compute garbage. */
     if (i->dtype != op->input_type || o->dtype != op->output_type)
@@ -69,6 +70,8 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                                   pp->plan.tile.sg_n, pp->plan.tile.bk, pp->plan.tile.stages},
                                          .subgroup_size = line->plan == Q8CONV_PLAN_MATRIX ? ctx->info.subgroup_size : 0u,
                                          .input_xor = var->input.xor_word,
+                                         .strided = op->stride_h != 1u || op->stride_w != 1u,
+                                         .weight_zp = op->weight_zp,
                                          .ablate = q8conv_tune_ablate(ctx)};
         st = q8conv_ctx_get_pipeline(op->ctx, &key, &op->pipelines, &pp->pipeline);
     }
@@ -76,11 +79,20 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
     return st;
 }
 
-/* The piece of rows starting at `start`: it ends where either tensor's binding window ends. */
-static uint32_t piece_end(const q8conv_tensor *in, const q8conv_tensor *out, uint32_t start)
+/* The input row that output row `out_row` reads (the identity without a stride). */
+static uint32_t input_row_of(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out, uint32_t out_row)
 {
-    uint64_t end = in->rows;
-    const uint64_t in_end = (uint64_t)(start / in->rows_per_window + 1) * in->rows_per_window;
+    return (uint32_t)q8conv_input_row(out_row, in->desc.h, out->desc.h, op->stride_h);
+}
+
+/* The piece of output rows starting at `start`: it ends where the output's binding window ends,
+ * or at the first output row whose input row lies past the input window of start's input row. */
+static uint32_t piece_end(const q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out, uint32_t start)
+{
+    uint64_t end = out->rows;
+    const uint64_t in_window_end =
+        (uint64_t)(input_row_of(op, in, out, start) / in->rows_per_window + 1) * in->rows_per_window;
+    const uint64_t in_end = q8conv_first_output_row_from(in_window_end, in->desc.h, out->desc.h, op->stride_h);
     const uint64_t out_end = (uint64_t)(start / out->rows_per_window + 1) * out->rows_per_window;
     if (in_end < end)
         end = in_end;
@@ -95,14 +107,15 @@ static uint32_t piece_end(const q8conv_tensor *in, const q8conv_tensor *out, uin
  * piece of an unwindowed run shares. */
 static q8conv_status resolve_run(q8conv_pw *op, const q8conv_tensor *in, const q8conv_tensor *out, piece_plan *pp)
 {
-    const uint32_t w = in->desc.w;
-    const uint32_t rows = in->rows;
+    /* The grid covers the output: its width and rows. */
+    const uint32_t w = out->desc.w;
+    const uint32_t rows = out->rows;
     *pp = (piece_plan){0};
-    q8conv_status st = resolve_piece(op, w, piece_end(in, out, 0), pp);
+    q8conv_status st = resolve_piece(op, w, piece_end(op, in, out, 0), pp);
     /* Windowed tensors (rare) may have pieces of other sizes: create their pipelines first. */
     if (in->window_count > 1 || out->window_count > 1) {
         for (uint32_t start = 0; start < rows && st == Q8CONV_SUCCESS;) {
-            const uint32_t end = piece_end(in, out, start);
+            const uint32_t end = piece_end(op, in, out, start);
             piece_plan other = *pp;
             st = resolve_piece(op, w, end - start, &other);
             start = end;
@@ -120,10 +133,11 @@ static q8conv_status emit_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const q
                                      const q8conv_tensor *out, piece_plan pp)
 {
     q8conv_context *ctx = op->ctx;
-    const uint32_t w = in->desc.w, w4 = q8conv_div_up(w, 4);
-    const uint32_t rows = in->rows;
+    /* The grid covers the output: its width and rows. */
+    const uint32_t w = out->desc.w, w4 = q8conv_div_up(w, 4);
+    const uint32_t rows = out->rows;
     q8conv_status st;
-    q8conv_push pc = {.W = in->desc.w,
+    q8conv_push pc = {.W = w,
                       .W4 = w4,
                       .C4_in = op->c4_in,
                       .C4_out = op->c4_out,
@@ -132,12 +146,18 @@ static q8conv_status emit_dispatches(q8conv_pw *op, VkCommandBuffer cmd, const q
                       .z_y = op->rq.z_y,
                       .qmin = op->rq.qmin,
                       .qmax = op->rq.qmax,
-                      .inv_y = op->rq.inv_y};
+                      .inv_y = op->rq.inv_y,
+                      .in_W = in->desc.w,
+                      .in_H = in->desc.h,
+                      .out_H = out->desc.h,
+                      .stride_h = op->stride_h,
+                      .stride_w = op->stride_w,
+                      .xsum_tail = op->xsum_tail};
     VkPipeline bound = VK_NULL_HANDLE;
     q8conv_used_pipelines used = {0};
     for (uint32_t start = 0; start < rows;) {
-        const uint32_t end = piece_end(in, out, start);
-        const uint32_t wi = start / in->rows_per_window, wo = start / out->rows_per_window;
+        const uint32_t end = piece_end(op, in, out, start);
+        const uint32_t wi = input_row_of(op, in, out, start) / in->rows_per_window, wo = start / out->rows_per_window;
         /* Cached above: neither the plan nor the pipeline lookup can fail here. */
         st = resolve_piece(op, w, end - start, &pp);
         if (st != Q8CONV_SUCCESS)

@@ -1,5 +1,5 @@
 /* GPU against the CPU reference, byte for byte, with poisoned outputs and padding checks.
- * Usage: q8conv-test-gpu SUITE   (small_oc | shapes | modes | split | uint8) */
+ * Usage: q8conv-test-gpu SUITE   (small_oc | shapes | modes | split | uint8 | wzp_stride) */
 #include <string.h>
 
 #include "common.h"
@@ -41,22 +41,29 @@ static void run_op(q8conv_context *ctx, const test_op *t, uint32_t n, uint32_t h
     q8conv_pw_destroy(op);
 }
 
-/* One run: random op and input of the given element types (run_op). */
-static void run_typed_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc,
-                           q8conv_bias_mode bias, q8conv_activation act, q8conv_layout lin, q8conv_layout lout,
-                           q8conv_dtype tin, q8conv_dtype tout, q8conv_kernel kernel, const int32_t *zero_points)
+/* One run (run_op): a random op drawn from `p`, its zero points replaced where given. */
+static void run_params_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, const test_op_params *p,
+                            const int32_t *zero_points)
 {
     test_op t;
-    test_op_random(&t, test_process_rng(),
-                   &(test_op_params){.ic = ic, .oc = oc, .bias = bias, .activation = act, .input_layout = lin,
-                                     .output_layout = lout, .input_type = tin, .output_type = tout,
-                                     .kernel = kernel});
+    test_op_random(&t, test_process_rng(), p);
     if (zero_points) {
         t.desc.input_zero_point = zero_points[0];
         t.desc.output_zero_point = zero_points[1];
     }
     run_op(ctx, &t, n, h, w, NULL);
     test_op_free(&t);
+}
+
+/* One run: random op and input of the given element types. */
+static void run_typed_case(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, uint32_t ic, uint32_t oc,
+                           q8conv_bias_mode bias, q8conv_activation act, q8conv_layout lin, q8conv_layout lout,
+                           q8conv_dtype tin, q8conv_dtype tout, q8conv_kernel kernel, const int32_t *zero_points)
+{
+    run_params_case(ctx, n, h, w,
+                    &(test_op_params){.ic = ic, .oc = oc, .bias = bias, .activation = act, .input_layout = lin,
+                                      .output_layout = lout, .input_type = tin, .output_type = tout, .kernel = kernel},
+                    zero_points);
 }
 
 /* run_typed_case with int8 on both sides. */
@@ -202,83 +209,183 @@ static void suite_uint8_shapes(q8conv_context *ctx)
                                    uint8_pairs[p][0], uint8_pairs[p][1], kernels[k], NULL);
 }
 
-/* Two ops chained through an int8 tensor, uint8 -> int8 -> uint8, as one q8conv_sequence and then
- * as two q8conv_pw_run (the second pair of runs replays the recordings): both give the reference's
- * chain, byte for byte. A step whose tensor has the other type is refused by q8conv_sequence_add. */
+/* Two ops a -> b chained through a 4W4C tensor y, as one q8conv_sequence and then as two
+ * q8conv_pw_run (the second pair of runs replays the recordings): both give the reference's chain,
+ * byte for byte. A step with an output tensor of b's (another type or size) for a is refused by
+ * q8conv_sequence_add. */
+static void run_chain(q8conv_context *ctx, uint32_t n, uint32_t h, uint32_t w, const test_op_params *pa,
+                      const test_op_params *pb, const char *label)
+{
+    test_op a, b;
+    test_op_random(&a, test_process_rng(), pa);
+    test_op_random(&b, test_process_rng(), pb);
+    char what[256];
+    test_describe_run(&a.desc, n, h, w, what, sizeof what);
+    q8conv_pw *opa = NULL, *opb = NULL;
+    const q8conv_status sa = q8conv_pw_create(ctx, &a.desc, &opa), sb = q8conv_pw_create(ctx, &b.desc, &opb);
+    if (pa->kernel == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
+        CHECK(sa == Q8CONV_ERROR_UNSUPPORTED && sb == Q8CONV_ERROR_UNSUPPORTED, "%scoopmat accepted", what);
+        coopmat_refused += 2;
+    } else if (sa == Q8CONV_SUCCESS && sb == Q8CONV_SUCCESS) {
+        /* y is a's output and b's input; z is b's output. */
+        const uint32_t hy = test_strided_extent(h, a.desc.stride_h), wy = test_strided_extent(w, a.desc.stride_w);
+        const uint32_t hz = test_strided_extent(hy, b.desc.stride_h), wz = test_strided_extent(wy, b.desc.stride_w);
+        const uint32_t c0 = pa->ic, c1 = pa->oc, c2 = pb->oc;
+        const q8conv_tensor_desc dx = {n, c0, h, w, a.desc.input_layout, a.desc.input_type};
+        const q8conv_tensor_desc dy = {n, c1, hy, wy, Q8CONV_LAYOUT_4W4C, a.desc.output_type};
+        const q8conv_tensor_desc dz = {n, c2, hz, wz, b.desc.output_layout, b.desc.output_type};
+        const size_t nx = (size_t)n * c0 * h * w, ny = (size_t)n * c1 * hy * wy, nz = (size_t)n * c2 * hz * wz;
+        uint8_t *x = malloc(nx), *ref_y = malloc(ny), *ref_z = malloc(nz), *got = malloc(nz);
+        test_fill_i8((int8_t *)x, nx);
+        CHECK_OK(q8conv_pw_reference(&a.desc, n, h, w, (const int8_t *)x, (int8_t *)ref_y));
+        CHECK_OK(q8conv_pw_reference(&b.desc, n, hy, wy, (const int8_t *)ref_y, (int8_t *)ref_z));
+        q8conv_tensor *tx = NULL, *ty = NULL, *tz = NULL;
+        q8conv_sequence *seq = NULL;
+        CHECK_OK(q8conv_tensor_create(ctx, &dx, &tx));
+        CHECK_OK(q8conv_tensor_create(ctx, &dy, &ty));
+        CHECK_OK(q8conv_tensor_create(ctx, &dz, &tz));
+        CHECK_OK(q8conv_sequence_create(ctx, &seq));
+        CHECK_OK(q8conv_tensor_write(tx, (const int8_t *)x, Q8CONV_HOST_NCHW));
+        if (dz.dtype != dy.dtype || dz.h != dy.h || dz.w != dy.w)
+            CHECK(q8conv_sequence_add(seq, opa, tx, tz) == Q8CONV_ERROR_INVALID_ARGUMENT,
+                  "%ssequence_add with b's output (another type or size) for a", what);
+        CHECK_OK(q8conv_sequence_add(seq, opa, tx, ty));
+        CHECK_OK(q8conv_sequence_add(seq, opb, ty, tz));
+        for (int pass = 0; pass < 3; ++pass) {
+            memset(got, TEST_POISON, nz);
+            CHECK_OK(q8conv_tensor_write(tz, (const int8_t *)got, Q8CONV_HOST_NCHW));
+            if (pass == 0) {
+                CHECK_OK(q8conv_sequence_run(seq));
+            } else { /* the second pass records both runs, the third replays them */
+                CHECK_OK(q8conv_pw_run(opa, tx, ty));
+                CHECK_OK(q8conv_pw_run(opb, ty, tz));
+            }
+            CHECK_OK(q8conv_tensor_read(tz, (int8_t *)got, Q8CONV_HOST_NCHW));
+            size_t bad = 0;
+            for (size_t i = 0; i < nz; ++i)
+                bad += got[i] != ref_z[i];
+            CHECK(bad == 0, "%s%s: %zu of %zu bytes of the %s chain differ", what, pass == 0 ? "sequence" : "two runs",
+                  bad, nz, label);
+        }
+        q8conv_sequence_destroy(seq);
+        q8conv_tensor_destroy(tx);
+        q8conv_tensor_destroy(ty);
+        q8conv_tensor_destroy(tz);
+        free(x);
+        free(ref_y);
+        free(ref_z);
+        free(got);
+    } else {
+        CHECK(0, "%spw_create: %s, %s", what, q8conv_status_string(sa), q8conv_status_string(sb));
+    }
+    q8conv_pw_destroy(opa);
+    q8conv_pw_destroy(opb);
+    test_op_free(&a);
+    test_op_free(&b);
+}
+
+/* Two ops chained through an int8 tensor, uint8 -> int8 -> uint8 (run_chain). */
 static void suite_uint8_sequence(q8conv_context *ctx)
 {
     const uint32_t n = 2, h = 3, w = 7, c0 = 13, c1 = 10, c2 = 7;
     for (size_t k = 0; k < KERNEL_COUNT; ++k) {
-        test_op a, b;
-        test_op_random(&a, test_process_rng(),
-                       &(test_op_params){.ic = c0, .oc = c1, .bias = pick_bias(), .activation = pick_act(),
-                                         .input_layout = (q8conv_layout)test_range(0, 1),
-                                         .output_layout = Q8CONV_LAYOUT_4W4C, .input_type = Q8CONV_DTYPE_UINT8,
-                                         .kernel = kernels[k]});
-        test_op_random(&b, test_process_rng(),
-                       &(test_op_params){.ic = c1, .oc = c2, .bias = pick_bias(), .activation = pick_act(),
-                                         .input_layout = Q8CONV_LAYOUT_4W4C,
-                                         .output_layout = (q8conv_layout)test_range(0, 1),
-                                         .output_type = Q8CONV_DTYPE_UINT8, .kernel = kernels[k]});
-        char what[256];
-        test_describe_run(&a.desc, n, h, w, what, sizeof what);
-        q8conv_pw *opa = NULL, *opb = NULL;
-        const q8conv_status sa = q8conv_pw_create(ctx, &a.desc, &opa), sb = q8conv_pw_create(ctx, &b.desc, &opb);
-        if (kernels[k] == Q8CONV_KERNEL_COOPMAT && !coopmat_supported) {
-            CHECK(sa == Q8CONV_ERROR_UNSUPPORTED && sb == Q8CONV_ERROR_UNSUPPORTED, "%scoopmat accepted", what);
-            coopmat_refused += 2;
-        } else if (sa == Q8CONV_SUCCESS && sb == Q8CONV_SUCCESS) {
-            const q8conv_tensor_desc dx = {n, c0, h, w, a.desc.input_layout, Q8CONV_DTYPE_UINT8};
-            const q8conv_tensor_desc dy = {n, c1, h, w, Q8CONV_LAYOUT_4W4C, Q8CONV_DTYPE_INT8};
-            const q8conv_tensor_desc dz = {n, c2, h, w, b.desc.output_layout, Q8CONV_DTYPE_UINT8};
-            const size_t nx = (size_t)n * c0 * h * w, ny = (size_t)n * c1 * h * w, nz = (size_t)n * c2 * h * w;
-            uint8_t *x = malloc(nx), *ref_y = malloc(ny), *ref_z = malloc(nz), *got = malloc(nz);
-            test_fill_i8((int8_t *)x, nx);
-            CHECK_OK(q8conv_pw_reference(&a.desc, n, h, w, (const int8_t *)x, (int8_t *)ref_y));
-            CHECK_OK(q8conv_pw_reference(&b.desc, n, h, w, (const int8_t *)ref_y, (int8_t *)ref_z));
-            q8conv_tensor *tx = NULL, *ty = NULL, *tz = NULL;
-            q8conv_sequence *seq = NULL;
-            CHECK_OK(q8conv_tensor_create(ctx, &dx, &tx));
-            CHECK_OK(q8conv_tensor_create(ctx, &dy, &ty));
-            CHECK_OK(q8conv_tensor_create(ctx, &dz, &tz));
-            CHECK_OK(q8conv_sequence_create(ctx, &seq));
-            CHECK_OK(q8conv_tensor_write(tx, (const int8_t *)x, Q8CONV_HOST_NCHW));
-            CHECK(q8conv_sequence_add(seq, opa, tx, tz) == Q8CONV_ERROR_INVALID_ARGUMENT,
-                  "%ssequence_add with a uint8 output for an int8 side", what);
-            CHECK_OK(q8conv_sequence_add(seq, opa, tx, ty));
-            CHECK_OK(q8conv_sequence_add(seq, opb, ty, tz));
-            for (int pass = 0; pass < 3; ++pass) {
-                memset(got, TEST_POISON, nz);
-                CHECK_OK(q8conv_tensor_write(tz, (const int8_t *)got, Q8CONV_HOST_NCHW));
-                if (pass == 0) {
-                    CHECK_OK(q8conv_sequence_run(seq));
-                } else { /* the second pass records both runs, the third replays them */
-                    CHECK_OK(q8conv_pw_run(opa, tx, ty));
-                    CHECK_OK(q8conv_pw_run(opb, ty, tz));
-                }
-                CHECK_OK(q8conv_tensor_read(tz, (int8_t *)got, Q8CONV_HOST_NCHW));
-                size_t bad = 0;
-                for (size_t i = 0; i < nz; ++i)
-                    bad += got[i] != ref_z[i];
-                CHECK(bad == 0, "%s%s: %zu of %zu bytes of the u8 -> s8 -> u8 chain differ", what,
-                      pass == 0 ? "sequence" : "two runs", bad, nz);
-            }
-            q8conv_sequence_destroy(seq);
-            q8conv_tensor_destroy(tx);
-            q8conv_tensor_destroy(ty);
-            q8conv_tensor_destroy(tz);
-            free(x);
-            free(ref_y);
-            free(ref_z);
-            free(got);
-        } else {
-            CHECK(0, "%spw_create: %s, %s", what, q8conv_status_string(sa), q8conv_status_string(sb));
-        }
-        q8conv_pw_destroy(opa);
-        q8conv_pw_destroy(opb);
-        test_op_free(&a);
-        test_op_free(&b);
+        const test_op_params pa = {.ic = c0, .oc = c1, .bias = pick_bias(), .activation = pick_act(),
+                                   .input_layout = (q8conv_layout)test_range(0, 1),
+                                   .output_layout = Q8CONV_LAYOUT_4W4C, .input_type = Q8CONV_DTYPE_UINT8,
+                                   .kernel = kernels[k]};
+        const test_op_params pb = {.ic = c1, .oc = c2, .bias = pick_bias(), .activation = pick_act(),
+                                   .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = (q8conv_layout)test_range(0, 1),
+                                   .output_type = Q8CONV_DTYPE_UINT8, .kernel = kernels[k]};
+        run_chain(ctx, n, h, w, &pa, &pb, "u8 -> s8 -> u8");
     }
+}
+
+/* ---- weight zero points and strides ---- */
+
+static q8conv_dtype pick_type(void) { return (q8conv_dtype)test_range(0, 1); }
+static q8conv_layout pick_layout(void) { return (q8conv_layout)test_range(0, 1); }
+
+/* Weight zero points: each weight type x way of drawing them (per tensor, per channel, the ends of
+ * the range, the middle) x input type x kernel; then every bias mode x activation with the ends;
+ * then the largest IC with the ends (the accumulator bound). IC 37 leaves a partial last channel
+ * block, whose padded bytes the input sum must skip (a uint8 input reads a padding 0 as -128). */
+static void suite_weight_zero_points(q8conv_context *ctx)
+{
+    static const int modes[] = {TEST_WZP_TENSOR, TEST_WZP_CHANNEL, TEST_WZP_ENDS, TEST_WZP_MID};
+    for (int wt = 0; wt < 2; ++wt)
+        for (size_t m = 0; m < sizeof modes / sizeof modes[0]; ++m)
+            for (int tin = 0; tin < 2; ++tin)
+                for (size_t k = 0; k < KERNEL_COUNT; ++k)
+                    run_params_case(ctx, 2, 5, 11,
+                                    &(test_op_params){.ic = 37, .oc = 22, .bias = pick_bias(), .activation = pick_act(),
+                                                      .input_layout = pick_layout(), .output_layout = pick_layout(),
+                                                      .input_type = (q8conv_dtype)tin, .output_type = pick_type(),
+                                                      .kernel = kernels[k], .edges = true,
+                                                      .weight_type = (q8conv_dtype)wt, .weight_zp = modes[m]},
+                                    NULL);
+    for (int b = 0; b < 3; ++b)
+        for (int a = 0; a < 3; ++a)
+            for (size_t k = 0; k < KERNEL_COUNT; ++k)
+                run_params_case(ctx, 1, 3, 7,
+                                &(test_op_params){.ic = 13, .oc = 10, .bias = (q8conv_bias_mode)b,
+                                                  .activation = (q8conv_activation)a, .input_layout = pick_layout(),
+                                                  .output_layout = pick_layout(), .input_type = pick_type(),
+                                                  .output_type = pick_type(), .kernel = kernels[k],
+                                                  .weight_type = pick_type(), .weight_zp = TEST_WZP_ENDS},
+                                NULL);
+    for (int wt = 0; wt < 2; ++wt)
+        for (size_t k = 0; k < KERNEL_COUNT; ++k)
+            run_params_case(ctx, 1, 1, 3,
+                            &(test_op_params){.ic = 16384, .oc = 8, .bias = pick_bias(), .activation = pick_act(),
+                                              .input_layout = pick_layout(), .output_layout = pick_layout(),
+                                              .input_type = pick_type(), .output_type = pick_type(),
+                                              .kernel = kernels[k], .edges = true, .weight_type = (q8conv_dtype)wt,
+                                              .weight_zp = TEST_WZP_ENDS},
+                            NULL);
+}
+
+/* Strides 1-4, H and W not multiples of the stride nor W of 4 (before striding; after, some are),
+ * N 2, every layout pair and kernel, with and without weight zero points, either input type; then
+ * the split-K grids (few output pixels, long K loops) strided. */
+static void suite_strides(q8conv_context *ctx)
+{
+    static const uint32_t strides[][2] = {{1, 2}, {2, 1}, {2, 2}, {3, 3}, {4, 4}, {3, 2}, {1, 4}};
+    static const uint32_t widths[] = {13, 17, 10, 7};
+    size_t i = 0;
+    for (size_t s = 0; s < sizeof strides / sizeof strides[0]; ++s)
+        for (int l = 0; l < 4; ++l)
+            for (size_t k = 0; k < KERNEL_COUNT; ++k, ++i)
+                run_params_case(ctx, 2, 9, widths[i % 4],
+                                &(test_op_params){.ic = 19, .oc = 14, .bias = pick_bias(), .activation = pick_act(),
+                                                  .input_layout = (q8conv_layout)(l >> 1),
+                                                  .output_layout = (q8conv_layout)(l & 1), .input_type = pick_type(),
+                                                  .output_type = pick_type(), .kernel = kernels[k],
+                                                  .weight_type = pick_type(),
+                                                  .weight_zp = (i & 1) ? TEST_WZP_CHANNEL : TEST_WZP_NONE,
+                                                  .stride_h = strides[s][0], .stride_w = strides[s][1]},
+                                NULL);
+    /* A strided op with uint8 weights chained into a stride-1 op, as a sequence and as two runs
+     * (recorded, then replayed). */
+    for (size_t k = 0; k < KERNEL_COUNT; ++k) {
+        const test_op_params pa = {.ic = 11, .oc = 9, .bias = pick_bias(), .activation = pick_act(),
+                                   .input_layout = pick_layout(), .output_layout = Q8CONV_LAYOUT_4W4C,
+                                   .input_type = pick_type(), .kernel = kernels[k], .weight_type = Q8CONV_DTYPE_UINT8,
+                                   .weight_zp = TEST_WZP_CHANNEL, .stride_h = 2, .stride_w = 3};
+        const test_op_params pb = {.ic = 9, .oc = 6, .bias = pick_bias(), .activation = pick_act(),
+                                   .input_layout = Q8CONV_LAYOUT_4W4C, .output_layout = pick_layout(),
+                                   .output_type = pick_type(), .kernel = kernels[k], .weight_zp = TEST_WZP_TENSOR};
+        run_chain(ctx, 2, 7, 11, &pa, &pb, "strided -> weight zero point");
+    }
+    static const uint32_t split_k[][5] = {{1, 7, 7, 960, 40}, {1, 3, 5, 200, 12}};
+    for (size_t s = 0; s < 2; ++s)
+        for (size_t k = 0; k < KERNEL_COUNT; ++k)
+            run_params_case(ctx, split_k[s][0], split_k[s][1], split_k[s][2],
+                            &(test_op_params){.ic = split_k[s][3], .oc = split_k[s][4], .bias = pick_bias(),
+                                              .activation = pick_act(), .input_layout = pick_layout(),
+                                              .output_layout = pick_layout(), .input_type = pick_type(),
+                                              .kernel = kernels[k], .weight_type = pick_type(),
+                                              .weight_zp = TEST_WZP_ENDS, .stride_h = 2, .stride_w = 2},
+                            NULL);
 }
 
 /* Constants a device may flush to zero are refused, not computed differently. */
@@ -374,6 +481,15 @@ static void suite_split(q8conv_context *ctx)
         run_case(ctx, 2, rows / 2, w, 8, oc, pick_bias(), pick_act(), (q8conv_layout)test_range(0, 1),
                  (q8conv_layout)test_range(0, 1), kernels[k], NULL);
     }
+    /* Strided, with weight zero points: the split is of the output's rows, each reading every
+     * other input row. */
+    run_params_case(ctx, 2, rows - 1, w,
+                    &(test_op_params){.ic = 8, .oc = oc, .bias = pick_bias(), .activation = pick_act(),
+                                      .input_layout = pick_layout(), .output_layout = pick_layout(),
+                                      .input_type = pick_type(), .kernel = Q8CONV_KERNEL_DOT,
+                                      .weight_type = Q8CONV_DTYPE_UINT8, .weight_zp = TEST_WZP_CHANNEL,
+                                      .stride_h = 2},
+                    NULL);
 }
 
 /* The cooperative-matrix kernel's grid has a workgroup per pixel tile in y: more pixel tiles than
@@ -458,6 +574,10 @@ int main(int argc, char **argv)
     else if (!strcmp(suite, "split")) {
         suite_split(ctx);
         suite_split_matrix(ctx);
+    }
+    else if (!strcmp(suite, "wzp_stride")) {
+        suite_weight_zero_points(ctx);
+        suite_strides(ctx);
     }
     else if (!strcmp(suite, "uint8")) {
         suite_uint8_modes(ctx);

@@ -187,7 +187,9 @@ static void test_weights(void)
         for (size_t i = 0; i < (size_t)oc * ic; i++)
             w[i] = (int8_t)test_below(256);
         memset(packed, 0xAB, size + 4);
-        q8conv_pack_weights(oc, ic, w, packed);
+        /* Half the cases as uint8 weights: every real byte flipped to w - 128, padding still 0. */
+        const uint8_t flip = (t & 1) ? 0x80u : 0u;
+        q8conv_pack_weights(oc, ic, w, flip, packed);
         int bad = 0;
         for (uint32_t b_oc = 0; b_oc < oc4; b_oc++)
             for (uint32_t b_ic = 0; b_ic < ic4; b_ic++)
@@ -195,7 +197,7 @@ static void test_weights(void)
                     for (uint32_t byte = 0; byte < 4; byte++) {
                         uint32_t o = 4 * b_oc + word, i = 4 * b_ic + byte;
                         size_t off = ((size_t)b_ic * oc4 + b_oc) * 16 + word * 4 + byte;
-                        uint8_t want = (o < oc && i < ic) ? (uint8_t)w[(size_t)o * ic + i] : 0;
+                        uint8_t want = (o < oc && i < ic) ? (uint8_t)((uint8_t)w[(size_t)o * ic + i] ^ flip) : 0;
                         bad += packed[off] != want;
                     }
         CHECK(bad == 0, "weights oc%u ic%u: %d wrong bytes", oc, ic, bad);
@@ -226,11 +228,12 @@ static void test_weights_coopmat(void)
         for (size_t i = 0; i < (size_t)oc * ic; i++)
             w[i] = (int8_t)(1 + test_below(255)); /* never 0, so a missing byte shows */
         memset(packed, 0xAB, size + 4);
-        q8conv_pack_weights_coopmat(oc, ic, w, packed);
+        const uint8_t flip = (t & 1) ? 0x80u : 0u;
+        q8conv_pack_weights_coopmat(oc, ic, w, flip, packed);
         int bad = 0;
         for (size_t o = 0; o < rows; o++)
             for (size_t i = 0; i < row; i++) {
-                uint8_t want = (o < oc && i < ic) ? (uint8_t)w[o * ic + i] : 0;
+                uint8_t want = (o < oc && i < ic) ? (uint8_t)((uint8_t)w[o * ic + i] ^ flip) : 0;
                 bad += packed[o * row + i] != want;
             }
         CHECK(bad == 0, "coopmat weights oc%u ic%u: %d wrong bytes", oc, ic, bad);

@@ -537,9 +537,55 @@ static void test_matrix_pays(void)
     CHECK(q8conv_matrix_pays(0xFFFFFFFFull, 16384, 16384), "no overflow");
 }
 
+/* The row map of a strided op (pw.c cuts its pieces with it): output row r of image n reads input
+ * row n * h + s * (r % ho), and the first output row at or past any input row, against brute force. */
+static void test_strided_rows(void)
+{
+    for (int t = 0; t < 300; ++t) {
+        const uint32_t h = 1 + test_below(40), s = 1 + test_below(6), n = 1 + test_below(3);
+        const uint32_t ho = (h - 1) / s + 1;
+        for (uint64_t r = 0; r < (uint64_t)n * ho; ++r)
+            CHECK(q8conv_input_row(r, h, ho, s) == r / ho * h + s * (r % ho), "h %u s %u: row %llu", h, s,
+                  (unsigned long long)r);
+        for (uint64_t in = 0; in <= (uint64_t)n * h; ++in) {
+            uint64_t want = 0;
+            while (want < (uint64_t)n * ho && q8conv_input_row(want, h, ho, s) < in)
+                ++want;
+            const uint64_t got = q8conv_first_output_row_from(in, h, ho, s);
+            CHECK(got == want, "h %u ho %u s %u n %u: first output row from input row %llu is %llu, want %llu", h, ho,
+                  s, n, (unsigned long long)in, (unsigned long long)got, (unsigned long long)want);
+        }
+        if (test_failures > 10)
+            return;
+    }
+}
+
+/* The cooperative-matrix kernel keeps its WEIGHT_ZP pipelines' per-pixel input sums (BM words)
+ * after the epilogue's strips (shaders/q8conv_pw_coopmat.comp), and q8conv_matrix_tile_shared_bytes
+ * counts them for every pipeline. Against the count without them, no tile of the menu changes
+ * sides of the shared-memory limits devices have. */
+static void test_matrix_tiles_hold_input_sums(void)
+{
+    static const uint32_t limits[] = {16384, 32768, 49152, 65536, 101376, 232448};
+    for (int i = 0; i < Q8CONV_CM_TILE_COUNT; ++i) {
+        const q8conv_matrix_tile *t = &q8conv_matrix_tiles[i];
+        const uint32_t stride = t->bk / 4u + 4u, stage = t->stages * (t->bm + t->bn) * stride;
+        const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * (t->sg_n + 4u);
+        const uint32_t with = 4u * (stage > epi + t->bm ? stage : epi + t->bm) + 16u * t->bn;
+        const uint32_t without = 4u * (stage > epi ? stage : epi) + 16u * t->bn;
+        CHECK(q8conv_matrix_tile_shared_bytes(t) == with, "tile %u x %u: shared bytes %u, want %u", t->bm, t->bn,
+              q8conv_matrix_tile_shared_bytes(t), with);
+        for (size_t l = 0; l < sizeof limits / sizeof limits[0]; ++l)
+            CHECK((with <= limits[l]) == (without <= limits[l]), "tile %u x %u: %u bytes with the input sums, %u "
+                  "without, on either side of %u", t->bm, t->bn, with, without, limits[l]);
+    }
+}
+
 int main(void)
 {
     test_seed();
+    test_strided_rows();
+    test_matrix_tiles_hold_input_sums();
     test_global_extents();
     test_local_size();
     test_split_large_rows();

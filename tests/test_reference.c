@@ -390,6 +390,7 @@ typedef struct rand_op {
     float *s_w;
     float *bias_f;
     int32_t *bias_i;
+    int32_t *z_w;
     q8conv_pw_desc d;
 } rand_op;
 
@@ -430,6 +431,21 @@ static void rand_op_make(rand_op *r, uint32_t ic, uint32_t oc)
         r->d.bias = r->bias_f;
     else if (r->d.bias_mode == Q8CONV_BIAS_INT32)
         r->d.bias = r->bias_i;
+    /* Drawn last, so that the draws above are what they were before these fields: weight type and
+     * zero points (none, per tensor, per channel; the ends of the range among them), strides. */
+    r->z_w = malloc(sizeof(int32_t) * oc);
+    r->d.weight_type = (q8conv_dtype)test_below(2);
+    const uint32_t zw_kind = test_below(3);
+    const int32_t z_tensor = test_below(4) == 0 ? (test_below(2) ? 127 : -128) : rnd_range(-128, 127);
+    const int32_t z_shift = r->d.weight_type == Q8CONV_DTYPE_UINT8 ? 128 : 0;
+    for (uint32_t o = 0; o < oc; o++)
+        r->z_w[o] = (zw_kind == 1 ? z_tensor : rnd_range(-128, 127)) + z_shift;
+    if (zw_kind)
+        r->d.weight_zero_points = r->z_w;
+    if (test_below(3) == 0) {
+        r->d.stride_h = test_below(5);
+        r->d.stride_w = test_below(5);
+    }
 }
 
 static void rand_op_free(rand_op *r)
@@ -438,15 +454,24 @@ static void rand_op_free(rand_op *r)
     free(r->s_w);
     free(r->bias_f);
     free(r->bias_i);
+    free(r->z_w);
 }
 
-/* SEMANTICS.md restated independently of reference.c, for any accumulator value (acc = sum x * w
- * with x read in the input type); returns the output byte. */
+/* Weight k of channel oc as the weight type reads it, minus its zero point: w - z_w. */
+static int32_t weight_value(const q8conv_pw_desc *d, uint32_t oc, uint32_t k)
+{
+    const int8_t byte = d->weights[(size_t)oc * d->in_channels + k];
+    const int32_t w = d->weight_type == Q8CONV_DTYPE_UINT8 ? (int32_t)(uint8_t)byte : (int32_t)byte;
+    return w - (d->weight_zero_points ? d->weight_zero_points[oc] : 0);
+}
+
+/* SEMANTICS.md restated independently of reference.c, for any accumulator value (acc = sum x *
+ * (w - z_w) with x and w read in their types); returns the output byte. */
 static uint8_t literal(const q8conv_pw_desc *d, uint32_t oc, int32_t acc)
 {
     int32_t wsum = 0;
     for (uint32_t k = 0; k < d->in_channels; k++)
-        wsum += d->weights[(size_t)oc * d->in_channels + k];
+        wsum += weight_value(d, oc, k);
     int32_t adj = acc - d->input_zero_point * wsum;
     float r;
     if (d->bias_mode == Q8CONV_BIAS_INT32) {
@@ -509,12 +534,15 @@ static int32_t input_value(const q8conv_pw_desc *d, int8_t byte)
     return d->input_type == Q8CONV_DTYPE_UINT8 ? (int32_t)(uint8_t)byte : (int32_t)byte;
 }
 
-/* Reference on real data against a naive triple loop (covers transposition, chunking, IC tails). */
+/* Reference on real data against a naive triple loop (covers transposition, chunking, IC tails,
+ * strides: output pixel (i, j) reads input pixel (s_h * i, s_w * j)). */
 static void check_reference_vs_literal(const rand_op *r, uint32_t n, uint32_t h, uint32_t w)
 {
     const q8conv_pw_desc *d = &r->d;
     uint32_t ic = d->in_channels, oc = d->out_channels;
-    size_t hw = (size_t)h * w, in_size = n * ic * hw, out_size = n * oc * hw;
+    const uint32_t s_h = d->stride_h > 1 ? d->stride_h : 1, s_w = d->stride_w > 1 ? d->stride_w : 1;
+    const uint32_t ho = (h - 1) / s_h + 1, wo = (w - 1) / s_w + 1;
+    size_t hw = (size_t)h * w, out_hw = (size_t)ho * wo, in_size = n * ic * hw, out_size = n * oc * out_hw;
     int8_t *x = malloc(in_size), *y = malloc(out_size);
     for (size_t i = 0; i < in_size; i++)
         x[i] = (int8_t)test_below(256);
@@ -523,15 +551,18 @@ static void check_reference_vs_literal(const rand_op *r, uint32_t n, uint32_t h,
     size_t bad = 0;
     for (size_t b = 0; b < n; b++)
         for (uint32_t o = 0; o < oc; o++)
-            for (size_t m = 0; m < hw; m++) {
+            for (size_t m = 0; m < out_hw; m++) {
+                const size_t src = (m / wo) * s_h * w + (m % wo) * s_w;
                 int32_t acc = 0;
                 for (uint32_t k = 0; k < ic; k++)
-                    acc += input_value(d, x[(b * ic + k) * hw + m]) * d->weights[(size_t)o * ic + k];
-                bad += (uint8_t)y[(b * oc + o) * hw + m] != literal(d, o, acc);
+                    acc += input_value(d, x[(b * ic + k) * hw + src]) * weight_value(d, o, k);
+                bad += (uint8_t)y[(b * oc + o) * out_hw + m] != literal(d, o, acc);
             }
-    CHECK(bad == 0, "reference vs literal: %zu of %zu differ (ic %u oc %u n %u h %u w %u mode %d act %d types %d->%d)",
-          bad, out_size, ic, oc, n, h, w, (int)d->bias_mode, (int)d->activation, (int)d->input_type,
-          (int)d->output_type);
+    CHECK(bad == 0,
+          "reference vs literal: %zu of %zu differ (ic %u oc %u n %u h %u w %u stride %ux%u mode %d act %d types "
+          "%d->%d weights %d zw %s)",
+          bad, out_size, ic, oc, n, h, w, s_h, s_w, (int)d->bias_mode, (int)d->activation, (int)d->input_type,
+          (int)d->output_type, (int)d->weight_type, d->weight_zero_points ? "given" : "NULL");
     free(x);
     free(y);
 }
@@ -554,7 +585,7 @@ static void check_requant_vs_literal(const rand_op *r, bool reads_unsigned)
         return;
     }
     for (uint32_t o = oc; o < padded; o++)
-        CHECK(ch[o].offset == 0 && ch[o].eff == 0.0f && ch[o].bias == 0.0f && ch[o].unused == 0,
+        CHECK(ch[o].offset == 0 && ch[o].eff == 0.0f && ch[o].bias == 0.0f && ch[o].weight_zp == 0,
               "padded channel %u not zero", o);
     /* The constants themselves, bit for bit: a one-ulp change of eff rarely shows in rounded
      * outputs, but it would break exactness on some input. */
@@ -570,19 +601,40 @@ static void check_requant_vs_literal(const rand_op *r, bool reads_unsigned)
     float inv_y = 1.0f / d->output_scale;
     CHECK(rq.inv_y == inv_y && rq.z_y == (float)d->output_zero_point, "rq inv_y %.9g z_y %g", (double)rq.inv_y,
           (double)rq.z_y);
-    const int32_t max_x = d->input_type == Q8CONV_DTYPE_UINT8 ? 255 : 128;
-    int32_t max_acc = (int32_t)d->in_channels * max_x * 128;
+    /* What reaches the requantization is sum (x + shift) (w - z_w) = acc + shift * wsum. */
+    int32_t max_acc = (int32_t)d->in_channels * 255 * 255;
     size_t bad = 0;
     for (uint32_t o = 0; o < oc; o++) {
         int32_t wsum = 0;
         for (uint32_t k = 0; k < d->in_channels; k++)
-            wsum += d->weights[(size_t)o * d->in_channels + k];
+            wsum += weight_value(d, o, k);
         for (int t = 0; t < 2000; t++) {
             int32_t acc = t == 0 ? max_acc : t == 1 ? -max_acc : t < 1000 ? rnd_range(-4000, 4000)
                                                                           : rnd_range(-max_acc, max_acc);
             bad += shader(d, &ch[o], &rq, acc + in.shift * wsum) != literal(d, o, acc);
         }
     }
+    /* The kernel's own split of it, on input vectors (the ends of the range among them): the
+     * products of x' = x + shift and the stored weights w' (uint8 weights packed as w - 128), minus
+     * the channel's weight_zp times sum x'. */
+    int32_t *xv = malloc(sizeof(int32_t) * d->in_channels);
+    for (uint32_t o = 0; o < oc; o++) {
+        for (int t = 0; t < 40; t++) {
+            const int32_t lo = d->input_type == Q8CONV_DTYPE_UINT8 ? 0 : -128, hi = lo + 255;
+            int32_t acc = 0, kernel = 0, xsum = 0;
+            for (uint32_t k = 0; k < d->in_channels; k++) {
+                xv[k] = t == 0 ? lo : t == 1 ? hi : rnd_range(lo, hi);
+                const int8_t stored = (int8_t)((uint8_t)d->weights[(size_t)o * d->in_channels + k] ^
+                                               q8conv_weight_xor(d->weight_type));
+                acc += xv[k] * weight_value(d, o, k);
+                kernel += (xv[k] + in.shift) * stored;
+                xsum += xv[k] + in.shift;
+            }
+            kernel -= ch[o].weight_zp * xsum;
+            bad += shader(d, &ch[o], &rq, kernel) != literal(d, o, acc);
+        }
+    }
+    free(xv);
     CHECK(bad == 0, "requant constants vs literal: %zu differ (mode %d act %d types %d->%d, input read as %s)", bad,
           (int)d->bias_mode, (int)d->activation, (int)d->input_type, (int)d->output_type,
           reads_unsigned ? "unsigned" : "signed");
@@ -659,6 +711,33 @@ static void test_requant_constants(void)
     v.d.input_zero_point = 3;
     CHECK(q8conv_compute_requant(&v.d, 128, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == 131 * -39 - 1000,
           "s8 offset for unsigned reads %d", ch[0].offset);
+
+    /* Weight zero points: wsum becomes sum (w - z_w), and weight_zp is z_w' (uint8: z_w - 128).
+     * Channel 0's weights {-20, -13, -6} with z_w 5: wsum -54 -> z_x 3 gives -162 - 1000. As uint8
+     * weights (bytes 236, 243, 250) with z_w 240: wsum 9 -> 27 - 1000, weight_zp 112. */
+    valid_init(&v);
+    v.bias_i[0] = 1000;
+    v.d.bias_mode = Q8CONV_BIAS_INT32;
+    v.d.bias = v.bias_i;
+    int32_t zw[4] = {5, 0, 0, 0};
+    v.d.weight_zero_points = zw;
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == -162 - 1000 &&
+              ch[0].weight_zp == 5 && ch[1].offset == 72 && ch[1].weight_zp == 0,
+          "int8 weight zero point: offset %d weight_zp %d", ch[0].offset, ch[0].weight_zp);
+    v.d.weight_type = Q8CONV_DTYPE_UINT8;
+    zw[0] = 240;
+    zw[1] = 128;
+    CHECK(q8conv_compute_requant(&v.d, 0, ch, &rq) == Q8CONV_SUCCESS && ch[0].offset == 27 - 1000 &&
+              ch[0].weight_zp == 112 && ch[1].weight_zp == 0,
+          "uint8 weight zero point: offset %d weight_zp %d, channel 1 weight_zp %d", ch[0].offset, ch[0].weight_zp,
+          ch[1].weight_zp);
+    CHECK(q8conv_desc_has_weight_zero_point(&v.d), "uint8 weights with z_w 240 need the input sum");
+    for (int i = 0; i < 4; ++i)
+        zw[i] = 128;
+    CHECK(!q8conv_desc_has_weight_zero_point(&v.d), "uint8 weights all at z_w 128 need no input sum");
+    v.d.weight_zero_points = NULL;
+    CHECK(q8conv_desc_has_weight_zero_point(&v.d), "uint8 weights with z_w 0 (NULL) need the input sum");
+    CHECK(q8conv_weight_xor(Q8CONV_DTYPE_UINT8) == 0x80u && q8conv_weight_xor(Q8CONV_DTYPE_INT8) == 0u, "weight_xor");
 
     /* A subnormal s_x * s_w cannot be kept exact on a flushing device: UNSUPPORTED. Both scales
      * are valid on their own. */

@@ -189,7 +189,8 @@ uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t)
     const uint32_t stride = t->bk / 4u + 4u;
     const uint32_t stage = t->stages * (t->bm + t->bn) * stride;
     const uint32_t epi_n = t->sg_n + 4u; /* EPI_S: a row of 16 x SG_N int32 and 16 bytes of padding */
-    const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n;
+    /* The strips, then (WEIGHT_ZP pipelines) the tile's BM per-pixel input sums. */
+    const uint32_t epi = q8conv_matrix_tile_subgroups(t) * Q8CONV_CM_M * epi_n + t->bm;
     return 4u * (stage > epi ? stage : epi) + 16u * t->bn;
 }
 

@@ -244,7 +244,7 @@ void q8conv_unpack_tensor(const q8conv_tensor_desc *desc, const void *src, q8con
     }
 }
 
-void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, void *dst)
+void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, uint8_t weight_xor, void *dst)
 {
     const size_t c4_out = ((size_t)oc + 3) / 4, c4_in = ((size_t)ic + 3) / 4;
     uint8_t *out = dst;
@@ -253,7 +253,7 @@ void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, void *dst)
         const int8_t *row = w + o * ic;
         uint8_t *word = out + (o / 4) * 16 + (o % 4) * 4;
         for (size_t i = 0; i < ic; i++)
-            word[(i / 4) * c4_out * 16 + i % 4] = (uint8_t)row[i];
+            word[(i / 4) * c4_out * 16 + i % 4] = (uint8_t)row[i] ^ weight_xor;
     }
 }
 
@@ -275,11 +275,15 @@ uint64_t q8conv_coopmat_weight_bytes(uint32_t oc, uint32_t ic)
     return coopmat_rows(oc) * coopmat_row_bytes(ic);
 }
 
-void q8conv_pack_weights_coopmat(uint32_t oc, uint32_t ic, const int8_t *w, void *dst)
+void q8conv_pack_weights_coopmat(uint32_t oc, uint32_t ic, const int8_t *w, uint8_t weight_xor, void *dst)
 {
     const size_t row = (size_t)coopmat_row_bytes(ic);
     uint8_t *out = dst;
     memset(out, 0, (size_t)q8conv_coopmat_weight_bytes(oc, ic));
-    for (size_t o = 0; o < oc; o++)
+    for (size_t o = 0; o < oc; o++) {
         memcpy(out + o * row, w + o * ic, ic);
+        if (weight_xor)
+            for (size_t i = 0; i < ic; i++)
+                out[o * row + i] ^= weight_xor;
+    }
 }

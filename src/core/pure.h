@@ -18,6 +18,39 @@ extern "C" {
 
 static inline uint32_t q8conv_div_up(uint32_t a, uint32_t b) { return (a + b - 1u) / b; }
 
+/* ---- strides and weight zero points (SEMANTICS.md "The operator") ---- */
+
+/* A desc's stride field as a stride: 0 means 1. */
+static inline uint32_t q8conv_stride_of(uint32_t field) { return field ? field : 1u; }
+/* Output extent of an input extent (>= 1) under a stride field: (in - 1) / s + 1. */
+static inline uint32_t q8conv_strided_extent(uint32_t in, uint32_t field) { return (in - 1u) / q8conv_stride_of(field) + 1u; }
+/* Whether a (validated) desc has a stride other than 1. */
+static inline bool q8conv_desc_is_strided(const q8conv_pw_desc *d)
+{
+    return q8conv_stride_of(d->stride_h) != 1u || q8conv_stride_of(d->stride_w) != 1u;
+}
+/* Rows are (n, h) pairs, n * H + h. Output row r (of ho rows per image) reads input row
+ * (r / ho) * h + s_h * (r % ho) (of h per image); the map is increasing. */
+static inline uint64_t q8conv_input_row(uint64_t out_row, uint32_t h, uint32_t ho, uint32_t s_h)
+{
+    return out_row / ho * h + (uint64_t)s_h * (out_row % ho);
+}
+/* The first output row whose input row is at least in_row (ceil(h' / s_h) <= ho for h' < h). */
+static inline uint64_t q8conv_first_output_row_from(uint64_t in_row, uint32_t h, uint32_t ho, uint32_t s_h)
+{
+    return in_row / h * ho + (in_row % h + s_h - 1u) / s_h;
+}
+/* What the weight bytes are XOR-ed with when packed: uint8 weights are stored as int8 w - 128, so
+ * the kernels' K loops stay int8 x int8. */
+static inline uint8_t q8conv_weight_xor(q8conv_dtype weight_type)
+{
+    return weight_type == Q8CONV_DTYPE_UINT8 ? 0x80u : 0u;
+}
+/* z_w'[oc]: the zero point of the stored int8 weights (z_w, or z_w - 128 for uint8 weights). */
+int32_t q8conv_stored_weight_zero_point(const q8conv_pw_desc *d, uint32_t oc);
+/* Whether some z_w'[oc] is not 0: only then do the kernels compute the per-pixel input sum. */
+bool q8conv_desc_has_weight_zero_point(const q8conv_pw_desc *d);
+
 /* ---- validation (src/core/validate.c) ---- */
 
 /* SEMANTICS.md "Valid parameters" for an op descriptor (weights, scales, bias, zero points, enums). */
@@ -43,22 +76,23 @@ uint64_t q8conv_coopmat_weight_bytes(uint32_t oc, uint32_t ic);
 /* Weights [oc][ic] -> the cooperative-matrix kernel's rows: row o (output channel o) holds its IC
  * bytes, zero-padded to a multiple of Q8CONV_CM_WEIGHT_K_ALIGN; ceil(C4_out * 4 / Q8CONV_CM_N) *
  * Q8CONV_CM_N rows, the padded ones zero. dst has q8conv_coopmat_weight_bytes(oc, ic) bytes. */
-void q8conv_pack_weights_coopmat(uint32_t oc, uint32_t ic, const int8_t *w, void *dst);
+void q8conv_pack_weights_coopmat(uint32_t oc, uint32_t ic, const int8_t *w, uint8_t weight_xor, void *dst);
+/* Both weight packings XOR every weight byte with weight_xor (q8conv_weight_xor); padding stays 0. */
 /* Weights [oc][ic] -> 16-byte blocks, block (oc4, ic4) at index ic4 * C4_out + oc4, word c = output
  * channel 4*oc4 + c, byte i = input channel 4*ic4 + i; padding 0. dst has C4_out*C4_in*16 bytes.
  * K-major: at one K step, invocations with consecutive channel blocks read consecutive 16-byte
  * blocks, so a warp's weight loads coalesce into whole cache lines. */
-void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, void *dst);
+void q8conv_pack_weights(uint32_t oc, uint32_t ic, const int8_t *w, uint8_t weight_xor, void *dst);
 
 /* ---- requantization constants (src/core/requant.c) ---- */
 
 /* Per padded output channel, as the shader reads it (4 x 32-bit words). */
 typedef struct q8conv_channel_params {
-    int32_t offset;   /* (z_x + shift) * wsum[oc], shift as q8conv_line_input_read says (the kernel reads
-                         x + shift), minus bias_i32[oc] in INT32 mode */
+    int32_t offset;   /* (z_x + shift) * wsum[oc], wsum = sum_k (w - z_w), shift as q8conv_line_input_read
+                         says (the kernel reads x + shift), minus bias_i32[oc] in INT32 mode */
     float eff;        /* s_x * s_w[oc] (NONE/FLOAT) or (s_x * s_w[oc]) / s_y (INT32) */
     float bias;       /* float bias (FLOAT mode) or 0 */
-    uint32_t unused;
+    int32_t weight_zp; /* z_w'[oc] (q8conv_stored_weight_zero_point): the kernels subtract z_w' * sum_k x' */
 } q8conv_channel_params;
 
 typedef struct q8conv_requant {

@@ -32,9 +32,13 @@
 /* Stage ablations (the shaders say what each level leaves out): 0, the real kernel, except in a
  * tuning build's bench runs (src/tuning.h, q8conv_tune_set_ablate). */
 #define Q8CONV_SPEC_ABLATE 13
+/* Strides other than 1 (STRIDED) and stored weight zero points other than 0 (WEIGHT_ZP): booleans;
+ * both 0 is the kernel without them. */
+#define Q8CONV_SPEC_STRIDED 14
+#define Q8CONV_SPEC_WEIGHT_ZP 15
 /* IDs 0 .. Q8CONV_SPEC_COUNT - 1 are all passed to every pipeline; a module that does not declare
  * one ignores it (Vulkan's rule). */
-#define Q8CONV_SPEC_COUNT 14
+#define Q8CONV_SPEC_COUNT 16
 
 /* ---- push constants ---- */
 
@@ -57,8 +61,15 @@
     M(float, z_y, 48)                                                                              \
     M(float, qmin, 52)                                                                             \
     M(float, qmax, 56)                                                                             \
-    M(float, inv_y, 60)
-#define Q8CONV_PUSH_BYTES 64
+    M(float, inv_y, 60)                                                                            \
+    M(uint, in_W, 64)            /* STRIDED / WEIGHT_ZP pipelines only: the input's width, */     \
+    M(uint, in_H, 68)            /* height, */                                                     \
+    M(uint, out_H, 72)           /* the output's height, */                                        \
+    M(uint, stride_h, 76)        /* the strides, */                                                \
+    M(uint, stride_w, 80)                                                                          \
+    M(uint, xsum_tail, 84)       /* 0x01010101 masked to the real channels of the last K block */
+/* Within the 128 bytes of push constants that every Vulkan device allows. */
+#define Q8CONV_PUSH_BYTES 88
 
 /* GLSL: `layout(push_constant) uniform Push { Q8CONV_PUSH_MEMBERS(Q8CONV_PUSH_GLSL) } pc;` */
 #define Q8CONV_PUSH_GLSL(type, name, offset_) layout(offset = offset_) type name;
@@ -79,6 +90,7 @@ typedef struct q8conv_push {
     _Static_assert(offsetof(q8conv_push, name) == (offset_), "push constant " #name " is not where the shaders read it");
 Q8CONV_PUSH_MEMBERS(Q8CONV_PUSH_CHECK)
 _Static_assert(sizeof(q8conv_push) == Q8CONV_PUSH_BYTES, "the push-constant block is not Q8CONV_PUSH_BYTES long");
+_Static_assert(Q8CONV_PUSH_BYTES <= 128, "push constants beyond the 128 bytes every device has");
 #endif
 
 #endif

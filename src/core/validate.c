@@ -47,6 +47,7 @@ static bool enums_are_valid(const q8conv_pw_desc *d)
            enum_below((unsigned)d->output_layout, 2u) &&
            enum_below((unsigned)d->input_type, 2u) &&
            enum_below((unsigned)d->output_type, 2u) &&
+           enum_below((unsigned)d->weight_type, 2u) &&
            enum_below((unsigned)d->kernel, (unsigned)Q8CONV_KERNEL_COUNT_);
 }
 
@@ -66,8 +67,8 @@ static bool float_bias_is_valid(const float *bias, uint32_t oc)
     return true;
 }
 
-/* The bound keeps adj + bias inside int32: |adj| <= 16384 * 255 * 128 < 2^30 (x - z_x spans at
- * most 255 in either type). */
+/* The bound keeps adj + bias inside int32: |adj| <= 16384 * 255 * 255 < 2^30 (x - z_x and w - z_w
+ * each span at most 255 in either type). */
 static bool int32_bias_is_valid(const int32_t *bias, uint32_t oc)
 {
     for (uint32_t i = 0; i < oc; i++) {
@@ -90,6 +91,18 @@ static bool bias_is_valid(const q8conv_pw_desc *d)
     return int32_bias_is_valid((const int32_t *)d->bias, d->out_channels);
 }
 
+/* NULL means all zero, which every weight type allows. Strides need no check: any value is valid
+ * (SEMANTICS.md), and 0 means 1. */
+static bool weight_zero_points_are_valid(const q8conv_pw_desc *d)
+{
+    if (d->weight_zero_points == NULL)
+        return true;
+    for (uint32_t i = 0; i < d->out_channels; i++)
+        if (!zero_point_is_valid(d->weight_zero_points[i], d->weight_type))
+            return false;
+    return true;
+}
+
 static bool channels_are_valid(const q8conv_pw_desc *d)
 {
     return d->in_channels >= 1u && d->in_channels <= Q8CONV_MAX_IC &&
@@ -108,7 +121,8 @@ q8conv_status q8conv_validate_pw_desc(const q8conv_pw_desc *desc)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     if (!q8conv_scale_is_valid(desc->input_scale) || !q8conv_scale_is_valid(desc->output_scale))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
-    if (!weight_scales_are_valid(desc->weight_scales, desc->out_channels) || !bias_is_valid(desc))
+    if (!weight_scales_are_valid(desc->weight_scales, desc->out_channels) || !bias_is_valid(desc) ||
+        !weight_zero_points_are_valid(desc))
         return Q8CONV_ERROR_INVALID_ARGUMENT;
     return Q8CONV_SUCCESS;
 }

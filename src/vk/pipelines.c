@@ -269,6 +269,8 @@ static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_
     spec_values[Q8CONV_SPEC_SUBGROUP_SIZE] = key->subgroup_size;
     spec_values[Q8CONV_SPEC_INPUT_XOR] = key->input_xor;
     spec_values[Q8CONV_SPEC_ABLATE] = key->ablate;
+    spec_values[Q8CONV_SPEC_STRIDED] = key->strided;
+    spec_values[Q8CONV_SPEC_WEIGHT_ZP] = key->weight_zp;
     VkSpecializationMapEntry entries[Q8CONV_SPEC_COUNT];
     for (uint32_t i = 0; i < Q8CONV_SPEC_COUNT; ++i)
         entries[i] = (VkSpecializationMapEntry){.constantID = i, .offset = i * 4u, .size = 4};

@@ -141,6 +141,8 @@ typedef struct q8conv_pipeline_key {
     uint32_t tile[6];       /* cooperative-matrix tile: BM, BN, SG_M, SG_N, BK, stages */
     uint32_t subgroup_size; /* cooperative-matrix kernel */
     uint32_t input_xor;     /* q8conv_input_read.xor_word */
+    uint32_t strided;       /* 1: a stride other than 1 (STRIDED) */
+    uint32_t weight_zp;     /* 1: some stored weight zero point is not 0 (WEIGHT_ZP) */
     uint32_t ablate;        /* ABLATE: 0 (the real kernel) but in a tuning build's ablations (src/tuning.h) */
 } q8conv_pipeline_key;
 

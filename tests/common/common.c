@@ -110,6 +110,32 @@ static int32_t pick_zero_point(test_rng *r, bool edges, q8conv_dtype type)
     return (int32_t)test_rng_range(r, 0, 255) - 128 + shift;
 }
 
+/* Weight zero points per test_wzp. Each channel's scale shrinks by how much the zero point moves
+ * w - z_w away from centred data (std 74, mean `centre`), so the outputs keep spreading over the
+ * range instead of saturating. */
+static void draw_weight_zero_points(test_op *op, test_rng *r, const test_op_params *p)
+{
+    const bool u8 = p->weight_type == Q8CONV_DTYPE_UINT8;
+    const int32_t lo = u8 ? 0 : -128, hi = u8 ? 255 : 127;
+    const float centre = u8 ? 127.5f : -0.5f;
+    op->weight_zps = malloc(sizeof(int32_t) * p->oc);
+    const int32_t tensor_zp = p->edges && test_rng_chance(r, 40) ? (test_rng_chance(r, 50) ? lo : hi)
+                                                                 : (int32_t)test_rng_range(r, 0, 255) + lo;
+    for (uint32_t o = 0; o < p->oc; ++o) {
+        int32_t z = tensor_zp;
+        if (p->weight_zp == TEST_WZP_CHANNEL)
+            z = (int32_t)test_rng_range(r, 0, 255) + lo;
+        else if (p->weight_zp == TEST_WZP_ENDS)
+            z = o % 3 == 0 ? lo : o % 3 == 1 ? hi : lo + 1;
+        else if (p->weight_zp == TEST_WZP_MID)
+            z = lo + 128;
+        op->weight_zps[o] = z;
+        const float d = centre - (float)z;
+        op->scales[o] = op->scales[o] * 74.0f / sqrtf(74.0f * 74.0f + d * d);
+    }
+    op->desc.weight_zero_points = op->weight_zps;
+}
+
 void test_op_random(test_op *op, test_rng *r, const test_op_params *p)
 {
     memset(op, 0, sizeof *op);
@@ -174,11 +200,17 @@ void test_op_random(test_op *op, test_rng *r, const test_op_params *p)
         .input_layout = p->input_layout,
         .output_layout = p->output_layout,
         .kernel = p->kernel,
+        .weight_type = p->weight_type,
+        .stride_h = p->stride_h,
+        .stride_w = p->stride_w,
     };
+    if (p->weight_zp != TEST_WZP_NONE)
+        draw_weight_zero_points(op, r, p);
 }
 
 void test_op_free(test_op *op)
 {
+    free(op->weight_zps);
     free(op->weights);
     free(op->scales);
     free(op->bias);
@@ -272,13 +304,24 @@ static void nchw_to_nhwc(const int8_t *src, uint32_t n, uint32_t c, uint32_t h, 
                 dst[((size_t)b * hw + p) * c + k] = src[((size_t)b * c + k) * hw + p];
 }
 
+uint32_t test_strided_extent(uint32_t in, uint32_t stride)
+{
+    return stride > 1u ? (in - 1u) / stride + 1u : in;
+}
+
 void test_describe_run(const q8conv_pw_desc *desc, uint32_t n, uint32_t h, uint32_t w, char *buf, size_t size)
 {
-    snprintf(buf, size, "N%u H%u W%u %u->%u bias %d act %d %s->%s %s->%s kernel %s zx %d zy %d: ", n, h, w,
-             desc->in_channels, desc->out_channels, (int)desc->bias_mode, (int)desc->activation,
-             layout_name(desc->input_layout), layout_name(desc->output_layout), dtype_name(desc->input_type),
-             dtype_name(desc->output_type), q8conv_kernel_name(desc->kernel), desc->input_zero_point,
-             desc->output_zero_point);
+    int len = snprintf(buf, size, "N%u H%u W%u %u->%u bias %d act %d %s->%s %s->%s kernel %s zx %d zy %d: ", n, h,
+                       w, desc->in_channels, desc->out_channels, (int)desc->bias_mode, (int)desc->activation,
+                       layout_name(desc->input_layout), layout_name(desc->output_layout), dtype_name(desc->input_type),
+                       dtype_name(desc->output_type), q8conv_kernel_name(desc->kernel), desc->input_zero_point,
+                       desc->output_zero_point);
+    /* The newer fields only where set, so that earlier descriptions read as they did. */
+    if (len > 2 && (size_t)len < size &&
+        (desc->weight_type || desc->weight_zero_points || desc->stride_h > 1 || desc->stride_w > 1))
+        snprintf(buf + len - 2, size - (size_t)len + 2, " weights %s zw[0] %d stride %ux%u: ",
+                 dtype_name(desc->weight_type), desc->weight_zero_points ? desc->weight_zero_points[0] : 0,
+                 desc->stride_h ? desc->stride_h : 1u, desc->stride_w ? desc->stride_w : 1u);
 }
 
 bool test_check_run(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_desc *desc, uint32_t n, uint32_t h,
@@ -293,10 +336,11 @@ bool test_check_run_input(q8conv_context *ctx, q8conv_pw *op, const q8conv_pw_de
     char what[256];
     test_describe_run(desc, n, h, w, what, sizeof what);
     const uint32_t ic = desc->in_channels, oc = desc->out_channels;
-    const size_t in_n = (size_t)n * ic * h * w, out_n = (size_t)n * oc * h * w;
+    const uint32_t ho = test_strided_extent(h, desc->stride_h), wo = test_strided_extent(w, desc->stride_w);
+    const size_t in_n = (size_t)n * ic * h * w, out_n = (size_t)n * oc * ho * wo;
     const q8conv_tensor_desc di = {.n = n, .c = ic, .h = h, .w = w, .layout = desc->input_layout,
                                    .dtype = desc->input_type};
-    const q8conv_tensor_desc dout = {.n = n, .c = oc, .h = h, .w = w, .layout = desc->output_layout,
+    const q8conv_tensor_desc dout = {.n = n, .c = oc, .h = ho, .w = wo, .layout = desc->output_layout,
                                      .dtype = desc->output_type};
     const size_t raw_size = (size_t)q8conv_tensor_size_bytes(&dout);
     int8_t *x = malloc(in_n), *xh = malloc(in_n), *ref = malloc(out_n), *got = malloc(out_n);

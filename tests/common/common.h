@@ -61,7 +61,21 @@ typedef struct test_op_params {
     /* Draw edge values too: extreme weights, zero points at the ends of the range, bias at the
      * int32 bound, output scales that saturate almost everything or almost nothing. */
     bool edges;
+    /* Weights read as this type (0 = INT8), their zero points (test_wzp) and the strides (0 = 1).
+     * All zero draws exactly what it drew before these fields existed. */
+    q8conv_dtype weight_type;
+    int weight_zp;
+    uint32_t stride_h, stride_w;
 } test_op_params;
+
+/* test_op_params.weight_zp: how the weight zero points are drawn, each in the weight type's range. */
+enum test_wzp {
+    TEST_WZP_NONE = 0,    /* NULL: all 0 */
+    TEST_WZP_TENSOR = 1,  /* one value for every channel (a per-tensor zero point) */
+    TEST_WZP_CHANNEL = 2, /* a value per channel */
+    TEST_WZP_ENDS = 3,    /* per channel, cycling through the type's min, max, and min + 1 */
+    TEST_WZP_MID = 4      /* every channel the type's middle, 0 or 128: stored weights symmetric */
+};
 
 /* A valid descriptor whose outputs spread over the output type's range. Owns its arrays. */
 typedef struct test_op {
@@ -69,10 +83,15 @@ typedef struct test_op {
     int8_t *weights;
     float *scales;
     void *bias;
+    int32_t *weight_zps;
 } test_op;
 
 void test_op_random(test_op *op, test_rng *r, const test_op_params *p);
 void test_op_free(test_op *op);
+
+/* An output extent under a desc's stride field (0 or 1: the input's): (in - 1) / stride + 1,
+ * written out here from SEMANTICS.md, not taken from the library. */
+uint32_t test_strided_extent(uint32_t in, uint32_t stride);
 
 /* ---- a checked run ---- */
 

@@ -3,7 +3,8 @@
  *   q8conv-sweep [--cases N] [--seed S] [--case I] [--verbose]
  *
  * Each case draws its shape, layouts, bias and activation modes, zero points (edges included),
- * scales, element types (int8 or uint8 per side) and kernel from its own generator, seeded by
+ * scales, element types (int8 or uint8 per side), weight type and zero points, strides and kernel
+ * from its own generator, seeded by
  * (S, case index): any failing case replays
  * alone with --seed S --case I. The seed defaults to Q8CONV_SEED, else the clock, and is printed.
  * Kernels: AUTO, DOT, FALLBACK and LEGACY on the default context, and AUTO, FALLBACK and LEGACY
@@ -64,6 +65,13 @@ static void draw_case(test_rng *r, bool have_dot, sweep_case *c)
     /* Drawn last, so that every earlier draw of a case is what it was before uint8 existed. */
     c->p.input_type = test_rng_chance(r, 40) ? Q8CONV_DTYPE_UINT8 : Q8CONV_DTYPE_INT8;
     c->p.output_type = test_rng_chance(r, 40) ? Q8CONV_DTYPE_UINT8 : Q8CONV_DTYPE_INT8;
+    /* Later still, for the same reason: weight type and zero points, strides. */
+    c->p.weight_type = test_rng_chance(r, 30) ? Q8CONV_DTYPE_UINT8 : Q8CONV_DTYPE_INT8;
+    c->p.weight_zp = test_rng_chance(r, 40) ? (int)test_rng_range(r, TEST_WZP_TENSOR, TEST_WZP_MID) : TEST_WZP_NONE;
+    if (test_rng_chance(r, 30)) {
+        c->p.stride_h = test_rng_range(r, 1, 4);
+        c->p.stride_w = test_rng_range(r, 1, 4);
+    }
 }
 
 static int usage(void)
@@ -109,6 +117,7 @@ int main(int argc, char **argv)
            info.device_name, info.driver_info, info.validation_enabled ? "on" : "off");
 
     unsigned long long done = 0, failed = 0, per_kernel[2][Q8CONV_KERNEL_COUNT_] = {{0}}, u8_in = 0, u8_out = 0;
+    unsigned long long with_wzp = 0, strided = 0;
     const clock_t t0 = clock();
     const time_t w0 = time(NULL);
     for (unsigned long long i = single ? only : 0; i < (single ? only + 1 : cases); ++i) {
@@ -135,6 +144,8 @@ int main(int argc, char **argv)
         per_kernel[c.fallback_context][c.p.kernel]++;
         u8_in += c.p.input_type == Q8CONV_DTYPE_UINT8;
         u8_out += c.p.output_type == Q8CONV_DTYPE_UINT8;
+        with_wzp += c.p.weight_zp != TEST_WZP_NONE;
+        strided += c.p.stride_h > 1 || c.p.stride_w > 1;
         if (!ok) {
             failed++;
             fprintf(stderr, "FAIL case %llu%s: %s\n  replay: q8conv-sweep --seed %llu --case %llu\n", i,
@@ -150,9 +161,10 @@ int main(int argc, char **argv)
     test_check_validation(contexts[1]);
     printf("sweep: %llu case(s), %llu exact, %llu failed; default context: auto %llu dot %llu fallback %llu legacy %llu "
            "dot_mixed %llu; fallback context: auto %llu fallback %llu legacy %llu; uint8 input %llu, uint8 output %llu; "
-           "%.0f s wall, %.0f s CPU\n",
+           "weight zero points %llu, strided %llu; %.0f s wall, %.0f s CPU\n",
            done, done - failed, failed, per_kernel[0][0], per_kernel[0][1], per_kernel[0][2], per_kernel[0][3],
-           per_kernel[0][Q8CONV_KERNEL_DOT_MIXED], per_kernel[1][0], per_kernel[1][2], per_kernel[1][3], u8_in, u8_out, difftime(time(NULL), w0),
+           per_kernel[0][Q8CONV_KERNEL_DOT_MIXED], per_kernel[1][0], per_kernel[1][2], per_kernel[1][3], u8_in, u8_out,
+           with_wzp, strided, difftime(time(NULL), w0),
            (double)(clock() - t0) / CLOCKS_PER_SEC);
     q8conv_context_destroy(contexts[0]);
     q8conv_context_destroy(contexts[1]);

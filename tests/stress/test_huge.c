@@ -15,7 +15,7 @@ static test_rng rng;
 /* Input and output sized so that both exceed the range with different window sizes: the run is
  * cut wherever either tensor's window ends. */
 static void windowed_run(q8conv_context *ctx, uint64_t range, uint32_t ic, q8conv_layout in_layout, uint32_t oc,
-                         q8conv_layout out_layout, uint32_t w, q8conv_kernel kernel, bool both)
+                         q8conv_layout out_layout, uint32_t w, q8conv_kernel kernel, bool both, uint32_t stride)
 {
     char err[512];
     const q8conv_tensor_desc row_in = {1, ic, 1, w, in_layout}, row_out = {1, oc, 1, w, out_layout};
@@ -27,13 +27,21 @@ static void windowed_run(q8conv_context *ctx, uint64_t range, uint32_t ic, q8con
     test_op_params p = {.ic = ic, .oc = oc, .bias = (q8conv_bias_mode)test_rng_range(&rng, 0, 2),
                         .activation = (q8conv_activation)test_rng_range(&rng, 0, 2), .input_layout = in_layout,
                         .output_layout = out_layout, .kernel = kernel};
+    /* Strided: the pieces follow the output's rows, and an input window may end at any input row,
+     * between the rows a stride reads or inside an image. */
+    if (stride > 1) {
+        p.stride_h = p.stride_w = stride;
+        p.weight_type = Q8CONV_DTYPE_UINT8;
+        p.weight_zp = TEST_WZP_CHANNEL;
+    }
     test_op t;
     test_op_random(&t, &rng, &p);
     q8conv_pw *op = NULL;
     CHECK_OK(q8conv_pw_create(ctx, &t.desc, &op));
     /* The windows the run will use, from tensors of the same shapes. */
     q8conv_tensor *probe_in = NULL, *probe_out = NULL;
-    const q8conv_tensor_desc di = {n, ic, h, w, in_layout}, dout = {n, oc, h, w, out_layout};
+    const q8conv_tensor_desc di = {n, ic, h, w, in_layout},
+                             dout = {n, oc, test_strided_extent(h, stride), test_strided_extent(w, stride), out_layout};
     CHECK_OK(q8conv_tensor_create(ctx, &di, &probe_in));
     CHECK_OK(q8conv_tensor_create(ctx, &dout, &probe_out));
     if (probe_in && probe_out) {
@@ -150,9 +158,13 @@ int main(void)
     } else {
         /* 4C1W in (12 B/pixel) -> 4W4C out (16 B/pixel): both windowed, windows of different sizes. */
         windowed_run(ctx, range, 12, Q8CONV_LAYOUT_4C1W, 16, Q8CONV_LAYOUT_4W4C, 2000,
-                     (q8conv_kernel)test_rng_range(&rng, 1, 3), true);
+                     (q8conv_kernel)test_rng_range(&rng, 1, 3), true, 1);
         /* A large 4C1W input with a small output (the case), legacy kernel. */
-        windowed_run(ctx, range, 16, Q8CONV_LAYOUT_4C1W, 4, Q8CONV_LAYOUT_4C1W, 3000, Q8CONV_KERNEL_LEGACY, false);
+        windowed_run(ctx, range, 16, Q8CONV_LAYOUT_4C1W, 4, Q8CONV_LAYOUT_4C1W, 3000, Q8CONV_KERNEL_LEGACY, false, 1);
+        /* Stride 3 from a windowed 4W4C input (its window ends inside an image), with uint8 weights
+         * and zero points. */
+        windowed_run(ctx, range, 12, Q8CONV_LAYOUT_4W4C, 8, Q8CONV_LAYOUT_4C1W, 2001,
+                     (q8conv_kernel)test_rng_range(&rng, 1, 3), false, 3);
     }
     refusals(ctx, range);
     test_check_validation(ctx);

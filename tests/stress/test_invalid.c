@@ -67,6 +67,11 @@ typedef enum field {
     F_IN_TYPE,
     F_OUT_TYPE,
     F_UINT8, /* both sides uint8, their zero points shifted by 128 into [0, 255] (valid) */
+    F_WEIGHT_TYPE,
+    F_WZP_FIRST, /* weight_zero_points given (all 0 but the first = iv) */
+    F_WZP_LAST,  /* weight_zero_points given (all 0 but the last = iv) */
+    F_STRIDE_H,
+    F_STRIDE_W,
 } field;
 
 typedef struct change {
@@ -181,6 +186,23 @@ static const desc_case desc_cases[] = {
     {"int8 input, uint8 output with z_y 255 (valid)", {{F_OUT_TYPE, 0, 1}, {F_ZY, 0, 255}}, OK, OK},
     {"kernel LEGACY on a context without dot product", {{F_KERNEL, 0, Q8CONV_KERNEL_LEGACY}, {F_CONTEXT2, 0, 0}},
      OK, OK},
+    /* weight type, weight zero points, strides */
+    {"weight_type 2", ONE(F_WEIGHT_TYPE, 0, 2), INV, INV},
+    {"weight_type -1", ONE(F_WEIGHT_TYPE, 0, -1), INV, INV},
+    {"weight_type 0x80000000", ONE(F_WEIGHT_TYPE, 0, 0x80000000u), INV, INV},
+    {"uint8 weights (valid; z_w 0)", ONE(F_WEIGHT_TYPE, 0, Q8CONV_DTYPE_UINT8), OK, OK},
+    {"int8 weight zero point -129", ONE(F_WZP_FIRST, 0, -129), INV, INV},
+    {"int8 weight zero point 128", ONE(F_WZP_LAST, 0, 128), INV, INV},
+    {"int8 weight zero point INT32_MIN", ONE(F_WZP_LAST, 0, INT32_MIN), INV, INV},
+    {"int8 weight zero point -128 (valid)", ONE(F_WZP_FIRST, 0, -128), OK, OK},
+    {"int8 weight zero point 127 (valid)", ONE(F_WZP_LAST, 0, 127), OK, OK},
+    {"uint8 weight zero point -1", {{F_WEIGHT_TYPE, 0, Q8CONV_DTYPE_UINT8}, {F_WZP_FIRST, 0, -1}}, INV, INV},
+    {"uint8 weight zero point 256", {{F_WEIGHT_TYPE, 0, Q8CONV_DTYPE_UINT8}, {F_WZP_LAST, 0, 256}}, INV, INV},
+    {"uint8 weight zero point INT32_MAX", {{F_WEIGHT_TYPE, 0, Q8CONV_DTYPE_UINT8}, {F_WZP_LAST, 0, INT32_MAX}}, INV, INV},
+    {"uint8 weight zero point 255 (valid)", {{F_WEIGHT_TYPE, 0, Q8CONV_DTYPE_UINT8}, {F_WZP_LAST, 0, 255}}, OK, OK},
+    {"uint8 weight zero point 0 (valid)", {{F_WEIGHT_TYPE, 0, Q8CONV_DTYPE_UINT8}, {F_WZP_FIRST, 0, 0}}, OK, OK},
+    {"stride_h UINT32_MAX (valid)", ONE(F_STRIDE_H, 0, UINT32_MAX), OK, OK},
+    {"stride_w 3 (valid)", ONE(F_STRIDE_W, 0, 3), OK, OK},
 };
 
 typedef struct desc_fixture {
@@ -189,6 +211,7 @@ typedef struct desc_fixture {
     float scales[OC0];
     float fbias[OC0];
     int32_t ibias[OC0];
+    int32_t wzps[OC0];
     q8conv_context *target;
 } desc_fixture;
 
@@ -239,6 +262,15 @@ static void make_fixture(desc_fixture *f, const desc_case *c)
         case F_CONTEXT2: f->target = ctx2; break;
         case F_IN_TYPE: f->d.input_type = (q8conv_dtype)(uint32_t)m->iv; break;
         case F_OUT_TYPE: f->d.output_type = (q8conv_dtype)(uint32_t)m->iv; break;
+        case F_WEIGHT_TYPE: f->d.weight_type = (q8conv_dtype)(uint32_t)m->iv; break;
+        case F_WZP_FIRST:
+        case F_WZP_LAST:
+            memset(f->wzps, 0, sizeof f->wzps);
+            f->wzps[m->f == F_WZP_FIRST ? 0 : OC0 - 1] = (int32_t)m->iv;
+            f->d.weight_zero_points = f->wzps;
+            break;
+        case F_STRIDE_H: f->d.stride_h = (uint32_t)m->iv; break;
+        case F_STRIDE_W: f->d.stride_w = (uint32_t)m->iv; break;
         case F_UINT8:
             f->d.input_type = Q8CONV_DTYPE_UINT8;
             f->d.output_type = Q8CONV_DTYPE_UINT8;
@@ -480,8 +512,12 @@ static void test_runs(void)
     /* op: IC0 4C1W -> OC0 4W4C; the guard is its output for N2 H3 W5. */
     desc_fixture f;
     make_fixture(&f, &desc_cases[0]);
-    q8conv_pw *op = NULL, *op2 = NULL, *square = NULL, *op_u8 = NULL;
+    q8conv_pw *op = NULL, *op2 = NULL, *square = NULL, *op_u8 = NULL, *op_s2 = NULL;
     CHECK_OK(q8conv_pw_create(ctx, &f.d, &op));
+    /* The same op with stride 2 x 2: its output for the 3 x 5 input is 2 x 3. */
+    desc_fixture fs;
+    make_fixture(&fs, &(desc_case){"stride 2", {{F_STRIDE_H, 0, 2}, {F_STRIDE_W, 0, 2}}, OK, OK});
+    CHECK_OK(q8conv_pw_create(ctx, &fs.d, &op_s2));
     CHECK_OK(q8conv_pw_create(ctx2, &f.d, &op2));
     /* The same op with uint8 on both sides: tensors of the other type are refused in both directions. */
     desc_fixture fu;
@@ -512,9 +548,12 @@ static void test_runs(void)
         {"square tensor", ctx, {1, 8, 2, 3, Q8CONV_LAYOUT_4W4C}},
         {"input, uint8", ctx, {2, IC0, 3, 5, Q8CONV_LAYOUT_4C1W, Q8CONV_DTYPE_UINT8}},
         {"output, uint8", ctx, {2, OC0, 3, 5, Q8CONV_LAYOUT_4W4C, Q8CONV_DTYPE_UINT8}},
+        {"output, the stride-2 size", ctx, {2, OC0, 2, 3, Q8CONV_LAYOUT_4W4C}},
+        {"output, stride-2 height, stride-1 width", ctx, {2, OC0, 2, 5, Q8CONV_LAYOUT_4W4C}},
+        {"output, stride-2 size with W - 1", ctx, {2, OC0, 2, 2, Q8CONV_LAYOUT_4W4C}},
     };
     enum { IN, IN_IC1, IN_ICM, IN_LAYOUT, OUT_OC1, OUT_LAYOUT, OUT_N, OUT_H, OUT_W, IN_CTX2, OUT_CTX2, SQUARE, IN_U8,
-           OUT_U8, SPEC_COUNT };
+           OUT_U8, OUT_S2, OUT_S2_H, OUT_S2_WM, SPEC_COUNT };
     q8conv_tensor *t[SPEC_COUNT] = {0};
     for (int i = 0; i < SPEC_COUNT; ++i)
         CHECK(q8conv_tensor_create(specs[i].c, &specs[i].d, &t[i]) == OK, "tensor %s", specs[i].name);
@@ -529,6 +568,11 @@ static void test_runs(void)
     /* The uint8 output has the guard's shape and layout: it starts as poison and must stay so. */
     CHECK_OK(q8conv_tensor_write(t[IN_U8], x, Q8CONV_HOST_NCHW));
     CHECK_OK(q8conv_tensor_write_raw(t[OUT_U8], guard_bytes, guard_size));
+    /* The stride-2-sized output starts as poison too, and must stay so. */
+    const size_t s2_size = (size_t)q8conv_tensor_size_bytes(&specs[OUT_S2].d);
+    uint8_t *s2_poison = malloc(s2_size);
+    memset(s2_poison, TEST_POISON, s2_size);
+    CHECK_OK(q8conv_tensor_write_raw(t[OUT_S2], s2_poison, s2_size));
 
     /* Wrapped tensors on one buffer: the input at 0, outputs overlapping it or not. */
     q8conv_context_info info;
@@ -577,6 +621,10 @@ static void test_runs(void)
         {"uint8 output of an int8 op", op, t[IN], t[OUT_U8]},
         {"int8 input to a uint8 op", op_u8, t[IN], t[OUT_U8]},
         {"int8 output of a uint8 op", op_u8, t[IN_U8], guard},
+        {"stride-2 op, output of the stride-1 size", op_s2, t[IN], guard},
+        {"stride-2 op, output with the stride-1 width", op_s2, t[IN], t[OUT_S2_H]},
+        {"stride-2 op, output one width short", op_s2, t[IN], t[OUT_S2_WM]},
+        {"stride-1 op, output of the stride-2 size", op, t[IN], t[OUT_S2]},
     };
     VkCommandPool pool = VK_NULL_HANDLE;
     VkCommandBuffer cmd = VK_NULL_HANDLE;
@@ -608,6 +656,11 @@ static void test_runs(void)
           "a run on an aliased tensor changed it");
     CHECK(q8conv_tensor_read_raw(t[OUT_U8], now, guard_size) == OK && memcmp(now, guard_bytes, guard_size) == 0,
           "a run with a tensor of the wrong type changed the uint8 output");
+    uint8_t *s2_now = malloc(s2_size);
+    CHECK(q8conv_tensor_read_raw(t[OUT_S2], s2_now, s2_size) == OK && memcmp(s2_now, s2_poison, s2_size) == 0,
+          "a run of a stride-1 op changed an output of the stride-2 size");
+    free(s2_now);
+    free(s2_poison);
     CHECK(w_in && q8conv_tensor_read_raw(w_in, now, in_size) == OK && memcmp(now, wrapped_before, in_size) == 0,
           "a run on overlapping wrapped tensors changed the buffer");
     /* Control: the same buffer, wrapped where nothing overlaps, runs exactly. */
@@ -623,6 +676,8 @@ static void test_runs(void)
     }
     CHECK(test_check_run(ctx, op, &f.d, 2, 3, 5, &rng, err, sizeof err), "the op after the failed runs: %s", err);
     CHECK(test_check_run(ctx, op_u8, &fu.d, 2, 3, 5, &rng, err, sizeof err), "the uint8 op after the failed runs: %s",
+          err);
+    CHECK(test_check_run(ctx, op_s2, &fs.d, 2, 3, 5, &rng, err, sizeof err), "the stride-2 op after the failed runs: %s",
           err);
     CHECK(q8conv_pw_get_kernel(NULL) == Q8CONV_KERNEL_AUTO, "pw_get_kernel(NULL)");
     q8conv_pw_destroy(NULL);
@@ -640,6 +695,7 @@ static void test_runs(void)
     q8conv_pw_destroy(op2);
     q8conv_pw_destroy(square);
     q8conv_pw_destroy(op_u8);
+    q8conv_pw_destroy(op_s2);
     test_op_free(&sq);
     free(x);
     free(square_bytes);
