@@ -206,9 +206,10 @@ void q8conv_submit_destroy(q8conv_context *ctx);
  * The protocol: every function that takes the lock releases it before it returns; no function
  * returns holding it. A recording is a callback run by q8conv_ctx_run_commands or
  * q8conv_ctx_record_replay below, which hold the lock from the command buffer's begin to its end;
- * the callback never takes or releases it itself. It is recursive for one reason: a recording
- * resolves its pipelines (q8conv_ctx_get_pipeline, which takes the lock) while the recording
- * holds it. Only the one-shot path waits for the GPU under the lock (its command buffer and fence
+ * the callback never takes or releases it itself. It is recursive because code a recording calls
+ * takes it again while the recording holds it: a sequence step's q8conv_pw_record resolves its
+ * pipelines (q8conv_ctx_get_pipeline), and every recording of an op notes the pipelines it bound
+ * (q8conv_pw_note_recording). q8conv_pw_run resolves its pipelines before its recording starts. Only the one-shot path waits for the GPU under the lock (its command buffer and fence
  * are shared); replayed submissions wait outside it, so runs of several threads overlap. */
 
 /* Records into cmd and returns the recording's status; run under the context's lock. */
