@@ -49,7 +49,7 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
     if (line->plan == Q8CONV_PLAN_MATRIX) {
         st = pixels > UINT32_MAX
                  ? Q8CONV_ERROR_UNSUPPORTED
-                 : q8conv_pick_matrix_plan((uint32_t)pixels, op->c4_out, ctx->info.subgroup_size, lim->maxComputeWorkGroupCount,
+                 : q8conv_pick_matrix_plan((uint32_t)pixels, op->c4_out, op->c4_in, ctx->info.subgroup_size, lim->maxComputeWorkGroupCount,
                                     lim->maxComputeWorkGroupSize, lim->maxComputeWorkGroupInvocations,
                                     lim->maxComputeSharedMemorySize, &pp->plan);
         q8conv_matrix_tile tile;

@@ -513,7 +513,7 @@ static void suite_split_matrix(q8conv_context *ctx)
     }
     const uint32_t pixels = max_y * largest_bm + 4321u, ic = 4, oc = 4;
     q8conv_dispatch_plan plan;
-    CHECK_OK(q8conv_pick_matrix_plan(pixels, 1, info.subgroup_size, info.max_compute_workgroup_count, (uint32_t[3]){1024, 1024, 64},
+    CHECK_OK(q8conv_pick_matrix_plan(pixels, 1, 1, info.subgroup_size, info.max_compute_workgroup_count, (uint32_t[3]){1024, 1024, 64},
                               info.max_compute_workgroup_invocations, 48u * 1024u, &plan));
     CHECK(plan.count > 1, "coopmat: expected a split plan for %u pixels, got %u dispatch(es)", pixels, plan.count);
     run_case(ctx, 1, pixels, 1, ic, oc, pick_bias(), pick_act(), Q8CONV_LAYOUT_4C1W, Q8CONV_LAYOUT_4C1W,

@@ -469,34 +469,49 @@ static void test_matrix_plan(void)
               p.tile.bk == 64 && p.global[0] == 2 && p.global[1] == 8 && p.local[0] == 8 * 32 && p.k_split == 1,
           "forced tile: grid %u %u local %u", p.global[0], p.global[1], p.local[0]);
     CHECK(q8conv_pick_matrix_plan_tile(1000, 50, 32, big_count, NULL, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "no tile");
+    /* The workgroup target follows K (H200 sweeps, dispatch_picker.c): 3136 pixels x 144 channels
+     * keep the 32x32 tile with K = 24 (MobileNetV2's b3_expand) and take 64x64 with K = 128. */
+    CHECK(q8conv_pick_matrix_plan(3136, 36, 6, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS &&
+              p.tile.bm == 32 && p.tile.bn == 32,
+          "short K: tile %ux%u", p.tile.bm, p.tile.bn);
+    CHECK(q8conv_pick_matrix_plan(3136, 36, 32, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS &&
+              p.tile.bm == 64 && p.tile.bn == 64,
+          "long K: tile %ux%u", p.tile.bm, p.tile.bn);
+    /* 1x128x128 128->128 and 32x14x14 384->64: the tiles the sweep found fastest. */
+    CHECK(q8conv_pick_matrix_plan(16384, 32, 32, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS &&
+              p.tile.bm == 128 && p.tile.bn == 128,
+          "1x128x128 128->128: tile %ux%u", p.tile.bm, p.tile.bn);
+    CHECK(q8conv_pick_matrix_plan(6272, 16, 96, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS &&
+              p.tile.bm == 64 && p.tile.bn == 64,
+          "32x14x14 384->64: tile %ux%u", p.tile.bm, p.tile.bn);
     /* A big layer takes the largest tile; a small one a tile that gives more workgroups. */
-    CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "big");
+    CHECK(q8conv_pick_matrix_plan(32768, 128, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "big");
     CHECK(p.tile.bm == q8conv_matrix_tiles[0].bm && p.tile.bn == q8conv_matrix_tiles[0].bn, "big layer tile %ux%u",
           p.tile.bm, p.tile.bn);
     CHECK(p.local[0] == q8conv_matrix_tile_subgroups(&p.tile) * 32 && p.local[1] == 1 && p.local[2] == 1, "local");
     /* A thin layer (24 channels) takes a 32-channel-wide tile, not one of 128 mostly padding. */
-    CHECK(q8conv_pick_matrix_plan(100352, 6, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS && p.tile.bn == 32,
+    CHECK(q8conv_pick_matrix_plan(100352, 6, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS && p.tile.bn == 32,
           "thin layer: tile %ux%u", p.tile.bm, p.tile.bn);
-    CHECK(q8conv_pick_matrix_plan(49, 40, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "7x7");
+    CHECK(q8conv_pick_matrix_plan(49, 40, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_SUCCESS, "7x7");
     CHECK((uint64_t)p.global[0] * p.global[1] > 1, "7x7x160 in one workgroup");
     /* Limits: a workgroup of 8 subgroups does not fit 128 invocations; nothing fits 32. */
-    CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 128, 49152, &p) == Q8CONV_SUCCESS &&
+    CHECK(q8conv_pick_matrix_plan(32768, 128, 128, 32, big_count, big_local, 128, 49152, &p) == Q8CONV_SUCCESS &&
               p.local[0] <= 128, "invocation limit: local %u", p.local[0]);
-    CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 1024, 16384, &p) == Q8CONV_SUCCESS &&
+    CHECK(q8conv_pick_matrix_plan(32768, 128, 128, 32, big_count, big_local, 1024, 16384, &p) == Q8CONV_SUCCESS &&
               q8conv_matrix_tile_shared_bytes(&p.tile) <= 16384, "shared limit (Vulkan's minimum)");
     memset(&p, TEST_POISON, sizeof p);
     q8conv_dispatch_plan before = p;
-    CHECK(q8conv_pick_matrix_plan(32768, 128, 32, big_count, big_local, 32, 49152, &p) == Q8CONV_ERROR_UNSUPPORTED,
+    CHECK(q8conv_pick_matrix_plan(32768, 128, 128, 32, big_count, big_local, 32, 49152, &p) == Q8CONV_ERROR_UNSUPPORTED,
           "no tile fits 32 invocations");
-    CHECK(q8conv_pick_matrix_plan(0, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 pixels");
-    CHECK(q8conv_pick_matrix_plan(1, 0, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 channels");
-    CHECK(q8conv_pick_matrix_plan(1, 1, 0, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "subgroup 0");
+    CHECK(q8conv_pick_matrix_plan(0, 128, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 pixels");
+    CHECK(q8conv_pick_matrix_plan(1, 0, 128, 32, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "0 channels");
+    CHECK(q8conv_pick_matrix_plan(1, 1, 1, 0, big_count, big_local, 1024, 49152, &p) == Q8CONV_ERROR_INVALID_ARGUMENT, "subgroup 0");
     CHECK(memcmp(&p, &before, sizeof p) == 0, "a refused plan was written");
     /* Random shapes and group-count limits: the workgroups cover the tile grid exactly once. */
     for (int t = 0; t < 3000; t++) {
         uint32_t pixels = 1 + test_below(test_below(2) ? 100 : 200000), c4 = 1 + test_below(300);
         uint32_t mc[3] = {1 + test_below(8), 1 + test_below(4000), 1 + test_below(3)};
-        q8conv_status st = q8conv_pick_matrix_plan(pixels, c4, 32, mc, big_local, 1024, 49152, &p);
+        q8conv_status st = q8conv_pick_matrix_plan(pixels, c4, 128, 32, mc, big_local, 1024, 49152, &p);
         if (st == Q8CONV_ERROR_UNSUPPORTED)
             continue;
         CHECK(st == Q8CONV_SUCCESS, "status %d", (int)st);

@@ -231,15 +231,19 @@ bool q8conv_matrix_pays(uint64_t pixels, uint32_t ic, uint32_t oc)
  * (bigger tiles reuse each loaded byte more), else the tile with the most workgroups. Tiles more
  * than 32 channels wider than the layer's (padded) channels are passed over: their matrix units
  * would mostly multiply padding. From sweeps of every tile, first on the H100, then on the H200
- * (bench/RESULTS.md, 2026-12-03): 256 workgroups made 1x128x128 128->128 take 64x64 tiles (8.7 us
- * forced) over 128x128 (7.6) and 32x14x14 384->64 take 32x32 (7.6) over 64x64 (6.7); with 96,
- * about 0.75 of a wave on 132 multiprocessors, both take the faster tile; of the other shapes in
- * bench/shapes only MobileNetV2's b1_project (now 64x32) and b3_expand (now 64x64) change. */
+ * (bench/RESULTS.md, 2026-12-03): with 256 workgroups 1x128x128 128->128 took 64x64 tiles (8.7 us)
+ * over 128x128 (7.6) and 32x14x14 384->64 took 32x32 (7.6) over 64x64 (6.7); aiming at 96 (about
+ * 0.75 of a wave on 132 multiprocessors) they take the faster tile (7.3 and 6.7 us chained in the
+ * next run). But for a short K the larger tiles stage mostly padding (the 64x64 tile steps K by
+ * 128 bytes): MobileNetV2's b3_expand (K = 24) went from 4.14 us on 32x32 to 4.50 on 64x64. So the
+ * lower target applies from K >= 128 on; shorter layers keep 256 and the tiles they had. */
 #define MATRIX_TARGET_GROUPS 96u
+#define MATRIX_TARGET_GROUPS_SHORT_K 256u
+#define MATRIX_LONG_K 128u
 
-q8conv_status q8conv_pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
-                               const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,
-                               q8conv_dispatch_plan *plan)
+q8conv_status q8conv_pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t c4_in, uint32_t subgroup_size,
+                                      const uint32_t max_count[3], const uint32_t max_local[3], uint32_t max_invocations,
+                                      uint32_t max_shared_bytes, q8conv_dispatch_plan *plan)
 {
     if (!plan || !max_count || !max_local || pixels == 0 || c4_out == 0 || subgroup_size == 0)
         return Q8CONV_ERROR_INVALID_ARGUMENT;
@@ -251,6 +255,7 @@ q8conv_status q8conv_pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t
     uint32_t narrowest = UINT32_MAX;
     for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++)
         narrowest = q8conv_matrix_tiles[i].bn < narrowest ? q8conv_matrix_tiles[i].bn : narrowest;
+    const uint64_t target = (uint64_t)c4_in * 4u >= MATRIX_LONG_K ? MATRIX_TARGET_GROUPS : MATRIX_TARGET_GROUPS_SHORT_K;
     int best = -1;
     uint64_t best_groups = 0;
     for (int i = 0; i < Q8CONV_CM_TILE_COUNT; i++) {
@@ -259,7 +264,7 @@ q8conv_status q8conv_pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t
             (t->bn > widest && t->bn > narrowest))
             continue;
         const uint64_t groups = (uint64_t)div_up_safe(pixels, t->bm) * div_up_safe(channels, t->bn);
-        if (best < 0 || (best_groups < MATRIX_TARGET_GROUPS && groups > best_groups)) {
+        if (best < 0 || (best_groups < target && groups > best_groups)) {
             best = i;
             best_groups = groups;
         }

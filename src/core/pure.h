@@ -255,14 +255,14 @@ uint32_t q8conv_matrix_tile_shared_bytes(const q8conv_matrix_tile *t);
 const char *q8conv_matrix_tile_unfit(const q8conv_matrix_tile *t, uint32_t subgroup_size, const uint32_t max_local[3],
                                      uint32_t max_invocations, uint32_t max_shared_bytes);
 /* The plan of the cooperative-matrix kernel for `pixels` output pixels (rows * the padded width
- * the kernel counts in) and c4_out channel blocks: a tile from the menu that the device's limits
+ * the kernel counts in), c4_out channel blocks and c4_in input channel blocks (K): a tile from the menu that the device's limits
  * allow (workgroup size = subgroups * subgroup_size, shared memory), then the grid of workgroups
  * {channel tiles, pixel tiles, 1}, split into several dispatches beyond max_count.
  * @retval Q8CONV_ERROR_INVALID_ARGUMENT a zero or NULL input
  * @retval Q8CONV_ERROR_UNSUPPORTED no tile fits the device, or more than Q8CONV_MAX_DISPATCHES */
-q8conv_status q8conv_pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t subgroup_size, const uint32_t max_count[3],
-                               const uint32_t max_local[3], uint32_t max_invocations, uint32_t max_shared_bytes,
-                               q8conv_dispatch_plan *plan);
+q8conv_status q8conv_pick_matrix_plan(uint32_t pixels, uint32_t c4_out, uint32_t c4_in, uint32_t subgroup_size,
+                                      const uint32_t max_count[3], const uint32_t max_local[3], uint32_t max_invocations,
+                                      uint32_t max_shared_bytes, q8conv_dispatch_plan *plan);
 /* The same grid for a given tile (pick_matrix_plan's last step; tuning builds force a tile with it).
  * The tile is not checked against the device: q8conv_matrix_tile_unfit does that.
  * @retval Q8CONV_ERROR_INVALID_ARGUMENT a zero or NULL input
