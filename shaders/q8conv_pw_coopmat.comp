@@ -51,10 +51,7 @@ layout(constant_id = Q8CONV_SPEC_TILE_STAGES) const uint STAGES = 2u;
  *   stored), 3 no stores (the work is kept by a store no run takes), 4 products only (the first
  *   stage is staged once, then the K loop runs its products and barriers without global loads),
  *   5 loads and staging only (no products). */
-#ifndef Q8CONV_ABLATE_DEFAULT
-#define Q8CONV_ABLATE_DEFAULT 0
-#endif
-layout(constant_id = Q8CONV_SPEC_ABLATE) const uint ABLATE = Q8CONV_ABLATE_DEFAULT;
+layout(constant_id = Q8CONV_SPEC_ABLATE) const uint ABLATE = 0;
 /* Strides and weight zero points, as in q8conv_pw.comp (both false: the kernel without them).
  * STRIDED: the A tile's pixel p (output space) reads input pixel (s_h h, s_w w). WEIGHT_ZP: each
  * invocation sums the input bytes it stages, per A unit, beside the K loop; the sums meet per

@@ -11,10 +11,9 @@
  * (Hopper included) int <-> float conversions and roundEven run at an eighth of the rate of a float
  * add, and three of them per output element made the requantization the largest part of the
  * matrix kernel's epilogue (bench/RESULTS.md: the stage ablations). The results are the same bits:
- *  - float(d) stays a conversion (correctly rounded for every int32). Under
- *    Q8CONV_REQUANT_FLOAT_BY_ADD, d in [-2^22, 2^22) instead takes the float whose bits are those
- *    of 1.5 * 2^23 plus d, which is exactly 1.5 * 2^23 + d (the mantissa absorbs d without a
- *    carry), less 1.5 * 2^23 (exact).
+ *  - float(d) stays a conversion (correctly rounded for every int32). Doing it with adds too, for
+ *    |d| < 2^22 behind a range check, measured slower on the H200 (the branch costs more than the
+ *    conversion; bench/RESULTS.md, call 2).
  *  - roundEven(x): t = x + 1.5 * 2^23 is rounded to an integer by the add itself (round to nearest
  *    even; the ulp there is 1 and 1.5 * 2^23 is even, so the tie goes to the even integer) and
  *    equals roundEven(x) + 1.5 * 2^23 for |x| < 2^22. For |x| >= 2^22 it is still at or beyond
@@ -23,25 +22,13 @@
  *    integer-valued adds), and the low byte of int(q) is the low byte of that float's bits: its
  *    mantissa is 2^22 + q, and 2^22 has a zero low byte.
  * `precise` keeps every add and multiply a separate correctly rounded operation, in this order. */
-#ifndef Q8CONV_REQUANT_FLOAT_BY_ADD
-#define Q8CONV_REQUANT_FLOAT_BY_ADD 0
-#endif
 const float Q8CONV_RNE_SHIFT = 12582912.0; /* 1.5 * 2^23 */
 
 uint requant_byte(int acc, uvec4 ch, float inv_y, float z_y, float qmin, float qmax)
 {
     const int d = acc - int(ch.x);
     precise float v;
-#if Q8CONV_REQUANT_FLOAT_BY_ADD
-    /* Tuning builds may time this alternative to the one conversion left: exact, but a branch
-     * per element, which a compiler that flattens it turns into both paths. */
-    [[dont_flatten]] if (uint(d + 0x400000) < 0x800000u)
-        v = intBitsToFloat(d + 0x4B400000) - Q8CONV_RNE_SHIFT;
-    else
-        v = float(d);
-#else
     v = float(d);
-#endif
     precise float x = v * uintBitsToFloat(ch.y);
     if (BIAS_MODE == 1)
         x = x + uintBitsToFloat(ch.z);
