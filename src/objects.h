@@ -111,8 +111,8 @@ q8conv_status q8conv_kernel_statistics(q8conv_context *ctx, const q8conv_kernel_
                                        uint32_t capacity, uint32_t *count);
 
 /* AUTO's rule refined by the compiler's own figures (q8conv_auto_refine): where the driver reports
- * pipeline statistics and a dot product is accelerated, compiles the DOT, DOT_MIXED and FALLBACK
- * pipelines once (the pipeline cache keeps them for the next context) and clears the
+ * pipeline statistics and a dot product is accelerated, compiles FALLBACK, then (where its figures
+ * are ones the rule reads) each dot kernel still marked accelerated, and clears the
  * accelerated bit of a dot kernel the compiler made worse than FALLBACK (spills, fewer subgroups
  * per SIMD), then re-resolves ctx->info.default_kernel. Failures change nothing. */
 void q8conv_auto_from_statistics(q8conv_context *ctx);

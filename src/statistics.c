@@ -239,9 +239,16 @@ void q8conv_auto_from_statistics(q8conv_context *ctx)
     const uint32_t fast = Q8CONV_CAP_DOT_SIGNED_FAST | Q8CONV_CAP_DOT_MIXED_FAST;
     if (!ctx->pipeline_statistics || !(ctx->caps & Q8CONV_CAP_DOT) || !(ctx->caps & fast))
         return;
-    const q8conv_compiled_kernel dot = compiled_block_kernel(ctx, Q8CONV_KERNEL_DOT),
-                                 mixed = compiled_block_kernel(ctx, Q8CONV_KERNEL_DOT_MIXED),
-                                 fallback = compiled_block_kernel(ctx, Q8CONV_KERNEL_FALLBACK);
+    /* FALLBACK first: a driver that names none of the figures the rule reads (NVIDIA's) costs one
+     * compile per context, not three; and only a candidate still marked accelerated can lose it. */
+    const q8conv_compiled_kernel fallback = compiled_block_kernel(ctx, Q8CONV_KERNEL_FALLBACK);
+    if (!fallback.known)
+        return;
+    const q8conv_compiled_kernel none = {0};
+    const q8conv_compiled_kernel dot =
+        ctx->caps & Q8CONV_CAP_DOT_SIGNED_FAST ? compiled_block_kernel(ctx, Q8CONV_KERNEL_DOT) : none;
+    const q8conv_compiled_kernel mixed =
+        ctx->caps & Q8CONV_CAP_DOT_MIXED_FAST ? compiled_block_kernel(ctx, Q8CONV_KERNEL_DOT_MIXED) : none;
     ctx->caps = q8conv_auto_refine(ctx->caps, &dot, &mixed, &fallback);
     uint32_t line = 0;
     if (q8conv_kernel_resolve(Q8CONV_KERNEL_AUTO, ctx->caps, &line) == Q8CONV_SUCCESS)
