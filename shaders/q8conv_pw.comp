@@ -37,13 +37,19 @@ layout(constant_id = Q8CONV_SPEC_BIAS_MODE) const int BIAS_MODE = 0;
 /* 1: each invocation runs its block's whole K loop. > 1 (split-K, for grids too small to fill the
  * device): the K_SPLIT invocations of one workgroup column (local y) each take a slice of the K
  * loop for the same output block and add their int32 partial sums in shared memory, which
- * leaves the result exactly as it was. The picker then sets local = {lx, K_SPLIT, 1} and one
- * workgroup covers one width block of one row (src/core/dispatch_picker.c). */
+ * leaves the result exactly as it was. The picker then sets local = {lx, K_SPLIT, lw}: x is the
+ * channel blocks, y the slices, z lw width blocks of one row (src/core/dispatch_picker.c). */
 layout(constant_id = Q8CONV_SPEC_K_SPLIT) const uint K_SPLIT = 1u;
 /* Sized by K_SPLIT alone (glslang folds gl_WorkGroupSize to its default inside such expressions);
- * the picker keeps local x * K_SPLIT * TILE_N4 <= Q8CONV_KSPLIT_SLOTS. */
+ * the picker keeps lx * K_SPLIT * lw * TILE_N4 <= Q8CONV_KSPLIT_SLOTS. */
 const uint PARTIAL_SLOTS = K_SPLIT > 1u ? uint(Q8CONV_KSPLIT_SLOTS) * 4u : 1u;
 shared ivec4 partial[PARTIAL_SLOTS];
+
+/* 1: the channel constants are loaded before the K loop, so that their round trip to memory
+ * overlaps the K loop's instead of following it: the picker asks for it where the grid is too
+ * small to hide latency with other invocations; it costs registers, which mobile GPUs with large
+ * grids would rather spend on occupancy. */
+layout(constant_id = Q8CONV_SPEC_EARLY_PARAMS) const bool EARLY_PARAMS = false;
 
 /* 0x80808080u reads uint8 input bytes as int8 (x - 128, with the zero point shifted alike on the
  * host, src/core/requant.c), so the int8 dot product serves both types; 0 (int8 input) folds away.
@@ -211,7 +217,9 @@ void main()
     uvec3 gid = gl_GlobalInvocationID + pc.base;
     uint slice = 0u;
     if (K_SPLIT > 1u) {
-        gid = uvec3(gl_GlobalInvocationID.x, gl_WorkGroupID.y, gl_WorkGroupID.z) + pc.base;
+        gid = uvec3(gl_GlobalInvocationID.x, gl_WorkGroupID.y * gl_WorkGroupSize.z + gl_LocalInvocationID.z,
+                    gl_WorkGroupID.z) +
+              pc.base;
         slice = gl_LocalInvocationID.y;
     }
     const bool live = gid.x < pc.x_tiles && gid.y < pc.W4 && gid.z < pc.rows;
@@ -239,6 +247,13 @@ void main()
         /* A tile past the last channel block re-reads the last block; its results are not stored. */
         wcol[t] = min(oc4[t], pc.C4_out - 1u);
     }
+
+    /* EARLY_PARAMS: the epilogue's channel constants, loaded now (see EARLY_PARAMS above). */
+    uvec4 ch_early[TILE_N4][4];
+    if (EARLY_PARAMS)
+        [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+            [[unroll]] for (int c = 0; c < 4; ++c)
+                ch_early[t][c] = channel_params[wcol[t] * 4u + uint(c)];
 
     ivec4 acc[TILE_N4][4];
     [[unroll]] for (int t = 0; t < TILE_N4; ++t)
@@ -316,10 +331,14 @@ void main()
     }
 
     if (K_SPLIT > 1u) {
-        const uint lane = gl_LocalInvocationID.x;
+        /* Partial sum q (t * 4 + j) of slice s for cell c (a lane of a width block) lives at
+         * (s * 4 * TILE_N4 + q) * cells + c: consecutive lanes touch consecutive 16 bytes. */
+        const uint cells = gl_WorkGroupSize.x * gl_WorkGroupSize.z;
+        const uint cell = gl_LocalInvocationID.z * gl_WorkGroupSize.x + gl_LocalInvocationID.x;
+        const uint parts = 4u * uint(TILE_N4);
         [[unroll]] for (int t = 0; t < TILE_N4; ++t)
             [[unroll]] for (int j = 0; j < 4; ++j)
-                partial[((slice * gl_WorkGroupSize.x + lane) * uint(TILE_N4) + uint(t)) * 4u + uint(j)] = acc[t][j];
+                partial[(slice * parts + uint(t * 4 + j)) * cells + cell] = acc[t][j];
         /* barrier() alone: in a compute shader it is a Workgroup-scope control and memory barrier
          * on workgroup memory (AcquireRelease | WorkgroupMemory). memoryBarrierShared() would add
          * an OpMemoryBarrier at Device scope, which a device that enables vulkanMemoryModel (for
@@ -327,13 +346,21 @@ void main()
          * (VUID-RuntimeSpirv-vulkanMemoryModel-06265, seen on the H200). Every barrier of every
          * kernel stays at workgroup scope or narrower; tests/spirv_scopes.cmake checks it. */
         barrier();
+        /* The slices share the sums: slice s adds partial q = s, s + K_SPLIT, ... of its cell
+         * over every slice, in a fixed order (integers: exact whatever the split), into slice 0's
+         * place; no two invocations touch the same place. */
+        for (uint q = slice; q < parts; q += K_SPLIT) {
+            ivec4 sum = partial[q * cells + cell];
+            for (uint s = 1u; s < K_SPLIT; ++s)
+                sum += partial[(s * parts + q) * cells + cell];
+            partial[q * cells + cell] = sum;
+        }
+        barrier();
         if (slice != 0u || !live)
             return;
-        /* Integer sums in a fixed order: exact whatever the split. */
-        for (uint s = 1u; s < K_SPLIT; ++s)
-            [[unroll]] for (int t = 0; t < TILE_N4; ++t)
-                [[unroll]] for (int j = 0; j < 4; ++j)
-                    acc[t][j] += partial[((s * gl_WorkGroupSize.x + lane) * uint(TILE_N4) + uint(t)) * 4u + uint(j)];
+        [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+            [[unroll]] for (int j = 0; j < 4; ++j)
+                acc[t][j] = partial[uint(t * 4 + j) * cells + cell];
     }
 
     if (ABLATE == 2u) {
@@ -356,7 +383,7 @@ void main()
         const uint c0 = oc4[t] * 4u;
         uvec4 ch[4];
         [[unroll]] for (int c = 0; c < 4; ++c)
-            ch[c] = channel_params[c0 + uint(c)];
+            ch[c] = EARLY_PARAMS ? ch_early[t][c] : channel_params[c0 + uint(c)];
         /* Bytes of padded output channels are 0 (SEMANTICS.md). */
         const uint live = min(pc.OC - c0, 4u);
         const uint keep = live >= 4u ? 0xFFFFFFFFu : ((1u << (8u * live)) - 1u);

@@ -26,7 +26,9 @@ typedef enum q8conv_tune_knob {
     Q8CONV_TUNE_KSPLIT_BELOW,     /* Q8CONV_TUNE_KSPLIT="below,max,min_steps" */
     Q8CONV_TUNE_KSPLIT_MAX,
     Q8CONV_TUNE_KSPLIT_MIN_STEPS,
-    Q8CONV_TUNE_WG_INVOCATIONS    /* Q8CONV_TUNE_WG=invocations */
+    Q8CONV_TUNE_WG_INVOCATIONS,   /* Q8CONV_TUNE_WG=invocations */
+    Q8CONV_TUNE_EARLY_PARAMS      /* Q8CONV_TUNE_EARLY=1 never, 2 with split-K, 3 always (the
+                                     picker reads the value minus 1) */
 } q8conv_tune_knob;
 
 #ifdef Q8CONV_TUNING
@@ -69,9 +71,11 @@ typedef struct q8conv_tuning {
  * calls nothing outside its folder. */
 static inline uint32_t q8conv_tune_u32(q8conv_tune_knob knob, uint32_t fallback)
 {
-    const bool wg = knob == Q8CONV_TUNE_WG_INVOCATIONS;
-    const int index = wg ? 0 : (int)knob - (int)Q8CONV_TUNE_KSPLIT_BELOW;
-    const char *v = getenv(wg ? "Q8CONV_TUNE_WG" : "Q8CONV_TUNE_KSPLIT");
+    const bool single = knob == Q8CONV_TUNE_WG_INVOCATIONS || knob == Q8CONV_TUNE_EARLY_PARAMS;
+    const int index = single ? 0 : (int)knob - (int)Q8CONV_TUNE_KSPLIT_BELOW;
+    const char *v = getenv(knob == Q8CONV_TUNE_WG_INVOCATIONS ? "Q8CONV_TUNE_WG"
+                           : knob == Q8CONV_TUNE_EARLY_PARAMS ? "Q8CONV_TUNE_EARLY"
+                                                              : "Q8CONV_TUNE_KSPLIT");
     unsigned a[3];
     int n = v ? sscanf(v, "%u,%u,%u", &a[0], &a[1], &a[2]) : 0;
     return index < n && a[index] ? a[index] : fallback;

@@ -273,24 +273,26 @@ static void test_split_k(void)
         const uint32_t ks = p.k_split;
         CHECK(is_pow2(ks) && ks <= Q8CONV_KSPLIT_MAX && c4_in / ks >= Q8CONV_KSPLIT_MIN_STEPS, "k_split %u c4_in %u", ks,
               c4_in);
-        CHECK(p.local[1] == ks && p.local[2] == 1 && p.local[0] * ks * tile <= Q8CONV_KSPLIT_SLOTS &&
-                  p.local[0] * ks <= inv,
+        const uint32_t lw = p.local[2];
+        CHECK(p.local[1] == ks && is_pow2(lw) && p.local[0] * ks * lw * tile <= Q8CONV_KSPLIT_SLOTS &&
+                  p.local[0] * ks * lw <= inv && (lw == 1 || p.local[0] * ks * lw <= Q8CONV_WORKGROUP_INVOCATIONS),
               "local %u %u %u ks %u", p.local[0], p.local[1], p.local[2], ks);
         CHECK((uint64_t)p.global[0] * p.global[1] * p.global[2] < Q8CONV_KSPLIT_BELOW, "large grid split");
-        /* Coverage: workgroup (gx, gy, gz) of a dispatch covers x in [base.x + gx*lx, +lx), y = base.y + gy,
-         * z = base.z + gz. */
+        /* Coverage: workgroup (gx, gy, gz) of a dispatch covers x in [base.x + gx*lx, +lx), y in
+         * [base.y + gy*lw, +lw), z = base.z + gz. */
         size_t n = (size_t)p.global[0] * p.global[1] * p.global[2];
         unsigned char *seen = calloc(n, 1);
         for (uint32_t d = 0; d < p.count; d++)
             for (uint32_t gz = 0; gz < p.dispatches[d].groups[2]; gz++)
                 for (uint32_t gy = 0; gy < p.dispatches[d].groups[1]; gy++)
                     for (uint32_t gx = 0; gx < p.dispatches[d].groups[0]; gx++)
-                        for (uint32_t lane = 0; lane < p.local[0]; lane++) {
-                            uint32_t x = p.dispatches[d].base[0] + gx * p.local[0] + lane;
-                            uint32_t y = p.dispatches[d].base[1] + gy, z = p.dispatches[d].base[2] + gz;
-                            if (x < p.global[0] && y < p.global[1] && z < p.global[2])
-                                seen[((size_t)z * p.global[1] + y) * p.global[0] + x]++;
-                        }
+                        for (uint32_t lz = 0; lz < lw; lz++)
+                            for (uint32_t lane = 0; lane < p.local[0]; lane++) {
+                                uint32_t x = p.dispatches[d].base[0] + gx * p.local[0] + lane;
+                                uint32_t y = p.dispatches[d].base[1] + gy * lw + lz, z = p.dispatches[d].base[2] + gz;
+                                if (x < p.global[0] && y < p.global[1] && z < p.global[2])
+                                    seen[((size_t)z * p.global[1] + y) * p.global[0] + x]++;
+                            }
         size_t bad = 0;
         for (size_t i = 0; i < n; i++)
             bad += seen[i] != 1;

@@ -116,19 +116,33 @@ q8conv_status q8conv_pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t r
     q8conv_pick_global_wg_size(c4_out, w4, rows, tile_n4, p.global);
     q8conv_pick_local_wg_size(p.global, max_local, max_invocations, p.local);
     const uint32_t ks = q8conv_pick_k_split(p.global, c4_in, p.local[0], max_local[1], max_invocations);
+    /* Q8CONV_TUNE_EARLY (tuning builds): 0 never loads the channel constants early, 1 with
+     * split-K only, 2 always. */
+    const uint32_t early = q8conv_tune_u32(Q8CONV_TUNE_EARLY_PARAMS, Q8CONV_EARLY_PARAMS + 1u) - 1u;
     if (ks <= 1) {
         p.k_split = 1;
+        p.early_params = early == 2u;
         return split_plan(&p, p.local, max_count, plan);
     }
-    /* The slices of one output block are the workgroup's y; one width block and one row each.
-     * x narrows so the partial sums fit in the shared memory every device has. */
+    /* The slices of one output block are the workgroup's y, its z up to lw width blocks of one
+     * row. x narrows so the partial sums fit in the shared memory every device has; z then widens
+     * the workgroup towards Q8CONV_WORKGROUP_INVOCATIONS where the channel blocks leave it narrow. */
     const uint32_t lx_cap = floor_pow2(Q8CONV_KSPLIT_SLOTS / (ks * tile_n4) ? Q8CONV_KSPLIT_SLOTS / (ks * tile_n4) : 1u);
     if (p.local[0] > lx_cap)
         p.local[0] = lx_cap;
+    const uint32_t aim = q8conv_tune_u32(Q8CONV_TUNE_WG_INVOCATIONS, Q8CONV_WORKGROUP_INVOCATIONS);
+    const uint32_t lx_ks = p.local[0] * ks;
+    const uint32_t caps[5] = {ceil_pow2(p.global[1]), Q8CONV_KSPLIT_SLOTS / (lx_ks * tile_n4), aim / lx_ks,
+                              max_invocations / lx_ks, max_local[2]};
+    uint32_t lw = 0xFFFFFFFFu;
+    for (int i = 0; i < 5; i++)
+        if (lw > caps[i])
+            lw = caps[i];
     p.k_split = ks;
     p.local[1] = ks;
-    p.local[2] = 1;
-    const uint32_t unit[3] = {p.local[0], 1, 1};
+    p.local[2] = lw ? floor_pow2(lw) : 1u;
+    p.early_params = early != 0u;
+    const uint32_t unit[3] = {p.local[0], p.local[2], 1};
     return split_plan(&p, unit, max_count, plan);
 }
 

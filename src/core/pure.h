@@ -212,7 +212,8 @@ typedef struct q8conv_dispatch_plan {
     uint32_t global[3];
     uint32_t local[3];  /* workgroup size */
     uint32_t k_split;   /* invocations per output block (q8conv_pick_k_split); when > 1, local is
-                           {lx, k_split, 1} and each workgroup covers one width block of one row */
+                           {lx, k_split, lw} and each workgroup covers lw width blocks of one row */
+    bool early_params;  /* BLOCKS plans: the kernel loads its channel constants before the K loop */
     q8conv_matrix_tile tile; /* MATRIX plans; zero for BLOCKS plans */
     uint32_t count;     /* dispatches */
     q8conv_dispatch dispatches[Q8CONV_MAX_DISPATCHES];

@@ -36,9 +36,12 @@
  * both 0 is the kernel without them. */
 #define Q8CONV_SPEC_STRIDED 14
 #define Q8CONV_SPEC_WEIGHT_ZP 15
+/* The block kernels: 1 loads the channel constants before the K loop (one memory round trip less
+ * for grids too small to hide it, 12-16 registers more per invocation), 0 after it. */
+#define Q8CONV_SPEC_EARLY_PARAMS 16
 /* IDs 0 .. Q8CONV_SPEC_COUNT - 1 are all passed to every pipeline; a module that does not declare
  * one ignores it (Vulkan's rule). */
-#define Q8CONV_SPEC_COUNT 16
+#define Q8CONV_SPEC_COUNT 17
 
 /* ---- push constants ---- */
 

@@ -31,6 +31,9 @@
 /* local x * K_SPLIT * TILE_N4 at most: 256 x 64 bytes of partial sums is 16 KiB, the smallest
  * maxComputeSharedMemorySize Vulkan allows. */
 #define Q8CONV_KSPLIT_SLOTS 256
+/* When the block kernels load their channel constants before the K loop (EARLY_PARAMS): 0 never,
+ * 1 in split-K plans (small grids, where latency and not occupancy bounds the time), 2 always. */
+#define Q8CONV_EARLY_PARAMS 1
 
 /* ---- the cooperative-matrix kernel (shaders/q8conv_pw_coopmat.comp) ---- */
 
