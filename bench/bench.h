@@ -135,6 +135,7 @@ typedef struct bench_report {
     int network_count;
     int network_chained_order; /* the layers follow each other by channels (see network.c) */
     double network_floor_us;   /* the sum of the network's layers' own floors (each x its count); 0: not all measured */
+    double network_floors_us;  /* the network of floors (bench_floor_network), like the warm figure; 0: not measured */
     const char *network_name;  /* what the network is, for the table */
     bench_host_network network_host;
 } bench_report;
@@ -259,9 +260,17 @@ int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *flo
 /* roofline.c: a layer's floor (bench/shaders/floor_layer.comp): a copy that reads in_bytes of input
  * and weight_bytes of weights and writes out_bytes, --reps of them chained with the barrier the
  * layers get, rotating over `sets` input/output sets, median of --batches; the faster of two
- * workgroup sizes. *us_each: per copy. 0 on success, -1 after a message. */
+ * workgroup sizes (*best_wg, when not NULL: which, for bench_floor_network). *us_each: per copy.
+ * 0 on success, -1 after a message. */
 int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes, uint64_t weight_bytes,
-                      uint64_t out_bytes, int sets, double *us_each);
+                      uint64_t out_bytes, int sets, double *us_each, int *best_wg);
+/* roofline.c: the network of floors: the floor copy of each layer shapes[order[l]] (its bytes by
+ * bench_layer_bytes, at the workgroup size wg_of_shape[order[l]] from bench_floor_layer; NULL: the
+ * first) recorded in network order with the barrier, in runtime order (layer l reads activation
+ * region l % 2 and writes the other, its own weights apart), --reps passes per batch, median of
+ * --batches. *us: per pass. 0 on success, -1 after a message. */
+int bench_floor_network(bench_gpu *g, const bench_options *opt, const bench_shape *shapes, const int *order, int layers,
+                        const int *wg_of_shape, double *us);
 /* cpu.c: CPU peers for one shape (reference; XNNPACK QC8, or QU8 for --dtype u8, when built with
  * it); returns rows added. */
 int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows);

@@ -89,8 +89,10 @@ if(err)
 elseif(NOT net_layers EQUAL 6)
   message(FATAL_ERROR "network layers: ${net_layers} (want the quick suite's 6)")
 endif()
-# The sum of the network's layers' own floors (each a copy of its layer's bytes, same run).
+# The sum of the network's layers' own floors (each a copy of its layer's bytes, same run), and
+# those copies as one network in runtime order.
 require_measured("network" "${text}" network floor_layers_sum_us)
+require_measured("network" "${text}" network floors_network_us)
 string(JSON nnet LENGTH "${text}" network variants)
 if(nnet LESS 2)
   message(FATAL_ERROR "only ${nnet} network variant(s) (want fallback and legacy at least)")
@@ -100,7 +102,8 @@ foreach(i RANGE ${net_last})
   string(JSON net GET "${text}" network variants ${i})
   string(JSON net_variant GET "${net}" variant)
   # network_us: cold (rotating sets); network_warm_us: runtime order (two ping-pong buffers).
-  foreach(field network_us sum_chained_us floor_share over_layer_floors sets network_warm_us warm_over_layer_floors)
+  foreach(field network_us sum_chained_us floor_share over_layer_floors sets network_warm_us warm_over_layer_floors
+                warm_over_floors_network)
     require_measured("network ${net_variant}" "${net}" ${field})
   endforeach()
   require_exact("network ${net_variant}" "${net}")
@@ -218,5 +221,5 @@ if(NOT poll_minus_type STREQUAL "NUMBER" OR NOT warm_exact)
   message(FATAL_ERROR "${net_json}: network_host_poll_minus_gpu_us is ${poll_minus_type}, warm_exact ${warm_exact}")
 endif()
 message(STATUS "bench_quick (${DTYPE}): ${gpu_rows} GPU rows exact (per run and chained), ${cpu_rows} CPU rows, "
-               "floors (dispatch and per layer) and ${nnet} network variant(s) measured and exact, JSON and SVG written, MobileNetV2 order derived; "
+               "floors (dispatch, per layer, as a network) and ${nnet} network variant(s) measured and exact (cold and warm), JSON and SVG written, MobileNetV2 order derived; "
                "host times per row and for a ${layers}-layer sequence, exact")

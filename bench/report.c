@@ -92,6 +92,11 @@ static double network_warm_floor_ratio(const bench_report *r, const bench_networ
 {
     return r->network_floor_us > 0 && n->warm_us > 0 ? n->warm_us / r->network_floor_us : NAN;
 }
+/* The warm figure over the network of floors, recorded the same way: like for like. */
+static double network_warm_floors_ratio(const bench_report *r, const bench_network *n)
+{
+    return r->network_floors_us > 0 && n->warm_us > 0 ? n->warm_us / r->network_floors_us : NAN;
+}
 
 /* The network of AUTO, the kernel a q8conv_sequence runs; NULL when it was not among the variants. */
 static const bench_network *network_auto(const bench_report *r)
@@ -257,28 +262,29 @@ void bench_print_table(const bench_report *r)
         printf(", recorded %s", r->network_chained_order
                                     ? "in network order (each layer's IC is the previous layer's OC)"
                                     : "in the list's order, each shape count times");
-    printf(":\n  %-18s %6s %10s %10s %8s %7s %9s %8s %4s %9s\n", "variant", "layers", "sum_chain", "network_us",
-           "warm_us", "floor%", "x_lfloors", "warm_xlf", "sets", "exact");
+    printf(":\n  %-18s %6s %10s %10s %8s %7s %9s %8s %7s %4s %9s\n", "variant", "layers", "sum_chain", "network_us",
+           "warm_us", "floor%", "x_lfloors", "warm_xlf", "x_fnet", "sets", "exact");
     for (int v = 0; v < nv; ++v) {
         unsigned layers = 0;
         const double total = weighted_total(r, variants[v], &layers);
         if (!layers)
             continue;
         const bench_network *n = network_of(r, variants[v]);
-        char measured[32], warm[32], share[16], xlf[16], wxlf[16], sets[16], exact[16];
+        char measured[32], warm[32], share[16], xlf[16], wxlf[16], xfnet[16], sets[16], exact[16];
         cell(measured, sizeof measured, "%.1f", n ? n->us : NAN);
         cell(warm, sizeof warm, "%.1f", n ? n->warm_us : NAN);
         cell(share, sizeof share, "%.1f", n ? floor_share(r, n) * 100.0 : NAN);
         cell(xlf, sizeof xlf, "%.2fx", n ? network_floor_ratio(r, n) : NAN);
         cell(wxlf, sizeof wxlf, "%.2fx", n ? network_warm_floor_ratio(r, n) : NAN);
+        cell(xfnet, sizeof xfnet, "%.2fx", n ? network_warm_floors_ratio(r, n) : NAN);
         cell(sets, sizeof sets, "%.0f", n ? (double)n->sets : NAN);
         snprintf(exact, sizeof exact, "%s", !n || !n->checked                ? "-"
                                             : n->exact && n->warm_exact      ? "yes"
                                             : n->exact                       ? "NO (warm)"
                                             : n->warm_exact                  ? "NO (cold)"
                                                                              : "NO");
-        printf("  %-18s %6u %10.1f %10s %8s %7s %9s %8s %4s %9s%s\n", variants[v], layers, total, measured, warm, share,
-               xlf, wxlf, sets, exact, layers < most ? " (some shapes skipped)" : "");
+        printf("  %-18s %6u %10.1f %10s %8s %7s %9s %8s %7s %4s %9s%s\n", variants[v], layers, total, measured, warm,
+               share, xlf, wxlf, xfnet, sets, exact, layers < most ? " (some shapes skipped)" : "");
     }
     printf("sum_chain: the layers chained apart, each shape's chain_us (CPU rows: wall time) times its count.\n"
            "network_us (cold): one pass over every layer in one command buffer, the compute barrier before each,\n"
@@ -286,10 +292,14 @@ void bench_print_table(const bench_report *r)
            "warm_us (runtime order): the same, the activations chained through two buffers, each layer reading\n"
            "  what the one before just wrote (what a runtime pays).\n"
            "Both: %d passes per batch, median of %d batches; floor%%: layers x dispatch floor / network_us;\n"
-           "x_lfloors, warm_xlf: network_us, warm_us over the sum of the layers' own floors (each x its count).\n",
+           "x_lfloors, warm_xlf: network_us, warm_us over the sum of the layers' own floors (each x its count);\n"
+           "x_fnet: warm_us over the network of floors (each layer's floor copy recorded the way warm_us is).\n",
            r->opt->reps, r->opt->batches);
     if (r->network_floor_us > 0)
         printf("The sum of the network's layers' own floors, each measured apart: %.1f us.\n", r->network_floor_us);
+    if (r->network_floors_us > 0)
+        printf("The network of floors, in runtime order in one command buffer: %.1f us per pass.\n",
+               r->network_floors_us);
     if (r->network_count) {
         const bench_network *n = &r->networks[0];
         if (n->sets > 1)
@@ -370,6 +380,8 @@ static void write_json_network(FILE *f, const bench_report *r)
     fprintf(f, ", \"layers\": %d, \"order\": \"%s\", \"passes\": %d, \"batches\": %d, \"floor_layers_sum_us\": ",
             r->networks[0].layers, r->network_chained_order ? "channels" : "list", r->opt->reps, r->opt->batches);
     json_number(f, r->network_floor_us > 0 ? r->network_floor_us : NAN);
+    fputs(", \"floors_network_us\": ", f);
+    json_number(f, r->network_floors_us > 0 ? r->network_floors_us : NAN);
     fputs(", \"variants\": [\n", f);
     for (int i = 0; i < r->network_count; ++i) {
         const bench_network *n = &r->networks[i];
@@ -398,6 +410,8 @@ static void write_json_network(FILE *f, const bench_report *r)
         json_number(f, n->warm_us > 0 ? n->warm_us : NAN);
         fputs(", \"warm_over_layer_floors\": ", f);
         json_number(f, network_warm_floor_ratio(r, n));
+        fputs(", \"warm_over_floors_network\": ", f);
+        json_number(f, network_warm_floors_ratio(r, n));
         fprintf(f, ", \"warm_submissions\": %d, \"warm_exact\": %s}%s\n", n->warm_submissions,
                 !n->checked ? "null" : n->warm_exact ? "true" : "false", i + 1 < r->network_count ? "," : "");
     }
