@@ -616,6 +616,25 @@ static int record_floor_layer(void *user, VkCommandBuffer cmd, int step)
 
 static uint64_t blocks_of(uint64_t bytes) { return (bytes + 15u) / 16u; }
 
+/* Workgroup size k of the floor copy, within the device's limit. */
+static uint32_t floor_wg_size(const q8conv_context_info *info, int k)
+{
+    return floor_layer_wg[k] < info->max_compute_workgroup_invocations ? floor_layer_wg[k]
+                                                                       : info->max_compute_workgroup_invocations;
+}
+
+/* A device-local buffer for the floor copies, filled with zeros: defined bytes to move, never equal
+ * to the shader's pc.never; the fill also makes it resident before the timed copies. */
+static int floor_buffer(bench_gpu *g, uint64_t bytes, const char *what, roof_buffer *b)
+{
+    if (!vk_ok(buffer_create(g, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                             VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, b), what) ||
+        bench_gpu_begin(g) != 0)
+        return -1;
+    vkCmdFillBuffer(g->cmd, b->buf, 0, VK_WHOLE_SIZE, 0);
+    return bench_gpu_submit(g);
+}
+
 int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes, uint64_t weight_bytes,
                       uint64_t out_bytes, int sets, double *us_each, int *best_wg)
 {
@@ -639,20 +658,9 @@ int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes,
     roof_buffer src, dst;
     memset(&src, 0, sizeof src);
     memset(&dst, 0, sizeof dst);
-    int rc = vk_ok(buffer_create(g, src_blocks * 16u, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                 VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &src), "floor source") &&
-                     vk_ok(buffer_create(g, dst_blocks * 16u, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                         VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &dst), "floor destination")
-                 ? 0
-                 : -1;
-    /* Zeros: defined bytes to move, never equal to pc.never; also makes both buffers resident. */
+    int rc = floor_buffer(g, src_blocks * 16u, "floor source", &src);
     if (rc == 0)
-        rc = bench_gpu_begin(g);
-    if (rc == 0) {
-        vkCmdFillBuffer(g->cmd, src.buf, 0, VK_WHOLE_SIZE, 0);
-        vkCmdFillBuffer(g->cmd, dst.buf, 0, VK_WHOLE_SIZE, 0);
-        rc = bench_gpu_submit(g);
-    }
+        rc = floor_buffer(g, dst_blocks * 16u, "floor destination", &dst);
     VkDescriptorBufferInfo dbi[2] = {{.buffer = src.buf, .offset = 0, .range = VK_WHOLE_SIZE},
                                      {.buffer = dst.buf, .offset = 0, .range = VK_WHOLE_SIZE}};
     double best = 0;
@@ -662,9 +670,7 @@ int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes,
         c.sets = sets;
         c.pc = (floor_params){.in_blocks = (uint32_t)in_blocks, .w_base = (uint32_t)(in_blocks * (uint64_t)sets),
                               .w_blocks = (uint32_t)w_blocks, .out_blocks = (uint32_t)out_blocks, .never = 1u};
-        const uint32_t wg = floor_layer_wg[k] < info.max_compute_workgroup_invocations
-                                ? floor_layer_wg[k]
-                                : info.max_compute_workgroup_invocations;
+        const uint32_t wg = floor_wg_size(&info, k);
         split_groups((lanes + wg - 1u) / wg, info.max_compute_workgroup_count[0], &c.gx, &c.gy);
         rc = pipeline_create_sized(g, floor_layer_spv, sizeof floor_layer_spv, 2, dbi, sizeof c.pc, wg, &c.p);
         double us[BENCH_MAX_BATCHES];
@@ -751,9 +757,7 @@ int bench_floor_network(bench_gpu *g, const bench_options *opt, const bench_shap
         const int k = wg_of_shape && wg_of_shape[order[l]] >= 0 && wg_of_shape[order[l]] < FLOOR_LAYER_WGS
                           ? wg_of_shape[order[l]]
                           : 0;
-        const uint32_t wg = floor_layer_wg[k] < info.max_compute_workgroup_invocations
-                                ? floor_layer_wg[k]
-                                : info.max_compute_workgroup_invocations;
+        const uint32_t wg = floor_wg_size(&info, k);
         const uint64_t lanes = in_blocks + w_blocks > out_blocks ? in_blocks + w_blocks : out_blocks;
         split_groups((lanes + wg - 1u) / wg, info.max_compute_workgroup_count[0], &steps[l].gx, &steps[l].gy);
         steps[l].wg = k;
@@ -771,25 +775,12 @@ int bench_floor_network(bench_gpu *g, const bench_options *opt, const bench_shap
     }
     roof_buffer buf;
     floor_net c = {.step = steps, .layers = layers};
-    int rc = vk_ok(buffer_create(g, total * 16u, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                 VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &buf), "floor network buffer")
-                 ? 0
-                 : -1;
-    if (rc == 0)
-        rc = bench_gpu_begin(g);
-    if (rc == 0) {
-        vkCmdFillBuffer(g->cmd, buf.buf, 0, VK_WHOLE_SIZE, 0);
-        rc = bench_gpu_submit(g);
-    }
+    int rc = floor_buffer(g, total * 16u, "floor network buffer", &buf);
     const VkDescriptorBufferInfo dbi[2] = {{.buffer = buf.buf, .offset = 0, .range = VK_WHOLE_SIZE},
                                            {.buffer = buf.buf, .offset = 0, .range = VK_WHOLE_SIZE}};
-    for (int k = 0; k < FLOOR_LAYER_WGS && rc == 0; ++k) {
-        const uint32_t wg = floor_layer_wg[k] < info.max_compute_workgroup_invocations
-                                ? floor_layer_wg[k]
-                                : info.max_compute_workgroup_invocations;
-        rc = pipeline_create_sized(g, floor_layer_spv, sizeof floor_layer_spv, 2, dbi, sizeof(floor_params), wg,
-                                   &c.p[k]);
-    }
+    for (int k = 0; k < FLOOR_LAYER_WGS && rc == 0; ++k)
+        rc = pipeline_create_sized(g, floor_layer_spv, sizeof floor_layer_spv, 2, dbi, sizeof(floor_params),
+                                   floor_wg_size(&info, k), &c.p[k]);
     double batch_us[BENCH_MAX_BATCHES];
     int submissions = 0;
     const bench_chain chain = {.steps = layers * opt->reps,
