@@ -101,15 +101,19 @@ typedef struct bench_floor {
 #define BENCH_FLOOR_COPY_BYTES (512u * 1024u)
 
 /* One kernel variant's whole network: every layer recorded in network order into one command
- * buffer, the compute barrier before each, --reps passes per batch. */
+ * buffer, the compute barrier before each, --reps passes per batch (network.c says more). */
 typedef struct bench_network {
     q8conv_kernel kernel;
     char variant[32];
     int layers, passes, sets;
     double set_bytes;    /* device bytes of one set: every layer's input and output */
-    double us;           /* median GPU time of one pass over --batches batches */
-    int submissions;
-    int exact, checked, skipped;
+    double us;           /* cold: each layer its own tensors, sets rotating across passes; median GPU
+                          * time of one pass over --batches batches */
+    double warm_us;      /* warm (runtime order): the activations chained through two buffers, each
+                          * layer reading what the one before wrote; the same median */
+    int submissions, warm_submissions;
+    int exact, checked, skipped; /* checked: both figures; exact: the cold one's every layer */
+    int warm_exact;      /* the warm figure's last layer */
 } bench_network;
 /* host_time.c: the network's layers as one q8conv_sequence. */
 typedef struct bench_host_network {
@@ -131,6 +135,7 @@ typedef struct bench_report {
     int network_count;
     int network_chained_order; /* the layers follow each other by channels (see network.c) */
     double network_floor_us;   /* the sum of the network's layers' own floors (each x its count); 0: not all measured */
+    double network_floors_us;  /* the network of floors (bench_floor_network), like the warm figure; 0: not measured */
     const char *network_name;  /* what the network is, for the table */
     bench_host_network network_host;
 } bench_report;
@@ -177,6 +182,8 @@ test_rng bench_shape_rng(const bench_options *opt, const bench_shape *s, uint64_
  * values), and opt's weight type (uint8: zero point BENCH_WEIGHT_ZP); 0, or -1 out of memory. */
 int bench_make_desc(const bench_shape *s, bench_op_data *d, test_rng *rng, q8conv_kernel kernel,
                     const bench_options *opt);
+/* A layer's input tensor (out: its output tensor, of the strided size) in opt's layout and dtype. */
+q8conv_tensor_desc bench_tensor_desc(const bench_options *opt, const bench_shape *s, int out);
 /* Input/output sets a measurement rotates over for --rotate-mb, set_bytes each: at least 2, at
  * most BENCH_MAX_SETS and --reps (every set is then written by a timed run). */
 int bench_rotation_sets(const bench_options *opt, double set_bytes);
@@ -190,6 +197,34 @@ void bench_layer_bytes(const bench_options *opt, const bench_shape *s, uint64_t 
 #define BENCH_WEIGHT_ZP 131
 #define BENCH_STR_(x) #x
 #define BENCH_STR(x) BENCH_STR_(x)
+
+/* pingpong.c: a network's activations chained through two device buffers as a runtime chains them:
+ * layer l reads buffer l % 2 and writes the other one; both sized for the largest tensor of any
+ * layer, each layer's tensors wrapped on them (q8conv_tensor_wrap_sized). */
+typedef struct bench_pingpong {
+    PFN_vkDestroyBuffer destroy_buffer; /* the device's own: a context other than the bench's may own it */
+    PFN_vkFreeMemory free_memory;
+    VkDevice device;
+    VkBuffer buffer[2];
+    VkDeviceMemory memory[2];
+    VkDeviceSize size;
+    int layers;
+    bench_shape *shape;       /* per layer */
+    q8conv_tensor **in, **out; /* per layer: in on buffer l % 2, out on the other */
+    int8_t *x0;               /* the first layer's input (x0_n bytes, NCHW), drawn at creation */
+    size_t x0_n;
+} bench_pingpong;
+/* The buffers and tensors on ctx's device for the layers shapes[order[0..layers)]; x0 drawn from
+ * rng. 0, or -1 (nothing left to destroy). */
+int bench_pingpong_create(q8conv_context *ctx, const bench_options *opt, const bench_shape *shapes, const int *order,
+                          int layers, test_rng *rng, bench_pingpong *p);
+void bench_pingpong_destroy(bench_pingpong *p);
+/* Before a timed run: poisons the last layer's output, then writes x0 into the first layer's input. */
+int bench_pingpong_reset(bench_pingpong *p);
+/* After a run: the last layer's output against the CPU reference of `desc` (the last layer's
+ * operator) computed from what the layer before left in its input buffer. 0 (*exact set), or -1
+ * when a call failed. */
+int bench_pingpong_check(const bench_pingpong *p, const q8conv_pw_desc *desc, int *exact);
 
 /* gpu_timer.c: the bench's command buffer, with timestamp pairs around what it records. 0 on
  * success, -1 on a Vulkan failure (init: also when the queue has no timestamps). */
@@ -225,9 +260,17 @@ int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *flo
 /* roofline.c: a layer's floor (bench/shaders/floor_layer.comp): a copy that reads in_bytes of input
  * and weight_bytes of weights and writes out_bytes, --reps of them chained with the barrier the
  * layers get, rotating over `sets` input/output sets, median of --batches; the faster of two
- * workgroup sizes. *us_each: per copy. 0 on success, -1 after a message. */
+ * workgroup sizes (*best_wg, when not NULL: which, for bench_floor_network). *us_each: per copy.
+ * 0 on success, -1 after a message. */
 int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes, uint64_t weight_bytes,
-                      uint64_t out_bytes, int sets, double *us_each);
+                      uint64_t out_bytes, int sets, double *us_each, int *best_wg);
+/* roofline.c: the network of floors: the floor copy of each layer shapes[order[l]] (its bytes by
+ * bench_layer_bytes, at the workgroup size wg_of_shape[order[l]] from bench_floor_layer; NULL: the
+ * first) recorded in network order with the barrier, in runtime order (layer l reads activation
+ * region l % 2 and writes the other, its own weights apart), --reps passes per batch, median of
+ * --batches. *us: per pass. 0 on success, -1 after a message. */
+int bench_floor_network(bench_gpu *g, const bench_options *opt, const bench_shape *shapes, const int *order, int layers,
+                        const int *wg_of_shape, double *us);
 /* cpu.c: CPU peers for one shape (reference; XNNPACK QC8, or QU8 for --dtype u8, when built with
  * it); returns rows added. */
 int bench_cpu(const bench_options *opt, const bench_shape *s, bench_row *rows);

@@ -89,8 +89,10 @@ if(err)
 elseif(NOT net_layers EQUAL 6)
   message(FATAL_ERROR "network layers: ${net_layers} (want the quick suite's 6)")
 endif()
-# The sum of the network's layers' own floors (each a copy of its layer's bytes, same run).
+# The sum of the network's layers' own floors (each a copy of its layer's bytes, same run), and
+# those copies as one network in runtime order.
 require_measured("network" "${text}" network floor_layers_sum_us)
+require_measured("network" "${text}" network floors_network_us)
 string(JSON nnet LENGTH "${text}" network variants)
 if(nnet LESS 2)
   message(FATAL_ERROR "only ${nnet} network variant(s) (want fallback and legacy at least)")
@@ -99,10 +101,16 @@ math(EXPR net_last "${nnet} - 1")
 foreach(i RANGE ${net_last})
   string(JSON net GET "${text}" network variants ${i})
   string(JSON net_variant GET "${net}" variant)
-  foreach(field network_us sum_chained_us floor_share over_layer_floors sets)
+  # network_us: cold (rotating sets); network_warm_us: runtime order (two ping-pong buffers).
+  foreach(field network_us sum_chained_us floor_share over_layer_floors sets network_warm_us warm_over_layer_floors
+                warm_over_floors_network)
     require_measured("network ${net_variant}" "${net}" ${field})
   endforeach()
   require_exact("network ${net_variant}" "${net}")
+  string(JSON warm_exact GET "${net}" warm_exact)
+  if(NOT warm_exact)
+    message(FATAL_ERROR "network ${net_variant}: warm_exact is ${warm_exact} (want true)")
+  endif()
 endforeach()
 set(gpu_rows 0)
 set(cpu_rows 0)
@@ -185,13 +193,14 @@ if(NOT layers STREQUAL want OR NOT listing MATCHES "network: 34 layers, chained 
 endif()
 
 # The network as a sequence: a shapes file with counts, chained layers of odd sizes, both wait
-# modes timed and the last layer exact.
+# modes timed and the last layer exact; AUTO's network in runtime order beside it (its GPU time),
+# its last layer exact too.
 set(net_csv ${OUT_DIR}/bench_quick_network_${DTYPE}.csv)
 set(net_json ${OUT_DIR}/bench_quick_network_${DTYPE}.json)
 file(REMOVE ${net_json})
 file(WRITE ${net_csv} "# name,N,H,W,IC,OC,count\nexpand,1,14,14,16,48,2\nproject,1,14,14,48,16,2\nodd,1,7,9,13,21,1\n")
 execute_process(
-  COMMAND ${BENCH} --shapes ${net_csv} --dtype ${DTYPE} --variants fallback --reps 20 --rotate-mb 1 --warmup-ms 5
+  COMMAND ${BENCH} --shapes ${net_csv} --dtype ${DTYPE} --variants auto --reps 20 --rotate-mb 1 --warmup-ms 5
           --json ${net_json}
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -205,6 +214,12 @@ if(NOT layers EQUAL 5 OR NOT net_exact)
 endif()
 require_positive("${text}" "${net_json}" network_host_us)
 require_positive("${text}" "${net_json}" network_host_poll_us)
+require_positive("${text}" "${net_json}" network_host_gpu_warm_us)
+string(JSON poll_minus_type TYPE "${text}" network_host_poll_minus_gpu_us)
+string(JSON warm_exact GET "${text}" network variants 0 warm_exact)
+if(NOT poll_minus_type STREQUAL "NUMBER" OR NOT warm_exact)
+  message(FATAL_ERROR "${net_json}: network_host_poll_minus_gpu_us is ${poll_minus_type}, warm_exact ${warm_exact}")
+endif()
 message(STATUS "bench_quick (${DTYPE}): ${gpu_rows} GPU rows exact (per run and chained), ${cpu_rows} CPU rows, "
-               "floors (dispatch and per layer) and ${nnet} network variant(s) measured and exact, JSON and SVG written, MobileNetV2 order derived; "
+               "floors (dispatch, per layer, as a network) and ${nnet} network variant(s) measured and exact (cold and warm), JSON and SVG written, MobileNetV2 order derived; "
                "host times per row and for a ${layers}-layer sequence, exact")

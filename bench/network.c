@@ -1,18 +1,24 @@
 /* The whole network as a runtime runs it: every layer of the network's shapes (each shape `count`
- * times, each layer with its own weights and its own tensors) recorded in network order into one
- * command buffer, the compute barrier a runtime puts between dependent layers before each layer,
- * --reps passes per batch, timestamps at the two ends of each batch only (bench_gpu_chain). The
- * figure is the median batch over --batches, divided by the passes.
+ * times, each layer with its own weights) recorded in network order into one command buffer, the
+ * compute barrier a runtime puts between dependent layers before each layer, --reps passes per
+ * batch, timestamps at the two ends of each batch only (bench_gpu_chain). Each figure is the
+ * median batch over --batches, divided by the passes. Two figures per kernel variant, with the
+ * same operators:
  *
- * A layer reads its own input, not its predecessor's output: the layers' tensors differ in shape
- * wherever a depthwise convolution sits between two pointwise ones, and the barrier is what a
- * chain pays, whatever the data. Buffer sets rotate across passes when the rotation budget
- * (--rotate-mb) holds two or more, so that a pass does not find the last pass's tensors in the
- * cache; with one set it may (the table says which). The weights are one per layer, as in a
- * runtime, and may stay cached across passes there as here.
+ * - cold (rotating sets): a layer reads its own input and writes its own output, and the sets of
+ *   the whole network's tensors rotate across passes when the rotation budget (--rotate-mb) holds
+ *   two or more, so a pass finds every activation in DRAM (with one set it may not: the table
+ *   says which). This is each layer's cost with nothing cached but its weights.
+ * - warm (runtime order): the activations chained through two buffers (pingpong.c), layer l
+ *   reading what layer l - 1 has just written, as a runtime runs the network; what a layer reads
+ *   is then in the GPU's caches wherever it fits. The layers' tensors differ in shape wherever a
+ *   depthwise convolution sits between two pointwise ones: a layer reads the bytes its
+ *   predecessor left, whatever they mean, and the barrier is what the chain pays.
  *
- * The last set of every layer is poisoned before the timed passes and compared with the CPU
- * reference after them. */
+ * The weights are one per layer, as in a runtime, and may stay cached across passes in both.
+ * Checks: the cold figure's last set of every layer is poisoned before the timed passes and
+ * compared with the CPU reference after them; the warm figure's last layer is compared with the
+ * reference computed from what the layer before it left in its input buffer. */
 #define _XOPEN_SOURCE 700
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +99,7 @@ typedef struct net_layer {
     bench_shape shape;
     bench_op_data d;   /* the layer's weights; its kernel is set per variant */
     q8conv_pw *op;     /* the variant being measured */
-    q8conv_tensor *in[BENCH_MAX_SETS], *out[BENCH_MAX_SETS];
+    q8conv_tensor *in[BENCH_MAX_SETS], *out[BENCH_MAX_SETS]; /* the cold figure's sets */
     int8_t *x;         /* the input, the same in every set (rotation is about addresses, not values) */
     int8_t *ref;       /* its reference output, computed at the first check */
 } net_layer;
@@ -104,6 +110,7 @@ struct bench_net {
     int layers, sets;
     double set_bytes;
     net_layer *layer;
+    bench_pingpong act; /* the warm figure's activations */
 };
 
 /* Distinct weights and inputs for every layer, also for layers of the same shape, the same for
@@ -111,13 +118,6 @@ struct bench_net {
 static test_rng layer_rng(const bench_options *opt, const bench_shape *s, int layer)
 {
     return bench_shape_rng(opt, s, (uint64_t)layer + 1);
-}
-
-/* The input tensor of a layer (out: its output tensor, of the strided size). */
-static q8conv_tensor_desc tensor_desc(const bench_options *opt, const bench_shape *s, bool out)
-{
-    return (q8conv_tensor_desc){.n = s->n, .c = out ? s->oc : s->ic, .h = out ? bench_out_h(s) : s->h,
-                                .w = out ? bench_out_w(s) : s->w, .layout = opt->layout, .dtype = opt->dtype};
 }
 
 void bench_network_destroy(bench_net *net)
@@ -135,6 +135,7 @@ void bench_network_destroy(bench_net *net)
         free(y->x);
         free(y->ref);
     }
+    bench_pingpong_destroy(&net->act);
     free(net->layer);
     free(net);
 }
@@ -182,8 +183,8 @@ bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const be
             return NULL;
         }
         test_rng_fill(&rng, y->x, in_n);
-        const q8conv_tensor_desc din = tensor_desc(opt, &y->shape, false);
-        const q8conv_tensor_desc dout = tensor_desc(opt, &y->shape, true);
+        const q8conv_tensor_desc din = bench_tensor_desc(opt, &y->shape, 0);
+        const q8conv_tensor_desc dout = bench_tensor_desc(opt, &y->shape, 1);
         net->set_bytes += (double)q8conv_tensor_size_bytes(&din) + (double)q8conv_tensor_size_bytes(&dout);
     }
     int sets = pick_sets(g, opt, layers, net->set_bytes);
@@ -191,8 +192,8 @@ bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const be
     for (int i = 0; i < sets && !failed; ++i)
         for (int l = 0; l < layers; ++l) {
             net_layer *y = &net->layer[l];
-            const q8conv_tensor_desc din = tensor_desc(opt, &y->shape, false);
-            const q8conv_tensor_desc dout = tensor_desc(opt, &y->shape, true);
+            const q8conv_tensor_desc din = bench_tensor_desc(opt, &y->shape, 0);
+            const q8conv_tensor_desc dout = bench_tensor_desc(opt, &y->shape, 1);
             if (q8conv_tensor_create(g->ctx, &din, &y->in[i]) != Q8CONV_SUCCESS ||
                 q8conv_tensor_create(g->ctx, &dout, &y->out[i]) != Q8CONV_SUCCESS) {
                 /* Fewer sets on a device short of memory: drop the incomplete one. */
@@ -210,7 +211,8 @@ bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const be
             }
         }
     net->sets = sets;
-    if (failed || sets == 0) {
+    test_rng rng = test_rng_seeded(opt->seed ^ 0x50494E47504F4E47ull);
+    if (failed || sets == 0 || bench_pingpong_create(g->ctx, opt, shapes, order, layers, &rng, &net->act) != 0) {
         fprintf(stderr, "network: cannot create or write the layers' tensors\n");
         bench_network_destroy(net);
         return NULL;
@@ -225,6 +227,14 @@ static int record_layer(void *user, VkCommandBuffer cmd, int step)
     const net_layer *y = &net->layer[step % net->layers];
     const int set = pass % net->sets;
     return q8conv_pw_record(y->op, cmd, y->in[set], y->out[set]) == Q8CONV_SUCCESS ? 0 : -1;
+}
+
+/* The warm figure: every pass over the same two activation buffers. */
+static int record_layer_warm(void *user, VkCommandBuffer cmd, int step)
+{
+    const bench_net *net = user;
+    const int l = step % net->layers;
+    return q8conv_pw_record(net->layer[l].op, cmd, net->act.in[l], net->act.out[l]) == Q8CONV_SUCCESS ? 0 : -1;
 }
 
 /* Compares every layer's last set with its reference; returns the number of layers that differ,
@@ -277,28 +287,38 @@ int bench_network_measure(bench_net *net, q8conv_kernel kernel, const char *vari
         } else if (!test_poison_tensor(y->out[net->sets - 1]))
             rc = -1;
     }
-    double us[BENCH_MAX_BATCHES];
-    const bench_chain c = {.steps = net->layers * opt->reps,
-                           .batches = opt->batches,
-                           .barrier = 1,
-                           .record = record_layer,
-                           .user = net};
     if (rc == 0 && !res->skipped)
-        rc = bench_gpu_chain(net->g, &c, opt->warmup_ms, us, &res->submissions);
-    if (rc == 0 && !res->skipped) {
-        res->us = bench_median(us, opt->batches) / opt->reps;
-        if (!(res->us > 0)) {
-            fprintf(stderr, "network %s: the timestamps measured no time\n", variant);
-            rc = -1;
+        rc = bench_pingpong_reset(&net->act);
+    /* Cold first, then warm: the warm passes follow the cold ones on a GPU already busy. */
+    for (int warm = 0; warm < 2 && rc == 0 && !res->skipped; ++warm) {
+        double us[BENCH_MAX_BATCHES];
+        const bench_chain c = {.steps = net->layers * opt->reps,
+                               .batches = opt->batches,
+                               .barrier = 1,
+                               .record = warm ? record_layer_warm : record_layer,
+                               .user = net};
+        double *each = warm ? &res->warm_us : &res->us;
+        rc = bench_gpu_chain(net->g, &c, opt->warmup_ms, us, warm ? &res->warm_submissions : &res->submissions);
+        if (rc == 0) {
+            *each = bench_median(us, opt->batches) / opt->reps;
+            if (!(*each > 0)) {
+                fprintf(stderr, "network %s (%s): the timestamps measured no time\n", variant, warm ? "warm" : "cold");
+                rc = -1;
+            }
         }
     }
     if (rc == 0 && !res->skipped && !opt->no_check) {
         const int differ = check_layers(net);
-        if (differ < 0)
+        int warm_exact = 0;
+        if (differ < 0 || bench_pingpong_check(&net->act, &net->layer[net->layers - 1].d.desc, &warm_exact) != 0)
             rc = -1;
         else {
             res->checked = 1;
             res->exact = differ == 0;
+            res->warm_exact = warm_exact;
+            if (!warm_exact)
+                fprintf(stderr, "  network %s in runtime order: the last layer differs from the CPU reference\n",
+                        variant);
         }
     }
     for (int l = 0; l < net->layers; ++l) {

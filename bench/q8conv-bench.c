@@ -15,8 +15,9 @@
  *
  * This file is the program: the command line, the shape lists and the measurement loop. It calls
  * down into util.c (clock, medians, data), gpu_timer.c (timestamps, chains), network.c (the whole
- * network), roofline.c (ceilings, the dispatch floor), cpu.c (CPU peers) and report.c (output
- * formats); none of them calls back into it. */
+ * network), pingpong.c (activations through two buffers), roofline.c (ceilings, the dispatch and
+ * layer floors), cpu.c (CPU peers), host_time.c (host wall time) and report.c (output formats);
+ * none of them calls back into it. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <math.h>
@@ -346,7 +347,7 @@ static int kernel_available(const q8conv_context_info *info, q8conv_kernel k)
 /* The network of the shape list, once per kernel variant, into rep->networks. Returns 0 (also when
  * there is no network, or a variant was skipped), or -1 on an error that ends the benchmark. */
 static int measure_networks(bench_gpu *g, const bench_options *opt, const bench_shape *shapes, int ns,
-                            const q8conv_kernel *kernels, int nk, bench_report *rep)
+                            const q8conv_kernel *kernels, int nk, const int *floor_wg, bench_report *rep)
 {
     static int order[BENCH_MAX_LAYERS];
     const int layers = bench_network_order(shapes, ns, order, &rep->network_chained_order);
@@ -367,6 +368,12 @@ static int measure_networks(bench_gpu *g, const bench_options *opt, const bench_
             rep->network_count++;
     }
     bench_network_destroy(net);
+    /* The network of floors, beside the warm figures: a missing one is reported as not measured. */
+    if (rc == 0 && rep->network_count) {
+        fprintf(stderr, "[network] %d layers, their floors\n", layers);
+        if (bench_floor_network(g, opt, shapes, order, layers, floor_wg, &rep->network_floors_us) != 0)
+            fprintf(stderr, "warning: the network of floors was not measured\n");
+    }
     return rc;
 }
 
@@ -412,8 +419,11 @@ static void usage(FILE *f)
             "  per run  timestamps around each run (median of --reps): adds the timestamps' own cost\n"
             "The dispatch floor (an empty dispatch chained the same way, with and without the barrier) and\n"
             "the whole network (every layer, each shape count times, in network order, --reps passes per\n"
-            "batch) are measured in the same run, and beside them the host wall time of q8conv_pw_run per row\n"
-            "and of the network's layers as one q8conv_sequence, with a blocking and with a polling wait.\n"
+            "batch) are measured in the same run: cold (each layer its own tensors, sets rotating across\n"
+            "passes) and warm, in runtime order (activations through two ping-pong buffers, each layer\n"
+            "reading what the one before wrote), beside the network of the layers' floors recorded the warm\n"
+            "way; then the host wall time of q8conv_pw_run per row and of the network's layers as one\n"
+            "q8conv_sequence (runtime order), with a blocking and with a polling wait.\n"
             "  --suite       quick: 5 small shapes (a 6-layer network of them for CI); mobilenet (default):\n"
             "                MobileNetV2 224's 19 distinct pointwise shapes and its 34 layers as a network;\n"
             "                full: mobilenet + extra shapes (not part of the network)\n"
@@ -432,8 +442,8 @@ static void usage(FILE *f)
             "  --batches     chained batches whose median is reported, 1..%d (default 7)\n"
             "  --warmup-ms   GPU busy time per measurement before the reported batch(es) (default 500)\n"
             "  --rotate-mb   MB of input+output buffer sets rotated over so caches do not flatter small\n"
-            "                shapes (default 256; at most min(--reps, %d) sets); the network rotates whole\n"
-            "                sets of its layers' tensors across passes when two or more fit\n"
+            "                shapes (default 256; at most min(--reps, %d) sets); the cold network rotates\n"
+            "                whole sets of its layers' tensors across passes when two or more fit\n"
             "  --roofline    measure the device's packed-int8 dot and copy ceilings and report against them\n"
             "  --cpu         add the CPU peers: the reference, XNNPACK QC8 (QU8 for u8, on a one-weight-scale\n"
             "                twin of the op) (1 thread and --threads)\n"
@@ -803,6 +813,7 @@ int main(int argc, char **argv)
     ref_cache cache = {.set = -1};
     double floor_sum = 0;
     int floors_missing = 0;
+    static int floor_wg[BENCH_MAX_SHAPES]; /* the workgroup size of each shape's floor */
     for (int i = 0; i < ns && !failed; ++i) {
         ref_cache_reset(&cache);
         /* The shape's own floor, before its kernels, with the rotation its runs get. */
@@ -811,7 +822,8 @@ int main(int argc, char **argv)
         bench_layer_bytes(&opt, &shapes[i], &in_bytes, &w_bytes, &out_bytes);
         fprintf(stderr, "[%d/%d] %s floor\n", i + 1, ns, shapes[i].name);
         if (bench_floor_layer(&g, &opt, in_bytes, w_bytes, out_bytes,
-                              bench_rotation_sets(&opt, (double)in_bytes + (double)out_bytes), &floor_us) != 0)
+                              bench_rotation_sets(&opt, (double)in_bytes + (double)out_bytes), &floor_us,
+                              &floor_wg[i]) != 0)
             fprintf(stderr, "warning: %s: the layer's floor was not measured\n", shapes[i].name);
         if (shapes[i].in_total) {
             floor_sum += floor_us * shapes[i].count;
@@ -886,7 +898,7 @@ int main(int argc, char **argv)
     }
     ref_cache_reset(&cache);
     rep.network_floor_us = floors_missing ? 0 : floor_sum;
-    if (!failed && !opt.layers_only && measure_networks(&g, &opt, shapes, ns, kernels, nk, &rep) != 0)
+    if (!failed && !opt.layers_only && measure_networks(&g, &opt, shapes, ns, kernels, nk, floor_wg, &rep) != 0)
         failed = 1;
     /* Host wall time of the run paths a caller uses, beside the GPU times. */
     if (!failed && !opt.layers_only && bench_host_measure(ctx, &cdesc, have_device, &opt, shapes, ns, &rep) != 0)
@@ -906,8 +918,8 @@ int main(int argc, char **argv)
         if (rep.rows[i].checked && !rep.rows[i].exact)
             inexact++;
     for (int i = 0; i < rep.network_count; ++i)
-        if (rep.networks[i].checked && !rep.networks[i].exact)
-            inexact++;
+        if (rep.networks[i].checked)
+            inexact += !rep.networks[i].exact + !rep.networks[i].warm_exact;
     if (inexact)
         fprintf(stderr, "FAILED: %d configuration(s) differ from the CPU reference\n", inexact);
     if (skipped)

@@ -83,10 +83,28 @@ static double layer_floor(const bench_row *w) { return !w->cpu && w->floor_layer
 static double layer_floor_ratio(const bench_row *w) { return w->chained_us / layer_floor(w); }
 static double over_layer_floor(const bench_row *w) { return w->chained_us - layer_floor(w); }
 
-/* A network's time over the sum of its layers' own floors. */
+/* A network's time (cold or warm) over the sum of its layers' own floors. */
 static double network_floor_ratio(const bench_report *r, const bench_network *n)
 {
     return r->network_floor_us > 0 && n->us > 0 ? n->us / r->network_floor_us : NAN;
+}
+static double network_warm_floor_ratio(const bench_report *r, const bench_network *n)
+{
+    return r->network_floor_us > 0 && n->warm_us > 0 ? n->warm_us / r->network_floor_us : NAN;
+}
+/* The warm figure over the network of floors, recorded the same way: like for like. */
+static double network_warm_floors_ratio(const bench_report *r, const bench_network *n)
+{
+    return r->network_floors_us > 0 && n->warm_us > 0 ? n->warm_us / r->network_floors_us : NAN;
+}
+
+/* The network of AUTO, the kernel a q8conv_sequence runs; NULL when it was not among the variants. */
+static const bench_network *network_auto(const bench_report *r)
+{
+    for (int i = 0; i < r->network_count; ++i)
+        if (r->networks[i].kernel == Q8CONV_KERNEL_AUTO)
+            return &r->networks[i];
+    return NULL;
 }
 
 static const char *ablate_name(int level)
@@ -244,58 +262,58 @@ void bench_print_table(const bench_report *r)
         printf(", recorded %s", r->network_chained_order
                                     ? "in network order (each layer's IC is the previous layer's OC)"
                                     : "in the list's order, each shape count times");
-    printf(":\n  %-18s %6s %12s %12s %8s %9s %4s %5s\n", "variant", "layers", "sum_chain", "network_us", "floor%",
-           "x_lfloors", "sets", "exact");
+    printf(":\n  %-18s %6s %10s %10s %8s %7s %9s %8s %7s %4s %9s\n", "variant", "layers", "sum_chain", "network_us",
+           "warm_us", "floor%", "x_lfloors", "warm_xlf", "x_fnet", "sets", "exact");
     for (int v = 0; v < nv; ++v) {
         unsigned layers = 0;
         const double total = weighted_total(r, variants[v], &layers);
         if (!layers)
             continue;
         const bench_network *n = network_of(r, variants[v]);
-        char measured[32], share[16], xlf[16], sets[16], exact[16];
+        char measured[32], warm[32], share[16], xlf[16], wxlf[16], xfnet[16], sets[16], exact[16];
         cell(measured, sizeof measured, "%.1f", n ? n->us : NAN);
+        cell(warm, sizeof warm, "%.1f", n ? n->warm_us : NAN);
         cell(share, sizeof share, "%.1f", n ? floor_share(r, n) * 100.0 : NAN);
         cell(xlf, sizeof xlf, "%.2fx", n ? network_floor_ratio(r, n) : NAN);
+        cell(wxlf, sizeof wxlf, "%.2fx", n ? network_warm_floor_ratio(r, n) : NAN);
+        cell(xfnet, sizeof xfnet, "%.2fx", n ? network_warm_floors_ratio(r, n) : NAN);
         cell(sets, sizeof sets, "%.0f", n ? (double)n->sets : NAN);
-        snprintf(exact, sizeof exact, "%s", !n || !n->checked ? "-" : n->exact ? "yes" : "NO");
-        printf("  %-18s %6u %12.1f %12s %8s %9s %4s %5s%s\n", variants[v], layers, total, measured, share, xlf, sets,
-               exact, layers < most ? " (some shapes skipped)" : "");
+        snprintf(exact, sizeof exact, "%s", !n || !n->checked                ? "-"
+                                            : n->exact && n->warm_exact      ? "yes"
+                                            : n->exact                       ? "NO (warm)"
+                                            : n->warm_exact                  ? "NO (cold)"
+                                                                             : "NO");
+        printf("  %-18s %6u %10.1f %10s %8s %7s %9s %8s %7s %4s %9s%s\n", variants[v], layers, total, measured, warm,
+               share, xlf, wxlf, xfnet, sets, exact, layers < most ? " (some shapes skipped)" : "");
     }
-    printf("sum_chain: each shape's chain_us (CPU rows: wall time) times its count; network_us: GPU time of one\n"
-           "pass over every layer, all recorded into one command buffer with the compute barrier before each,\n"
-           "%d passes per batch, median of %d batches; floor%%: layers x dispatch floor / network_us;\n"
-           "x_lfloors: network_us over the sum of its layers' own floors (each x its count).\n",
+    printf("sum_chain: the layers chained apart, each shape's chain_us (CPU rows: wall time) times its count.\n"
+           "network_us (cold): one pass over every layer in one command buffer, the compute barrier before each,\n"
+           "  each layer its own tensors, the sets rotating across passes (activations from DRAM).\n"
+           "warm_us (runtime order): the same, the activations chained through two buffers, each layer reading\n"
+           "  what the one before just wrote (what a runtime pays).\n"
+           "Both: %d passes per batch, median of %d batches; floor%%: layers x dispatch floor / network_us;\n"
+           "x_lfloors, warm_xlf: network_us, warm_us over the sum of the layers' own floors (each x its count);\n"
+           "x_fnet: warm_us over the network of floors (each layer's floor copy recorded the way warm_us is).\n",
            r->opt->reps, r->opt->batches);
     if (r->network_floor_us > 0)
-        printf("The sum of the network's layers' own floors: %.1f us.\n", r->network_floor_us);
+        printf("The sum of the network's layers' own floors, each measured apart: %.1f us.\n", r->network_floor_us);
+    if (r->network_floors_us > 0)
+        printf("The network of floors, in runtime order in one command buffer: %.1f us per pass.\n",
+               r->network_floors_us);
     if (r->network_count) {
         const bench_network *n = &r->networks[0];
         if (n->sets > 1)
-            printf("The network's tensors (%.2f MiB a set) rotate over %d sets across passes, so a pass does not find\n"
-                   "the previous pass's tensors in the cache; the weights are one per layer.\n",
+            printf("The cold figure's tensors (%.2f MiB a set) rotate over %d sets across passes, so a pass does not\n"
+                   "find the previous pass's tensors in the cache; the weights are one per layer.\n",
                    n->set_bytes / (1 << 20), n->sets);
         else
             printf("The network's tensors (%.2f MiB) exceed the rotation budget (--rotate-mb): one set, used by every\n"
-                   "pass, so caches may hold part of it from the previous pass.\n",
+                   "pass of the cold figure, so caches may hold part of it from the previous pass.\n",
                    n->set_bytes / (1 << 20));
     }
 }
 
 /* ---- host wall time (host_time.c measures it) ---- */
-
-/* The weighted GPU total of the network's layers for one kernel, each layer timed apart; NAN
- * when that kernel was not among the variants timed. */
-static double network_gpu_us(const bench_report *r, q8conv_kernel kernel)
-{
-    double total = 0;
-    int rows = 0;
-    for (int i = 0; i < r->count; ++i)
-        if (!r->rows[i].cpu && r->rows[i].shape.in_total && r->rows[i].kernel == kernel) {
-            total += r->rows[i].gpu_us * r->rows[i].shape.count;
-            rows++;
-        }
-    return rows ? total : NAN;
-}
 
 void bench_print_host(const bench_report *r)
 {
@@ -315,13 +333,16 @@ void bench_print_host(const bench_report *r)
            "wall clock, on a context that blocks / one that polls (Q8CONV_WAIT_POLL); time_us: the layer's GPU time.\n");
     const bench_host_network *n = &r->network_host;
     if (n->layers > 0 && !isnan(n->block_us)) {
-        char gpu[32];
-        cell(gpu, sizeof gpu, "%.1f us", network_gpu_us(r, n->kernel));
-        printf("\nthe network as one q8conv_sequence (%d layers, kernel %s, each reading what the one before wrote):\n"
-               "  host wall time per q8conv_sequence_run: %.1f us blocking, %.1f us polling; GPU sum of its layers\n"
-               "  timed apart: %s; last layer exact: %s\n",
-               n->layers, q8conv_kernel_name(n->kernel), n->block_us, n->poll_us, gpu,
-               n->checked ? (n->exact ? "yes" : "NO") : "-");
+        const bench_network *a = network_auto(r);
+        char gpu[32], diff[32];
+        cell(gpu, sizeof gpu, "%.1f us", a ? a->warm_us : NAN);
+        cell(diff, sizeof diff, "%+.1f us", a ? n->poll_us - a->warm_us : NAN);
+        printf("\nthe network as one q8conv_sequence (%d layers, AUTO: the first is %s, in runtime order):\n"
+               "  host wall time per q8conv_sequence_run: %.1f us blocking, %.1f us polling; last layer exact: %s\n"
+               "  GPU time of the same network in runtime order (auto, warm_us): %s; polling host - GPU: %s%s\n",
+               n->layers, q8conv_kernel_name(n->kernel), n->block_us, n->poll_us,
+               n->checked ? (n->exact ? "yes" : "NO") : "-", gpu, diff,
+               a ? "" : " (auto was not among --variants)");
     }
 }
 
@@ -359,6 +380,8 @@ static void write_json_network(FILE *f, const bench_report *r)
     fprintf(f, ", \"layers\": %d, \"order\": \"%s\", \"passes\": %d, \"batches\": %d, \"floor_layers_sum_us\": ",
             r->networks[0].layers, r->network_chained_order ? "channels" : "list", r->opt->reps, r->opt->batches);
     json_number(f, r->network_floor_us > 0 ? r->network_floor_us : NAN);
+    fputs(", \"floors_network_us\": ", f);
+    json_number(f, r->network_floors_us > 0 ? r->network_floors_us : NAN);
     fputs(", \"variants\": [\n", f);
     for (int i = 0; i < r->network_count; ++i) {
         const bench_network *n = &r->networks[i];
@@ -380,9 +403,17 @@ static void write_json_network(FILE *f, const bench_report *r)
         json_number(f, floor_share(r, n));
         fputs(", \"over_layer_floors\": ", f);
         json_number(f, network_floor_ratio(r, n));
-        fprintf(f, ", \"sets\": %d, \"set_bytes\": %.0f, \"submissions\": %d, \"exact\": %s}%s\n", n->sets,
-                n->set_bytes, n->submissions, !n->checked ? "null" : n->exact ? "true" : "false",
-                i + 1 < r->network_count ? "," : "");
+        fprintf(f, ", \"sets\": %d, \"set_bytes\": %.0f, \"submissions\": %d, \"exact\": %s", n->sets,
+                n->set_bytes, n->submissions, !n->checked ? "null" : n->exact ? "true" : "false");
+        /* The runtime-order figure: the activations chained through two buffers (network.c). */
+        fputs(", \"network_warm_us\": ", f);
+        json_number(f, n->warm_us > 0 ? n->warm_us : NAN);
+        fputs(", \"warm_over_layer_floors\": ", f);
+        json_number(f, network_warm_floor_ratio(r, n));
+        fputs(", \"warm_over_floors_network\": ", f);
+        json_number(f, network_warm_floors_ratio(r, n));
+        fprintf(f, ", \"warm_submissions\": %d, \"warm_exact\": %s}%s\n", n->warm_submissions,
+                !n->checked ? "null" : n->warm_exact ? "true" : "false", i + 1 < r->network_count ? "," : "");
     }
     fputs("  ]},\n", f);
 }
@@ -438,7 +469,14 @@ int bench_write_json(const bench_report *r, const char *path)
     json_number(f, net->layers ? net->block_us : NAN);
     fputs(", \"network_host_poll_us\": ", f);
     json_number(f, net->layers ? net->poll_us : NAN);
-    fprintf(f, ", \"network_host_exact\": %s,\n", !net->checked ? "null" : net->exact ? "true" : "false");
+    fprintf(f, ", \"network_host_exact\": %s", !net->checked ? "null" : net->exact ? "true" : "false");
+    /* The sequence beside the same network's runtime-order GPU time with AUTO. */
+    const bench_network *net_auto = network_auto(r);
+    fputs(", \"network_host_gpu_warm_us\": ", f);
+    json_number(f, net->layers && net_auto ? net_auto->warm_us : NAN);
+    fputs(", \"network_host_poll_minus_gpu_us\": ", f);
+    json_number(f, net->layers && net_auto ? net->poll_us - net_auto->warm_us : NAN);
+    fputs(",\n", f);
     fputs("  \"rows\": [\n", f);
     for (int i = 0; i < r->count; ++i) {
         const bench_row *w = &r->rows[i];
@@ -940,7 +978,7 @@ int bench_write_svg(const bench_report *r, const char *path)
         xml_text(f, r->network_name ? r->network_name : "");
         fprintf(f, "), %d layers in one command buffer, ", n->layers);
         xml_text(f, n->variant);
-        fprintf(f, ": %.1f us per pass", n->us);
+        fprintf(f, ": %.1f us per pass cold (rotating sets), %.1f us in runtime order", n->us, n->warm_us);
         if (r->floor.valid)
             fprintf(f, ", %.1f%% of it the floor", floor_share(r, n) * 100.0);
         fputc('.', f);

@@ -13,8 +13,13 @@
  *    least a layer of a chain of dependent layers can cost.
  *  - a layer's floor: bench/shaders/floor_layer.comp, a copy of exactly the bytes one layer moves,
  *    chained and rotated like the layer's runs: the least that layer can cost in a chain.
+ *  - the network of floors: every layer's floor copy recorded in network order in runtime order
+ *    (activations through two regions, as network.c's warm figure): the least the network can
+ *    cost as a runtime runs it.
  * All are timed with the bench's timestamp queries, median of several runs. */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
@@ -611,10 +616,31 @@ static int record_floor_layer(void *user, VkCommandBuffer cmd, int step)
 
 static uint64_t blocks_of(uint64_t bytes) { return (bytes + 15u) / 16u; }
 
+/* Workgroup size k of the floor copy, within the device's limit. */
+static uint32_t floor_wg_size(const q8conv_context_info *info, int k)
+{
+    return floor_layer_wg[k] < info->max_compute_workgroup_invocations ? floor_layer_wg[k]
+                                                                       : info->max_compute_workgroup_invocations;
+}
+
+/* A device-local buffer for the floor copies, filled with zeros: defined bytes to move, never equal
+ * to the shader's pc.never; the fill also makes it resident before the timed copies. */
+static int floor_buffer(bench_gpu *g, uint64_t bytes, const char *what, roof_buffer *b)
+{
+    if (!vk_ok(buffer_create(g, bytes, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                             VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, b), what) ||
+        bench_gpu_begin(g) != 0)
+        return -1;
+    vkCmdFillBuffer(g->cmd, b->buf, 0, VK_WHOLE_SIZE, 0);
+    return bench_gpu_submit(g);
+}
+
 int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes, uint64_t weight_bytes,
-                      uint64_t out_bytes, int sets, double *us_each)
+                      uint64_t out_bytes, int sets, double *us_each, int *best_wg)
 {
     *us_each = 0;
+    if (best_wg)
+        *best_wg = 0;
     if (sets < 1)
         sets = 1;
     const uint64_t in_blocks = blocks_of(in_bytes), w_blocks = blocks_of(weight_bytes), out_blocks = blocks_of(out_bytes);
@@ -632,20 +658,9 @@ int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes,
     roof_buffer src, dst;
     memset(&src, 0, sizeof src);
     memset(&dst, 0, sizeof dst);
-    int rc = vk_ok(buffer_create(g, src_blocks * 16u, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                 VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &src), "floor source") &&
-                     vk_ok(buffer_create(g, dst_blocks * 16u, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                         VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, &dst), "floor destination")
-                 ? 0
-                 : -1;
-    /* Zeros: defined bytes to move, never equal to pc.never; also makes both buffers resident. */
+    int rc = floor_buffer(g, src_blocks * 16u, "floor source", &src);
     if (rc == 0)
-        rc = bench_gpu_begin(g);
-    if (rc == 0) {
-        vkCmdFillBuffer(g->cmd, src.buf, 0, VK_WHOLE_SIZE, 0);
-        vkCmdFillBuffer(g->cmd, dst.buf, 0, VK_WHOLE_SIZE, 0);
-        rc = bench_gpu_submit(g);
-    }
+        rc = floor_buffer(g, dst_blocks * 16u, "floor destination", &dst);
     VkDescriptorBufferInfo dbi[2] = {{.buffer = src.buf, .offset = 0, .range = VK_WHOLE_SIZE},
                                      {.buffer = dst.buf, .offset = 0, .range = VK_WHOLE_SIZE}};
     double best = 0;
@@ -655,9 +670,7 @@ int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes,
         c.sets = sets;
         c.pc = (floor_params){.in_blocks = (uint32_t)in_blocks, .w_base = (uint32_t)(in_blocks * (uint64_t)sets),
                               .w_blocks = (uint32_t)w_blocks, .out_blocks = (uint32_t)out_blocks, .never = 1u};
-        const uint32_t wg = floor_layer_wg[k] < info.max_compute_workgroup_invocations
-                                ? floor_layer_wg[k]
-                                : info.max_compute_workgroup_invocations;
+        const uint32_t wg = floor_wg_size(&info, k);
         split_groups((lanes + wg - 1u) / wg, info.max_compute_workgroup_count[0], &c.gx, &c.gy);
         rc = pipeline_create_sized(g, floor_layer_spv, sizeof floor_layer_spv, 2, dbi, sizeof c.pc, wg, &c.p);
         double us[BENCH_MAX_BATCHES];
@@ -669,8 +682,11 @@ int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes,
             rc = bench_gpu_chain(g, &chain, k == 0 ? opt->warmup_ms : opt->warmup_ms / 10, us, &submissions);
         if (rc == 0) {
             const double each = bench_median(us, opt->batches) / opt->reps;
-            if (best == 0 || each < best)
+            if (best == 0 || each < best) {
                 best = each;
+                if (best_wg)
+                    *best_wg = k;
+            }
         }
         pipeline_destroy(g->vk.device, &c.p);
     }
@@ -681,6 +697,112 @@ int bench_floor_layer(bench_gpu *g, const bench_options *opt, uint64_t in_bytes,
         rc = -1;
     }
     *us_each = rc == 0 ? best : 0;
+    return rc;
+}
+
+/* ---- (e) the network of floors: every layer's floor copy in network order, runtime order ---- */
+
+typedef struct floor_net_step {
+    floor_params pc;
+    uint32_t gx, gy;
+    int wg; /* index into floor_layer_wg */
+} floor_net_step;
+
+typedef struct floor_net {
+    roof_pipeline p[FLOOR_LAYER_WGS];
+    const floor_net_step *step;
+    int layers;
+} floor_net;
+
+/* Each layer binds its pipeline and the buffer as a library layer binds its own (pw_run.c does it
+ * at every record), then pushes its offsets. */
+static int record_floor_net(void *user, VkCommandBuffer cmd, int step)
+{
+    const floor_net *c = user;
+    const floor_net_step *l = &c->step[step % c->layers];
+    const roof_pipeline *p = &c->p[l->wg];
+    vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipeline);
+    vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &p->set, 0, NULL);
+    vkCmdPushConstants(cmd, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof l->pc, &l->pc);
+    vkCmdDispatch(cmd, l->gx, l->gy, 1);
+    return 0;
+}
+
+int bench_floor_network(bench_gpu *g, const bench_options *opt, const bench_shape *shapes, const int *order, int layers,
+                        const int *wg_of_shape, double *us)
+{
+    *us = 0;
+    q8conv_context_info info;
+    floor_net_step *steps = calloc((size_t)layers, sizeof *steps);
+    if (!steps || q8conv_context_get_info(g->ctx, &info) != Q8CONV_SUCCESS) {
+        free(steps);
+        return -1;
+    }
+    /* One buffer, bound as both the source and the destination: two activation regions of the
+     * largest layer's blocks (layer l reads region l % 2 and writes the other, as pingpong.c's
+     * buffers), then every layer's own weights. A layer's reads and writes never overlap. */
+    uint64_t act = 0, weights = 0;
+    for (int l = 0; l < layers; ++l) {
+        uint64_t in_bytes, w_bytes, out_bytes;
+        bench_layer_bytes(opt, &shapes[order[l]], &in_bytes, &w_bytes, &out_bytes);
+        const uint64_t in_blocks = blocks_of(in_bytes), w_blocks = blocks_of(w_bytes), out_blocks = blocks_of(out_bytes);
+        act = in_blocks > act ? in_blocks : act;
+        act = out_blocks > act ? out_blocks : act;
+        steps[l].pc = (floor_params){.in_blocks = (uint32_t)in_blocks, .w_base = (uint32_t)weights,
+                                     .w_blocks = (uint32_t)w_blocks, .out_blocks = (uint32_t)out_blocks,
+                                     /* The buffer holds zeros and lane indices (what lanes past a
+                                      * layer's reads write), never this. */
+                                     .never = UINT32_MAX};
+        weights += w_blocks;
+        const int k = wg_of_shape && wg_of_shape[order[l]] >= 0 && wg_of_shape[order[l]] < FLOOR_LAYER_WGS
+                          ? wg_of_shape[order[l]]
+                          : 0;
+        const uint32_t wg = floor_wg_size(&info, k);
+        const uint64_t lanes = in_blocks + w_blocks > out_blocks ? in_blocks + w_blocks : out_blocks;
+        split_groups((lanes + wg - 1u) / wg, info.max_compute_workgroup_count[0], &steps[l].gx, &steps[l].gy);
+        steps[l].wg = k;
+    }
+    const uint64_t total = 2 * act + weights;
+    if (total == 0 || total * 16u > info.max_storage_buffer_range) {
+        fprintf(stderr, "floor network: %llu bytes do not fit one binding\n", (unsigned long long)(total * 16u));
+        free(steps);
+        return -1;
+    }
+    for (int l = 0; l < layers; ++l) {
+        steps[l].pc.in_base = (uint32_t)((uint64_t)(l % 2) * act);
+        steps[l].pc.out_base = (uint32_t)((uint64_t)((l + 1) % 2) * act);
+        steps[l].pc.w_base += (uint32_t)(2 * act);
+    }
+    roof_buffer buf;
+    floor_net c = {.step = steps, .layers = layers};
+    int rc = floor_buffer(g, total * 16u, "floor network buffer", &buf);
+    const VkDescriptorBufferInfo dbi[2] = {{.buffer = buf.buf, .offset = 0, .range = VK_WHOLE_SIZE},
+                                           {.buffer = buf.buf, .offset = 0, .range = VK_WHOLE_SIZE}};
+    for (int k = 0; k < FLOOR_LAYER_WGS && rc == 0; ++k)
+        rc = pipeline_create_sized(g, floor_layer_spv, sizeof floor_layer_spv, 2, dbi, sizeof(floor_params),
+                                   floor_wg_size(&info, k), &c.p[k]);
+    double batch_us[BENCH_MAX_BATCHES];
+    int submissions = 0;
+    const bench_chain chain = {.steps = layers * opt->reps,
+                               .batches = opt->batches,
+                               .barrier = 1,
+                               .record = record_floor_net,
+                               .user = &c};
+    if (rc == 0)
+        rc = bench_gpu_chain(g, &chain, opt->warmup_ms, batch_us, &submissions);
+    if (rc == 0) {
+        *us = bench_median(batch_us, opt->batches) / opt->reps;
+        if (!(*us > 0)) {
+            fprintf(stderr, "floor network: the timestamps measured no time\n");
+            rc = -1;
+        }
+    }
+    for (int k = 0; k < FLOOR_LAYER_WGS; ++k)
+        pipeline_destroy(g->vk.device, &c.p[k]);
+    buffer_destroy(g->vk.device, &buf);
+    free(steps);
+    if (rc != 0)
+        *us = 0;
     return rc;
 }
 
@@ -708,7 +830,7 @@ int bench_floor_measure(bench_gpu *g, const bench_options *opt, bench_floor *flo
     }
     pipeline_destroy(g->vk.device, &p);
     /* A layer's worth of memory: the layer floor's copy of BENCH_FLOOR_COPY_BYTES, one set. */
-    if (rc == 0 && bench_floor_layer(g, opt, BENCH_FLOOR_COPY_BYTES, 0, BENCH_FLOOR_COPY_BYTES, 1, &floor->copy_us) == 0)
+    if (rc == 0 && bench_floor_layer(g, opt, BENCH_FLOOR_COPY_BYTES, 0, BENCH_FLOOR_COPY_BYTES, 1, &floor->copy_us, NULL) == 0)
         fprintf(stderr, "floor: %u KiB copy + compute barrier: %.3f us each (%d chained, median of %d batches)\n",
                 BENCH_FLOOR_COPY_BYTES / 1024u, floor->copy_us, opt->reps, opt->batches);
     else

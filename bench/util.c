@@ -91,3 +91,9 @@ int bench_make_desc(const bench_shape *s, bench_op_data *d, test_rng *rng, q8con
         d->weight_zps[o] = BENCH_WEIGHT_ZP;
     return 0;
 }
+
+q8conv_tensor_desc bench_tensor_desc(const bench_options *opt, const bench_shape *s, int out)
+{
+    return (q8conv_tensor_desc){.n = s->n, .c = out ? s->oc : s->ic, .h = out ? bench_out_h(s) : s->h,
+                                .w = out ? bench_out_w(s) : s->w, .layout = opt->layout, .dtype = opt->dtype};
+}
