@@ -459,7 +459,9 @@ static void usage(FILE *f)
             "  --ablate L    after each variant's real row, the same variant with each stage ablation of the\n"
             "                comma-separated levels L (1 no K loop, 2 no epilogue, 3 no stores; the matrix\n"
             "                kernel also 4 products only, 5 loads and staging only; 4 and 5 only for the\n"
-            "                coopmat and auto variants), unchecked, beside the real time with the difference\n"
+            "                coopmat and auto variants; the block kernels also 6, the skeleton: grid,\n"
+            "                addressing, one channel-constant load and the store), unchecked, beside the\n"
+            "                real time with the difference\n"
             "  --tiles T     per shape, the cooperative-matrix kernel with each tile of the comma-separated\n"
             "                list forced, each checked: BMxBNxSG_MxSG_NxBKxSTAGES (e.g. 128x128x64x32x64x2);\n"
             "                a tile the shader or device cannot run is skipped with the reason; on a device\n"
@@ -530,7 +532,7 @@ static int parse_int(const char *name, const char *v, long lo, long hi, long *ou
 
 /* ---- tuning builds: stage ablations and a tile sweep ---- */
 
-#define BENCH_MAX_ABLATE 5
+#define BENCH_MAX_ABLATE 6
 #ifdef Q8CONV_TUNING
 #define BENCH_MAX_TILES 32
 /* Fields of a --tiles entry: BM, BN, SG_M, SG_N, BK, STAGES, each 'x'-separated. Room for fields
@@ -554,7 +556,7 @@ static int parse_ablate(const char *v, int *levels)
         long x = strtol(p, &end, 10);
         if (end == p || x < 1 || x > BENCH_MAX_ABLATE || (*end && *end != ',')) {
             fprintf(stderr, "--ablate wants levels 1..%d separated by commas (1 no K loop, 2 no epilogue, 3 no "
-                            "stores; the matrix kernel also 4 products only, 5 loads only), not '%s'\n",
+                            "stores; the matrix kernel also 4 products only, 5 loads only; the block kernels 6 the skeleton), not '%s'\n",
                     BENCH_MAX_ABLATE, v);
             return -1;
         }
@@ -842,7 +844,10 @@ int main(int argc, char **argv)
             /* Each ablation right after the real kernel, unchecked (wrong by design); levels 4 and 5
              * exist only in the matrix kernel. */
             for (int a = 0; a < n_ablate && !failed && rep.count > real; ++a) {
-                if (ablate[a] > 3 && kernels[k] != Q8CONV_KERNEL_COOPMAT && kernels[k] != Q8CONV_KERNEL_AUTO)
+                const bool matrix = kernels[k] == Q8CONV_KERNEL_COOPMAT;
+                if ((ablate[a] == 4 || ablate[a] == 5) && !matrix && kernels[k] != Q8CONV_KERNEL_AUTO)
+                    continue;
+                if (ablate[a] == 6 && matrix)
                     continue;
                 fprintf(stderr, "[%d/%d] %s %s ablate=%d\n", i + 1, ns, shapes[i].name, variant_label(kernels[k]),
                         ablate[a]);

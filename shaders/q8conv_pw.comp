@@ -70,8 +70,11 @@ layout(constant_id = Q8CONV_SPEC_INPUT_XOR) const uint INPUT_XOR = 0u;
  *     channel-param loads and no requantization
  *   3 no stores: the K loop and the epilogue, then a store only where qmin > qmax, which the host
  *     never sets (q8conv_compute_requant) but the compiler cannot know, so no work is removed
- * The matrix kernel numbers the same levels alike (and adds 4 and 5); levels a kernel does not
- * know run it as 0. */
+ *   6 the skeleton: the grid, the addressing, one load of the channel constants and the store; no
+ *     K loop, no split-K reduction (the other slices return at once), no requantization: what a
+ *     layer costs before any of its arithmetic
+ * The matrix kernel numbers levels 1-3 alike (and adds 4 and 5); levels a kernel does not know run
+ * it as 0. */
 layout(constant_id = Q8CONV_SPEC_ABLATE) const uint ABLATE = 0u;
 
 /* ---- strides and weight zero points (SEMANTICS.md "The operator", src/core/requant.c) ----
@@ -284,6 +287,16 @@ void main()
 #endif
     ivec4 xsum = ivec4(0); /* WEIGHT_ZP: per width */
 
+    if (ABLATE == 6u) {
+        /* ABLATE 6: the skeleton (see ABLATE above). */
+        if (slice != 0u || !live)
+            return;
+        const uint c0 = wcol[0] * 4u;
+        store_block(out_row, gid.y, w0, oc4[0],
+                    uvec4(channel_params[c0].x, channel_params[c0 + 1u].y, channel_params[c0 + 2u].z,
+                          channel_params[c0 + 3u].x ^ in_row));
+        return;
+    }
     if (ABLATE == 1u) {
         /* ABLATE 1: no K loop (see ABLATE above). */
         [[unroll]] for (int t = 0; t < TILE_N4; ++t)

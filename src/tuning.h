@@ -23,9 +23,10 @@ struct q8conv_pipeline_key; /* src/vk/vk.h */
 
 /* The picker's constants a tuning build may override (tiling.h stays their owner). */
 typedef enum q8conv_tune_knob {
-    Q8CONV_TUNE_KSPLIT_BELOW,     /* Q8CONV_TUNE_KSPLIT="below,max,min_steps" */
+    Q8CONV_TUNE_KSPLIT_BELOW,     /* Q8CONV_TUNE_KSPLIT="below,max,min_steps[,invocations]" */
     Q8CONV_TUNE_KSPLIT_MAX,
     Q8CONV_TUNE_KSPLIT_MIN_STEPS,
+    Q8CONV_TUNE_KSPLIT_INVOCATIONS,
     Q8CONV_TUNE_WG_INVOCATIONS,   /* Q8CONV_TUNE_WG=invocations */
     Q8CONV_TUNE_EARLY_PARAMS      /* Q8CONV_TUNE_EARLY=1 never, 2 with split-K, 3 always (the
                                      picker reads the value minus 1) */
@@ -40,11 +41,12 @@ typedef enum q8conv_tune_knob {
 /* Stage ablations: the specialization constant ABLATE (src/core/shader_abi.h) of the pipelines that
  * ops of this context record from now on. 0 = the real kernel. The packed-dot kernel
  * (shaders/q8conv_pw.comp): 1 = no K loop, 2 = no epilogue, 3 = no stores; the matrix kernel
- * (shaders/q8conv_pw_coopmat.comp) also 4 = products only, 5 = loads and staging only. A kernel
+ * (shaders/q8conv_pw_coopmat.comp) also 4 = products only, 5 = loads and staging only; the block
+ * kernels also 6 = the skeleton (grid, addressing, one channel-constant load, the store). A kernel
  * runs levels it does not know as 0. Ablated outputs are wrong by design: never check them. Not
  * thread-safe: set them while no op records.
  * @retval Q8CONV_ERROR_INVALID_ARGUMENT ctx is NULL or level > Q8CONV_TUNE_ABLATE_MAX */
-#define Q8CONV_TUNE_ABLATE_MAX 5u
+#define Q8CONV_TUNE_ABLATE_MAX 6u
 Q8CONV_API q8conv_status q8conv_tune_set_ablate(q8conv_context *ctx, uint32_t level);
 
 /* Forces the cooperative-matrix tile of the runs this context records from now on: fields are
@@ -76,8 +78,8 @@ static inline uint32_t q8conv_tune_u32(q8conv_tune_knob knob, uint32_t fallback)
     const char *v = getenv(knob == Q8CONV_TUNE_WG_INVOCATIONS ? "Q8CONV_TUNE_WG"
                            : knob == Q8CONV_TUNE_EARLY_PARAMS ? "Q8CONV_TUNE_EARLY"
                                                               : "Q8CONV_TUNE_KSPLIT");
-    unsigned a[3];
-    int n = v ? sscanf(v, "%u,%u,%u", &a[0], &a[1], &a[2]) : 0;
+    unsigned a[4];
+    int n = v ? sscanf(v, "%u,%u,%u,%u", &a[0], &a[1], &a[2], &a[3]) : 0;
     return index < n && a[index] ? a[index] : fallback;
 }
 /* The tile that replaces the picker's: the one q8conv_tune_set_matrix_tile forced, else

@@ -115,7 +115,11 @@ q8conv_status q8conv_pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t r
     memset(&p, 0, sizeof(p));
     q8conv_pick_global_wg_size(c4_out, w4, rows, tile_n4, p.global);
     q8conv_pick_local_wg_size(p.global, max_local, max_invocations, p.local);
-    const uint32_t ks = q8conv_pick_k_split(p.global, c4_in, p.local[0], max_local[1], max_invocations);
+    /* The slices may narrow x down to Q8CONV_KSPLIT_MIN_LANES channel blocks (below). */
+    const uint32_t lx_min = p.local[0] < Q8CONV_KSPLIT_MIN_LANES ? p.local[0] : Q8CONV_KSPLIT_MIN_LANES;
+    uint32_t ks = q8conv_pick_k_split(p.global, c4_in, lx_min, max_local[1], max_invocations);
+    if (ks > Q8CONV_KSPLIT_SLOTS / tile_n4) /* one lane's partial sums must fit */
+        ks = floor_pow2(Q8CONV_KSPLIT_SLOTS / tile_n4);
     /* Q8CONV_TUNE_EARLY (tuning builds): 0 never loads the channel constants early, 1 with
      * split-K only, 2 always. */
     const uint32_t early = q8conv_tune_u32(Q8CONV_TUNE_EARLY_PARAMS, Q8CONV_EARLY_PARAMS + 1u) - 1u;
@@ -127,7 +131,16 @@ q8conv_status q8conv_pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t r
     /* The slices of one output block are the workgroup's y, its z up to lw width blocks of one
      * row. x narrows so the partial sums fit in the shared memory every device has; z then widens
      * the workgroup towards Q8CONV_WORKGROUP_INVOCATIONS where the channel blocks leave it narrow. */
-    const uint32_t lx_cap = floor_pow2(Q8CONV_KSPLIT_SLOTS / (ks * tile_n4) ? Q8CONV_KSPLIT_SLOTS / (ks * tile_n4) : 1u);
+    uint32_t lx_cap = Q8CONV_KSPLIT_SLOTS / (ks * tile_n4);
+    if (lx_cap > max_invocations / ks)
+        lx_cap = max_invocations / ks;
+    /* Then towards Q8CONV_KSPLIT_INVOCATIONS a workgroup, but not below lx_min. */
+    uint32_t wg_cap = q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_INVOCATIONS, Q8CONV_KSPLIT_INVOCATIONS) / ks;
+    if (wg_cap < lx_min)
+        wg_cap = lx_min;
+    if (lx_cap > wg_cap)
+        lx_cap = wg_cap;
+    lx_cap = floor_pow2(lx_cap ? lx_cap : 1u);
     if (p.local[0] > lx_cap)
         p.local[0] = lx_cap;
     const uint32_t aim = q8conv_tune_u32(Q8CONV_TUNE_WG_INVOCATIONS, Q8CONV_WORKGROUP_INVOCATIONS);

@@ -228,7 +228,7 @@ void q8conv_pick_local_wg_size(const uint32_t global[3], const uint32_t max_loca
 /* How many invocations share one output block's K loop: 1 unless the grid has fewer than
  * Q8CONV_KSPLIT_BELOW invocations; then a power of two up to Q8CONV_KSPLIT_MAX that leaves each
  * slice at least Q8CONV_KSPLIT_MIN_STEPS of the c4_in K steps and fits max_local_y and
- * max_invocations alongside a local x of local_x. */
+ * max_invocations alongside a local x of local_x (the narrowest x the plan may give the slices). */
 uint32_t q8conv_pick_k_split(const uint32_t global[3], uint32_t c4_in, uint32_t local_x, uint32_t max_local_y,
                       uint32_t max_invocations);
 

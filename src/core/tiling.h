@@ -31,6 +31,13 @@
 /* local x * K_SPLIT * TILE_N4 at most: 256 x 64 bytes of partial sums is 16 KiB, the smallest
  * maxComputeSharedMemorySize Vulkan allows. */
 #define Q8CONV_KSPLIT_SLOTS 256
+/* The fewest channel blocks a split plan's workgroup row keeps (where the layer has as many): a
+ * subgroup's weight loads then stay at least 64 contiguous bytes while the slices take the rest
+ * of the workgroup. */
+#define Q8CONV_KSPLIT_MIN_LANES 4
+/* The invocations of a split plan's workgroup that the slices narrow x towards (never below
+ * Q8CONV_KSPLIT_MIN_LANES): fewer, smaller workgroups spread a small grid over more cores. */
+#define Q8CONV_KSPLIT_INVOCATIONS 256
 /* When the block kernels load their channel constants before the K loop (EARLY_PARAMS): 0 never,
  * 1 in split-K plans (small grids, where latency and not occupancy bounds the time), 2 always. */
 #define Q8CONV_EARLY_PARAMS 1
