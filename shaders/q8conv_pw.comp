@@ -38,7 +38,8 @@ layout(constant_id = Q8CONV_SPEC_BIAS_MODE) const int BIAS_MODE = 0;
  * device): the K_SPLIT invocations of one workgroup column (local y) each take a slice of the K
  * loop for the same output block and add their int32 partial sums in shared memory, which
  * leaves the result exactly as it was. The picker then sets local = {lx, K_SPLIT, lw}: x is the
- * channel blocks, y the slices, z lw width blocks of one row (src/core/dispatch_picker.c). */
+ * channel blocks, y the slices, z lw width blocks, counted row after row across the piece
+ * (src/core/dispatch_picker.c). */
 layout(constant_id = Q8CONV_SPEC_K_SPLIT) const uint K_SPLIT = 1u;
 /* Sized by K_SPLIT alone (glslang folds gl_WorkGroupSize to its default inside such expressions);
  * the picker keeps lx * K_SPLIT * lw * TILE_N4 <= Q8CONV_KSPLIT_SLOTS. */
@@ -85,11 +86,15 @@ layout(constant_id = Q8CONV_SPEC_ABLATE) const uint ABLATE = 0u;
 layout(constant_id = Q8CONV_SPEC_STRIDED) const bool STRIDED = false;
 layout(constant_id = Q8CONV_SPEC_WEIGHT_ZP) const bool WEIGHT_ZP = false;
 
-/* Tuning knobs, overridable with -D: K steps per loop pass, and whether the dot product is the
- * saturating OpSDotAccSat (1) or OpSDot plus an add (0). */
-#ifndef UNROLL_K
-#define UNROLL_K 4u
-#endif
+/* K steps per pass of the K loop, every load of a pass issued before its dot products (4, 8 or
+ * 16; at most UNROLL_MAX): one pass is one round trip to memory, which is what a small grid's
+ * invocations wait on. The picker deepens it only for grids too small to hide that latency with
+ * other invocations (q8conv_dispatch_plan.unroll): 16 steps keep 32 more vectors in registers. */
+layout(constant_id = Q8CONV_SPEC_UNROLL_K) const uint UNROLL_K = 4u;
+#define UNROLL_MAX 16u
+
+/* Tuning knob, overridable with -D: whether the dot product is the saturating OpSDotAccSat (1)
+ * or OpSDot plus an add (0). */
 #ifndef DOT_SAT
 #define DOT_SAT 0
 #endif
@@ -220,9 +225,10 @@ void main()
     uvec3 gid = gl_GlobalInvocationID + pc.base;
     uint slice = 0u;
     if (K_SPLIT > 1u) {
-        gid = uvec3(gl_GlobalInvocationID.x, gl_WorkGroupID.y * gl_WorkGroupSize.z + gl_LocalInvocationID.z,
-                    gl_WorkGroupID.z) +
-              pc.base;
+        /* Split plans number the piece's width blocks row after row (pb), so that a workgroup's
+         * lw blocks may span rows and share the weights they read through the cache. */
+        const uint pb = pc.base.y + gl_WorkGroupID.y * gl_WorkGroupSize.z + gl_LocalInvocationID.z;
+        gid = uvec3(pc.base.x + gl_GlobalInvocationID.x, pb % pc.W4, pc.base.z + pb / pc.W4);
         slice = gl_LocalInvocationID.y;
     }
     const bool live = gid.x < pc.x_tiles && gid.y < pc.W4 && gid.z < pc.rows;
@@ -307,15 +313,22 @@ void main()
 
     /* K steps are taken UNROLL_K at a time with every load issued before the dot products, so a
      * thread keeps several loads in flight: shapes with few pixels and many input channels
-     * (7x7x960) have too few threads to hide memory latency any other way. */
-    uint k = k_begin;
-    for (; k + UNROLL_K <= k_end; k += UNROLL_K) {
-        uvec4 xs[UNROLL_K];
-        uvec4 ws[UNROLL_K][TILE_N4];
+     * (7x7x960) have too few threads to hide memory latency any other way. The last pass is a
+     * whole pass too (one round trip, not one per step): steps past k_end re-read step k_end - 1
+     * and take zero weights and inputs, which add nothing, exactly. */
+    for (uint k = k_begin; k < k_end; k += UNROLL_K) {
+        uvec4 xs[UNROLL_MAX];
+        uvec4 ws[UNROLL_MAX][TILE_N4];
         [[unroll]] for (uint u = 0u; u < UNROLL_K; ++u) {
-            xs[u] = LOAD_X(k + u);
+            const uint kk = min(k + u, k_end - 1u);
+            xs[u] = LOAD_X(kk);
             [[unroll]] for (int t = 0; t < TILE_N4; ++t)
-                ws[u][t] = weight_blocks[(k + u) * pc.C4_out + wcol[t]];
+                ws[u][t] = weight_blocks[kk * pc.C4_out + wcol[t]];
+            if (k + u >= k_end) {
+                xs[u] = uvec4(0u);
+                [[unroll]] for (int t = 0; t < TILE_N4; ++t)
+                    ws[u][t] = uvec4(0u);
+            }
         }
         [[unroll]] for (uint u = 0u; u < UNROLL_K; ++u)
             [[unroll]] for (int t = 0; t < TILE_N4; ++t)
@@ -323,13 +336,6 @@ void main()
         if (WEIGHT_ZP)
             [[unroll]] for (uint u = 0u; u < UNROLL_K; ++u)
                 input_sum(xsum, xs[u], k + u);
-    }
-    for (; k < k_end; ++k) {
-        const uvec4 x = LOAD_X(k);
-        [[unroll]] for (int t = 0; t < TILE_N4; ++t)
-            dot_block(acc[t], x, weight_blocks[k * pc.C4_out + wcol[t]]);
-        if (WEIGHT_ZP)
-            input_sum(xsum, x, k);
     }
     /* WEIGHT_ZP: acc -= z_w'[channel] * xsum[width], here, before split-K adds the slices' sums:
      * the term is linear in the K range, so each slice may subtract its own part. */

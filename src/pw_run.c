@@ -73,6 +73,7 @@ static q8conv_status resolve_piece(q8conv_pw *op, uint32_t w, uint32_t rows, pie
                                          .strided = op->stride_h != 1u || op->stride_w != 1u,
                                          .weight_zp = op->weight_zp,
                                          .early_params = pp->plan.early_params,
+                                         .unroll = pp->plan.unroll,
                                          .ablate = q8conv_tune_ablate(ctx)};
         st = q8conv_ctx_get_pipeline(op->ctx, &key, &op->pipelines, &pp->pipeline);
     }

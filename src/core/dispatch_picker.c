@@ -123,37 +123,54 @@ q8conv_status q8conv_pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t r
     /* Q8CONV_TUNE_EARLY (tuning builds): 0 never loads the channel constants early, 1 with
      * split-K only, 2 always. */
     const uint32_t early = q8conv_tune_u32(Q8CONV_TUNE_EARLY_PARAMS, Q8CONV_EARLY_PARAMS + 1u) - 1u;
+    /* Grids below the split-K bound are latency-bound: their K loop may take deeper passes. */
+    const uint64_t invocations = (uint64_t)p.global[0] * p.global[1] * p.global[2];
+    p.unroll = Q8CONV_UNROLL_K;
+    if (invocations < q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_BELOW, Q8CONV_KSPLIT_BELOW)) {
+        const uint32_t u = q8conv_tune_u32(Q8CONV_TUNE_UNROLL_SMALL, Q8CONV_UNROLL_K_SMALL);
+        p.unroll = u >= 16u ? 16u : u >= 8u ? 8u : 4u;
+    }
     if (ks <= 1) {
         p.k_split = 1;
         p.early_params = early == 2u;
         return split_plan(&p, p.local, max_count, plan);
     }
-    /* The slices of one output block are the workgroup's y, its z up to lw width blocks of one
-     * row. x narrows so the partial sums fit in the shared memory every device has; z then widens
-     * the workgroup towards Q8CONV_WORKGROUP_INVOCATIONS where the channel blocks leave it narrow. */
-    uint32_t lx_cap = Q8CONV_KSPLIT_SLOTS / (ks * tile_n4);
-    if (lx_cap > max_invocations / ks)
-        lx_cap = max_invocations / ks;
-    /* Then towards Q8CONV_KSPLIT_INVOCATIONS a workgroup, but not below lx_min. */
-    uint32_t wg_cap = q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_INVOCATIONS, Q8CONV_KSPLIT_INVOCATIONS) / ks;
-    if (wg_cap < lx_min)
-        wg_cap = lx_min;
-    if (lx_cap > wg_cap)
-        lx_cap = wg_cap;
-    lx_cap = floor_pow2(lx_cap ? lx_cap : 1u);
+    /* The slices of one output block are the workgroup's y, its z up to lw width blocks, numbered
+     * row after row through the piece (global = {x, W4 * rows, 1}: a split grid is small, so the
+     * product fits), so that a 7x7 layer's workgroup may hold blocks of several rows that read
+     * the same weights. x narrows so the partial sums fit in the shared memory every device has
+     * and the workgroup in Q8CONV_KSPLIT_INVOCATIONS; z takes what x leaves. */
+    p.global[1] *= p.global[2];
+    p.global[2] = 1;
+    /* A slice's share of the workgroup: at most `budget` invocations (lx * lw). */
+    uint32_t budget = q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_INVOCATIONS, Q8CONV_KSPLIT_INVOCATIONS);
+    if (budget > max_invocations)
+        budget = max_invocations;
+    budget /= ks;
+    if (budget > Q8CONV_KSPLIT_SLOTS / (ks * tile_n4))
+        budget = Q8CONV_KSPLIT_SLOTS / (ks * tile_n4);
+    budget = floor_pow2(budget ? budget : 1u);
+    /* Q8CONV_KSPLIT_SQUARE: x and z get about as many lanes each (a weight read once from memory
+     * serves lw blocks, an input block lx channel blocks); else x takes what it can first. */
+    uint32_t lx_cap = budget;
+    if (q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_SQUARE, Q8CONV_KSPLIT_SQUARE + 1u) - 1u) {
+        uint32_t root = 1;
+        while (root * root * 4u <= budget)
+            root *= 2u;
+        lx_cap = root > lx_min ? root : lx_min;
+        if (lx_cap > budget)
+            lx_cap = budget;
+    }
     if (p.local[0] > lx_cap)
         p.local[0] = lx_cap;
-    const uint32_t aim = q8conv_tune_u32(Q8CONV_TUNE_WG_INVOCATIONS, Q8CONV_WORKGROUP_INVOCATIONS);
-    const uint32_t lx_ks = p.local[0] * ks;
-    const uint32_t caps[5] = {ceil_pow2(p.global[1]), Q8CONV_KSPLIT_SLOTS / (lx_ks * tile_n4), aim / lx_ks,
-                              max_invocations / lx_ks, max_local[2]};
-    uint32_t lw = 0xFFFFFFFFu;
-    for (int i = 0; i < 5; i++)
-        if (lw > caps[i])
-            lw = caps[i];
+    uint32_t lw = budget / p.local[0];
+    const uint32_t lw_caps[2] = {ceil_pow2(p.global[1]), floor_pow2(max_local[2] ? max_local[2] : 1u)};
+    for (int i = 0; i < 2; i++)
+        if (lw > lw_caps[i])
+            lw = lw_caps[i];
     p.k_split = ks;
     p.local[1] = ks;
-    p.local[2] = lw ? floor_pow2(lw) : 1u;
+    p.local[2] = lw ? lw : 1u;
     p.early_params = early != 0u;
     const uint32_t unit[3] = {p.local[0], p.local[2], 1};
     return split_plan(&p, unit, max_count, plan);

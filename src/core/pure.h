@@ -207,13 +207,16 @@ typedef struct q8conv_matrix_tile {
 } q8conv_matrix_tile;
 
 typedef struct q8conv_dispatch_plan {
-    /* BLOCKS plans: invocations, ceil(C4_out / TILE_N4), ceil(W4 / TILE_M4), rows.
+    /* BLOCKS plans: invocations, ceil(C4_out / TILE_N4), ceil(W4 / TILE_M4), rows; split-K plans
+     * (k_split > 1) count the width blocks of every row in y: ceil(C4_out / TILE_N4), W4 * rows, 1.
      * MATRIX plans: workgroups, channel tiles x pixel tiles x 1. */
     uint32_t global[3];
     uint32_t local[3];  /* workgroup size */
     uint32_t k_split;   /* invocations per output block (q8conv_pick_k_split); when > 1, local is
-                           {lx, k_split, lw} and each workgroup covers lw width blocks of one row */
+                           {lx, k_split, lw} and each workgroup covers lw width blocks (row
+                           after row) */
     bool early_params;  /* BLOCKS plans: the kernel loads its channel constants before the K loop */
+    uint32_t unroll;    /* BLOCKS plans: K steps per pass of the K loop (UNROLL_K) */
     q8conv_matrix_tile tile; /* MATRIX plans; zero for BLOCKS plans */
     uint32_t count;     /* dispatches */
     q8conv_dispatch dispatches[Q8CONV_MAX_DISPATCHES];

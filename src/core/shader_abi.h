@@ -39,9 +39,11 @@
 /* The block kernels: 1 loads the channel constants before the K loop (one memory round trip less
  * for grids too small to hide it, 12-16 registers more per invocation), 0 after it. */
 #define Q8CONV_SPEC_EARLY_PARAMS 16
+/* The block kernels: K steps per pass of the K loop (4, 8 or 16; q8conv_dispatch_plan.unroll). */
+#define Q8CONV_SPEC_UNROLL_K 17
 /* IDs 0 .. Q8CONV_SPEC_COUNT - 1 are all passed to every pipeline; a module that does not declare
  * one ignores it (Vulkan's rule). */
-#define Q8CONV_SPEC_COUNT 17
+#define Q8CONV_SPEC_COUNT 18
 
 /* ---- push constants ---- */
 

@@ -26,8 +26,8 @@
  * Q8CONV_KSPLIT_MAX invocations of one workgroup, each taking at least Q8CONV_KSPLIT_MIN_STEPS
  * K steps; their int32 partial sums meet in shared memory, so the result is unchanged. */
 #define Q8CONV_KSPLIT_BELOW 32768
-#define Q8CONV_KSPLIT_MAX 16
-#define Q8CONV_KSPLIT_MIN_STEPS 8
+#define Q8CONV_KSPLIT_MAX 64
+#define Q8CONV_KSPLIT_MIN_STEPS 4
 /* local x * K_SPLIT * TILE_N4 at most: 256 x 64 bytes of partial sums is 16 KiB, the smallest
  * maxComputeSharedMemorySize Vulkan allows. */
 #define Q8CONV_KSPLIT_SLOTS 256
@@ -35,12 +35,19 @@
  * subgroup's weight loads then stay at least 64 contiguous bytes while the slices take the rest
  * of the workgroup. */
 #define Q8CONV_KSPLIT_MIN_LANES 4
-/* The invocations of a split plan's workgroup that the slices narrow x towards (never below
- * Q8CONV_KSPLIT_MIN_LANES): fewer, smaller workgroups spread a small grid over more cores. */
+/* The invocations of a split plan's workgroup (lx * K_SPLIT * lw, x never below
+ * Q8CONV_KSPLIT_MIN_LANES), and whether x and z share them about evenly (1) or x takes what it
+ * can first (0). */
 #define Q8CONV_KSPLIT_INVOCATIONS 256
+#define Q8CONV_KSPLIT_SQUARE 0
 /* When the block kernels load their channel constants before the K loop (EARLY_PARAMS): 0 never,
  * 1 in split-K plans (small grids, where latency and not occupancy bounds the time), 2 always. */
 #define Q8CONV_EARLY_PARAMS 1
+/* K steps per pass of the block kernels' K loop (every load of a pass in flight at once): the
+ * default, and the deeper pass of grids below Q8CONV_KSPLIT_BELOW invocations (latency-bound: few
+ * invocations, so registers are not what limits them). At most 16 (the shader's UNROLL_MAX). */
+#define Q8CONV_UNROLL_K 4
+#define Q8CONV_UNROLL_K_SMALL 4
 
 /* ---- the cooperative-matrix kernel (shaders/q8conv_pw_coopmat.comp) ---- */
 

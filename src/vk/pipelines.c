@@ -270,6 +270,7 @@ static q8conv_status create_pipeline(q8conv_context *ctx, const q8conv_pipeline_
     spec_values[Q8CONV_SPEC_INPUT_XOR] = key->input_xor;
     spec_values[Q8CONV_SPEC_ABLATE] = key->ablate;
     spec_values[Q8CONV_SPEC_EARLY_PARAMS] = key->early_params;
+    spec_values[Q8CONV_SPEC_UNROLL_K] = key->unroll ? key->unroll : Q8CONV_UNROLL_K;
     spec_values[Q8CONV_SPEC_STRIDED] = key->strided;
     spec_values[Q8CONV_SPEC_WEIGHT_ZP] = key->weight_zp;
     VkSpecializationMapEntry entries[Q8CONV_SPEC_COUNT];

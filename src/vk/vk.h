@@ -144,6 +144,7 @@ typedef struct q8conv_pipeline_key {
     uint32_t strided;       /* 1: a stride other than 1 (STRIDED) */
     uint32_t weight_zp;     /* 1: some stored weight zero point is not 0 (WEIGHT_ZP) */
     uint32_t early_params;  /* block kernels: EARLY_PARAMS (q8conv_dispatch_plan.early_params) */
+    uint32_t unroll;        /* block kernels: UNROLL_K, K steps per pass; 0 = the shader's 4 */
     uint32_t ablate;        /* ABLATE: 0 (the real kernel) but in a tuning build's ablations (src/tuning.h) */
 } q8conv_pipeline_key;
 
