@@ -120,7 +120,10 @@ typedef struct bench_host_network {
     int layers;              /* 0: the shapes name no network */
     q8conv_kernel kernel;    /* what AUTO resolved to */
     double block_us, poll_us; /* median host wall time of q8conv_sequence_run */
-    int checked, exact;      /* the last layer against the reference, on both contexts */
+    double submit_floor_us, submit_floor_poll_us; /* an empty command buffer submitted and waited for */
+    double one_layer_us, one_layer_poll_us;       /* the network's first layer alone as a sequence */
+    bench_shape first;                            /* that layer */
+    int checked, exact;      /* the last layer against the reference, on both contexts, network and one layer */
 } bench_host_network;
 
 typedef struct bench_report {
@@ -288,7 +291,8 @@ bench_net *bench_network_create(bench_gpu *g, const bench_options *opt, const be
 int bench_network_measure(bench_net *net, q8conv_kernel kernel, const char *variant, bench_network *res);
 void bench_network_destroy(bench_net *net);
 /* host_time.c: host wall time of q8conv_pw_run for every GPU row and of the network (the shapes
- * counted in its total) as one q8conv_sequence, on `ctx` and on a second context made from `desc`
+ * counted in its total) as one q8conv_sequence, beside its first layer alone and one empty
+ * submission, on `ctx` and on a second context made from `desc`
  * (the same device: Q8CONV_DEVICE when !have_device) that polls. 0, or -1 after a message. */
 #define BENCH_HOST_WARMUP 3
 int bench_host_measure(q8conv_context *ctx, const q8conv_context_desc *desc, int have_device, const bench_options *opt,

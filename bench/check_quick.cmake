@@ -194,7 +194,7 @@ endif()
 
 # The network as a sequence: a shapes file with counts, chained layers of odd sizes, both wait
 # modes timed and the last layer exact; AUTO's network in runtime order beside it (its GPU time),
-# its last layer exact too.
+# its last layer exact too; the submission floor and the first layer alone as a sequence timed.
 set(net_csv ${OUT_DIR}/bench_quick_network_${DTYPE}.csv)
 set(net_json ${OUT_DIR}/bench_quick_network_${DTYPE}.json)
 file(REMOVE ${net_json})
@@ -215,11 +215,17 @@ endif()
 require_positive("${text}" "${net_json}" network_host_us)
 require_positive("${text}" "${net_json}" network_host_poll_us)
 require_positive("${text}" "${net_json}" network_host_gpu_warm_us)
+require_positive("${text}" "${net_json}" network_host_submit_floor_us)
+require_positive("${text}" "${net_json}" network_host_submit_floor_poll_us)
+require_positive("${text}" "${net_json}" network_host_one_layer_us)
+require_positive("${text}" "${net_json}" network_host_one_layer_poll_us)
 string(JSON poll_minus_type TYPE "${text}" network_host_poll_minus_gpu_us)
+string(JSON beyond_type TYPE "${text}" network_host_poll_minus_gpu_minus_floor_us)
 string(JSON warm_exact GET "${text}" network variants 0 warm_exact)
-if(NOT poll_minus_type STREQUAL "NUMBER" OR NOT warm_exact)
-  message(FATAL_ERROR "${net_json}: network_host_poll_minus_gpu_us is ${poll_minus_type}, warm_exact ${warm_exact}")
+if(NOT poll_minus_type STREQUAL "NUMBER" OR NOT beyond_type STREQUAL "NUMBER" OR NOT warm_exact)
+  message(FATAL_ERROR "${net_json}: network_host_poll_minus_gpu_us is ${poll_minus_type}, "
+                      "network_host_poll_minus_gpu_minus_floor_us ${beyond_type}, warm_exact ${warm_exact}")
 endif()
 message(STATUS "bench_quick (${DTYPE}): ${gpu_rows} GPU rows exact (per run and chained), ${cpu_rows} CPU rows, "
                "floors (dispatch, per layer, as a network) and ${nnet} network variant(s) measured and exact (cold and warm), JSON and SVG written, MobileNetV2 order derived; "
-               "host times per row and for a ${layers}-layer sequence, exact")
+               "host times per row and for a ${layers}-layer sequence, exact, beside the submission floor and its first layer alone")

@@ -8,6 +8,10 @@
  *   reuses activation memory (pingpong.c), so each layer depends on the one before (a barrier
  *   between every pair) like a real network: network.c's runtime-order GPU figure records the
  *   same.
+ * - beside the network: the host floor of one submission (a recorded command buffer that does
+ *   nothing, submitted and waited for as the library does it), and the network's first layer alone
+ *   as a sequence, so that the sequence's time over the GPU's splits into what every submission
+ *   costs and what the layers add.
  * Both with the context's blocking wait and with a second context that polls
  * (Q8CONV_WAIT_POLL). */
 #define _XOPEN_SOURCE 700
@@ -15,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <volk.h>
 
 #include "bench.h"
 
@@ -124,9 +130,10 @@ static int network_create(q8conv_context *ctx, const bench_options *opt, const b
     return bench_pingpong_reset(&n->act) == 0 && q8conv_sequence_finalize(n->seq) == Q8CONV_SUCCESS ? 0 : -1;
 }
 
-/* Median host time of q8conv_sequence_run over the whole network; checks the last layer. */
+/* Median host time of q8conv_sequence_run over `layers` layers of `order`; checks the last layer
+ * (*exact) and says what AUTO resolved the first to. */
 static int network_us(q8conv_context *ctx, const bench_options *opt, const bench_shape *shapes, const int *order,
-                      int layers, bench_host_network *result, double *us_out)
+                      int layers, double *us_out, int *exact, q8conv_kernel *kernel)
 {
     network n;
     double us[BENCH_MAX_REPS];
@@ -140,22 +147,89 @@ static int network_us(q8conv_context *ctx, const bench_options *opt, const bench
     }
     if (rc == 0) {
         *us_out = bench_median(us, opt->reps);
-        int exact = 0;
-        rc = bench_pingpong_check(&n.act, &n.data[layers - 1].desc, &exact);
-        result->layers = layers;
-        result->kernel = q8conv_pw_get_kernel(n.op[0]);
-        result->checked = 1;
-        result->exact = result->exact && exact;
+        rc = bench_pingpong_check(&n.act, &n.data[layers - 1].desc, exact);
+        *kernel = q8conv_pw_get_kernel(n.op[0]);
     }
     network_destroy(&n);
     return rc;
+}
+
+/* ---- the submission floor ---- */
+
+/* How long the polling wait spins before it blocks: the polling context's bound (wait_poll_us 0,
+ * the library's default). */
+#define FLOOR_POLL_BOUND_US 1000.0
+
+/* Median host time of one submission that does nothing, waited for the way q8conv_sequence_run
+ * waits (src/vk/submit.c): reset the fence, submit a recorded command buffer (here an empty one),
+ * then vkWaitForFences (blocking) or vkGetFenceStatus in a loop, bounded, then vkWaitForFences
+ * (polling). An empty q8conv_sequence submits nothing, so this is the bench's own command buffer
+ * and fence on the context's device and queue (its handles; the queue is not in use meanwhile).
+ * Device functions through a table of that device: the polling context has a device of its own.
+ * NAN on a Vulkan error. */
+static double submit_floor_us(q8conv_context *ctx, const bench_options *opt, int poll)
+{
+    q8conv_vulkan_handles h;
+    if (q8conv_context_get_vulkan_handles(ctx, &h) != Q8CONV_SUCCESS)
+        return NAN;
+    struct VolkDeviceTable t;
+    volkLoadDeviceTable(&t, h.device);
+    VkCommandPool pool = VK_NULL_HANDLE;
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    VkFence fence = VK_NULL_HANDLE;
+    const VkCommandPoolCreateInfo cpci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                          .queueFamilyIndex = h.queue_family_index};
+    VkResult r = t.vkCreateCommandPool(h.device, &cpci, NULL, &pool);
+    if (r == VK_SUCCESS) {
+        const VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                                .commandPool = pool,
+                                                .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                                .commandBufferCount = 1};
+        r = t.vkAllocateCommandBuffers(h.device, &ai, &cmd);
+    }
+    if (r == VK_SUCCESS) {
+        /* Recorded once and submitted again and again, as the library's replays (no ONE_TIME_SUBMIT). */
+        const VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+        r = t.vkBeginCommandBuffer(cmd, &bi);
+        if (r == VK_SUCCESS)
+            r = t.vkEndCommandBuffer(cmd);
+    }
+    if (r == VK_SUCCESS) {
+        const VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        r = t.vkCreateFence(h.device, &fci, NULL, &fence);
+    }
+    const VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
+    double us[BENCH_MAX_REPS];
+    for (int i = 0; i < BENCH_HOST_WARMUP + opt->reps && r == VK_SUCCESS; ++i) {
+        const double t0 = bench_now_us();
+        r = t.vkResetFences(h.device, 1, &fence);
+        if (r == VK_SUCCESS)
+            r = t.vkQueueSubmit(h.queue, 1, &si, fence);
+        VkResult status = VK_NOT_READY;
+        if (r == VK_SUCCESS && poll) {
+            const double spin = bench_now_us();
+            do
+                status = t.vkGetFenceStatus(h.device, fence);
+            while (status == VK_NOT_READY && bench_now_us() - spin < FLOOR_POLL_BOUND_US);
+        }
+        if (r == VK_SUCCESS)
+            r = status == VK_NOT_READY ? t.vkWaitForFences(h.device, 1, &fence, VK_TRUE, UINT64_MAX) : status;
+        if (i >= BENCH_HOST_WARMUP)
+            us[i - BENCH_HOST_WARMUP] = bench_now_us() - t0;
+    }
+    if (fence)
+        t.vkDestroyFence(h.device, fence, NULL);
+    if (pool)
+        t.vkDestroyCommandPool(h.device, pool, NULL);
+    return r == VK_SUCCESS ? bench_median(us, opt->reps) : NAN;
 }
 
 int bench_host_measure(q8conv_context *ctx, const q8conv_context_desc *desc, int have_device, const bench_options *opt,
                        const bench_shape *shapes, int ns, bench_report *r)
 {
     bench_host_network *net = &r->network_host;
-    *net = (bench_host_network){.block_us = NAN, .poll_us = NAN, .exact = 1};
+    *net = (bench_host_network){.block_us = NAN, .poll_us = NAN, .submit_floor_us = NAN, .submit_floor_poll_us = NAN,
+                                .one_layer_us = NAN, .one_layer_poll_us = NAN};
     for (int i = 0; i < r->count; ++i)
         r->rows[i].host_run_us = r->rows[i].host_run_poll_us = NAN;
     q8conv_context *poll = poll_context(desc, have_device);
@@ -179,13 +253,30 @@ int bench_host_measure(q8conv_context *ctx, const q8conv_context_desc *desc, int
     int chained = 0;
     const int layers = rc == 0 ? bench_network_order(shapes, ns, order, &chained) : 0;
     if (layers > 0) {
-        fprintf(stderr, "[host] the network as a sequence (%d layers)\n", layers);
-        if (network_us(ctx, opt, shapes, order, layers, net, &net->block_us) != 0 ||
-            network_us(poll, opt, shapes, order, layers, net, &net->poll_us) != 0) {
+        fprintf(stderr, "[host] the network as a sequence (%d layers), its first layer alone, an empty submission\n",
+                layers);
+        int exact[4] = {0, 0, 0, 0};
+        q8conv_kernel first = Q8CONV_KERNEL_AUTO;
+        if (network_us(ctx, opt, shapes, order, layers, &net->block_us, &exact[0], &net->kernel) != 0 ||
+            network_us(poll, opt, shapes, order, layers, &net->poll_us, &exact[1], &net->kernel) != 0 ||
+            network_us(ctx, opt, shapes, order, 1, &net->one_layer_us, &exact[2], &first) != 0 ||
+            network_us(poll, opt, shapes, order, 1, &net->one_layer_poll_us, &exact[3], &first) != 0) {
             fprintf(stderr, "the network as a sequence: a library call failed\n");
             rc = -1;
-        } else if (!net->exact) {
-            fprintf(stderr, "  MISMATCH: the network's last layer differs from the CPU reference\n");
+        } else {
+            net->layers = layers;
+            net->first = shapes[order[0]];
+            net->checked = 1;
+            net->exact = exact[0] && exact[1] && exact[2] && exact[3];
+            if (!net->exact) {
+                fprintf(stderr, "  MISMATCH: the last layer of the network or of its first layer alone differs from the CPU reference\n");
+                rc = -1;
+            }
+        }
+        net->submit_floor_us = submit_floor_us(ctx, opt, 0);
+        net->submit_floor_poll_us = submit_floor_us(poll, opt, 1);
+        if (rc == 0 && (isnan(net->submit_floor_us) || isnan(net->submit_floor_poll_us))) {
+            fprintf(stderr, "the submission floor: a Vulkan call failed\n");
             rc = -1;
         }
     }

@@ -337,12 +337,18 @@ void bench_print_host(const bench_report *r)
         char gpu[32], diff[32];
         cell(gpu, sizeof gpu, "%.1f us", a ? a->warm_us : NAN);
         cell(diff, sizeof diff, "%+.1f us", a ? n->poll_us - a->warm_us : NAN);
+        char beyond[32];
+        cell(beyond, sizeof beyond, "%+.1f us", a ? n->poll_us - a->warm_us - n->submit_floor_poll_us : NAN);
         printf("\nthe network as one q8conv_sequence (%d layers, AUTO: the first is %s, in runtime order):\n"
                "  host wall time per q8conv_sequence_run: %.1f us blocking, %.1f us polling; last layer exact: %s\n"
-               "  GPU time of the same network in runtime order (auto, warm_us): %s; polling host - GPU: %s%s\n",
+               "  GPU time of the same network in runtime order (auto, warm_us): %s; polling host - GPU: %s%s\n"
+               "  submission floor (an empty command buffer, vkQueueSubmit + the fence wait as the library's,\n"
+               "  the bench's own on each context's queue): %.1f us blocking, %.1f us polling\n"
+               "  its first layer (%s, GPU time in the table above) alone as a sequence: %.1f us blocking, %.1f us polling\n"
+               "  polling host - GPU - submission floor: %s (what the sequence adds beyond one submission)\n",
                n->layers, q8conv_kernel_name(n->kernel), n->block_us, n->poll_us,
-               n->checked ? (n->exact ? "yes" : "NO") : "-", gpu, diff,
-               a ? "" : " (auto was not among --variants)");
+               n->checked ? (n->exact ? "yes" : "NO") : "-", gpu, diff, a ? "" : " (auto was not among --variants)",
+               n->submit_floor_us, n->submit_floor_poll_us, n->first.name, n->one_layer_us, n->one_layer_poll_us, beyond);
     }
 }
 
@@ -476,6 +482,17 @@ int bench_write_json(const bench_report *r, const char *path)
     json_number(f, net->layers && net_auto ? net_auto->warm_us : NAN);
     fputs(", \"network_host_poll_minus_gpu_us\": ", f);
     json_number(f, net->layers && net_auto ? net->poll_us - net_auto->warm_us : NAN);
+    /* One empty submission waited for (blocking, polling), the first layer alone as a sequence. */
+    fputs(",\n  \"network_host_submit_floor_us\": ", f);
+    json_number(f, net->layers ? net->submit_floor_us : NAN);
+    fputs(", \"network_host_submit_floor_poll_us\": ", f);
+    json_number(f, net->layers ? net->submit_floor_poll_us : NAN);
+    fputs(", \"network_host_one_layer_us\": ", f);
+    json_number(f, net->layers ? net->one_layer_us : NAN);
+    fputs(", \"network_host_one_layer_poll_us\": ", f);
+    json_number(f, net->layers ? net->one_layer_poll_us : NAN);
+    fputs(", \"network_host_poll_minus_gpu_minus_floor_us\": ", f);
+    json_number(f, net->layers && net_auto ? net->poll_us - net_auto->warm_us - net->submit_floor_poll_us : NAN);
     fputs(",\n", f);
     fputs("  \"rows\": [\n", f);
     for (int i = 0; i < r->count; ++i) {
