@@ -87,9 +87,9 @@ layout(constant_id = Q8CONV_SPEC_STRIDED) const bool STRIDED = false;
 layout(constant_id = Q8CONV_SPEC_WEIGHT_ZP) const bool WEIGHT_ZP = false;
 
 /* K steps per pass of the K loop, every load of a pass issued before its dot products (4, 8 or
- * 16; at most UNROLL_MAX): one pass is one round trip to memory, which is what a small grid's
- * invocations wait on. The picker deepens it only for grids too small to hide that latency with
- * other invocations (q8conv_dispatch_plan.unroll): 16 steps keep 32 more vectors in registers. */
+ * 16; at most UNROLL_MAX): one pass is one round trip to memory. A specialization constant
+ * (q8conv_dispatch_plan.unroll) so that deeper passes stay measurable; the picker keeps 4 (on the
+ * H200, 8 and 16 were no faster on MobileNetV2's small grids: bench/RESULTS.md, call 7). */
 layout(constant_id = Q8CONV_SPEC_UNROLL_K) const uint UNROLL_K = 4u;
 #define UNROLL_MAX 16u
 

@@ -44,8 +44,9 @@
  * 1 in split-K plans (small grids, where latency and not occupancy bounds the time), 2 always. */
 #define Q8CONV_EARLY_PARAMS 1
 /* K steps per pass of the block kernels' K loop (every load of a pass in flight at once): the
- * default, and the deeper pass of grids below Q8CONV_KSPLIT_BELOW invocations (latency-bound: few
- * invocations, so registers are not what limits them). At most 16 (the shader's UNROLL_MAX). */
+ * default, and that of grids below Q8CONV_KSPLIT_BELOW invocations, where few invocations would
+ * leave registers for deeper passes (tuning builds: Q8CONV_TUNE_UNROLL). 4, 8 or 16 (the
+ * shader's UNROLL_MAX); 8 and 16 measured no faster on the H200 (bench/RESULTS.md, call 7). */
 #define Q8CONV_UNROLL_K 4
 #define Q8CONV_UNROLL_K_SMALL 4
 
