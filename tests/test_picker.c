@@ -275,7 +275,7 @@ static void test_split_k(void)
               c4_in);
         const uint32_t lw = p.local[2];
         CHECK(p.local[1] == ks && is_pow2(lw) && p.local[0] * ks * lw * tile <= Q8CONV_KSPLIT_SLOTS &&
-                  p.local[0] * ks * lw <= inv && p.local[0] * ks * lw <= Q8CONV_KSPLIT_INVOCATIONS,
+                  p.local[0] * ks * lw <= inv && p.local[0] * ks * lw <= Q8CONV_KSPLIT_INVOCATIONS && (lw == 1 || p.local[0] * ks * lw <= Q8CONV_WORKGROUP_INVOCATIONS),
               "local %u %u %u ks %u", p.local[0], p.local[1], p.local[2], ks);
         CHECK((uint64_t)p.global[0] * p.global[1] * p.global[2] < Q8CONV_KSPLIT_BELOW, "large grid split");
         /* Coverage: workgroup (gx, gy, gz) of a dispatch covers x in [base.x + gx*lx, +lx), y in

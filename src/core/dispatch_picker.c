@@ -163,9 +163,14 @@ q8conv_status q8conv_pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t r
     }
     if (p.local[0] > lx_cap)
         p.local[0] = lx_cap;
+    /* z fills the workgroup only up to Q8CONV_WORKGROUP_INVOCATIONS: on the H200 (bench/RESULTS.md,
+     * calls 6 and 8) workgroups of several width blocks ran MobileNetV2's 28x28 and 14x14
+     * projections 0.2-0.3 us slower than more, smaller workgroups. */
+    const uint32_t aim = q8conv_tune_u32(Q8CONV_TUNE_WG_INVOCATIONS, Q8CONV_WORKGROUP_INVOCATIONS);
     uint32_t lw = budget / p.local[0];
-    const uint32_t lw_caps[2] = {ceil_pow2(p.global[1]), floor_pow2(max_local[2] ? max_local[2] : 1u)};
-    for (int i = 0; i < 2; i++)
+    const uint32_t lw_caps[3] = {ceil_pow2(p.global[1]), floor_pow2(max_local[2] ? max_local[2] : 1u),
+                                 floor_pow2(aim / (p.local[0] * ks) ? aim / (p.local[0] * ks) : 1u)};
+    for (int i = 0; i < 3; i++)
         if (lw > lw_caps[i])
             lw = lw_caps[i];
     p.k_split = ks;
