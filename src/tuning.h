@@ -23,11 +23,10 @@ struct q8conv_pipeline_key; /* src/vk/vk.h */
 
 /* The picker's constants a tuning build may override (tiling.h stays their owner). */
 typedef enum q8conv_tune_knob {
-    Q8CONV_TUNE_KSPLIT_BELOW,     /* Q8CONV_TUNE_KSPLIT="below,max,min_steps[,invocations[,square+1]]" */
+    Q8CONV_TUNE_KSPLIT_BELOW,     /* Q8CONV_TUNE_KSPLIT="below,max,min_steps[,invocations]" */
     Q8CONV_TUNE_KSPLIT_MAX,
     Q8CONV_TUNE_KSPLIT_MIN_STEPS,
     Q8CONV_TUNE_KSPLIT_INVOCATIONS,
-    Q8CONV_TUNE_KSPLIT_SQUARE,
     Q8CONV_TUNE_WG_INVOCATIONS,   /* Q8CONV_TUNE_WG=invocations */
     Q8CONV_TUNE_EARLY_PARAMS,     /* Q8CONV_TUNE_EARLY=1 never, 2 with split-K, 3 always (the
                                      picker reads the value minus 1) */
@@ -82,8 +81,8 @@ static inline uint32_t q8conv_tune_u32(q8conv_tune_knob knob, uint32_t fallback)
                            : knob == Q8CONV_TUNE_EARLY_PARAMS ? "Q8CONV_TUNE_EARLY"
                            : knob == Q8CONV_TUNE_UNROLL_SMALL ? "Q8CONV_TUNE_UNROLL"
                                                               : "Q8CONV_TUNE_KSPLIT");
-    unsigned a[5];
-    int n = v ? sscanf(v, "%u,%u,%u,%u,%u", &a[0], &a[1], &a[2], &a[3], &a[4]) : 0;
+    unsigned a[4];
+    int n = v ? sscanf(v, "%u,%u,%u,%u", &a[0], &a[1], &a[2], &a[3]) : 0;
     return index < n && a[index] ? a[index] : fallback;
 }
 /* The tile that replaces the picker's: the one q8conv_tune_set_matrix_tile forced, else

@@ -257,6 +257,13 @@ static void test_split_k(void)
     /* MobileNetV2's 7x7x960 -> 160 layer: 560 invocations. */
     CHECK(q8conv_pick_dispatch_plan(40, 2, 7, 240, 1, big_count, big_local, 1024, &p) == Q8CONV_SUCCESS, "7x7");
     CHECK(p.k_split > 1, "7x7x960 not split (k_split %u)", p.k_split);
+    /* Workgroups the H200 ran fastest (bench/RESULTS.md, calls 4-9): the 7x7 layer's slices narrow x
+     * so its 40 channel blocks make several workgroups, and MobileNetV2's 56x56x96 -> 24 projection
+     * fills a workgroup of 64 with width blocks (the one-block plans ran 16 invocations). */
+    CHECK(p.local[0] <= 8, "7x7x960: local x %u", p.local[0]);
+    CHECK(q8conv_pick_dispatch_plan(6, 14, 56, 24, 1, big_count, big_local, 1024, &p) == Q8CONV_SUCCESS &&
+              p.k_split > 1 && p.local[0] * p.local[1] * p.local[2] == Q8CONV_WORKGROUP_INVOCATIONS,
+          "56x56x96: local %u %u %u", p.local[0], p.local[1], p.local[2]);
     /* Too few K steps to share: no split. */
     CHECK(q8conv_pick_dispatch_plan(40, 2, 7, Q8CONV_KSPLIT_MIN_STEPS * 2 - 1, 1, big_count, big_local, 1024, &p) ==
               Q8CONV_SUCCESS && p.k_split == 1, "short K split (k_split %u)", p.k_split);

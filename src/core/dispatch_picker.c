@@ -123,11 +123,12 @@ q8conv_status q8conv_pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t r
     /* Q8CONV_TUNE_EARLY (tuning builds): 0 never loads the channel constants early, 1 with
      * split-K only, 2 always. */
     const uint32_t early = q8conv_tune_u32(Q8CONV_TUNE_EARLY_PARAMS, Q8CONV_EARLY_PARAMS + 1u) - 1u;
-    /* Grids below the split-K bound are latency-bound: their K loop may take deeper passes. */
+    /* Grids below the split-K bound are latency-bound: a tuning build may give their K loop deeper
+     * passes (Q8CONV_TUNE_UNROLL); a release keeps Q8CONV_UNROLL_K everywhere. */
     const uint64_t invocations = (uint64_t)p.global[0] * p.global[1] * p.global[2];
     p.unroll = Q8CONV_UNROLL_K;
     if (invocations < q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_BELOW, Q8CONV_KSPLIT_BELOW)) {
-        const uint32_t u = q8conv_tune_u32(Q8CONV_TUNE_UNROLL_SMALL, Q8CONV_UNROLL_K_SMALL);
+        const uint32_t u = q8conv_tune_u32(Q8CONV_TUNE_UNROLL_SMALL, Q8CONV_UNROLL_K);
         p.unroll = u >= 16u ? 16u : u >= 8u ? 8u : 4u;
     }
     if (ks <= 1) {
@@ -150,19 +151,9 @@ q8conv_status q8conv_pick_dispatch_plan(uint32_t c4_out, uint32_t w4, uint32_t r
     if (budget > Q8CONV_KSPLIT_SLOTS / (ks * tile_n4))
         budget = Q8CONV_KSPLIT_SLOTS / (ks * tile_n4);
     budget = floor_pow2(budget ? budget : 1u);
-    /* Q8CONV_KSPLIT_SQUARE: x and z get about as many lanes each (a weight read once from memory
-     * serves lw blocks, an input block lx channel blocks); else x takes what it can first. */
-    uint32_t lx_cap = budget;
-    if (q8conv_tune_u32(Q8CONV_TUNE_KSPLIT_SQUARE, Q8CONV_KSPLIT_SQUARE + 1u) - 1u) {
-        uint32_t root = 1;
-        while (root * root * 4u <= budget)
-            root *= 2u;
-        lx_cap = root > lx_min ? root : lx_min;
-        if (lx_cap > budget)
-            lx_cap = budget;
-    }
-    if (p.local[0] > lx_cap)
-        p.local[0] = lx_cap;
+    /* x takes what it can first (call 6 also timed x and z sharing it evenly: slower). */
+    if (p.local[0] > budget)
+        p.local[0] = budget;
     /* z fills the workgroup only up to Q8CONV_WORKGROUP_INVOCATIONS: on the H200 (bench/RESULTS.md,
      * calls 6 and 8) workgroups of several width blocks ran MobileNetV2's 28x28 and 14x14
      * projections 0.2-0.3 us slower than more, smaller workgroups. */

@@ -36,19 +36,16 @@
  * of the workgroup. */
 #define Q8CONV_KSPLIT_MIN_LANES 4
 /* The invocations of a split plan's workgroup (lx * K_SPLIT * lw, x never below
- * Q8CONV_KSPLIT_MIN_LANES), and whether x and z share them about evenly (1) or x takes what it
- * can first (0). */
+ * Q8CONV_KSPLIT_MIN_LANES); z fills it only to Q8CONV_WORKGROUP_INVOCATIONS. */
 #define Q8CONV_KSPLIT_INVOCATIONS 256
-#define Q8CONV_KSPLIT_SQUARE 0
 /* When the block kernels load their channel constants before the K loop (EARLY_PARAMS): 0 never,
  * 1 in split-K plans (small grids, where latency and not occupancy bounds the time), 2 always. */
 #define Q8CONV_EARLY_PARAMS 1
-/* K steps per pass of the block kernels' K loop (every load of a pass in flight at once): the
- * default, and that of grids below Q8CONV_KSPLIT_BELOW invocations, where few invocations would
- * leave registers for deeper passes (tuning builds: Q8CONV_TUNE_UNROLL). 4, 8 or 16 (the
- * shader's UNROLL_MAX); 8 and 16 measured no faster on the H200 (bench/RESULTS.md, call 7). */
+/* K steps per pass of the block kernels' K loop (every load of a pass in flight at once): 4, 8
+ * or 16 (the shader's UNROLL_MAX). Tuning builds may deepen it for grids below
+ * Q8CONV_KSPLIT_BELOW invocations (Q8CONV_TUNE_UNROLL); 8 and 16 measured no faster there on the
+ * H200 (bench/RESULTS.md, call 7). */
 #define Q8CONV_UNROLL_K 4
-#define Q8CONV_UNROLL_K_SMALL 4
 
 /* ---- the cooperative-matrix kernel (shaders/q8conv_pw_coopmat.comp) ---- */
 
